@@ -1,0 +1,6 @@
+//! The intermediate representation. Specs are lowered into it by [`crate::validate`], which
+//! applies every semantic rule during the same walk.
+
+pub mod types;
+
+pub use types::*;

@@ -1,0 +1,442 @@
+//! The intermediate representation: every spec, checked and normalized, in one value.
+//!
+//! Emitters read only this. It is also what `generated/registry.json` and `--dump-ir` contain,
+//! so tools in other languages get the same view. Maps are `BTreeMap`s and lists keep spec
+//! order, so output never depends on hash order.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::spec::types::{
+    AuthKind, ContentType, ExecutionMode, HttpMethod, ItemType, OutputKind, RoundMode,
+    SignatureScheme, TaskStatus,
+};
+
+/// Version of the IR layout; bumped on any incompatible change.
+pub const IR_VERSION: u32 = 1;
+
+/// The whole registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registry {
+    /// [`IR_VERSION`].
+    pub version: u32,
+    /// Providers by id.
+    pub providers: BTreeMap<String, Provider>,
+    /// Models by id.
+    pub models: BTreeMap<String, Model>,
+    /// Alert thresholds.
+    pub monitoring: Monitoring,
+}
+
+/// A provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provider {
+    /// Provider id.
+    pub id: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Base URL, no trailing slash.
+    pub base_url: String,
+    /// How the key is sent.
+    pub auth: Auth,
+    /// Key scope -> secret name.
+    pub key_scopes: BTreeMap<String, String>,
+    /// How errors show in answers.
+    pub errors: Option<ErrorMapping>,
+    /// Webhook delivery, when any model of the provider uses it.
+    pub webhook: Option<Webhook>,
+    /// Submits may be retried (the provider deduplicates).
+    pub idempotent_submit: bool,
+}
+
+/// How the key is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Auth {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// `<name>: <prefix><key>`.
+    Header {
+        /// Header name.
+        name: String,
+        /// Text before the key (may be empty).
+        prefix: String,
+    },
+    /// `?<name>=<key>`.
+    Query {
+        /// Query parameter name.
+        name: String,
+    },
+}
+
+/// How errors show in an answer body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorMapping {
+    /// Pointer to the message.
+    pub message: String,
+    /// Pointer to the code.
+    pub code: Option<String>,
+    /// Codes meaning success; when empty, a present message means error.
+    pub ok_codes: Vec<serde_json::Value>,
+}
+
+/// Webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    /// Authentication scheme.
+    pub signature: SignatureScheme,
+    /// Secret name of the signing key (resolved from the provider's key scopes).
+    pub secret_name: Option<String>,
+    /// Key scope of the signing key.
+    pub secret_scope: Option<String>,
+    /// Pointers tried in order for the task id.
+    pub task_id: Vec<String>,
+    /// Confirm a delivery by polling before trusting it.
+    pub confirm_by_poll: bool,
+    /// Replay tolerance in milliseconds.
+    pub tolerance_ms: Option<u64>,
+}
+
+/// A model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Model id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Provider id.
+    pub provider: String,
+    /// What it produces.
+    pub content_type: ContentType,
+    /// Key scope name.
+    pub key_scope: String,
+    /// Name of the secret the scope resolves to (never its value).
+    pub secret_name: String,
+    /// Offered and runnable.
+    pub enabled: bool,
+    /// Params in form order.
+    pub params: Vec<Param>,
+    /// Cost formula.
+    pub cost: Cost,
+    /// Execution.
+    pub execution: Execution,
+    /// Smoke test.
+    pub smoke: Option<Smoke>,
+    /// The spec file, relative to the models directory, with `/` separators.
+    pub source: String,
+}
+
+/// A param.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Param {
+    /// Name (a snake_case identifier).
+    pub name: String,
+    /// Help text.
+    pub description: Option<String>,
+    /// Must be given.
+    pub required: bool,
+    /// Default value, already checked against the kind and bounds.
+    pub default: Option<serde_json::Value>,
+    /// Type and bounds.
+    pub kind: ParamKind,
+    /// Sent as a JSON string whatever its type.
+    pub send_as_string: bool,
+}
+
+/// A param's type and bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ParamKind {
+    /// Text.
+    String {
+        /// Fewest characters.
+        min_length: Option<u32>,
+        /// Most characters.
+        max_length: Option<u32>,
+    },
+    /// Whole number.
+    Integer {
+        /// Smallest value.
+        min: Option<i64>,
+        /// Largest value.
+        max: Option<i64>,
+        /// Must be a multiple of this.
+        step: Option<i64>,
+        /// Allowed values, when a fixed set.
+        values: Option<Vec<i64>>,
+    },
+    /// Exact decimal (canonical decimal strings).
+    Decimal {
+        /// Smallest value.
+        min: Option<String>,
+        /// Largest value.
+        max: Option<String>,
+        /// Must be a multiple of this.
+        step: Option<String>,
+    },
+    /// One of `values`.
+    Enum {
+        /// Allowed values, in spec order.
+        values: Vec<String>,
+    },
+    /// Boolean.
+    Boolean,
+    /// `http(s)` image URL.
+    ImageUrl,
+    /// List.
+    Array {
+        /// Item type.
+        items: ItemType,
+        /// Fewest items.
+        min_items: Option<u32>,
+        /// Most items.
+        max_items: Option<u32>,
+    },
+}
+
+/// Cost formula: `base x multipliers`, rounded once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Base credits, canonical decimal string.
+    pub base: String,
+    /// Factors in order.
+    pub multipliers: Vec<Multiplier>,
+    /// Rounding mode.
+    pub round: RoundMode,
+    /// Decimal places kept.
+    pub scale: u32,
+}
+
+/// One cost factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Multiplier {
+    /// Factor looked up by the param's value (as a string: `"720p"`, `"5"`, `"true"`).
+    Table {
+        /// Param name.
+        param: String,
+        /// Value -> canonical decimal factor.
+        entries: BTreeMap<String, String>,
+    },
+    /// Factor `param / per`.
+    Ratio {
+        /// Param name (integer or decimal).
+        param: String,
+        /// Divisor, at least 1.
+        per: u64,
+    },
+    /// Factor = the param's value (integer) or item count (array).
+    Count {
+        /// Param name.
+        param: String,
+    },
+}
+
+/// How to execute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    /// Mode.
+    pub mode: ExecutionMode,
+    /// The request that starts a generation.
+    pub submit: Request,
+    /// Reading the submit answer.
+    pub response: Response,
+    /// Polling (poll and webhook modes).
+    pub poll: Option<Poll>,
+    /// Typical latency, ms.
+    pub expected_latency_ms: u64,
+    /// Give up after, ms.
+    pub timeout_ms: u64,
+}
+
+/// A request template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Method.
+    pub method: HttpMethod,
+    /// Path and query template (placeholders are URL-encoded when filled).
+    pub path: Vec<Segment>,
+    /// Header templates.
+    pub headers: BTreeMap<String, Vec<Segment>>,
+    /// Body template.
+    pub body: Option<Template>,
+}
+
+/// A JSON template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "snake_case")]
+pub enum Template {
+    /// A JSON value without placeholders.
+    Literal(serde_json::Value),
+    /// A string that is exactly one placeholder: the value keeps its JSON type.
+    Value(Placeholder),
+    /// A string with placeholders inside text.
+    Text(Vec<Segment>),
+    /// An object; a member whose value is an absent optional param is dropped.
+    Object(Vec<(String, Template)>),
+    /// An array.
+    Array(Vec<Template>),
+}
+
+/// Part of a string template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "snake_case")]
+pub enum Segment {
+    /// Literal text.
+    Text(String),
+    /// A placeholder.
+    Value(Placeholder),
+}
+
+/// What a placeholder stands for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "snake_case")]
+pub enum Placeholder {
+    /// A param of the model.
+    Param(String),
+    /// A value the runtime supplies.
+    Runtime(RuntimeValue),
+}
+
+/// Values the runtime supplies to templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuntimeValue {
+    /// A fresh UUID v4 per request.
+    Uuid,
+    /// This generation's webhook URL.
+    CallbackUrl,
+    /// The provider's task id (poll requests).
+    TaskId,
+}
+
+impl RuntimeValue {
+    /// All runtime values with their placeholder names.
+    pub const ALL: [(&'static str, RuntimeValue); 3] = [
+        ("uuid", RuntimeValue::Uuid),
+        ("callback_url", RuntimeValue::CallbackUrl),
+        ("task_id", RuntimeValue::TaskId),
+    ];
+
+    /// The placeholder name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeValue::Uuid => "uuid",
+            RuntimeValue::CallbackUrl => "callback_url",
+            RuntimeValue::TaskId => "task_id",
+        }
+    }
+}
+
+/// Reading a submit answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// Outputs (sync).
+    pub outputs: Option<Outputs>,
+    /// Task id pointer (poll, webhook).
+    pub task_id: Option<String>,
+    /// Provider-reported cost.
+    pub provider_cost: Option<ProviderCost>,
+}
+
+/// Where outputs are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outputs {
+    /// Pointer (`*` = every element).
+    pub at: String,
+    /// The value is a JSON string to parse first.
+    pub json_string: bool,
+    /// Pointer inside the parsed string.
+    pub then: Option<String>,
+    /// Output kind.
+    pub kind: OutputKind,
+}
+
+/// Provider-reported cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderCost {
+    /// Pointer to the amount.
+    pub at: String,
+    /// Credits per provider unit, canonical decimal.
+    pub credits_per_unit: String,
+}
+
+/// Polling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Poll {
+    /// The status request.
+    pub request: Request,
+    /// Pointer to the provider state.
+    pub status: String,
+    /// Provider state -> our status.
+    pub states: BTreeMap<String, TaskStatus>,
+    /// Outputs once completed.
+    pub outputs: Outputs,
+    /// Failure message pointer.
+    pub error: Option<String>,
+    /// Failure code pointer.
+    pub error_code: Option<String>,
+    /// Provider-reported cost.
+    pub provider_cost: Option<ProviderCost>,
+    /// First interval, ms.
+    pub interval_ms: u64,
+    /// Longest interval, ms.
+    pub max_interval_ms: u64,
+}
+
+/// Smoke test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Smoke {
+    /// Params given (defaults fill the rest).
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Deadline, ms.
+    pub within_ms: u64,
+}
+
+/// Alert thresholds. Percentages and factors are canonical decimal strings; windows are
+/// seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Monitoring {
+    /// Fewest generations before a rate alert fires.
+    pub min_sample: u32,
+    /// Success-rate goal, percent.
+    pub success_rate_goal: String,
+    /// Success-rate alert threshold, percent.
+    pub success_rate_alert_below: String,
+    /// Window, seconds.
+    pub success_rate_window_s: u64,
+    /// High-error threshold, percent.
+    pub high_error_rate_above: String,
+    /// Window, seconds.
+    pub high_error_window_s: u64,
+    /// All-failing window, seconds.
+    pub all_failing_window_s: u64,
+    /// Latency factor.
+    pub latency_factor: String,
+    /// Window, seconds.
+    pub latency_window_s: u64,
+    /// Model failure threshold, percent.
+    pub model_failure_rate_above: String,
+    /// Window, seconds.
+    pub model_failure_window_s: u64,
+    /// Provider error threshold, percent.
+    pub provider_error_rate_above: String,
+    /// Window, seconds.
+    pub provider_error_window_s: u64,
+    /// Missing-key window, seconds.
+    pub missing_key_window_s: u64,
+    /// Cost-mismatch window, seconds.
+    pub cost_mismatch_window_s: u64,
+}
+
+impl Model {
+    /// The param named `name`.
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}

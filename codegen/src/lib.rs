@@ -1,0 +1,42 @@
+//! The model registry toolchain: load YAML specs, check them, lower them into one IR, and emit
+//! Rust, TypeScript and SQL from it.
+//!
+//! The pipeline is `spec` (types, YAML with positions, schema) -> `validate` (semantic rules,
+//! lowering) -> `ir` -> `emit` -> `write`. Data flows one way.
+
+pub mod diag;
+pub mod emit;
+pub mod ir;
+pub mod spec;
+pub mod validate;
+pub mod write;
+
+use std::path::Path;
+
+use diag::{Diagnostic, Diagnostics};
+use spec::schema::{Schemas, SpecKind};
+
+/// Load, check and lower every spec under `models_dir`. Diagnostics name files relative to
+/// `display_base`. On failure, every problem found in every file is returned, sorted.
+pub fn load(models_dir: &Path, display_base: &Path) -> Result<ir::Registry, Vec<Diagnostic>> {
+    let schemas = Schemas::new();
+    let mut diags = Diagnostics::default();
+    let set = spec::load::load_dir(models_dir, display_base, &schemas, &mut diags);
+    let registry = validate::check(&set, &mut diags);
+    match registry {
+        Some(r) if diags.is_empty() => Ok(r),
+        _ => Err(diags.into_sorted()),
+    }
+}
+
+/// The JSON Schema files of `schema/`, derived from the spec types.
+pub fn schema_files() -> write::Files {
+    SpecKind::ALL
+        .iter()
+        .map(|k| {
+            let mut text = serde_json::to_string_pretty(&k.schema()).unwrap_or_default();
+            text.push('\n');
+            (k.schema_file().to_owned(), text)
+        })
+        .collect()
+}

@@ -1,0 +1,172 @@
+//! Finding and reading the spec files under a models directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::schema::{Schemas, SpecKind};
+use super::types::{ModelSpec, MonitoringSpec, ProviderSpec};
+use super::yaml::{self, SourceMap, Span};
+use crate::diag::{Diagnostic, Diagnostics};
+
+/// A spec file that parsed and matched its schema.
+#[derive(Debug, Clone)]
+pub struct Loaded<T> {
+    /// The typed spec.
+    pub spec: T,
+    /// The file as shown in diagnostics.
+    pub file: PathBuf,
+    /// Path relative to the models directory, `/`-separated.
+    pub rel: String,
+    /// Positions of every value.
+    pub map: SourceMap,
+    /// The directory a model file sits in (its provider), for models.
+    pub dir: Option<String>,
+    /// The file as JSON, for rules that look at every value (literal secrets).
+    pub raw: Value,
+}
+
+/// Every spec file of a models directory.
+#[derive(Debug, Default)]
+pub struct SpecSet {
+    /// Providers, in path order.
+    pub providers: Vec<Loaded<ProviderSpec>>,
+    /// Models, in path order.
+    pub models: Vec<Loaded<ModelSpec>>,
+    /// Monitoring thresholds, when the file exists.
+    pub monitoring: Option<Loaded<MonitoringSpec>>,
+    /// Stems of provider files that failed to load: models naming them are not also reported
+    /// as naming an unknown provider.
+    pub broken_providers: Vec<String>,
+}
+
+/// Read every spec under `dir`. Files that cannot be read, parsed or that break their schema
+/// are reported in `diags` and left out of the set; the rest are returned, so later checks can
+/// still report their own problems in the same run.
+pub fn load_dir(dir: &Path, display_base: &Path, schemas: &Schemas, diags: &mut Diagnostics) -> SpecSet {
+    let mut set = SpecSet::default();
+    let mut files = Vec::new();
+    if let Err(e) = collect(dir, &mut files) {
+        diags.push(Diagnostic::new(
+            crate::diag::display_path(dir, display_base),
+            Span::default(),
+            format!("cannot read the models directory: {e}"),
+        ).hint("pass the directory that holds `providers/` with `--models DIR`"));
+        return set;
+    }
+    files.sort();
+    for path in files {
+        let rel_path = path.strip_prefix(dir).unwrap_or(&path);
+        let rel = rel_path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let shown = crate::diag::display_path(&path, display_base);
+        let parts: Vec<&str> = rel.split('/').collect();
+        let kind = match parts.as_slice() {
+            ["monitoring.yaml" | "monitoring.yml"] => SpecKind::Monitoring,
+            ["providers", _] => SpecKind::Provider,
+            [provider, _] if *provider != "providers" => SpecKind::Model,
+            _ => {
+                diags.push(
+                    Diagnostic::new(&shown, Span { line: 1, col: 1, start: 0, end: 0 }, "spec file in an unexpected place")
+                        .expected("`providers/<id>.yaml`, `<provider>/<model>.yaml` or `monitoring.yaml`")
+                        .hint("move the file so the registry knows what kind of spec it is"),
+                );
+                continue;
+            }
+        };
+        let source = match fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) => {
+                diags.push(Diagnostic::new(&shown, Span::default(), format!("cannot read file: {e}")));
+                continue;
+            }
+        };
+        let Some((value, map)) = parse_checked(&source, kind, &shown, schemas, diags) else {
+            if kind == SpecKind::Provider {
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                set.broken_providers.push(stem);
+            }
+            continue;
+        };
+        let dir_name = (kind == SpecKind::Model).then(|| parts[0].to_owned());
+        match kind {
+            SpecKind::Provider => {
+                if let Some(spec) = typed::<ProviderSpec>(value.clone(), &shown, diags) {
+                    set.providers.push(Loaded { spec, file: shown, rel, map, dir: None, raw: value });
+                }
+            }
+            SpecKind::Model => {
+                if let Some(spec) = typed::<ModelSpec>(value.clone(), &shown, diags) {
+                    set.models.push(Loaded { spec, file: shown, rel, map, dir: dir_name, raw: value });
+                }
+            }
+            SpecKind::Monitoring => {
+                if let Some(spec) = typed::<MonitoringSpec>(value.clone(), &shown, diags) {
+                    set.monitoring = Some(Loaded { spec, file: shown, rel, map, dir: None, raw: value });
+                }
+            }
+        }
+    }
+    set
+}
+
+/// Parse YAML text and check it against the kind's schema. `None` after reporting problems.
+pub fn parse_checked(
+    source: &str,
+    kind: SpecKind,
+    shown: &Path,
+    schemas: &Schemas,
+    diags: &mut Diagnostics,
+) -> Option<(Value, SourceMap)> {
+    let (value, map) = match yaml::parse(source) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            diags.push(Diagnostic::new(shown, e.span, e.message).maybe_hint(e.hint));
+            return None;
+        }
+    };
+    if !value.is_object() {
+        diags.push(
+            Diagnostic::new(shown, map.value(""), "a spec file must hold a mapping")
+                .expected("`key: value` lines at the top level"),
+        );
+        return None;
+    }
+    let problems = schemas.check(kind, shown, &value, &map);
+    if !problems.is_empty() {
+        for d in problems {
+            diags.push(d);
+        }
+        return None;
+    }
+    Some((value, map))
+}
+
+fn typed<T: DeserializeOwned>(value: Value, shown: &Path, diags: &mut Diagnostics) -> Option<T> {
+    match serde_json::from_value(value) {
+        Ok(spec) => Some(spec),
+        Err(e) => {
+            // The schema is derived from the same types, so this is rare; report it anyway.
+            diags.push(Diagnostic::new(shown, Span { line: 1, col: 1, start: 0, end: 0 }, format!("invalid spec: {e}")));
+            None
+        }
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            collect(&path, out)?;
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,636 @@
+//! The serde types of the three kinds of spec file.
+//!
+//! These types are the single source of truth for the spec format: the JSON Schemas in
+//! `schema/` are derived from them with schemars, and the doc comments below become the
+//! schema's descriptions (and, through it, editor hover text and the README's field reference).
+//!
+//! Shapes that JSON Schema cannot check well (which fields fit which param type, which
+//! multiplier kind is used) are kept flat here and checked by `validate`, which gives a precise
+//! message instead of a `oneOf` failure.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A decimal number written as a string (`"8"`, `"1.5"`, `"0.0035"`), so that it is exact.
+pub type DecimalString = String;
+
+/// A duration such as `10s`, `4m`, `1h` or `1m30s`.
+pub type DurationString = String;
+
+/// A JSON pointer (RFC 6901) into a provider's answer, such as `/data/taskId`. A segment `*`
+/// stands for every element of an array (`/data/*/imageURL`).
+pub type Pointer = String;
+
+// ---------------------------------------------------------------------------------------------
+// Provider
+// ---------------------------------------------------------------------------------------------
+
+/// A provider: where its API lives, how it authenticates, which secrets it uses, and how its
+/// answers report errors. One file per provider under `models/providers/`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Provider spec")]
+pub struct ProviderSpec {
+    /// Unique provider id in snake_case; models name it in `provider`.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
+    pub id: String,
+    /// Human-readable name.
+    pub display_name: String,
+    /// What the provider is, for the catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Base URL of the API, without a trailing slash, such as `https://api.kie.ai`. The runtime
+    /// can override it per provider (for the mock provider or a proxy).
+    #[schemars(regex(pattern = r"^https?://[^\s/]+(/[^\s]*[^/\s])?$"))]
+    pub base_url: String,
+    /// How the API key is sent.
+    pub auth: AuthSpec,
+    /// Use case -> name of the secret (environment variable) that holds its API key. A model
+    /// names one of these scopes in `key_scope`; the key of one scope is never used for another.
+    #[schemars(length(min = 1))]
+    pub key_scopes: BTreeMap<String, String>,
+    /// How to tell an error from a success in this provider's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<ErrorSpec>,
+    /// How this provider delivers and signs webhooks, for models in `webhook` mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookSpec>,
+    /// Requests carry an idempotency key, so a submit may be retried safely after a lost
+    /// answer. Without it, a submit the provider may have accepted is never retried.
+    #[serde(default)]
+    pub idempotent_submit: bool,
+}
+
+/// How the API key is sent.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// `bearer`: `Authorization: Bearer <key>`; `header`: the key alone in the header `name`;
+    /// `query`: the key in the query parameter `name`.
+    #[serde(rename = "type")]
+    pub kind: AuthKind,
+    /// Header or query parameter name, for `header` and `query`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Text before the key in a `header` (fal sends `Authorization: Key <key>`: `prefix: "Key "`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+/// How the API key is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// The key alone in a header named by `name`.
+    Header,
+    /// The key in a query parameter named by `name`.
+    Query,
+}
+
+/// How a provider reports errors in an answer body. An answer is an error when its HTTP status
+/// is not 2xx; or, when `ok_codes` is set, when the body's `code` is not one of them (KIE
+/// answers HTTP 200 with `"code": 422`); or, without `ok_codes`, when `message` is present.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSpec {
+    /// Pointer to the error message.
+    pub message: Pointer,
+    /// Pointer to the provider's error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Pointer>,
+    /// Codes at `code` that mean success.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ok_codes: Vec<serde_json::Value>,
+}
+
+/// How a provider delivers webhooks.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// How deliveries are authenticated.
+    pub signature: SignatureScheme,
+    /// Key scope (in `key_scopes`) of the signing secret, for `standard_webhooks` and
+    /// `kie_hmac`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_scope: Option<String>,
+    /// Pointers tried in order to find the task id in a delivery (some callbacks name it
+    /// `taskId`, some `task_id`).
+    #[schemars(length(min = 1))]
+    pub task_id: Vec<Pointer>,
+    /// The body is not covered by the signature: confirm a delivery's result with a poll before
+    /// trusting it.
+    #[serde(default)]
+    pub confirm_by_poll: bool,
+    /// Deliveries older than this are rejected (replay protection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<DurationString>,
+}
+
+/// Webhook authentication schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureScheme {
+    /// Not authenticated: only safe together with `confirm_by_poll`.
+    None,
+    /// A secret token in the callback URL's query string (`?token=`), compared in constant time.
+    UrlToken,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` headers,
+    /// HMAC-SHA256 over `id.timestamp.body` with the base64 part of a `whsec_` secret.
+    StandardWebhooks,
+    /// KIE: `X-Webhook-Timestamp` and `X-Webhook-Signature` = base64(HMAC-SHA256(key,
+    /// taskId + "." + timestamp)). The body is not signed.
+    KieHmac,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+// ---------------------------------------------------------------------------------------------
+
+/// A generation model: its params, its credit cost, and how to call the provider. One file per
+/// model under `models/<provider>/`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Model spec")]
+pub struct ModelSpec {
+    /// Unique model id in snake_case, stable forever: it is stored in every generation record.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
+    pub id: String,
+    /// Name shown in the model dropdown.
+    pub display_name: String,
+    /// What the model does, shown to users and in doc comments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Provider id (a file under `models/providers/`).
+    pub provider: String,
+    /// What the model produces.
+    pub content_type: ContentType,
+    /// The provider key scope whose secret this model uses.
+    pub key_scope: String,
+    /// `false` rolls the model back: it stays in the registry but is not offered and not run.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The model's params, in the order a form shows them.
+    #[serde(default)]
+    pub params: IndexMap<String, ParamSpec>,
+    /// Credit cost: `base` times every multiplier, then rounded.
+    pub cost: CostSpec,
+    /// How the provider is called and how its answers are read.
+    pub execution: ExecutionSpec,
+    /// The smoke test run after a deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<SmokeSpec>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// What a model produces.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentType {
+    /// Images.
+    Image,
+    /// Videos.
+    Video,
+    /// Audio.
+    Audio,
+    /// Text.
+    Text,
+}
+
+/// One param. Which bounds apply depends on `type`: `min_length`/`max_length`/`pattern` for
+/// `string`; `min`/`max`/`step`/`values` for `integer` and `decimal`; `values` for `enum`;
+/// `min_items`/`max_items`/`items` for `array`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// The param's type.
+    #[serde(rename = "type")]
+    pub kind: ParamType,
+    /// A call without this param is invalid. A required param has no default.
+    #[serde(default)]
+    pub required: bool,
+    /// Value used when the caller gives none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// Help text shown next to the form field and in doc comments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Shortest allowed string, in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+    /// Longest allowed string, in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    /// Smallest allowed number (inclusive). For `decimal`, a decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<serde_json::Value>,
+    /// Largest allowed number (inclusive). For `decimal`, a decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<serde_json::Value>,
+    /// The number must be a multiple of this (such as 64 for image sizes). For `decimal`, a
+    /// decimal string such as `"0.1"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<serde_json::Value>,
+    /// The allowed values: strings for `enum`, integers for an `integer` with a fixed set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<serde_json::Value>>,
+    /// Fewest array items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_items: Option<u32>,
+    /// Most array items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
+    /// Item type of an `array`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<ItemType>,
+    /// How the value is sent: `string` sends a number or boolean as a JSON string (KIE takes
+    /// `"duration": "5"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_as: Option<SendAs>,
+}
+
+/// Param types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamType {
+    /// Text.
+    String,
+    /// A whole number.
+    Integer,
+    /// An exact decimal number (written as a string in the spec).
+    Decimal,
+    /// One of a fixed set of strings (`values`).
+    Enum,
+    /// `true` or `false`.
+    Boolean,
+    /// An `http(s)` URL of an input image.
+    ImageUrl,
+    /// A list of `items`.
+    Array,
+}
+
+/// Array item types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemType {
+    /// Text items.
+    String,
+    /// Image URL items.
+    ImageUrl,
+}
+
+/// How a param value is put into a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SendAs {
+    /// As a JSON string.
+    String,
+}
+
+/// Credit cost: `base` times every multiplier, rounded once at the end by `round` to `scale`
+/// decimal places. Computed exactly (no binary floating point) and identically in Rust,
+/// TypeScript and SQL.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CostSpec {
+    /// Base credits, a non-negative decimal string such as `"8"` or `"0.5"`.
+    pub base: DecimalString,
+    /// Factors applied to `base`, in order.
+    #[serde(default)]
+    pub multipliers: Vec<MultiplierSpec>,
+    /// Rounding of the final amount.
+    #[serde(default)]
+    pub round: RoundMode,
+    /// Decimal places kept after rounding (0 = whole credits).
+    #[serde(default)]
+    #[schemars(range(max = 6))]
+    pub scale: u32,
+}
+
+/// One cost factor. Give exactly one of `table`, `per` or `count`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MultiplierSpec {
+    /// The param the factor depends on.
+    pub param: String,
+    /// Factor per value of an `enum`, `boolean` or fixed-set `integer` param; every value needs
+    /// an entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<BTreeMap<String, DecimalString>>,
+    /// Ratio: the factor is `param / per` (`duration` with `per: 5` doubles a 10 s video).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub per: Option<u64>,
+    /// Count: the factor is the param's value (an integer) or its number of items (an array).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<bool>,
+}
+
+/// How a credit amount is rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundMode {
+    /// Toward positive infinity (never undercharge).
+    #[default]
+    Ceil,
+    /// Toward zero.
+    Floor,
+    /// To nearest, halves away from zero.
+    HalfUp,
+    /// To nearest, halves to even.
+    HalfEven,
+}
+
+/// How a model is executed.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionSpec {
+    /// `sync`: the answer to the request holds the result. `poll`: submit, then poll for the
+    /// result. `webhook`: submit with a callback URL and wait for the delivery, polling as a
+    /// fallback.
+    pub mode: ExecutionMode,
+    /// The request that starts a generation.
+    pub submit: RequestSpec,
+    /// How the submit answer is read: outputs for `sync`, the task id for `poll` and `webhook`.
+    pub response: ResponseSpec,
+    /// How a task's state is fetched, for `poll` and `webhook`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<PollSpec>,
+    /// Typical time to a result; the latency alert fires above twice this.
+    pub expected_latency: DurationString,
+    /// Give up (and refund) after this long.
+    pub timeout: DurationString,
+}
+
+/// Execution modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionMode {
+    /// One request, the answer holds the result.
+    Sync,
+    /// Submit, then poll until done.
+    Poll,
+    /// Submit with a callback URL; poll as a fallback.
+    Webhook,
+}
+
+/// An HTTP request template. `{{ name }}` names a param or a runtime value (`uuid`: a fresh
+/// UUID v4; `callback_url`: this generation's webhook URL; `task_id`: the provider's task id,
+/// when polling). A string that is only `{{ name }}` keeps the value's JSON type; an optional
+/// param without a default that the caller left out drops its key.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// Path and query under the provider's base URL, starting with `/`.
+    #[schemars(regex(pattern = r"^/"))]
+    pub path: String,
+    /// Extra headers (never a secret: the key is added by `auth`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// JSON body template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+}
+
+/// HTTP methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+}
+
+/// Where results are in an answer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    /// Where the outputs are (sync mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<OutputSpec>,
+    /// Pointer to the provider's task id (poll and webhook modes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<Pointer>,
+    /// Where the provider reports what it charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_cost: Option<ProviderCostSpec>,
+}
+
+/// Where the outputs (URLs or data URLs) are in an answer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Pointer to a string or an array of strings (`*` for every element).
+    pub at: Pointer,
+    /// The value at `at` is a JSON document inside a string (KIE's `resultJson`): parse it,
+    /// then follow `then`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_string: Option<bool>,
+    /// Pointer inside the parsed `json_string`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<Pointer>,
+    /// What each output is.
+    #[serde(default)]
+    pub kind: OutputKind,
+}
+
+/// Output value kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// An `https` URL (may expire).
+    #[default]
+    Url,
+    /// A `data:` URL with base64 content.
+    DataUrl,
+    /// Bare base64 content (OpenAI's `b64_json`).
+    Base64,
+    /// Plain text.
+    Text,
+}
+
+/// What the provider says it charged.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderCostSpec {
+    /// Pointer to the amount (a number or numeric string).
+    pub at: Pointer,
+    /// Credits per provider unit, a decimal string (`"1"` when the provider counts in our
+    /// credits), so the amount can be compared with the registry's formula.
+    #[serde(default = "one")]
+    pub credits_per_unit: DecimalString,
+}
+
+fn one() -> String {
+    "1".to_owned()
+}
+
+/// How to fetch and read a task's state.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollSpec {
+    /// The status request; `{{ task_id }}` is available.
+    #[serde(flatten)]
+    pub request: RequestSpec,
+    /// Pointer to the provider's state.
+    pub status: Pointer,
+    /// Provider state -> our status.
+    #[schemars(length(min = 1))]
+    pub states: BTreeMap<String, TaskStatus>,
+    /// Where the outputs are once completed.
+    pub outputs: OutputSpec,
+    /// Pointer to the failure message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Pointer>,
+    /// Pointer to the failure code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<Pointer>,
+    /// What the provider says it charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_cost: Option<ProviderCostSpec>,
+    /// First poll interval; it doubles up to `max_interval`.
+    #[serde(default = "default_interval")]
+    pub interval: DurationString,
+    /// Longest poll interval.
+    #[serde(default = "default_max_interval")]
+    pub max_interval: DurationString,
+}
+
+fn default_interval() -> String {
+    "2s".to_owned()
+}
+fn default_max_interval() -> String {
+    "30s".to_owned()
+}
+
+/// Generation status, as stored in `generations.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Accepted, not started.
+    Pending,
+    /// Running.
+    Processing,
+    /// Done with outputs.
+    Completed,
+    /// Done with an error.
+    Failed,
+}
+
+/// A smoke test.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeSpec {
+    /// Params of the smoke generation (defaults fill the rest).
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// It must complete within this.
+    pub within: DurationString,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring
+// ---------------------------------------------------------------------------------------------
+
+/// Alert thresholds of the monitoring SQL. `models/monitoring.yaml`; every field defaults to the
+/// deployment plan's value.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Monitoring spec")]
+pub struct MonitoringSpec {
+    /// Fewest generations in a window before a rate alert may fire.
+    #[serde(default = "d_min_sample")]
+    pub min_sample: u32,
+    /// Success-rate goal (percent), shown next to the observed rate.
+    #[serde(default = "d_goal")]
+    pub success_rate_goal: DecimalString,
+    /// Warning when the success rate over `success_rate_window` is under this (percent).
+    #[serde(default = "d_success_alert")]
+    pub success_rate_alert_below: DecimalString,
+    /// Window of the success-rate alert.
+    #[serde(default = "d_1h")]
+    pub success_rate_window: DurationString,
+    /// Critical when more than this share (percent) fails within `high_error_window`.
+    #[serde(default = "d_high_error")]
+    pub high_error_rate_above: DecimalString,
+    /// Window of the high-error alert.
+    #[serde(default = "d_15m")]
+    pub high_error_window: DurationString,
+    /// Critical (rollback) when every generation fails for this long.
+    #[serde(default = "d_5m")]
+    pub all_failing_window: DurationString,
+    /// Warning when a model's average latency is over this many times its expected latency.
+    #[serde(default = "d_latency")]
+    pub latency_factor: DecimalString,
+    /// Window of the latency alert.
+    #[serde(default = "d_1h")]
+    pub latency_window: DurationString,
+    /// Warning when one model fails more than this share (percent).
+    #[serde(default = "d_model_fail")]
+    pub model_failure_rate_above: DecimalString,
+    /// Window of the model-failure alert.
+    #[serde(default = "d_1h")]
+    pub model_failure_window: DurationString,
+    /// Warning when one provider errs more than this share (percent).
+    #[serde(default = "d_provider_err")]
+    pub provider_error_rate_above: DecimalString,
+    /// Window of the provider-error alert.
+    #[serde(default = "d_1h")]
+    pub provider_error_window: DurationString,
+    /// Window in which any failed key retrieval is a critical alert.
+    #[serde(default = "d_1h")]
+    pub missing_key_window: DurationString,
+    /// Window in which any charge that differs from the cost formula is a warning.
+    #[serde(default = "d_1h")]
+    pub cost_mismatch_window: DurationString,
+}
+
+fn d_min_sample() -> u32 {
+    10
+}
+fn d_goal() -> String {
+    "95".into()
+}
+fn d_success_alert() -> String {
+    "90".into()
+}
+fn d_high_error() -> String {
+    "20".into()
+}
+fn d_latency() -> String {
+    "2".into()
+}
+fn d_model_fail() -> String {
+    "50".into()
+}
+fn d_provider_err() -> String {
+    "10".into()
+}
+fn d_1h() -> String {
+    "1h".into()
+}
+fn d_15m() -> String {
+    "15m".into()
+}
+fn d_5m() -> String {
+    "5m".into()
+}
+
+impl Default for MonitoringSpec {
+    fn default() -> Self {
+        serde_json::from_value(serde_json::json!({})).expect("every monitoring field has a default")
+    }
+}

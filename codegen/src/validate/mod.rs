@@ -1,0 +1,129 @@
+//! Semantic rules, applied while lowering checked specs into the IR.
+//!
+//! The JSON Schema has already checked shapes and types; these rules check what a schema
+//! cannot: references between files, which fields fit which param type, templates, cost
+//! multipliers, durations, pointers, secrets. Each rule reports at the position of the value it
+//! talks about, and every problem of every file is collected before giving up.
+
+mod model;
+mod monitoring;
+mod provider;
+mod secrets;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::ir::{Registry, IR_VERSION};
+use crate::spec::load::{Loaded, SpecSet};
+use crate::spec::types::MonitoringSpec;
+use crate::spec::yaml::SourceMap;
+
+/// Reports problems of one file.
+pub(crate) struct Reporter<'a> {
+    file: &'a std::path::Path,
+    map: &'a SourceMap,
+    diags: &'a mut Diagnostics,
+    count: usize,
+}
+
+impl<'a> Reporter<'a> {
+    fn new<T>(loaded: &'a Loaded<T>, diags: &'a mut Diagnostics) -> Self {
+        Reporter { file: &loaded.file, map: &loaded.map, diags, count: 0 }
+    }
+
+    /// A problem with the value at `pointer`.
+    fn at(&mut self, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.push(Diagnostic::new(self.file, self.map.value(pointer), message))
+    }
+
+    /// A problem with the key that holds the value at `pointer`.
+    fn at_key(&mut self, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.push(Diagnostic::new(self.file, self.map.key(pointer), message))
+    }
+
+    fn push(&mut self, d: Diagnostic) -> &mut Diagnostic {
+        self.count += 1;
+        self.diags.0.push(d);
+        self.diags.0.last_mut().expect("just pushed")
+    }
+}
+
+/// Small builder helpers on a pushed diagnostic.
+pub(crate) trait Annotate {
+    fn expect(&mut self, e: impl Into<String>) -> &mut Self;
+    fn help(&mut self, h: impl Into<String>) -> &mut Self;
+    fn suggest<'c>(&mut self, name: &str, candidates: impl IntoIterator<Item = &'c str>) -> &mut Self;
+}
+
+impl Annotate for Diagnostic {
+    fn expect(&mut self, e: impl Into<String>) -> &mut Self {
+        self.expected = Some(e.into());
+        self
+    }
+    fn help(&mut self, h: impl Into<String>) -> &mut Self {
+        self.hint = Some(h.into());
+        self
+    }
+    fn suggest<'c>(&mut self, name: &str, candidates: impl IntoIterator<Item = &'c str>) -> &mut Self {
+        if let Some(m) = did_you_mean(name, candidates) {
+            self.hint = Some(format!("did you mean `{m}`?"));
+        }
+        self
+    }
+}
+
+/// Check every spec of the set and lower them into the IR. All problems are collected; the IR
+/// is returned only when there are none.
+pub fn check(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
+    let before = diags.0.len();
+
+    // Providers: unique ids, then each on its own.
+    let mut providers = BTreeMap::new();
+    let mut seen: HashMap<&str, &Loaded<_>> = HashMap::new();
+    for p in &set.providers {
+        if let Some(first) = seen.get(p.spec.id.as_str()) {
+            Reporter::new(p, diags)
+                .at("/id", format!("duplicate provider id `{}`", p.spec.id))
+                .help(format!("`{}` is already the id of {}; provider ids must be unique", p.spec.id, first.file.display()));
+            continue;
+        }
+        seen.insert(&p.spec.id, p);
+        secrets::check(p, diags);
+        if let Some(lowered) = provider::lower(p, diags) {
+            providers.insert(lowered.id.clone(), lowered);
+        }
+    }
+
+    // Models: unique ids across files, then each against its provider.
+    let mut models = BTreeMap::new();
+    let mut seen_models: HashMap<&str, &Loaded<_>> = HashMap::new();
+    for m in &set.models {
+        if let Some(first) = seen_models.get(m.spec.id.as_str()) {
+            let first_line = first.map.value("/id").line;
+            Reporter::new(m, diags)
+                .at("/id", format!("duplicate model id `{}`", m.spec.id))
+                .help(format!(
+                    "`{}` is already the id of {}:{first_line}; model ids must be unique",
+                    m.spec.id,
+                    first.file.display()
+                ));
+            continue;
+        }
+        seen_models.insert(&m.spec.id, m);
+        secrets::check(m, diags);
+        let provider_spec = set.providers.iter().find(|p| p.spec.id == m.spec.provider);
+        if let Some(lowered) = model::lower(m, provider_spec, &set.broken_providers, &set.providers, diags) {
+            models.insert(lowered.id.clone(), lowered);
+        }
+    }
+
+    let monitoring = match &set.monitoring {
+        Some(loaded) => monitoring::lower(&loaded.spec, Some(loaded), diags),
+        None => monitoring::lower(&MonitoringSpec::default(), None, diags),
+    };
+
+    if diags.0.len() > before {
+        return None;
+    }
+    Some(Registry { version: IR_VERSION, providers, models, monitoring: monitoring? })
+}
