@@ -1,0 +1,4 @@
+//! Runs the models of the registry.
+
+pub mod cost;
+pub mod params;

@@ -1,0 +1,22 @@
+//! Shared helpers of the cross-crate tests.
+
+pub mod vectors;
+
+use std::path::PathBuf;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The bundled registry, loaded and checked like `cargo run -p codegen` does.
+pub fn bundled() -> codegen::ir::Registry {
+    let root = root();
+    match codegen::load(&root.join("models"), &root) {
+        Ok(r) => r,
+        Err(diags) => {
+            let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+            panic!("bundled specs are invalid:\n{}", text.join("\n"))
+        }
+    }
+}
