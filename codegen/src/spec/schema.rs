@@ -116,8 +116,7 @@ impl Schemas {
                         file,
                         map.value(&pointer),
                         format!("expected {expected}, found {}", describe(found.as_ref())),
-                    )
-                    .expected(expected.to_string());
+                    );
                     if expected == "a string" {
                         if let Some(text) = map.plain_numbers.get(&pointer) {
                             d = d.hint(format!(
@@ -142,6 +141,18 @@ impl Schemas {
                     }
                     out.push(d);
                 }
+                ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
+                    if const_options(root, &schema_path).is_some() =>
+                {
+                    let options = const_options(root, &schema_path).unwrap_or_default();
+                    let given = found.as_str().map_or_else(|| found.to_string(), str::to_owned);
+                    let mut d = Diagnostic::new(file, map.value(&pointer), format!("unknown value `{given}`"))
+                        .expected(format!("one of {}", quote_list(&options)));
+                    if let Some(m) = did_you_mean(&given, options.iter().map(String::as_str)) {
+                        d = d.hint(format!("did you mean `{m}`?"));
+                    }
+                    out.push(d);
+                }
                 ValidationErrorKind::Pattern { pattern } => {
                     out.push(
                         Diagnostic::new(file, map.value(&pointer), format!("{} does not have the expected form", describe(found.as_ref())))
@@ -154,8 +165,39 @@ impl Schemas {
                 }
             }
         }
-        out
+        drop_required_explained_by_typos(out)
     }
+}
+
+/// A misspelt key shows twice: as an unknown field and as a missing required one. Keep the
+/// first, which carries the "did you mean".
+fn drop_required_explained_by_typos(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let suggested: Vec<String> = diags
+        .iter()
+        .filter_map(|d| d.hint.as_deref()?.strip_prefix("did you mean `")?.strip_suffix("`?").map(str::to_owned))
+        .collect();
+    diags
+        .into_iter()
+        .filter(|d| {
+            !suggested.iter().any(|name| d.message == format!("missing required field `{name}`"))
+        })
+        .collect()
+}
+
+/// The allowed values of a `oneOf`/`anyOf` whose branches are all `const` (how schemars
+/// describes an enum with documented variants).
+fn const_options(root: &Value, schema_path: &str) -> Option<Vec<String>> {
+    let branches = root.pointer(schema_path)?.as_array()?;
+    branches
+        .iter()
+        .map(|b| {
+            let b = match b.get("$ref").and_then(Value::as_str) {
+                Some(r) => root.pointer(r.strip_prefix('#')?)?,
+                None => b,
+            };
+            b.get("const").and_then(Value::as_str).map(str::to_owned)
+        })
+        .collect()
 }
 
 impl Default for Schemas {

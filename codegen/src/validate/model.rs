@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::provider::{is_snake, list, pointer};
 use super::{Annotate, Reporter};
-use crate::diag::Diagnostics;
+use crate::diag::{did_you_mean, Diagnostics};
 use crate::ir::{
     Cost, Execution, Model, Multiplier, Outputs, Param, ParamKind, Placeholder, Poll, ProviderCost, Request, Response,
     RuntimeValue, Smoke,
@@ -98,12 +98,14 @@ pub(super) fn lower(
                 .help("raise `timeout` or lower `expected_latency`");
         }
     }
-    let submit = request(&mut r, "/execution/submit", &ex.submit, &is_param, ex.mode, false);
+    let param_names: Vec<String> = spec.params.keys().cloned().collect();
+    let submit = request(&mut r, "/execution/submit", &ex.submit, &param_names, &is_param, ex.mode, false);
     let mut used = BTreeSet::new();
     if let Some(req) = &submit {
         collect_params(req, &mut used);
     }
-    for (name, _) in &spec.params {
+    // Only when the request itself is sound: otherwise its own error explains the gap.
+    for name in spec.params.keys().filter(|_| submit.is_some()) {
         if !used.contains(name.as_str()) {
             r.at_key(&format!("/params/{}", crate::spec::yaml::escape_token(name)), format!("param `{name}` is not used by the request"))
                 .help(format!("add `\"{{{{ {name} }}}}\"` to `execution.submit` (body, path or headers), or remove the param: a param the request ignores would be silently dropped"));
@@ -125,7 +127,7 @@ pub(super) fn lower(
         }
         (None, ExecutionMode::Sync) => None,
         (Some(p), _) => {
-            let req = request(&mut r, "/execution/poll", &p.request, &is_param, ex.mode, true);
+            let req = request(&mut r, "/execution/poll", &p.request, &param_names, &is_param, ex.mode, true);
             pointer(&mut r, "/execution/poll/status", &p.status);
             if let Some(e) = &p.error {
                 pointer(&mut r, "/execution/poll/error", e);
@@ -267,7 +269,7 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
     for (field, present, types) in fits {
         if present && !types.contains(&ty) {
             let field = if field == "min_items" && ps.min_items.is_none() { "max_items" } else { field };
-            r.at_key(&format!("{at}/{field}"), format!("`{field}` does not apply to a `{type_name}` param"))
+            r.at_key(&format!("{at}/{field}"), format!("`{field}` does not apply to `{type_name}` params"))
                 .expect(format!("a `{field}` only on {} params", types.iter().map(|t| format!("`{}`", self::type_name(*t))).collect::<Vec<_>>().join(" or ")))
                 .help(format!("remove `{field}`, or change `type`"));
         }
@@ -615,13 +617,15 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
             multipliers.push(Multiplier::Table { param: p.name.clone(), entries });
         } else if let Some(per) = mspec.per {
             if !matches!(p.kind, ParamKind::Integer { .. } | ParamKind::Decimal { .. }) {
-                r.at(&format!("{at}/param"), format!("a `per` multiplier needs an integer or decimal param; `{}` is not", p.name));
+                r.at(&format!("{at}/param"), format!("a `per` multiplier needs an integer or decimal param; `{}` is not", p.name))
+                    .help("use `table:` to give each value its factor");
                 continue;
             }
             multipliers.push(Multiplier::Ratio { param: p.name.clone(), per });
         } else {
             if !matches!(p.kind, ParamKind::Integer { .. } | ParamKind::Array { .. }) {
-                r.at(&format!("{at}/param"), format!("a `count` multiplier needs an integer or array param; `{}` is not", p.name));
+                r.at(&format!("{at}/param"), format!("a `count` multiplier needs an integer or array param; `{}` is not", p.name))
+                    .help("use `table:` to give each value its factor");
                 continue;
             }
             multipliers.push(Multiplier::Count { param: p.name.clone() });
@@ -633,10 +637,12 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
     Some(Cost { base: base?, multipliers, round: c.round, scale: c.scale })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn request(
     r: &mut Reporter<'_>,
     at: &str,
     req: &RequestSpec,
+    param_names: &[String],
     is_param: &dyn Fn(&str) -> bool,
     mode: ExecutionMode,
     polling: bool,
@@ -646,7 +652,11 @@ fn request(
         let d = r.at(field, message);
         d.expect("a declared param or a runtime value (`uuid`, `callback_url`, `task_id`)");
         if let Some(name) = unknown {
-            d.help(format!("declare `{name}` under `params`, or fix the spelling"));
+            let runtime = RuntimeValue::ALL.iter().map(|(n, _)| *n);
+            match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
+                Some(m) => d.help(format!("did you mean `{m}`?")),
+                None => d.help(format!("declare `{name}` under `params`, or fix the spelling")),
+            };
         }
     };
     let path = match parse_segments(&req.path, is_param) {
@@ -687,16 +697,21 @@ fn request(
     let mut placeholders = Vec::new();
     collect_placeholders(&request, &mut placeholders);
     for p in placeholders {
+        let name = match &p {
+            Placeholder::Param(n) => n.as_str(),
+            Placeholder::Runtime(rv) => rv.name(),
+        };
+        let place = find_placeholder(req, name).map_or_else(|| at.to_owned(), |p| format!("{at}{p}"));
         match p {
             Placeholder::Runtime(RuntimeValue::TaskId) if !polling => {
-                r.at(at, "`{{ task_id }}` is only known when polling").help("use it in `execution.poll`, not in `submit`");
+                r.at(&place, "`{{ task_id }}` is only known when polling").help("use it in `execution.poll`, not in `submit`");
             }
             Placeholder::Runtime(RuntimeValue::CallbackUrl) if mode != ExecutionMode::Webhook || polling => {
-                r.at(at, "`{{ callback_url }}` is only available in the submit of a `webhook` model")
+                r.at(&place, "`{{ callback_url }}` is only available in the submit of a `webhook` model")
                     .help("set `mode: webhook`, or remove the callback URL");
             }
             Placeholder::Param(name) if polling => {
-                r.at(at, format!("the poll request uses param `{name}`; a poll only knows `task_id`"))
+                r.at(&place, format!("the poll request uses param `{name}`; a poll only knows `task_id`"))
                     .help("use `{{ task_id }}` only");
             }
             _ => {}
@@ -706,6 +721,30 @@ fn request(
         return None;
     }
     Some(request)
+}
+
+/// Where in a request spec (relative pointer) the placeholder `name` is written.
+fn find_placeholder(req: &RequestSpec, name: &str) -> Option<String> {
+    fn mentions(text: &str, name: &str) -> bool {
+        text.split("{{").skip(1).any(|rest| rest.split("}}").next().map(str::trim) == Some(name))
+    }
+    fn walk(v: &Value, name: &str, at: String) -> Option<String> {
+        match v {
+            Value::String(s) if mentions(s, name) => Some(at),
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| walk(x, name, format!("{at}/{i}"))),
+            Value::Object(m) => m
+                .iter()
+                .find_map(|(k, x)| walk(x, name, format!("{at}/{}", crate::spec::yaml::escape_token(k)))),
+            _ => None,
+        }
+    }
+    if mentions(&req.path, name) {
+        return Some("/path".into());
+    }
+    if let Some((k, _)) = req.headers.iter().find(|(_, v)| mentions(v, name)) {
+        return Some(format!("/headers/{}", crate::spec::yaml::escape_token(k)));
+    }
+    req.body.as_ref().and_then(|b| walk(b, name, "/body".into()))
 }
 
 fn collect_placeholders(req: &Request, out: &mut Vec<Placeholder>) {

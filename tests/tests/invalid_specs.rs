@@ -1,0 +1,83 @@
+//! The bad-input corpus: every case under `tests/invalid/cases/<name>/models/` is laid over the
+//! valid base specs in `tests/invalid/base/models/`, loaded, and must produce exactly the
+//! diagnostics in `tests/invalid/cases/<name>/expected.txt` (file:line:col, message, what was
+//! expected, hint). Set `BLESS=1` to rewrite the expected files after a deliberate change.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use registry_tests::root;
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn render(diags: &[codegen::diag::Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&format!("{d}\n"));
+        if let Some(e) = &d.expected {
+            out.push_str(&format!("  expected: {e}\n"));
+        }
+        if let Some(h) = &d.hint {
+            out.push_str(&format!("  help: {h}\n"));
+        }
+    }
+    out
+}
+
+fn run_case(case: &Path, scratch: &Path) -> String {
+    let _ = fs::remove_dir_all(scratch);
+    let models = scratch.join("models");
+    fs::create_dir_all(&models).expect("mkdir");
+    copy_dir(&root().join("tests/invalid/base/models"), &models);
+    copy_dir(&case.join("models"), &models);
+    match codegen::load(&models, scratch) {
+        Ok(_) => "(no diagnostics: the case is valid)\n".to_owned(),
+        Err(diags) => render(&diags),
+    }
+}
+
+#[test]
+fn the_base_specs_are_valid() {
+    let base = root().join("tests/invalid/base");
+    if let Err(diags) = codegen::load(&base.join("models"), &base) {
+        panic!("base specs must be valid:\n{}", render(&diags));
+    }
+}
+
+#[test]
+fn every_broken_spec_gets_its_exact_diagnostics() {
+    let cases_dir = root().join("tests/invalid/cases");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&cases_dir).expect("cases").map(|e| e.expect("entry").path()).collect();
+    cases.sort();
+    assert!(cases.len() >= 25, "the corpus has {} cases; it must keep at least 25", cases.len());
+    let scratch_root = std::env::temp_dir().join(format!("invalid-specs-{}", std::process::id()));
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().expect("name").to_string_lossy().into_owned();
+        let got = run_case(case, &scratch_root.join(&name));
+        assert!(!got.starts_with("(no diagnostics"), "case {name} produced no diagnostics");
+        let expected_file = case.join("expected.txt");
+        if bless {
+            fs::write(&expected_file, &got).expect("write expected");
+            continue;
+        }
+        let expected = fs::read_to_string(&expected_file).unwrap_or_default();
+        if expected != got {
+            failures.push(format!("--- case {name}\nexpected:\n{expected}\ngot:\n{got}"));
+        }
+    }
+    let _ = fs::remove_dir_all(&scratch_root);
+    assert!(failures.is_empty(), "{} case(s) differ (BLESS=1 rewrites them):\n{}", failures.len(), failures.join("\n"));
+}
