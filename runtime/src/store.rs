@@ -1,0 +1,616 @@
+//! The generation store: the seed's `generations` table, API key events, and the credit ledger.
+//!
+//! Column names match the Postgres schema in `generated/sql` (`generations`: `id`, `user_id`,
+//! `model_id`, `provider`, `content_type`, `status`, `params`, `provider_response`,
+//! `tokens_used`, `provider_cost`, `created_at`, `updated_at`, `completed_at`; `api_key_events`).
+//! SQLite keeps JSON as text, decimals as canonical decimal text and times as Unix
+//! milliseconds. The provider's task id and the outputs live in `provider_response`
+//! (`task_id`, `outputs`), the failure in `provider_response.error`.
+//!
+//! State transitions are idempotent: `pending -> processing -> completed | failed`, and a
+//! finished generation never changes again. Finishing settles the credit hold in the same
+//! transaction (charge on completed, refund on failed), so credits move exactly once however
+//! often a webhook is delivered.
+
+use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{OptionalExtension, params};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::cost::Credits;
+pub use crate::error::StoreError;
+
+/// Lifecycle of a generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Recorded, not yet accepted by the provider.
+    Pending,
+    /// The provider is working on it.
+    Processing,
+    /// Done with outputs.
+    Completed,
+    /// Done without.
+    Failed,
+}
+
+impl Status {
+    /// The text stored in `status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Processing => "processing",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// Completed or failed.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Completed | Status::Failed)
+    }
+
+    fn parse(s: &str) -> Result<Status, StoreError> {
+        Ok(match s {
+            "pending" => Status::Pending,
+            "processing" => Status::Processing,
+            "completed" => Status::Completed,
+            "failed" => Status::Failed,
+            other => return Err(StoreError::Corrupt(format!("status `{other}`"))),
+        })
+    }
+}
+
+/// One row of `generations`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Generation {
+    /// Generation id (UUID v4).
+    pub id: String,
+    /// Who asked.
+    pub user_id: String,
+    /// Model id.
+    pub model_id: String,
+    /// Provider id.
+    pub provider: String,
+    /// `image`, `video`, ...
+    pub content_type: String,
+    /// Lifecycle state.
+    pub status: Status,
+    /// Validated params, defaults filled in.
+    pub params: Value,
+    /// `{task_id, outputs, error: {kind, message, code, status}}`.
+    pub provider_response: Value,
+    /// Credits charged (0 on failure; unset while running).
+    pub tokens_used: Option<Credits>,
+    /// What the provider reported it charged, in credits.
+    pub provider_cost: Option<Decimal>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+    /// Unix milliseconds, when finished.
+    pub completed_at: Option<i64>,
+}
+
+impl Generation {
+    /// The provider's task id, once accepted.
+    pub fn task_id(&self) -> Option<&str> {
+        self.provider_response
+            .get("task_id")
+            .and_then(Value::as_str)
+    }
+}
+
+/// One row of `api_key_events`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyEvent {
+    /// Unix milliseconds.
+    pub time: i64,
+    /// Provider id.
+    pub provider: String,
+    /// Model id.
+    pub model: String,
+    /// Key scope.
+    pub scope: String,
+    /// Secret name.
+    pub secret_name: String,
+    /// Whether a key was found.
+    pub success: bool,
+    /// Why not (names only).
+    pub error: Option<String>,
+}
+
+/// How a finished generation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// Completed: outputs (as JSON) and the provider's reported cost.
+    Completed {
+        /// The outputs.
+        outputs: Value,
+        /// Provider-reported cost, in credits.
+        provider_cost: Option<Decimal>,
+    },
+    /// Failed: the error object stored at `provider_response.error`.
+    Failed {
+        /// `{kind, message, code, status}`.
+        error: Value,
+    },
+}
+
+/// Where generations, key events and credits are kept.
+pub trait Store: Send + Sync {
+    /// Record a new generation (status `pending`).
+    fn insert(&self, g: &Generation) -> Result<(), StoreError>;
+    /// A generation by id.
+    fn get(&self, id: &str) -> Result<Option<Generation>, StoreError>;
+    /// Every generation, oldest first.
+    fn list(&self) -> Result<Vec<Generation>, StoreError>;
+    /// `pending -> processing`, recording the task id; `false` when already further along.
+    fn mark_processing(&self, id: &str, task_id: Option<&str>) -> Result<bool, StoreError>;
+    /// Finish a running generation and settle its credit hold, atomically; `false` (and no
+    /// change at all) when it had already finished.
+    fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError>;
+    /// Record a key retrieval.
+    fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError>;
+    /// Every key retrieval, oldest first.
+    fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError>;
+    /// Set a user's balance.
+    fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError>;
+    /// Balance less open holds; `None` for an unknown user.
+    fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError>;
+    /// Balance (charged amounts deducted, open holds not).
+    fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError>;
+    /// Hold `amount` for a generation; `Err(available)` when the user cannot cover it.
+    fn reserve(
+        &self,
+        generation_id: &str,
+        user_id: &str,
+        amount: Credits,
+    ) -> Result<Result<(), Credits>, StoreError>;
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS generations (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending','processing','completed','failed')),
+  params TEXT NOT NULL,
+  provider_response TEXT NOT NULL DEFAULT '{}',
+  tokens_used TEXT,
+  provider_cost TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  completed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS generations_created_at ON generations (created_at);
+CREATE TABLE IF NOT EXISTS api_key_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  time INTEGER NOT NULL,
+  provider TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  key_scope TEXT NOT NULL,
+  secret_name TEXT NOT NULL,
+  success INTEGER NOT NULL,
+  error TEXT
+);
+CREATE TABLE IF NOT EXISTS credit_accounts (
+  user_id TEXT PRIMARY KEY,
+  balance TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credit_holds (
+  generation_id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  amount TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('reserved','charged','refunded'))
+);
+";
+
+/// SQLite store (the embedded default). Credits are kept as decimal text and summed in Rust,
+/// so no float ever touches an amount.
+pub struct SqliteStore {
+    conn: Mutex<rusqlite::Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+fn credits(text: &str) -> Result<Credits, StoreError> {
+    Credits::from_str(text).map_err(|_| StoreError::Corrupt(format!("amount `{text}`")))
+}
+
+fn json(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|_| StoreError::Corrupt("json column".to_owned()))
+}
+
+impl SqliteStore {
+    /// Open (or create) a database file.
+    pub fn open(path: &std::path::Path) -> Result<Self, StoreError> {
+        Self::init(rusqlite::Connection::open(path)?)
+    }
+
+    /// A private in-memory database.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(rusqlite::Connection::open_in_memory()?)
+    }
+
+    fn init(conn: rusqlite::Connection) -> Result<Self, StoreError> {
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<[Option<String>; 10]> {
+        let mut out: [Option<String>; 10] = Default::default();
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = r.get(i)?;
+        }
+        Ok(out)
+    }
+
+    fn decode(
+        cols: [Option<String>; 10],
+        times: (i64, i64, Option<i64>),
+    ) -> Result<Generation, StoreError> {
+        let [
+            id,
+            user_id,
+            model_id,
+            provider,
+            content_type,
+            status,
+            params,
+            response,
+            tokens,
+            pcost,
+        ] = cols;
+        let need =
+            |v: Option<String>| v.ok_or_else(|| StoreError::Corrupt("null column".to_owned()));
+        Ok(Generation {
+            id: need(id)?,
+            user_id: need(user_id)?,
+            model_id: need(model_id)?,
+            provider: need(provider)?,
+            content_type: need(content_type)?,
+            status: Status::parse(&need(status)?)?,
+            params: json(&need(params)?)?,
+            provider_response: json(&need(response)?)?,
+            tokens_used: tokens.as_deref().map(credits).transpose()?,
+            provider_cost: pcost
+                .as_deref()
+                .map(|t| {
+                    Decimal::from_str_exact(t)
+                        .map_err(|_| StoreError::Corrupt(format!("provider_cost `{t}`")))
+                })
+                .transpose()?,
+            created_at: times.0,
+            updated_at: times.1,
+            completed_at: times.2,
+        })
+    }
+
+    fn query(&self, where_clause: &str, arg: Option<&str>) -> Result<Vec<Generation>, StoreError> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT id, user_id, model_id, provider, content_type, status, params, provider_response, tokens_used, provider_cost, \
+             created_at, updated_at, completed_at FROM generations {where_clause} ORDER BY created_at, rowid"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let map = |r: &rusqlite::Row<'_>| Ok((Self::row(r)?, (r.get(10)?, r.get(11)?, r.get(12)?)));
+        let rows: Vec<_> = match arg {
+            Some(a) => stmt.query_map([a], map)?.collect::<Result<_, _>>()?,
+            None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
+        };
+        rows.into_iter()
+            .map(|(cols, times)| Self::decode(cols, times))
+            .collect()
+    }
+
+    fn holds_open(conn: &rusqlite::Connection, user_id: &str) -> Result<Credits, StoreError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT amount FROM credit_holds WHERE user_id = ?1 AND state = 'reserved'",
+        )?;
+        let amounts: Vec<String> = stmt
+            .query_map([user_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut total = Decimal::ZERO;
+        for a in amounts {
+            total += credits(&a)?.as_decimal();
+        }
+        Ok(Credits::from_decimal(total))
+    }
+
+    fn balance_of(
+        conn: &rusqlite::Connection,
+        user_id: &str,
+    ) -> Result<Option<Credits>, StoreError> {
+        let b: Option<String> = conn
+            .query_row(
+                "SELECT balance FROM credit_accounts WHERE user_id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        b.as_deref().map(credits).transpose()
+    }
+}
+
+impl Store for SqliteStore {
+    fn insert(&self, g: &Generation) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO generations (id, user_id, model_id, provider, content_type, status, params, provider_response, \
+             tokens_used, provider_cost, created_at, updated_at, completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![
+                g.id,
+                g.user_id,
+                g.model_id,
+                g.provider,
+                g.content_type,
+                g.status.as_str(),
+                g.params.to_string(),
+                g.provider_response.to_string(),
+                g.tokens_used.map(|c| c.to_string()),
+                g.provider_cost.map(|d| d.normalize().to_string()),
+                g.created_at,
+                g.updated_at,
+                g.completed_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
+        Ok(self.query("WHERE id = ?1", Some(id))?.into_iter().next())
+    }
+
+    fn list(&self) -> Result<Vec<Generation>, StoreError> {
+        self.query("", None)
+    }
+
+    fn mark_processing(&self, id: &str, task_id: Option<&str>) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let n = conn.execute(
+            "UPDATE generations SET status = 'processing', updated_at = ?2, \
+             provider_response = CASE WHEN ?3 IS NULL THEN provider_response ELSE json_set(provider_response, '$.task_id', ?3) END \
+             WHERE id = ?1 AND status IN ('pending', 'processing')",
+            params![id, now_ms(), task_id],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        let hold: Option<(String, String)> = tx
+            .query_row("SELECT amount, user_id FROM credit_holds WHERE generation_id = ?1 AND state = 'reserved'", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let (status, patch_path, patch, tokens, pcost) = match finish {
+            Finish::Completed {
+                outputs,
+                provider_cost,
+            } => {
+                let charged = hold
+                    .as_ref()
+                    .map(|(a, _)| a.clone())
+                    .unwrap_or_else(|| "0".to_owned());
+                (
+                    "completed",
+                    "$.outputs",
+                    outputs.to_string(),
+                    charged,
+                    provider_cost.map(|d| d.normalize().to_string()),
+                )
+            }
+            Finish::Failed { error } => {
+                ("failed", "$.error", error.to_string(), "0".to_owned(), None)
+            }
+        };
+        let n = tx.execute(
+            "UPDATE generations SET status = ?2, updated_at = ?3, completed_at = ?3, tokens_used = ?4, \
+             provider_cost = COALESCE(?5, provider_cost), provider_response = json_set(provider_response, ?6, json(?7)) \
+             WHERE id = ?1 AND status IN ('pending', 'processing')",
+            params![id, status, now, tokens, pcost, patch_path, patch],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if let Some((amount, user)) = hold {
+            let state = if status == "completed" {
+                "charged"
+            } else {
+                "refunded"
+            };
+            tx.execute("UPDATE credit_holds SET state = ?2 WHERE generation_id = ?1 AND state = 'reserved'", params![id, state])?;
+            if status == "completed" {
+                let balance = Self::balance_of(&tx, &user)?.unwrap_or(Credits::ZERO);
+                let left =
+                    Credits::from_decimal(balance.as_decimal() - credits(&amount)?.as_decimal());
+                tx.execute(
+                    "UPDATE credit_accounts SET balance = ?2 WHERE user_id = ?1",
+                    params![user, left.to_string()],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO api_key_events (time, provider, model_id, key_scope, secret_name, success, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![e.time, e.provider, e.model, e.scope, e.secret_name, e.success, e.error],
+        )?;
+        Ok(())
+    }
+
+    fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT time, provider, model_id, key_scope, secret_name, success, error FROM api_key_events ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(KeyEvent {
+                    time: r.get(0)?,
+                    provider: r.get(1)?,
+                    model: r.get(2)?,
+                    scope: r.get(3)?,
+                    secret_name: r.get(4)?,
+                    success: r.get(5)?,
+                    error: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO credit_accounts (user_id, balance) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET balance = excluded.balance",
+            params![user_id, balance.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
+        let conn = self.conn();
+        let Some(balance) = Self::balance_of(&conn, user_id)? else {
+            return Ok(None);
+        };
+        let held = Self::holds_open(&conn, user_id)?;
+        Ok(Some(Credits::from_decimal(
+            balance.as_decimal() - held.as_decimal(),
+        )))
+    }
+
+    fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
+        Self::balance_of(&self.conn(), user_id)
+    }
+
+    fn reserve(
+        &self,
+        generation_id: &str,
+        user_id: &str,
+        amount: Credits,
+    ) -> Result<Result<(), Credits>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let balance = Self::balance_of(&tx, user_id)?.unwrap_or(Credits::ZERO);
+        let held = Self::holds_open(&tx, user_id)?;
+        let available = Credits::from_decimal(balance.as_decimal() - held.as_decimal());
+        if available < amount {
+            return Ok(Err(available));
+        }
+        tx.execute(
+            "INSERT INTO credit_holds (generation_id, user_id, amount, state) VALUES (?1, ?2, ?3, 'reserved')",
+            params![generation_id, user_id, amount.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn gen_row(id: &str) -> Generation {
+        let now = now_ms();
+        Generation {
+            id: id.into(),
+            user_id: "u".into(),
+            model_id: "m".into(),
+            provider: "p".into(),
+            content_type: "image".into(),
+            status: Status::Pending,
+            params: json!({"prompt": "x"}),
+            provider_response: json!({}),
+            tokens_used: None,
+            provider_cost: None,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+        }
+    }
+
+    #[test]
+    fn charges_once_and_refunds_failures() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.set_balance("u", "10".parse().unwrap()).unwrap();
+        for id in ["a", "b"] {
+            s.insert(&gen_row(id)).unwrap();
+            s.reserve(id, "u", "2.5".parse().unwrap()).unwrap().unwrap();
+        }
+        assert_eq!(s.available("u").unwrap().unwrap().to_string(), "5");
+        assert_eq!(
+            s.reserve("c", "u", "6".parse().unwrap()).unwrap(),
+            Err("5".parse().unwrap())
+        );
+        assert!(s.mark_processing("a", Some("t1")).unwrap());
+        let done = Finish::Completed {
+            outputs: json!(["https://x"]),
+            provider_cost: None,
+        };
+        assert!(s.finish("a", &done).unwrap());
+        assert!(!s.finish("a", &done).unwrap(), "second finish is a no-op");
+        assert!(
+            !s.finish(
+                "a",
+                &Finish::Failed {
+                    error: json!({"message": "late"})
+                }
+            )
+            .unwrap()
+        );
+        assert!(!s.mark_processing("a", None).unwrap());
+        assert!(
+            s.finish(
+                "b",
+                &Finish::Failed {
+                    error: json!({"message": "no"})
+                }
+            )
+            .unwrap()
+        );
+        assert_eq!(s.balance("u").unwrap().unwrap().to_string(), "7.5");
+        assert_eq!(s.available("u").unwrap().unwrap().to_string(), "7.5");
+        let a = s.get("a").unwrap().unwrap();
+        assert_eq!(
+            (a.status, a.task_id(), a.tokens_used.unwrap().to_string()),
+            (Status::Completed, Some("t1"), "2.5".into())
+        );
+        assert_eq!(a.provider_response["outputs"], json!(["https://x"]));
+        let b = s.get("b").unwrap().unwrap();
+        assert_eq!(
+            (b.status, b.tokens_used.unwrap().to_string()),
+            (Status::Failed, "0".into())
+        );
+        assert_eq!(b.provider_response["error"]["message"], "no");
+    }
+}
