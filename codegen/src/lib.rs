@@ -19,9 +19,23 @@ use spec::schema::{Schemas, SpecKind};
 /// Load, check and lower every spec under `models_dir`. Diagnostics name files relative to
 /// `display_base`. On failure, every problem found in every file is returned, sorted.
 pub fn load(models_dir: &Path, display_base: &Path) -> Result<ir::Registry, Vec<Diagnostic>> {
-    let schemas = Schemas::new();
     let mut diags = Diagnostics::default();
-    let set = spec::load::load_dir(models_dir, display_base, &schemas, &mut diags);
+    let sources = spec::load::read_dir(models_dir, display_base, &mut diags);
+    let result = load_sources(&sources, &Schemas::new());
+    match result {
+        Ok(r) if diags.is_empty() => Ok(r),
+        Ok(_) => Err(diags.into_sorted()),
+        Err(more) => {
+            diags.0.extend(more);
+            Err(diags.into_sorted())
+        }
+    }
+}
+
+/// Check and lower spec texts that are already in memory (no file system access).
+pub fn load_sources(sources: &[spec::load::SourceFile], schemas: &Schemas) -> Result<ir::Registry, Vec<Diagnostic>> {
+    let mut diags = Diagnostics::default();
+    let set = spec::load::load_sources(sources, schemas, &mut diags);
     let registry = validate::check(&set, &mut diags);
     match registry {
         Some(r) if diags.is_empty() => Ok(r),

@@ -42,25 +42,53 @@ pub struct SpecSet {
     pub broken_providers: Vec<String>,
 }
 
-/// Read every spec under `dir`. Files that cannot be read, parsed or that break their schema
-/// are reported in `diags` and left out of the set; the rest are returned, so later checks can
-/// still report their own problems in the same run.
-pub fn load_dir(dir: &Path, display_base: &Path, schemas: &Schemas, diags: &mut Diagnostics) -> SpecSet {
-    let mut set = SpecSet::default();
+/// A spec file's text, before parsing.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The file as shown in diagnostics.
+    pub shown: PathBuf,
+    /// Path relative to the models directory, `/`-separated: decides the kind of spec.
+    pub rel: String,
+    /// The text.
+    pub text: String,
+}
+
+/// Read every YAML file under `dir`, sorted by path. Unreadable entries become diagnostics.
+pub fn read_dir(dir: &Path, display_base: &Path, diags: &mut Diagnostics) -> Vec<SourceFile> {
     let mut files = Vec::new();
     if let Err(e) = collect(dir, &mut files) {
-        diags.push(Diagnostic::new(
-            crate::diag::display_path(dir, display_base),
-            Span::default(),
-            format!("cannot read the models directory: {e}"),
-        ).hint("pass the directory that holds `providers/` with `--models DIR`"));
-        return set;
+        diags.push(
+            Diagnostic::new(
+                crate::diag::display_path(dir, display_base),
+                Span::default(),
+                format!("cannot read the models directory: {e}"),
+            )
+            .hint("pass the directory that holds `providers/` with `--models DIR`"),
+        );
+        return Vec::new();
     }
     files.sort();
+    let mut out = Vec::new();
     for path in files {
         let rel_path = path.strip_prefix(dir).unwrap_or(&path);
         let rel = rel_path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
         let shown = crate::diag::display_path(&path, display_base);
+        match fs::read_to_string(&path) {
+            Ok(text) => out.push(SourceFile { shown, rel, text }),
+            Err(e) => diags.push(Diagnostic::new(&shown, Span::default(), format!("cannot read file: {e}"))),
+        }
+    }
+    out
+}
+
+/// Parse and schema-check spec texts. Files that cannot be parsed or that break their schema
+/// are reported in `diags` and left out of the set; the rest are returned, so later checks can
+/// still report their own problems in the same run.
+pub fn load_sources(sources: &[SourceFile], schemas: &Schemas, diags: &mut Diagnostics) -> SpecSet {
+    let mut set = SpecSet::default();
+    for file in sources {
+        let shown = file.shown.clone();
+        let rel = file.rel.clone();
         let parts: Vec<&str> = rel.split('/').collect();
         let kind = match parts.as_slice() {
             ["monitoring.yaml" | "monitoring.yml"] => SpecKind::Monitoring,
@@ -75,16 +103,9 @@ pub fn load_dir(dir: &Path, display_base: &Path, schemas: &Schemas, diags: &mut 
                 continue;
             }
         };
-        let source = match fs::read_to_string(&path) {
-            Ok(s) => s,
-            Err(e) => {
-                diags.push(Diagnostic::new(&shown, Span::default(), format!("cannot read file: {e}")));
-                continue;
-            }
-        };
-        let Some((value, map)) = parse_checked(&source, kind, &shown, schemas, diags) else {
+        let Some((value, map)) = parse_checked(&file.text, kind, &shown, schemas, diags) else {
             if kind == SpecKind::Provider {
-                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let stem = parts[1].trim_end_matches(".yaml").trim_end_matches(".yml").to_owned();
                 set.broken_providers.push(stem);
             }
             continue;
