@@ -3,6 +3,7 @@
 
 mod catalog;
 mod registry;
+mod ts;
 
 use crate::ir::Registry;
 use crate::write::Files;
@@ -40,6 +41,7 @@ pub fn emit_all(ir: &Registry) -> Result<Files, EmitError> {
     let mut files = Files::new();
     registry::emit(ir, &mut files)?;
     catalog::emit(ir, &mut files)?;
+    ts::emit(ir, &mut files)?;
     Ok(files)
 }
 
