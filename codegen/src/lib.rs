@@ -44,13 +44,16 @@ pub fn load_sources(sources: &[spec::load::SourceFile], schemas: &Schemas) -> Re
 }
 
 /// The JSON Schema files of `schema/`, derived from the spec types.
+/// Also `SPEC.md`, the field reference generated from them.
 pub fn schema_files() -> write::Files {
-    SpecKind::ALL
+    let mut files: write::Files = SpecKind::ALL
         .iter()
         .map(|k| {
             let mut text = serde_json::to_string_pretty(&k.schema()).unwrap_or_default();
             text.push('\n');
             (k.schema_file().to_owned(), text)
         })
-        .collect()
+        .collect();
+    files.insert("SPEC.md".to_owned(), spec::reference::render());
+    files
 }
