@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The TypeScript side of the test suite: installs the pinned toolchain from the lockfiles,
+# type-checks the generated bindings and the type-level tests, builds the example page, and
+# runs the node tests (lookups, validation, cost and validation parity with Rust) and the
+# browser test in headless Chromium. Exits non-zero on any failure.
+#
+#   tests/ts/run.sh
+#
+# Needs Node 20+, npm, and Debian's `chromium` (installed with apt-get when missing and
+# running as root). The screenshot of the page goes to target/ts-artifacts/page.png.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ts="$root/tests/ts"
+web="$root/examples/web"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "install the pinned toolchain (npm ci)"
+(cd "$ts" && npm ci --no-audit --no-fund --loglevel=error)
+(cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+tsc="$ts/node_modules/.bin/tsc"
+
+step "tsc --strict --noEmit on generated/ts alone (no Node types, strictest options)"
+"$tsc" -p "$ts/tsconfig.generated.json"
+
+step "tsc --strict: bindings, type-level tests (@ts-expect-error) and node tests"
+rm -rf "$ts/build"
+"$tsc" -p "$ts/tsconfig.json"
+
+step "tsc --strict --noEmit on the example page"
+"$tsc" -p "$web/tsconfig.json"
+
+step "vite build of the example page"
+(cd "$web" && ./node_modules/.bin/vite build --logLevel warn)
+
+if [ ! -x "$CHROMIUM" ]; then
+  step "install chromium (apt-get)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: $CHROMIUM is missing; install Debian's chromium package" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
+
+step "node --test (registry, parity, browser)"
+node --test --test-reporter=spec "$ts/build/tests/ts/src/"
