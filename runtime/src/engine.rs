@@ -523,20 +523,13 @@ impl Engine {
             provider: provider.id,
             model: info.id,
             step,
+            idempotent_submit: provider.idempotent_submit,
         };
         let base = self.base_url(provider);
         let answer = self
             .inner
             .transport
-            .send(
-                tag,
-                &base,
-                req,
-                &provider.auth,
-                key,
-                provider.idempotent_submit,
-                deadline,
-            )
+            .send(tag, &base, req, &provider.auth, key, deadline)
             .await;
         let Answer { status, body } = match answer {
             Ok(a) => a,

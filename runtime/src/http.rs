@@ -88,6 +88,8 @@ pub struct CallTag<'a> {
     pub model: &'a str,
     /// `submit` or `poll`.
     pub step: &'a str,
+    /// The provider makes submits idempotent: they may be repeated.
+    pub idempotent_submit: bool,
 }
 
 /// The HTTP client of an engine.
@@ -129,10 +131,9 @@ impl Transport {
         req: &HttpRequest,
         auth: &Auth,
         key: &Secret,
-        idempotent_submit: bool,
         deadline: Instant,
     ) -> Result<Answer, SendError> {
-        let safe = matches!(req.method, Method::Get) || idempotent_submit;
+        let safe = matches!(req.method, Method::Get) || tag.idempotent_submit;
         let mut url = format!("{}{}", base_url.trim_end_matches('/'), req.path);
         if let Auth::Query { name } = auth {
             url.push(if url.contains('?') { '&' } else { '?' });

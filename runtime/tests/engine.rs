@@ -1,0 +1,707 @@
+//! Engine tests against the mock provider, with hand-written models (see `common`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use runtime::engine::{Via, WebhookAck};
+use runtime::error::RunError;
+use runtime::mock::{Fault, KIE_CREDITS, Target};
+use runtime::model::{DynModel, OutputKind};
+use runtime::store::{Status, Store};
+use runtime::webhook::{WebhookError, WebhookRequest};
+use serde_json::json;
+
+fn balance(h: &Harness) -> String {
+    h.store.balance("local").unwrap().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn sync_generation_completes_charges_and_records() {
+    let h = harness().await;
+    let out = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "a red apple", "number_results": 2}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Sync);
+    assert_eq!(out.outputs.len(), 2);
+    assert!(out.outputs.iter().all(
+        |o| o.kind == OutputKind::Url && o.value.starts_with("https://im.runware.mock/image/")
+    ));
+    // 1.5 x 2 results x (5 / 5) = 3
+    assert_eq!(out.cost.to_string(), "3");
+    assert_eq!(
+        out.provider_cost
+            .map(|d| d.normalize().to_string())
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(balance(&h), "997");
+    let row = h.store.get(&out.generation_id).unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.tokens_used.unwrap().to_string()),
+        (Status::Completed, "3".into())
+    );
+    assert_eq!(
+        row.provider_response["outputs"][0]["value"],
+        json!(out.outputs[0].value)
+    );
+    assert!(row.completed_at.is_some());
+    let reqs = h.mock.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        reqs[0].auth.as_ref().unwrap().expose(),
+        "Bearer rw-t2i-SECRET-1111"
+    );
+    let events = h.store.key_events().unwrap();
+    assert_eq!(events.len(), 1);
+    assert!(
+        events[0].success
+            && events[0].scope == "text_to_image"
+            && events[0].secret_name == "RUNWARE_API_KEY_TEXT_TO_IMAGE"
+    );
+}
+
+#[tokio::test]
+async fn poll_generation_completes_through_polls() {
+    let h = harness().await;
+    let out = h
+        .engine
+        .run::<KiePollModel>(json!({"prompt": "waves", "duration": 10}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Poll);
+    assert_eq!(
+        out.outputs[0].value,
+        format!(
+            "https://tempfile.kie.mock/{}/0.mp4",
+            out.task_id.clone().unwrap()
+        )
+    );
+    assert_eq!(out.cost.to_string(), "3"); // ceil(1.5 x 1 x 10/5)
+    assert_eq!(
+        out.provider_cost.unwrap().to_string(),
+        KIE_CREDITS.to_string()
+    );
+    let polls = h
+        .mock
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count();
+    assert!(polls >= 2, "polled {polls} times");
+    // Poll mode sends no callback URL and gets no webhook.
+    assert!(h.mock.webhooks().is_empty());
+}
+
+#[tokio::test]
+async fn kie_webhook_is_verified_and_confirmed_by_a_poll() {
+    let h = harness().await;
+    let out = h
+        .engine
+        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Webhook);
+    let hooks = webhooks(&h.mock, 1).await;
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].status, 200);
+    assert!(hooks[0].url.contains(&out.generation_id));
+    // The unsigned body was confirmed by a poll after the delivery.
+    assert!(h.mock.requests().iter().any(|r| r.method == "GET"));
+    assert_eq!(
+        h.mock.requests()[0].auth.as_ref().unwrap().expose(),
+        "Bearer kie-p2v-SECRET-2222"
+    );
+}
+
+#[tokio::test]
+async fn replicate_standard_webhook_completes_without_polling() {
+    let h = harness().await;
+    let out = h
+        .engine
+        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse", "number_results": 3}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Webhook);
+    assert_eq!(out.outputs.len(), 3);
+    assert_eq!(out.cost.to_string(), "5"); // ceil(1.5 x 3)
+    assert_eq!(webhooks(&h.mock, 1).await[0].status, 200);
+}
+
+#[tokio::test]
+async fn submit_500_is_not_retried_and_refunds() {
+    let h = harness().await;
+    h.mock.inject(Fault::Status {
+        code: 500,
+        target: Target::Submit,
+    });
+    let err = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    match &err {
+        RunError::Provider {
+            status: Some(500),
+            message,
+            ..
+        } => assert!(message.contains("injected server error")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        h.mock.requests().len(),
+        1,
+        "a submit that may have been accepted is not repeated"
+    );
+    assert_eq!(balance(&h), "1000");
+    assert_eq!(
+        h.store.available("local").unwrap().unwrap().to_string(),
+        "1000"
+    );
+    let row = &h.store.list().unwrap()[0];
+    assert_eq!(row.status, Status::Failed);
+    assert_eq!(row.provider_response["error"]["kind"], "provider");
+    assert_eq!(row.provider_response["error"]["status"], 500);
+}
+
+#[tokio::test]
+async fn submit_500_is_retried_when_the_provider_is_idempotent() {
+    let h = harness().await;
+    h.mock.inject(Fault::Status {
+        code: 502,
+        target: Target::Submit,
+    });
+    h.mock.inject(Fault::Status {
+        code: 500,
+        target: Target::Submit,
+    });
+    let out = h
+        .engine
+        .run::<IdempotentSyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap();
+    assert_eq!(out.outputs.len(), 1);
+    assert_eq!(h.mock.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn poll_500_and_reset_are_retried() {
+    let h = harness().await;
+    h.mock.inject(Fault::Status {
+        code: 503,
+        target: Target::Poll,
+    });
+    h.mock.inject(Fault::Reset {
+        target: Target::Poll,
+    });
+    let out = h
+        .engine
+        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Poll);
+}
+
+#[tokio::test]
+async fn rate_limit_honours_retry_after() {
+    let h = harness().await;
+    h.mock.inject(Fault::RateLimit {
+        retry_after_secs: 1,
+        target: Target::Submit,
+    });
+    let out = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap();
+    assert!(
+        out.elapsed >= Duration::from_secs(1),
+        "waited {:?}",
+        out.elapsed
+    );
+    assert_eq!(h.mock.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn rate_limit_beyond_the_deadline_fails_fast() {
+    let h = harness().await;
+    h.mock.inject(Fault::RateLimit {
+        retry_after_secs: 120,
+        target: Target::Submit,
+    });
+    let started = std::time::Instant::now();
+    let err = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RunError::Provider {
+                status: Some(429),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn slow_answer_times_out_at_the_model_timeout() {
+    let h = harness_with(|m| runtime::EngineConfig {
+        timeout_cap: Some(Duration::from_millis(400)),
+        ..fast_config(m)
+    })
+    .await;
+    h.mock.inject(Fault::Slow {
+        delay: Duration::from_secs(5),
+        target: Target::Submit,
+    });
+    let started = std::time::Instant::now();
+    let err = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RunError::Timeout(d) if d == Duration::from_millis(400)),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(balance(&h), "1000");
+    assert_eq!(
+        h.store.list().unwrap()[0].provider_response["error"]["kind"],
+        "timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_never_finishes_times_out() {
+    let h = harness_with(|m| runtime::EngineConfig {
+        timeout_cap: Some(Duration::from_millis(300)),
+        ..fast_config(m)
+    })
+    .await;
+    h.mock.inject(Fault::Slow {
+        delay: Duration::from_secs(5),
+        target: Target::Poll,
+    });
+    let started = std::time::Instant::now();
+    let err = h
+        .engine
+        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RunError::Timeout(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn reset_after_a_submit_was_sent_is_not_retried() {
+    let h = harness().await;
+    h.mock.inject(Fault::Reset {
+        target: Target::Submit,
+    });
+    let err = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RunError::Transport { .. }), "{err:?}");
+    assert_eq!(h.mock.requests().len(), 1);
+    assert_eq!(balance(&h), "1000");
+}
+
+#[tokio::test]
+async fn connection_refused_before_sending_is_retried() {
+    // Reserve a port, leave it closed, and open the mock there a little later.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let store = std::sync::Arc::new(runtime::store::SqliteStore::in_memory().unwrap());
+    store.set_balance("local", "10".parse().unwrap()).unwrap();
+    let mut config = runtime::EngineConfig {
+        base_urls_from_env: false,
+        ..runtime::EngineConfig::default()
+    };
+    config.base_urls.insert("runware".into(), base);
+    config.retry = runtime::http::RetryPolicy {
+        max_attempts: 8,
+        base: Duration::from_millis(100),
+        max: Duration::from_millis(200),
+    };
+    let engine = runtime::Engine::builder()
+        .config(config)
+        .store(store)
+        .keys(std::sync::Arc::new(keys()))
+        .build()
+        .unwrap();
+    let opener = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        runtime::mock::MockProvider::start_on(([127, 0, 0, 1], port).into(), mock_options())
+            .await
+            .unwrap()
+    });
+    let out = engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap();
+    let mock = opener.await.unwrap();
+    assert_eq!(out.outputs.len(), 1);
+    assert_eq!(mock.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn malformed_json_fails_a_sync_call_clearly() {
+    let h = harness().await;
+    h.mock.inject(Fault::MalformedJson {
+        target: Target::Submit,
+    });
+    let err = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RunError::NotJson { status: 200, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not JSON"));
+}
+
+#[tokio::test]
+async fn malformed_json_on_a_poll_is_retried_at_the_next_poll() {
+    let h = harness().await;
+    h.mock.inject(Fault::MalformedJson {
+        target: Target::Poll,
+    });
+    let out = h
+        .engine
+        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Poll);
+}
+
+#[tokio::test]
+async fn failed_jobs_fail_with_the_provider_message_and_refund() {
+    let h = harness().await;
+    h.mock.inject(Fault::JobFails);
+    let err = h
+        .engine
+        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap_err();
+    match &err {
+        RunError::Provider { message, code, .. } => {
+            assert_eq!(message, "mock: generation failed");
+            assert_eq!(code.as_deref(), Some("500"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(balance(&h), "1000");
+    assert_eq!(
+        h.store.list().unwrap()[0].tokens_used.unwrap().to_string(),
+        "0"
+    );
+}
+
+#[tokio::test]
+async fn provider_errors_in_http_200_bodies_are_errors() {
+    let h = harness().await;
+    h.mock.inject(Fault::ErrorBody {
+        target: Target::Submit,
+    });
+    let err = h
+        .engine
+        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap_err();
+    match &err {
+        RunError::Provider {
+            message,
+            code,
+            status,
+            ..
+        } => {
+            assert_eq!(
+                (message.as_str(), code.as_deref(), *status),
+                ("mock: the input is invalid", Some("422"), Some(200))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    h.mock.inject(Fault::ErrorBody {
+        target: Target::Submit,
+    });
+    let err = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RunError::Provider { code: Some(c), .. } if c == "invalidPositivePrompt"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn duplicate_webhooks_charge_once() {
+    let h = harness().await;
+    h.mock.inject(Fault::WebhookTwice);
+    let out = h
+        .engine
+        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Webhook);
+    let hooks = webhooks(&h.mock, 2).await;
+    assert_eq!(hooks.len(), 2);
+    assert!(
+        hooks.iter().all(|w| w.status == 200),
+        "duplicates are acknowledged"
+    );
+    assert_eq!(balance(&h), "998");
+    assert_eq!(
+        h.store.get(&out.generation_id).unwrap().unwrap().status,
+        Status::Completed
+    );
+}
+
+#[tokio::test]
+async fn out_of_order_webhooks_do_not_reopen_a_generation() {
+    let h = harness().await;
+    h.mock.inject(Fault::WebhookOutOfOrder);
+    let out = h
+        .engine
+        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+        .await
+        .unwrap();
+    assert_eq!(webhooks(&h.mock, 2).await.len(), 2);
+    let row = h.store.get(&out.generation_id).unwrap().unwrap();
+    assert_eq!((row.status, balance(&h)), (Status::Completed, "998".into()));
+}
+
+#[tokio::test]
+async fn late_webhooks_after_the_poll_fallback_are_harmless() {
+    let h = harness().await;
+    h.mock
+        .inject(Fault::WebhookLate(Duration::from_millis(700)));
+    let out = h
+        .engine
+        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Poll, "the fallback poll finished it");
+    let hooks = webhooks(&h.mock, 1).await;
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].status, 200);
+    assert_eq!(balance(&h), "998");
+}
+
+#[tokio::test]
+async fn badly_signed_webhooks_are_rejected_and_polling_completes() {
+    let h = harness().await;
+    h.mock.inject(Fault::WebhookBadSignature);
+    let out = h
+        .engine
+        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Poll);
+    assert_eq!(webhooks(&h.mock, 1).await[0].status, 401);
+    h.mock.inject(Fault::WebhookBadSignature);
+    let out = h
+        .engine
+        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Poll);
+    assert_eq!(webhooks(&h.mock, 2).await[1].status, 401);
+}
+
+#[tokio::test]
+async fn kie_callbacks_naming_task_id_are_accepted() {
+    let h = harness().await;
+    h.mock.inject(Fault::WebhookTaskIdVariant);
+    let out = h
+        .engine
+        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Webhook);
+}
+
+#[tokio::test]
+async fn lost_webhooks_fall_back_to_polling() {
+    let h = harness().await;
+    h.mock.inject(Fault::NoWebhook);
+    let out = h
+        .engine
+        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Poll);
+}
+
+#[tokio::test]
+async fn webhook_handler_rejects_unknown_and_mismatched_deliveries() {
+    let h = harness().await;
+    let req = WebhookRequest {
+        body: bytes::Bytes::from_static(b"{}"),
+        ..Default::default()
+    };
+    assert_eq!(
+        h.engine.handle_webhook("replicate", "nope", &req).await,
+        Err(WebhookError::UnknownGeneration)
+    );
+    let out = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.engine
+            .handle_webhook("replicate", &out.generation_id, &req)
+            .await,
+        Err(WebhookError::Mismatch)
+    );
+    assert_eq!(
+        h.engine
+            .handle_webhook("runware", &out.generation_id, &req)
+            .await,
+        Err(WebhookError::NotSupported)
+    );
+    let _ = WebhookAck::Delivered;
+}
+
+#[tokio::test]
+async fn disabled_models_refuse_to_run() {
+    let h = harness().await;
+    let err = h
+        .engine
+        .run::<DisabledModel>(json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, RunError::Disabled(id) if id == "test_disabled"));
+    assert!(h.mock.requests().is_empty() && h.store.list().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn invalid_params_are_reported_before_anything_happens() {
+    let h = harness().await;
+    let err = h
+        .engine
+        .run_by_id(
+            "test_sync",
+            &json!({"prompt": "x", "number_results": 9, "zoom": 1}),
+        )
+        .await
+        .unwrap_err();
+    let RunError::Validation(v) = &err else {
+        panic!("{err:?}")
+    };
+    let codes: Vec<_> = v.0.iter().map(|v| v.param.as_str()).collect();
+    assert_eq!(codes, ["prompt", "number_results", "zoom"]);
+    assert!(matches!(
+        h.engine.run_by_id("nope", &json!({})).await,
+        Err(RunError::UnknownModel(_))
+    ));
+    assert!(h.mock.requests().is_empty());
+}
+
+#[tokio::test]
+async fn missing_keys_name_the_variable_and_are_logged() {
+    let mock = runtime::mock::MockProvider::start(mock_options())
+        .await
+        .unwrap();
+    let store = std::sync::Arc::new(runtime::store::SqliteStore::in_memory().unwrap());
+    store.set_balance("local", "10".parse().unwrap()).unwrap();
+    let keys = runtime::keys::StaticKeys::new()
+        .with("KIE_AI_API_KEY_PROMPT_TO_VIDEO", "kie-p2v-SECRET-2222");
+    let engine = runtime::Engine::builder()
+        .config(fast_config(&mock))
+        .store(store.clone())
+        .keys(std::sync::Arc::new(keys))
+        .build()
+        .unwrap();
+    // The prompt-to-video key exists, but this model's scope is image-to-video: never borrowed.
+    let err = engine
+        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RunError::MissingKey { secret_name, scope, .. } if secret_name == "KIE_AI_API_KEY_IMAGE_TO_VIDEO" && scope == "image_to_video")
+    );
+    assert!(
+        err.to_string()
+            .contains("set KIE_AI_API_KEY_IMAGE_TO_VIDEO")
+    );
+    assert!(mock.requests().is_empty());
+    assert_eq!(store.available("local").unwrap().unwrap().to_string(), "10");
+    let ev = store.key_events().unwrap();
+    assert!(
+        !ev[0].success
+            && ev[0].error.as_deref() == Some("KIE_AI_API_KEY_IMAGE_TO_VIDEO is not set")
+    );
+    assert_eq!(
+        store.list().unwrap()[0].provider_response["error"]["kind"],
+        "missing_key"
+    );
+}
+
+#[tokio::test]
+async fn insufficient_credits_are_refused_before_the_provider_is_called() {
+    let h = harness().await;
+    h.store.set_balance("local", "2".parse().unwrap()).unwrap();
+    let err = h
+        .engine
+        .run::<SyncModel>(json!({"prompt": "apple", "number_results": 2}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RunError::InsufficientCredits { .. }),
+        "{err:?}"
+    );
+    assert!(h.mock.requests().is_empty());
+}
+
+#[tokio::test]
+async fn each_scope_sends_its_own_key() {
+    let h = harness().await;
+    h.engine
+        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap();
+    h.engine
+        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .await
+        .unwrap();
+    let reqs = h.mock.requests();
+    let submits: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.auth.as_ref().unwrap().expose().to_owned())
+        .collect();
+    assert_eq!(
+        submits,
+        ["Bearer kie-p2v-SECRET-2222", "Bearer kie-i2v-SECRET-3333"]
+    );
+    let _: &dyn DynModel = MODELS[0];
+}
