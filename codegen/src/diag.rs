@@ -25,7 +25,13 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with only a message.
     pub fn new(file: impl Into<PathBuf>, span: Span, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.into(), span, message: message.into(), expected: None, hint: None }
+        Diagnostic {
+            file: file.into(),
+            span,
+            message: message.into(),
+            expected: None,
+            hint: None,
+        }
     }
 
     /// Add what was expected.
@@ -67,20 +73,30 @@ impl Diagnostic {
         if let Some(hint) = &self.hint {
             group = group.element(Level::HELP.message(hint.as_str()));
         }
-        let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+        let renderer = if color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
         let mut out = renderer.render(&[group]);
         if source.is_none() {
             out = format!("{self}\n{out}");
         }
         out
     }
-
 }
 
 /// `file:line:col: message`, the one-line form used by tests and editors.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.span.line, self.span.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.span.line,
+            self.span.col,
+            self.message
+        )
     }
 }
 
@@ -128,7 +144,12 @@ impl Diagnostics {
     /// Sorted by file, line and column, duplicates removed.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.0.sort_by(|a, b| {
-            (&a.file, a.span.line, a.span.col, &a.message).cmp(&(&b.file, b.span.line, b.span.col, &b.message))
+            (&a.file, a.span.line, a.span.col, &a.message).cmp(&(
+                &b.file,
+                b.span.line,
+                b.span.col,
+                &b.message,
+            ))
         });
         self.0.dedup();
         self.0
@@ -136,7 +157,10 @@ impl Diagnostics {
 }
 
 /// The closest candidate to `name`, if close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
@@ -147,5 +171,7 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
 
 /// Show a path relative to `base` when it lies under it.
 pub fn display_path(path: &Path, base: &Path) -> PathBuf {
-    path.strip_prefix(base).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    path.strip_prefix(base)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }

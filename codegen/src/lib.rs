@@ -33,7 +33,10 @@ pub fn load(models_dir: &Path, display_base: &Path) -> Result<ir::Registry, Vec<
 }
 
 /// Check and lower spec texts that are already in memory (no file system access).
-pub fn load_sources(sources: &[spec::load::SourceFile], schemas: &Schemas) -> Result<ir::Registry, Vec<Diagnostic>> {
+pub fn load_sources(
+    sources: &[spec::load::SourceFile],
+    schemas: &Schemas,
+) -> Result<ir::Registry, Vec<Diagnostic>> {
     let mut diags = Diagnostics::default();
     let set = spec::load::load_sources(sources, schemas, &mut diags);
     let registry = validate::check(&set, &mut diags);

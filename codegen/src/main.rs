@@ -75,7 +75,10 @@ fn project_root() -> PathBuf {
     if cwd.join("models").is_dir() {
         return cwd;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or(cwd)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or(cwd)
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
@@ -83,7 +86,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| root.clone());
     let models = cli.models.clone().unwrap_or_else(|| root.join("models"));
     let out = cli.out.clone().unwrap_or_else(|| root.join("generated"));
-    let schema_dir = cli.schema_dir.clone().unwrap_or_else(|| root.join("schema"));
+    let schema_dir = cli
+        .schema_dir
+        .clone()
+        .unwrap_or_else(|| root.join("schema"));
 
     let registry = match codegen::load(&models, &cwd) {
         Ok(r) => r,
@@ -93,7 +99,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
     };
     if cli.dump_ir {
-        println!("{}", serde_json::to_string_pretty(&registry).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&registry).map_err(|e| e.to_string())?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     match cli.command.unwrap_or(Command::Generate) {
@@ -114,17 +123,30 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
-fn generate(registry: &Registry, out: &Path, schema_dir: &Path, check: bool, cwd: &Path) -> Result<ExitCode, String> {
+fn generate(
+    registry: &Registry,
+    out: &Path,
+    schema_dir: &Path,
+    check: bool,
+    cwd: &Path,
+) -> Result<ExitCode, String> {
     let files = codegen::emit::emit_all(registry).map_err(|e| format!("generation failed: {e}"))?;
     let schemas = codegen::schema_files();
     let shown = |p: &Path| codegen::diag::display_path(p, cwd).display().to_string();
     if check {
         let mut stale: Vec<Stale> = Vec::new();
         for (root, files) in [(out, &files), (schema_dir, &schemas)] {
-            stale.extend(write::check_tree(root, files).map_err(|e| format!("cannot read {}: {e}", shown(root)))?);
+            stale.extend(
+                write::check_tree(root, files)
+                    .map_err(|e| format!("cannot read {}: {e}", shown(root)))?,
+            );
         }
         if stale.is_empty() {
-            println!("ok: {} and {} are up to date", shown(out), shown(schema_dir));
+            println!(
+                "ok: {} and {} are up to date",
+                shown(out),
+                shown(schema_dir)
+            );
             return Ok(ExitCode::SUCCESS);
         }
         for s in &stale {
@@ -144,7 +166,8 @@ fn generate(registry: &Registry, out: &Path, schema_dir: &Path, check: bool, cwd
     let mut written = 0;
     let mut unchanged = 0;
     for (root, files) in [(out, &files), (schema_dir, &schemas)] {
-        let r = write::write_tree(root, files).map_err(|e| format!("cannot write {}: {e} (nothing was changed)", shown(root)))?;
+        let r = write::write_tree(root, files)
+            .map_err(|e| format!("cannot write {}: {e} (nothing was changed)", shown(root)))?;
         for f in &r.written {
             println!("wrote {}/{f}", shown(root));
         }
@@ -197,7 +220,15 @@ fn list(registry: &Registry) {
             ]
         })
         .collect();
-    let header = ["ID", "PROVIDER", "CONTENT", "MODE", "KEY SCOPE", "COST", "LATENCY"];
+    let header = [
+        "ID",
+        "PROVIDER",
+        "CONTENT",
+        "MODE",
+        "KEY SCOPE",
+        "COST",
+        "LATENCY",
+    ];
     let mut widths = header.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -205,7 +236,11 @@ fn list(registry: &Registry) {
         }
     }
     let line = |cells: &[&str]| {
-        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("{}", parts.join("  ").trim_end());
     };
     line(&header);
@@ -216,17 +251,25 @@ fn list(registry: &Registry) {
 
 fn keys(registry: &Registry, check_env: bool) -> ExitCode {
     // Secret name -> (provider, scope, models), enabled models only.
-    let mut needed: std::collections::BTreeMap<&str, (String, String, Vec<&str>)> = Default::default();
+    let mut needed: std::collections::BTreeMap<&str, (String, String, Vec<&str>)> =
+        Default::default();
     for m in registry.models.values().filter(|m| m.enabled) {
         needed
             .entry(&m.secret_name)
             .or_insert_with(|| (m.provider.clone(), m.key_scope.clone(), Vec::new()))
             .2
             .push(&m.id);
-        let webhook = registry.providers.get(&m.provider).and_then(|p| p.webhook.as_ref());
+        let webhook = registry
+            .providers
+            .get(&m.provider)
+            .and_then(|p| p.webhook.as_ref());
         if let (codegen::ir::ExecutionMode::Webhook, Some(w)) = (m.execution.mode, webhook) {
             if let (Some(name), Some(scope)) = (&w.secret_name, &w.secret_scope) {
-                needed.entry(name).or_insert_with(|| (m.provider.clone(), scope.clone(), Vec::new())).2.push(&m.id);
+                needed
+                    .entry(name)
+                    .or_insert_with(|| (m.provider.clone(), scope.clone(), Vec::new()))
+                    .2
+                    .push(&m.id);
             }
         }
     }
@@ -243,11 +286,17 @@ fn keys(registry: &Registry, check_env: bool) -> ExitCode {
             println!("ok       {name}");
         } else {
             missing += 1;
-            println!("MISSING  {name}  (provider {provider}, scope {scope}; needed by {})", models.join(", "));
+            println!(
+                "MISSING  {name}  (provider {provider}, scope {scope}; needed by {})",
+                models.join(", ")
+            );
         }
     }
     if missing > 0 {
-        eprintln!("error: {missing} of {} secret(s) missing from the environment", needed.len());
+        eprintln!(
+            "error: {missing} of {} secret(s) missing from the environment",
+            needed.len()
+        );
         ExitCode::FAILURE
     } else {
         println!("ok: all {} secret(s) are set", needed.len());

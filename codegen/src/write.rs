@@ -57,14 +57,24 @@ pub fn write_tree(root: &Path, files: &Files) -> io::Result<WriteReport> {
             report.written.push(path.clone());
         }
     }
-    report.removed = existing.keys().filter(|p| !files.contains_key(*p)).cloned().collect();
+    report.removed = existing
+        .keys()
+        .filter(|p| !files.contains_key(*p))
+        .cloned()
+        .collect();
     if report.written.is_empty() && report.removed.is_empty() {
         return Ok(report);
     }
 
-    let parent = root.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = root
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent)?;
-    let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
@@ -106,7 +116,9 @@ pub fn check_tree(root: &Path, files: &Files) -> io::Result<Vec<Stale>> {
     for (path, content) in files {
         match existing.get(path) {
             None => stale.push(Stale::Missing(root.join(path))),
-            Some(old) if old != content => stale.push(Stale::Changed(root.join(path), short_diff(old, content))),
+            Some(old) if old != content => {
+                stale.push(Stale::Changed(root.join(path), short_diff(old, content)))
+            }
             Some(_) => {}
         }
     }
@@ -121,11 +133,19 @@ pub fn check_tree(root: &Path, files: &Files) -> io::Result<Vec<Stale>> {
 fn short_diff(old: &str, new: &str) -> String {
     const MAX_LINES: usize = 24;
     let diff = similar::TextDiff::from_lines(old, new);
-    let text = diff.unified_diff().context_radius(2).header("on disk", "from the specs").to_string();
+    let text = diff
+        .unified_diff()
+        .context_radius(2)
+        .header("on disk", "from the specs")
+        .to_string();
     let mut lines: Vec<&str> = text.lines().collect();
     let more = lines.len().saturating_sub(MAX_LINES);
     lines.truncate(MAX_LINES);
-    let mut out = lines.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n");
+    let mut out = lines
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n");
     if more > 0 {
         out.push_str(&format!("\n    ... {more} more diff lines"));
     }
@@ -147,10 +167,18 @@ fn read_tree(root: &Path) -> io::Result<BTreeMap<String, String>> {
                 stack.push(path);
             } else {
                 let rel = path.strip_prefix(root).unwrap_or(&path);
-                let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
                 // A non-UTF-8 file cannot be one of ours: read it as "changed" by lossy text.
                 let bytes = fs::read(&path)?;
-                out.insert(rel, String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()));
+                out.insert(
+                    rel,
+                    String::from_utf8(bytes)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                );
             }
         }
     }
@@ -179,17 +207,27 @@ mod tests {
         assert_eq!(r.written.len(), 2);
         assert!(check_tree(&root, &files).unwrap().is_empty());
 
-        let ino_before = std::os::unix::fs::MetadataExt::ino(&fs::metadata(root.join("a.txt")).unwrap());
+        let ino_before =
+            std::os::unix::fs::MetadataExt::ino(&fs::metadata(root.join("a.txt")).unwrap());
         files.insert("sub/b.txt".into(), "three\n".into());
         let stale = check_tree(&root, &files).unwrap();
-        assert!(matches!(&stale[..], [Stale::Changed(p, d)] if p.ends_with("sub/b.txt") && d.contains("+three")));
+        assert!(
+            matches!(&stale[..], [Stale::Changed(p, d)] if p.ends_with("sub/b.txt") && d.contains("+three"))
+        );
         let r = write_tree(&root, &files).unwrap();
-        assert_eq!((r.written.clone(), r.unchanged), (vec!["sub/b.txt".to_owned()], 1));
-        let ino_after = std::os::unix::fs::MetadataExt::ino(&fs::metadata(root.join("a.txt")).unwrap());
+        assert_eq!(
+            (r.written.clone(), r.unchanged),
+            (vec!["sub/b.txt".to_owned()], 1)
+        );
+        let ino_after =
+            std::os::unix::fs::MetadataExt::ino(&fs::metadata(root.join("a.txt")).unwrap());
         assert_eq!(ino_before, ino_after, "an unchanged file is not rewritten");
 
         files.remove("a.txt");
-        assert!(matches!(&check_tree(&root, &files).unwrap()[..], [Stale::Extra(_)]));
+        assert!(matches!(
+            &check_tree(&root, &files).unwrap()[..],
+            [Stale::Extra(_)]
+        ));
         write_tree(&root, &files).unwrap();
         assert!(!root.join("a.txt").exists());
         // No temp directories left behind.

@@ -5,15 +5,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn codegen(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_codegen")).args(args).current_dir(cwd).env("NO_COLOR", "1").output().expect("run codegen")
+    Command::new(env!("CARGO_BIN_EXE_codegen"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run codegen")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -38,7 +50,14 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if e.file_type().expect("type").is_dir() {
                 stack.push(e.path());
             } else {
-                out.push((e.path().strip_prefix(dir).expect("prefix").display().to_string(), fs::read(e.path()).expect("read")));
+                out.push((
+                    e.path()
+                        .strip_prefix(dir)
+                        .expect("prefix")
+                        .display()
+                        .to_string(),
+                    fs::read(e.path()).expect("read"),
+                ));
             }
         }
     }
@@ -59,7 +78,11 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn committed_outputs_are_what_the_specs_produce() {
     let o = codegen(&["--check"], &root());
-    assert!(o.status.success(), "generated/ or schema/ is stale; run `cargo run -p codegen`:\n{}", text(&o));
+    assert!(
+        o.status.success(),
+        "generated/ or schema/ is stale; run `cargo run -p codegen`:\n{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -67,7 +90,9 @@ fn editing_a_spec_makes_check_fail_naming_the_stale_files() {
     let dir = scratch("stale");
     assert!(codegen(&["--check"], &dir).status.success());
     let spec = dir.join("models/kie_ai/seedance_v1_lite.yaml");
-    let edited = fs::read_to_string(&spec).expect("read").replace("base: \"8\"", "base: \"9\"");
+    let edited = fs::read_to_string(&spec)
+        .expect("read")
+        .replace("base: \"8\"", "base: \"9\"");
     fs::write(&spec, edited).expect("write");
     let before = tree(&dir.join("generated"));
     let o = codegen(&["--check"], &dir);
@@ -76,7 +101,11 @@ fn editing_a_spec_makes_check_fail_naming_the_stale_files() {
     assert!(out.contains("stale: generated/registry.json"), "{out}");
     assert!(out.contains("stale: generated/MODELS.md"), "{out}");
     assert!(out.contains("run `cargo run -p codegen`"), "{out}");
-    assert_eq!(before, tree(&dir.join("generated")), "--check must not write");
+    assert_eq!(
+        before,
+        tree(&dir.join("generated")),
+        "--check must not write"
+    );
     fs::remove_dir_all(&dir).ok();
 }
 
@@ -85,15 +114,27 @@ fn a_broken_spec_fails_with_diagnostics_and_writes_nothing() {
     let dir = scratch("broken");
     let before = tree(&dir.join("generated"));
     let spec = dir.join("models/kie_ai/seedance_v1_lite.yaml");
-    let broken = fs::read_to_string(&spec).expect("read").replace("base: \"8\"", "base: 8.5").replace("prompt: \"{{ prompt }}\"", "prompt: \"{{ promt }}\"");
+    let broken = fs::read_to_string(&spec)
+        .expect("read")
+        .replace("base: \"8\"", "base: 8.5")
+        .replace("prompt: \"{{ prompt }}\"", "prompt: \"{{ promt }}\"");
     fs::write(&spec, broken).expect("write");
     // Another model changes too, so a partial write would show.
     let other = dir.join("models/lovable_ai/nano_banana.yaml");
-    fs::write(&other, fs::read_to_string(&other).expect("read").replace("base: \"2\"", "base: \"3\"")).expect("write");
+    fs::write(
+        &other,
+        fs::read_to_string(&other)
+            .expect("read")
+            .replace("base: \"2\"", "base: \"3\""),
+    )
+    .expect("write");
     let o = codegen(&[], &dir);
     assert_eq!(o.status.code(), Some(1));
     let out = text(&o);
-    assert!(out.contains("models/kie_ai/seedance_v1_lite.yaml:"), "{out}");
+    assert!(
+        out.contains("models/kie_ai/seedance_v1_lite.yaml:"),
+        "{out}"
+    );
     assert!(out.contains("nothing was written"), "{out}");
     assert!(!out.contains("panicked"), "{out}");
     assert_eq!(before, tree(&dir.join("generated")));
@@ -123,7 +164,10 @@ fn output_is_deterministic_and_unchanged_files_are_not_rewritten() {
 fn keys_env_names_missing_secrets_and_never_prints_values() {
     let names = codegen(&["keys"], &root());
     assert!(names.status.success());
-    let listed: Vec<String> = String::from_utf8_lossy(&names.stdout).lines().map(|l| l.split('\t').next().unwrap_or("").to_owned()).collect();
+    let listed: Vec<String> = String::from_utf8_lossy(&names.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or("").to_owned())
+        .collect();
     assert!(listed.len() >= 15, "{listed:?}");
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_codegen"));
@@ -153,7 +197,10 @@ fn list_and_validate_and_dump_ir() {
     let o = codegen(&["list"], &root());
     assert!(o.status.success());
     let out = text(&o);
-    assert!(out.contains("seedance_v1_lite") && out.contains("(disabled)"), "{out}");
+    assert!(
+        out.contains("seedance_v1_lite") && out.contains("(disabled)"),
+        "{out}"
+    );
     let o = codegen(&["validate"], &root());
     assert!(o.status.success() && text(&o).starts_with("ok:"));
     let o = codegen(&["--dump-ir"], &root());

@@ -8,7 +8,10 @@ use codegen::spec::schema::Schemas;
 use proptest::prelude::*;
 
 fn bundled_sources() -> Vec<SourceFile> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("root").to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root")
+        .to_path_buf();
     let mut diags = codegen::diag::Diagnostics::default();
     let files = codegen::spec::load::read_dir(&root.join("models"), &root, &mut diags);
     assert!(diags.is_empty() && !files.is_empty());
@@ -19,7 +22,10 @@ fn check_outcome(result: Result<codegen::ir::Registry, Vec<codegen::diag::Diagno
     if let Err(diags) = result {
         assert!(!diags.is_empty());
         for d in diags {
-            assert!(d.span.line >= 1 && d.span.col >= 1, "diagnostic without a position: {d}");
+            assert!(
+                d.span.line >= 1 && d.span.col >= 1,
+                "diagnostic without a position: {d}"
+            );
             // Rendering must not panic either, whatever the span.
             let _ = d.render(Some("id: x\n"), false);
         }
@@ -38,8 +44,9 @@ enum Edit {
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
     let junk = prop::sample::select(vec![
-        ":", " ", "\n", "- ", "{", "}", "[", "]", "\"", "'", "#", "&a ", "*a", "!!str ", "|", ">", "\t", "~", "{{", "}}",
-        "9.5", "-1", "yes", "é", "🙂", "\u{0}", "---\n", "? ", ",", "0x1F", "1e999",
+        ":", " ", "\n", "- ", "{", "}", "[", "]", "\"", "'", "#", "&a ", "*a", "!!str ", "|", ">",
+        "\t", "~", "{{", "}}", "9.5", "-1", "yes", "é", "🙂", "\u{0}", "---\n", "? ", ",", "0x1F",
+        "1e999",
     ])
     .prop_map(str::to_owned);
     prop_oneof![
@@ -73,7 +80,10 @@ fn apply(text: &str, edit: &Edit) -> String {
         Edit::Truncate(i) => text.chars().take(i % (text.chars().count() + 1)).collect(),
         Edit::ReplaceChar(i, c) => {
             let n = text.chars().count().max(1);
-            text.chars().enumerate().map(|(k, x)| if k == i % n { *c } else { x }).collect()
+            text.chars()
+                .enumerate()
+                .map(|(k, x)| if k == i % n { *c } else { x })
+                .collect()
         }
         _ => text.to_owned(),
     }

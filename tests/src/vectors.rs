@@ -8,7 +8,7 @@
 use codegen::ir::{self, Multiplier, ParamKind};
 use runtime::cost::{Factor, Formula, Round};
 use runtime::params::{Item, Kind, ParamRule};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// Vectors generated per model (x16 bundled models > 10,000).
 pub const COST_VECTORS_PER_MODEL: usize = 700;
@@ -27,24 +27,47 @@ pub fn rules(model: &ir::Model) -> Vec<ParamRule> {
             required: p.required,
             default: p.default.as_ref().map(|d| leak(&d.to_string())),
             kind: match &p.kind {
-                ParamKind::String { min_length, max_length } => Kind::String { min_length: *min_length, max_length: *max_length },
-                ParamKind::Integer { min, max, step, values } => Kind::Integer {
+                ParamKind::String {
+                    min_length,
+                    max_length,
+                } => Kind::String {
+                    min_length: *min_length,
+                    max_length: *max_length,
+                },
+                ParamKind::Integer {
+                    min,
+                    max,
+                    step,
+                    values,
+                } => Kind::Integer {
                     min: *min,
                     max: *max,
                     step: *step,
-                    values: values.as_ref().map(|v| &*Box::leak(v.clone().into_boxed_slice())),
+                    values: values
+                        .as_ref()
+                        .map(|v| &*Box::leak(v.clone().into_boxed_slice())),
                 },
                 ParamKind::Decimal { min, max, step } => Kind::Decimal {
                     min: min.as_deref().map(leak),
                     max: max.as_deref().map(leak),
                     step: step.as_deref().map(leak),
                 },
-                ParamKind::Enum { values } => {
-                    Kind::Enum { values: Box::leak(values.iter().map(|v| leak(v)).collect::<Vec<_>>().into_boxed_slice()) }
-                }
+                ParamKind::Enum { values } => Kind::Enum {
+                    values: Box::leak(
+                        values
+                            .iter()
+                            .map(|v| leak(v))
+                            .collect::<Vec<_>>()
+                            .into_boxed_slice(),
+                    ),
+                },
                 ParamKind::Boolean => Kind::Boolean,
                 ParamKind::ImageUrl => Kind::ImageUrl,
-                ParamKind::Array { items, min_items, max_items } => Kind::Array {
+                ParamKind::Array {
+                    items,
+                    min_items,
+                    max_items,
+                } => Kind::Array {
                     items: match items {
                         ir::ItemType::String => Item::String,
                         ir::ItemType::ImageUrl => Item::ImageUrl,
@@ -66,9 +89,18 @@ pub fn formula(model: &ir::Model) -> Formula {
         .map(|m| match m {
             Multiplier::Table { param, entries } => Factor::Table {
                 param: leak(param),
-                entries: Box::leak(entries.iter().map(|(k, v)| (leak(k), leak(v))).collect::<Vec<_>>().into_boxed_slice()),
+                entries: Box::leak(
+                    entries
+                        .iter()
+                        .map(|(k, v)| (leak(k), leak(v)))
+                        .collect::<Vec<_>>()
+                        .into_boxed_slice(),
+                ),
             },
-            Multiplier::Ratio { param, per } => Factor::Ratio { param: leak(param), per: *per },
+            Multiplier::Ratio { param, per } => Factor::Ratio {
+                param: leak(param),
+                per: *per,
+            },
             Multiplier::Count { param } => Factor::Count { param: leak(param) },
         })
         .collect();
@@ -115,22 +147,32 @@ fn string_of(rng: &mut Rng, min: u32, max: u32) -> String {
     let len = rng.range(i64::from(min), i64::from(max.min(min + 40))) as usize;
     // Mix ASCII and non-ASCII code points: lengths count code points everywhere.
     let alphabet: Vec<char> = "abc xyzé漢🙂".chars().collect();
-    (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect()
+    (0..len)
+        .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+        .collect()
 }
 
 /// A valid value for a param; `i` cycles through enum values and boundaries.
 fn valid_value(rng: &mut Rng, kind: &ParamKind, i: usize) -> Value {
     match kind {
-        ParamKind::String { min_length, max_length } => {
+        ParamKind::String {
+            min_length,
+            max_length,
+        } => {
             let min = min_length.unwrap_or(1);
             json!(string_of(rng, min, max_length.unwrap_or(min + 40).max(min)))
         }
-        ParamKind::Integer { values: Some(vs), .. } => json!(vs[i % vs.len()]),
+        ParamKind::Integer {
+            values: Some(vs), ..
+        } => json!(vs[i % vs.len()]),
         ParamKind::Integer { min, max, step, .. } => {
             let lo = min.unwrap_or(-1000);
             let hi = max.unwrap_or(1_000_000);
             let step = step.unwrap_or(1).max(1);
-            let (first, last) = ((lo + step - 1).div_euclid(step) * step, hi.div_euclid(step) * step);
+            let (first, last) = (
+                (lo + step - 1).div_euclid(step) * step,
+                hi.div_euclid(step) * step,
+            );
             let n = match i % 4 {
                 0 => first,
                 1 => last,
@@ -156,8 +198,15 @@ fn valid_value(rng: &mut Rng, kind: &ParamKind, i: usize) -> Value {
         ParamKind::Enum { values } => json!(values[i % values.len()]),
         ParamKind::Boolean => json!(i % 2 == 0),
         ParamKind::ImageUrl => json!(format!("https://example.com/{}.png", rng.below(1000))),
-        ParamKind::Array { items, min_items, max_items } => {
-            let n = rng.range(i64::from(min_items.unwrap_or(0)), i64::from(max_items.unwrap_or(8)));
+        ParamKind::Array {
+            items,
+            min_items,
+            max_items,
+        } => {
+            let n = rng.range(
+                i64::from(min_items.unwrap_or(0)),
+                i64::from(max_items.unwrap_or(8)),
+            );
             let items: Vec<Value> = (0..n)
                 .map(|k| match items {
                     ir::ItemType::String => json!(format!("item {k}")),
@@ -186,7 +235,8 @@ pub fn cost_vectors(reg: &ir::Registry) -> Vec<Value> {
             }
             let filled = runtime::params::validate(&rules, &Value::Object(params.clone()))
                 .unwrap_or_else(|e| panic!("generated params for {} are invalid: {e}", model.id));
-            let cost = runtime::cost::compute(&formula, &filled).unwrap_or_else(|e| panic!("cost of {}: {e}", model.id));
+            let cost = runtime::cost::compute(&formula, &filled)
+                .unwrap_or_else(|e| panic!("cost of {}: {e}", model.id));
             out.push(json!({ "model": model.id, "params": params, "cost": cost.to_string() }));
         }
     }
@@ -197,7 +247,10 @@ pub fn cost_vectors(reg: &ir::Registry) -> Vec<Value> {
 fn invalid_values(kind: &ParamKind) -> Vec<Value> {
     let mut out = vec![json!({"not": "a value"})];
     match kind {
-        ParamKind::String { min_length, max_length } => {
+        ParamKind::String {
+            min_length,
+            max_length,
+        } => {
             out.push(json!(5));
             if let Some(min) = min_length.filter(|m| *m > 0) {
                 out.push(json!("é".repeat(min as usize - 1)));
@@ -206,7 +259,12 @@ fn invalid_values(kind: &ParamKind) -> Vec<Value> {
                 out.push(json!("🙂".repeat(*max as usize + 1)));
             }
         }
-        ParamKind::Integer { min, max, step, values } => {
+        ParamKind::Integer {
+            min,
+            max,
+            step,
+            values,
+        } => {
             out.push(json!("5"));
             out.push(json!(2.5));
             if let Some(vs) = values {
@@ -219,7 +277,9 @@ fn invalid_values(kind: &ParamKind) -> Vec<Value> {
                 out.push(json!(max + 1));
             }
             if let (Some(step), Some(min)) = (step, min) {
-                out.push(json!(min + 1 + step - (min + 1).rem_euclid(*step).max(1) + 1));
+                out.push(json!(
+                    min + 1 + step - (min + 1).rem_euclid(*step).max(1) + 1
+                ));
             }
         }
         ParamKind::Decimal { min, max, step } => {
@@ -227,7 +287,12 @@ fn invalid_values(kind: &ParamKind) -> Vec<Value> {
             out.push(json!("1e3"));
             out.push(json!(".5"));
             if let Some(min) = min {
-                out.push(json!(format!("{min}").parse::<f64>().map(|_| format!("-{}", min.trim_start_matches('-'))).unwrap_or_default()));
+                out.push(json!(
+                    format!("{min}")
+                        .parse::<f64>()
+                        .map(|_| format!("-{}", min.trim_start_matches('-')))
+                        .unwrap_or_default()
+                ));
             }
             if let Some(max) = max {
                 out.push(json!(format!("{max}1")));
@@ -254,7 +319,10 @@ fn invalid_values(kind: &ParamKind) -> Vec<Value> {
             out.push(json!("https://example.com/a.png"));
             out.push(json!([1, 2]));
             if let Some(max) = max_items {
-                out.push(Value::Array(vec![json!("https://example.com/a.png"); *max as usize + 1]));
+                out.push(Value::Array(vec![
+                    json!("https://example.com/a.png");
+                    *max as usize + 1
+                ]));
             }
         }
     }
@@ -293,7 +361,8 @@ pub fn validation_vectors(reg: &ir::Registry) -> Vec<Value> {
             cases.push(c);
         }
         for params in cases {
-            let violations = match runtime::params::validate(&rules, &Value::Object(params.clone())) {
+            let violations = match runtime::params::validate(&rules, &Value::Object(params.clone()))
+            {
                 Ok(_) => continue,
                 Err(v) => v.0,
             };

@@ -58,16 +58,30 @@ fn the_base_specs_are_valid() {
 #[test]
 fn every_broken_spec_gets_its_exact_diagnostics() {
     let cases_dir = root().join("tests/invalid/cases");
-    let mut cases: Vec<PathBuf> = fs::read_dir(&cases_dir).expect("cases").map(|e| e.expect("entry").path()).collect();
+    let mut cases: Vec<PathBuf> = fs::read_dir(&cases_dir)
+        .expect("cases")
+        .map(|e| e.expect("entry").path())
+        .collect();
     cases.sort();
-    assert!(cases.len() >= 25, "the corpus has {} cases; it must keep at least 25", cases.len());
+    assert!(
+        cases.len() >= 25,
+        "the corpus has {} cases; it must keep at least 25",
+        cases.len()
+    );
     let scratch_root = std::env::temp_dir().join(format!("invalid-specs-{}", std::process::id()));
     let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
     for case in &cases {
-        let name = case.file_name().expect("name").to_string_lossy().into_owned();
+        let name = case
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let got = run_case(case, &scratch_root.join(&name));
-        assert!(!got.starts_with("(no diagnostics"), "case {name} produced no diagnostics");
+        assert!(
+            !got.starts_with("(no diagnostics"),
+            "case {name} produced no diagnostics"
+        );
         let expected_file = case.join("expected.txt");
         if bless {
             fs::write(&expected_file, &got).expect("write expected");
@@ -75,9 +89,16 @@ fn every_broken_spec_gets_its_exact_diagnostics() {
         }
         let expected = fs::read_to_string(&expected_file).unwrap_or_default();
         if expected != got {
-            failures.push(format!("--- case {name}\nexpected:\n{expected}\ngot:\n{got}"));
+            failures.push(format!(
+                "--- case {name}\nexpected:\n{expected}\ngot:\n{got}"
+            ));
         }
     }
     let _ = fs::remove_dir_all(&scratch_root);
-    assert!(failures.is_empty(), "{} case(s) differ (BLESS=1 rewrites them):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) differ (BLESS=1 rewrites them):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -10,11 +10,17 @@ fn cost_and_validation_vectors_are_fresh() {
     let validation = vectors::to_lines(&vectors::validation_vectors(&reg));
     let hint = "run `cargo run -p registry-tests --bin parity_vectors` and commit tests/parity/";
     assert!(
-        std::fs::read_to_string(dir.join("cost_vectors.json")).ok().as_deref() == Some(cost.as_str()),
+        std::fs::read_to_string(dir.join("cost_vectors.json"))
+            .ok()
+            .as_deref()
+            == Some(cost.as_str()),
         "tests/parity/cost_vectors.json is stale: {hint}"
     );
     assert!(
-        std::fs::read_to_string(dir.join("validation_vectors.json")).ok().as_deref() == Some(validation.as_str()),
+        std::fs::read_to_string(dir.join("validation_vectors.json"))
+            .ok()
+            .as_deref()
+            == Some(validation.as_str()),
         "tests/parity/validation_vectors.json is stale: {hint}"
     );
     assert!(cost.lines().count() > 10_000);

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{cost_formula, human_duration, EmitError, HEADER};
+use super::{EmitError, HEADER, cost_formula, human_duration};
 use crate::ir::{ContentType, ExecutionMode, Registry};
 use crate::write::Files;
 
@@ -18,7 +18,10 @@ pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
         enabled,
         ir.providers.len()
     );
-    let _ = writeln!(out, "| id | name | provider | content | mode | key scope (secret) | cost | expected latency | timeout | enabled |");
+    let _ = writeln!(
+        out,
+        "| id | name | provider | content | mode | key scope (secret) | cost | expected latency | timeout | enabled |"
+    );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
     for m in ir.models.values() {
         let _ = writeln!(
@@ -34,15 +37,30 @@ pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
             cost_formula(&m.cost).replace('|', "\\|"),
             human_duration(m.execution.expected_latency_ms),
             human_duration(m.execution.timeout_ms),
-            if m.enabled { "yes" } else { "**no** (rolled back)" },
+            if m.enabled {
+                "yes"
+            } else {
+                "**no** (rolled back)"
+            },
         );
     }
     let _ = writeln!(out, "\n## Providers\n");
     let _ = writeln!(out, "| id | name | base URL | key scopes |");
     let _ = writeln!(out, "|---|---|---|---|");
     for p in ir.providers.values() {
-        let scopes: Vec<String> = p.key_scopes.iter().map(|(s, n)| format!("`{s}` → `{n}`")).collect();
-        let _ = writeln!(out, "| `{}` | {} | {} | {} |", p.id, p.display_name, p.base_url, scopes.join("<br>"));
+        let scopes: Vec<String> = p
+            .key_scopes
+            .iter()
+            .map(|(s, n)| format!("`{s}` → `{n}`"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            p.id,
+            p.display_name,
+            p.base_url,
+            scopes.join("<br>")
+        );
     }
     files.insert("MODELS.md".into(), out);
     Ok(())

@@ -12,7 +12,8 @@ pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
         with_header.append(map);
         value = serde_json::Value::Object(with_header);
     }
-    let mut text = serde_json::to_string_pretty(&value).map_err(|e| EmitError::Other(e.to_string()))?;
+    let mut text =
+        serde_json::to_string_pretty(&value).map_err(|e| EmitError::Other(e.to_string()))?;
     text.push('\n');
     files.insert("registry.json".into(), text);
     Ok(())

@@ -71,11 +71,19 @@ pub fn read_dir(dir: &Path, display_base: &Path, diags: &mut Diagnostics) -> Vec
     let mut out = Vec::new();
     for path in files {
         let rel_path = path.strip_prefix(dir).unwrap_or(&path);
-        let rel = rel_path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let rel = rel_path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
         let shown = crate::diag::display_path(&path, display_base);
         match fs::read_to_string(&path) {
             Ok(text) => out.push(SourceFile { shown, rel, text }),
-            Err(e) => diags.push(Diagnostic::new(&shown, Span::default(), format!("cannot read file: {e}"))),
+            Err(e) => diags.push(Diagnostic::new(
+                &shown,
+                Span::default(),
+                format!("cannot read file: {e}"),
+            )),
         }
     }
     out
@@ -96,16 +104,30 @@ pub fn load_sources(sources: &[SourceFile], schemas: &Schemas, diags: &mut Diagn
             [provider, _] if *provider != "providers" => SpecKind::Model,
             _ => {
                 diags.push(
-                    Diagnostic::new(&shown, Span { line: 1, col: 1, start: 0, end: 0 }, "spec file in an unexpected place")
-                        .expected("`providers/<id>.yaml`, `<provider>/<model>.yaml` or `monitoring.yaml`")
-                        .hint("move the file so the registry knows what kind of spec it is"),
+                    Diagnostic::new(
+                        &shown,
+                        Span {
+                            line: 1,
+                            col: 1,
+                            start: 0,
+                            end: 0,
+                        },
+                        "spec file in an unexpected place",
+                    )
+                    .expected(
+                        "`providers/<id>.yaml`, `<provider>/<model>.yaml` or `monitoring.yaml`",
+                    )
+                    .hint("move the file so the registry knows what kind of spec it is"),
                 );
                 continue;
             }
         };
         let Some((value, map)) = parse_checked(&file.text, kind, &shown, schemas, diags) else {
             if kind == SpecKind::Provider {
-                let stem = parts[1].trim_end_matches(".yaml").trim_end_matches(".yml").to_owned();
+                let stem = parts[1]
+                    .trim_end_matches(".yaml")
+                    .trim_end_matches(".yml")
+                    .to_owned();
                 set.broken_providers.push(stem);
             }
             continue;
@@ -114,17 +136,38 @@ pub fn load_sources(sources: &[SourceFile], schemas: &Schemas, diags: &mut Diagn
         match kind {
             SpecKind::Provider => {
                 if let Some(spec) = typed::<ProviderSpec>(value.clone(), &shown, diags) {
-                    set.providers.push(Loaded { spec, file: shown, rel, map, dir: None, raw: value });
+                    set.providers.push(Loaded {
+                        spec,
+                        file: shown,
+                        rel,
+                        map,
+                        dir: None,
+                        raw: value,
+                    });
                 }
             }
             SpecKind::Model => {
                 if let Some(spec) = typed::<ModelSpec>(value.clone(), &shown, diags) {
-                    set.models.push(Loaded { spec, file: shown, rel, map, dir: dir_name, raw: value });
+                    set.models.push(Loaded {
+                        spec,
+                        file: shown,
+                        rel,
+                        map,
+                        dir: dir_name,
+                        raw: value,
+                    });
                 }
             }
             SpecKind::Monitoring => {
                 if let Some(spec) = typed::<MonitoringSpec>(value.clone(), &shown, diags) {
-                    set.monitoring = Some(Loaded { spec, file: shown, rel, map, dir: None, raw: value });
+                    set.monitoring = Some(Loaded {
+                        spec,
+                        file: shown,
+                        rel,
+                        map,
+                        dir: None,
+                        raw: value,
+                    });
                 }
             }
         }
@@ -169,7 +212,16 @@ fn typed<T: DeserializeOwned>(value: Value, shown: &Path, diags: &mut Diagnostic
         Ok(spec) => Some(spec),
         Err(e) => {
             // The schema is derived from the same types, so this is rare; report it anyway.
-            diags.push(Diagnostic::new(shown, Span { line: 1, col: 1, start: 0, end: 0 }, format!("invalid spec: {e}")));
+            diags.push(Diagnostic::new(
+                shown,
+                Span {
+                    line: 1,
+                    col: 1,
+                    start: 0,
+                    end: 0,
+                },
+                format!("invalid spec: {e}"),
+            ));
             None
         }
     }
@@ -185,7 +237,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
         if entry.file_type()?.is_dir() {
             collect(&path, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
             out.push(path);
         }
     }

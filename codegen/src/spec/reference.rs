@@ -19,7 +19,10 @@ pub fn render() -> String {
     );
     for kind in SpecKind::ALL {
         let schema = kind.schema();
-        let title = schema.get("title").and_then(Value::as_str).unwrap_or("Spec");
+        let title = schema
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("Spec");
         let file = match kind {
             SpecKind::Provider => "`models/providers/<id>.yaml`",
             SpecKind::Model => "`models/<provider>/<id>.yaml`",
@@ -29,7 +32,7 @@ pub fn render() -> String {
         if let Some(d) = schema.get("description").and_then(Value::as_str) {
             let _ = writeln!(out, "{}\n", one_line(d));
         }
-        object_table(&mut out, &schema, &schema);
+        object_table(&mut out, &schema);
         let mut seen = BTreeSet::new();
         if let Some(defs) = schema.get("$defs").and_then(Value::as_object) {
             for (name, def) in defs {
@@ -40,7 +43,7 @@ pub fn render() -> String {
                 if let Some(d) = def.get("description").and_then(Value::as_str) {
                     let _ = writeln!(out, "{}\n", one_line(d));
                 }
-                object_table(&mut out, def, &schema);
+                object_table(&mut out, def);
             }
             for (name, def) in defs {
                 let values = enum_values(def);
@@ -62,10 +65,15 @@ pub fn render() -> String {
     out
 }
 
-fn object_table(out: &mut String, object: &Value, root: &Value) {
-    let Some(props) = object.get("properties").and_then(Value::as_object) else { return };
-    let required: BTreeSet<&str> =
-        object.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+fn object_table(out: &mut String, object: &Value) {
+    let Some(props) = object.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    let required: BTreeSet<&str> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let _ = writeln!(out, "| field | type | | description |\n|---|---|---|---|");
     for (name, prop) in props {
         let req = if required.contains(name.as_str()) {
@@ -76,13 +84,21 @@ fn object_table(out: &mut String, object: &Value, root: &Value) {
                 None => "optional".to_owned(),
             }
         };
-        let desc = prop.get("description").and_then(Value::as_str).unwrap_or_default();
-        let _ = writeln!(out, "| `{name}` | {} | {req} | {} |", type_of(prop, root), one_line(desc));
+        let desc = prop
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| `{name}` | {} | {req} | {} |",
+            type_of(prop),
+            one_line(desc)
+        );
     }
     out.push('\n');
 }
 
-fn type_of(v: &Value, root: &Value) -> String {
+fn type_of(v: &Value) -> String {
     if let Some(r) = v.get("$ref").and_then(Value::as_str) {
         let name = r.rsplit('/').next().unwrap_or(r);
         return format!("[{name}](#{})", name.to_lowercase());
@@ -92,22 +108,28 @@ fn type_of(v: &Value, root: &Value) -> String {
             let parts: Vec<String> = branches
                 .iter()
                 .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
-                .map(|b| type_of(b, root))
+                .map(type_of)
                 .collect();
             return parts.join(" or ");
         }
     }
     let ty = match v.get("type") {
         Some(Value::String(t)) => t.clone(),
-        Some(Value::Array(ts)) => {
-            ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect::<Vec<_>>().join(" or ")
-        }
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect::<Vec<_>>()
+            .join(" or "),
         _ => "any".to_owned(),
     };
     match ty.as_str() {
-        "array" => format!("list of {}", v.get("items").map_or_else(|| "any".to_owned(), |i| type_of(i, root))),
+        "array" => format!(
+            "list of {}",
+            v.get("items").map_or_else(|| "any".to_owned(), type_of)
+        ),
         "object" => match v.get("additionalProperties") {
-            Some(ap) if ap.is_object() => format!("map of {}", type_of(ap, root)),
+            Some(ap) if ap.is_object() => format!("map of {}", type_of(ap)),
             _ => "mapping".to_owned(),
         },
         _ => ty,
@@ -115,16 +137,27 @@ fn type_of(v: &Value, root: &Value) -> String {
 }
 
 fn enum_values(def: &Value) -> Vec<(String, String)> {
-    let Some(branches) = def.get("oneOf").and_then(Value::as_array) else { return Vec::new() };
+    let Some(branches) = def.get("oneOf").and_then(Value::as_array) else {
+        return Vec::new();
+    };
     branches
         .iter()
         .filter_map(|b| {
             let c = b.get("const")?.as_str()?.to_owned();
-            Some((c, b.get("description").and_then(Value::as_str).unwrap_or_default().to_owned()))
+            Some((
+                c,
+                b.get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ))
         })
         .collect()
 }
 
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
 }

@@ -1,13 +1,13 @@
 //! The JSON Schemas of the spec files, derived from the serde types, and the check of a parsed
 //! file against them with diagnostics that name the exact key or value.
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::Validator;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
 use super::types::{ModelSpec, MonitoringSpec, ProviderSpec};
-use super::yaml::{escape_token, SourceMap};
-use crate::diag::{did_you_mean, Diagnostic};
+use super::yaml::{SourceMap, escape_token};
+use crate::diag::{Diagnostic, did_you_mean};
 use std::path::Path;
 
 /// The kinds of spec file.
@@ -45,7 +45,10 @@ impl SpecKind {
         if let Value::Object(map) = &mut schema {
             map.insert(
                 "$id".into(),
-                Value::String(format!("https://model-registry.local/schema/{}", self.schema_file())),
+                Value::String(format!(
+                    "https://model-registry.local/schema/{}",
+                    self.schema_file()
+                )),
             );
         }
         schema
@@ -67,7 +70,12 @@ impl Schemas {
         // The schemas come from our own types; a failure here is a bug in the types, caught by
         // the unit test below.
         let build = |v: &Value| jsonschema::validator_for(v).expect("derived schema compiles");
-        Schemas { provider: build(&raw[0]), model: build(&raw[1]), monitoring: build(&raw[2]), raw }
+        Schemas {
+            provider: build(&raw[0]),
+            model: build(&raw[1]),
+            monitoring: build(&raw[2]),
+            raw,
+        }
     }
 
     fn validator(&self, kind: SpecKind) -> (&Validator, &Value) {
@@ -79,7 +87,13 @@ impl Schemas {
     }
 
     /// Check `instance` and describe each violation at its source position.
-    pub fn check(&self, kind: SpecKind, file: &Path, instance: &Value, map: &SourceMap) -> Vec<Diagnostic> {
+    pub fn check(
+        &self,
+        kind: SpecKind,
+        file: &Path,
+        instance: &Value,
+        map: &SourceMap,
+    ) -> Vec<Diagnostic> {
         let (validator, root) = self.validator(kind);
         let mut out = Vec::new();
         for error in validator.iter_errors(instance) {
@@ -91,8 +105,9 @@ impl Schemas {
                     let allowed = allowed_properties(root, &schema_path);
                     for key in unexpected {
                         let at = format!("{pointer}/{}", escape_token(key));
-                        let mut d = Diagnostic::new(file, map.key(&at), format!("unknown field `{key}`"))
-                            .expected(format!("one of {}", quote_list(&allowed)));
+                        let mut d =
+                            Diagnostic::new(file, map.key(&at), format!("unknown field `{key}`"))
+                                .expected(format!("one of {}", quote_list(&allowed)));
                         d = match did_you_mean(key, allowed.iter().map(String::as_str)) {
                             Some(m) => d.hint(format!("did you mean `{m}`?")),
                             None if key.contains(' ') => d.hint(
@@ -106,8 +121,12 @@ impl Schemas {
                 ValidationErrorKind::Required { property } => {
                     let name = property.as_str().unwrap_or_default();
                     out.push(
-                        Diagnostic::new(file, map.value(&pointer), format!("missing required field `{name}`"))
-                            .hint(format!("add `{name}:` to this mapping")),
+                        Diagnostic::new(
+                            file,
+                            map.value(&pointer),
+                            format!("missing required field `{name}`"),
+                        )
+                        .hint(format!("add `{name}:` to this mapping")),
                     );
                 }
                 ValidationErrorKind::Type { kind } => {
@@ -131,11 +150,21 @@ impl Schemas {
                 ValidationErrorKind::Enum { options } => {
                     let options: Vec<String> = options
                         .as_array()
-                        .map(|a| a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect())
+                        .map(|a| {
+                            a.iter()
+                                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                                .collect()
+                        })
                         .unwrap_or_default();
-                    let given = found.as_str().map_or_else(|| found.to_string(), str::to_owned);
-                    let mut d = Diagnostic::new(file, map.value(&pointer), format!("unknown value `{given}`"))
-                        .expected(format!("one of {}", quote_list(&options)));
+                    let given = found
+                        .as_str()
+                        .map_or_else(|| found.to_string(), str::to_owned);
+                    let mut d = Diagnostic::new(
+                        file,
+                        map.value(&pointer),
+                        format!("unknown value `{given}`"),
+                    )
+                    .expected(format!("one of {}", quote_list(&options)));
                     if let Some(m) = did_you_mean(&given, options.iter().map(String::as_str)) {
                         d = d.hint(format!("did you mean `{m}`?"));
                     }
@@ -145,9 +174,15 @@ impl Schemas {
                     if const_options(root, &schema_path).is_some() =>
                 {
                     let options = const_options(root, &schema_path).unwrap_or_default();
-                    let given = found.as_str().map_or_else(|| found.to_string(), str::to_owned);
-                    let mut d = Diagnostic::new(file, map.value(&pointer), format!("unknown value `{given}`"))
-                        .expected(format!("one of {}", quote_list(&options)));
+                    let given = found
+                        .as_str()
+                        .map_or_else(|| found.to_string(), str::to_owned);
+                    let mut d = Diagnostic::new(
+                        file,
+                        map.value(&pointer),
+                        format!("unknown value `{given}`"),
+                    )
+                    .expected(format!("one of {}", quote_list(&options)));
                     if let Some(m) = did_you_mean(&given, options.iter().map(String::as_str)) {
                         d = d.hint(format!("did you mean `{m}`?"));
                     }
@@ -155,13 +190,24 @@ impl Schemas {
                 }
                 ValidationErrorKind::Pattern { pattern } => {
                     out.push(
-                        Diagnostic::new(file, map.value(&pointer), format!("{} does not have the expected form", describe(found.as_ref())))
-                            .expected(format!("a value matching `{pattern}`"))
-                            .maybe_hint(pattern_hint(pattern)),
+                        Diagnostic::new(
+                            file,
+                            map.value(&pointer),
+                            format!(
+                                "{} does not have the expected form",
+                                describe(found.as_ref())
+                            ),
+                        )
+                        .expected(format!("a value matching `{pattern}`"))
+                        .maybe_hint(pattern_hint(pattern)),
                     );
                 }
                 _ => {
-                    out.push(Diagnostic::new(file, map.value(&pointer), error.to_string()));
+                    out.push(Diagnostic::new(
+                        file,
+                        map.value(&pointer),
+                        error.to_string(),
+                    ));
                 }
             }
         }
@@ -174,12 +220,20 @@ impl Schemas {
 fn drop_required_explained_by_typos(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let suggested: Vec<String> = diags
         .iter()
-        .filter_map(|d| d.hint.as_deref()?.strip_prefix("did you mean `")?.strip_suffix("`?").map(str::to_owned))
+        .filter_map(|d| {
+            d.hint
+                .as_deref()?
+                .strip_prefix("did you mean `")?
+                .strip_suffix("`?")
+                .map(str::to_owned)
+        })
         .collect();
     diags
         .into_iter()
         .filter(|d| {
-            !suggested.iter().any(|name| d.message == format!("missing required field `{name}`"))
+            !suggested
+                .iter()
+                .any(|name| d.message == format!("missing required field `{name}`"))
         })
         .collect()
 }
@@ -221,7 +275,9 @@ fn pattern_hint(pattern: &str) -> Option<String> {
 /// The property names allowed by the object schema that owns the `additionalProperties`
 /// keyword at `schema_path`.
 fn allowed_properties(root: &Value, schema_path: &str) -> Vec<String> {
-    let owner = schema_path.strip_suffix("/additionalProperties").unwrap_or(schema_path);
+    let owner = schema_path
+        .strip_suffix("/additionalProperties")
+        .unwrap_or(schema_path);
     let mut node = root.pointer(owner);
     // Follow a `$ref` if the owner is only a reference.
     if let Some(r) = node.and_then(|n| n.get("$ref")).and_then(Value::as_str) {
@@ -234,7 +290,11 @@ fn allowed_properties(root: &Value, schema_path: &str) -> Vec<String> {
 }
 
 fn quote_list(items: &[String]) -> String {
-    items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn type_name(kind: &TypeKind) -> String {
@@ -260,7 +320,9 @@ pub fn describe(v: &Value) -> String {
         Value::Null => "nothing".into(),
         Value::Bool(b) => format!("`{b}`"),
         Value::Number(n) => format!("the number {n}"),
-        Value::String(s) if s.chars().count() > 40 => format!("a string of {} characters", s.chars().count()),
+        Value::String(s) if s.chars().count() > 40 => {
+            format!("a string of {} characters", s.chars().count())
+        }
         Value::String(s) => format!("the string \"{s}\""),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "a mapping".into(),

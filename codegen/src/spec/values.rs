@@ -18,7 +18,9 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         if digits == 0 {
             return Err(format!("`{text}` is not a duration"));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| format!("`{text}` is too large"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}` is too large"))?;
         rest = &rest[digits..];
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
@@ -31,7 +33,10 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
             "" => return Err(format!("`{text}` has a number without a unit")),
             other => return Err(format!("unknown unit `{other}` in `{text}`")),
         };
-        total = n.checked_mul(ms).and_then(|v| total.checked_add(v)).ok_or_else(|| format!("`{text}` is too large"))?;
+        total = n
+            .checked_mul(ms)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("`{text}` is too large"))?;
     }
     if total == 0 {
         return Err("a duration must be longer than zero".into());
@@ -43,10 +48,22 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
 pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
     let t = text.trim();
     let plain = !t.is_empty()
-        && t.strip_prefix('-').unwrap_or(t).split_once('.').map_or_else(
-            || t.strip_prefix('-').unwrap_or(t).bytes().all(|b| b.is_ascii_digit()),
-            |(i, f)| !i.is_empty() && !f.is_empty() && (i.bytes().chain(f.bytes())).all(|b| b.is_ascii_digit()),
-        );
+        && t.strip_prefix('-')
+            .unwrap_or(t)
+            .split_once('.')
+            .map_or_else(
+                || {
+                    t.strip_prefix('-')
+                        .unwrap_or(t)
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                },
+                |(i, f)| {
+                    !i.is_empty()
+                        && !f.is_empty()
+                        && (i.bytes().chain(f.bytes())).all(|b| b.is_ascii_digit())
+                },
+            );
     if !plain || t != text {
         return Err(format!("`{text}` is not a plain decimal number"));
     }
@@ -127,7 +144,10 @@ pub struct TemplateError {
 }
 
 /// Parse a JSON body template.
-pub fn parse_template(value: &serde_json::Value, params: &dyn Fn(&str) -> bool) -> Result<Template, TemplateError> {
+pub fn parse_template(
+    value: &serde_json::Value,
+    params: &dyn Fn(&str) -> bool,
+) -> Result<Template, TemplateError> {
     parse_template_at(value, params, String::new())
 }
 
@@ -140,7 +160,9 @@ fn parse_template_at(
     Ok(match value {
         Value::String(s) => {
             let segments = parse_segments(s, params).map_err(|message| TemplateError {
-                unknown: message.strip_prefix("unknown placeholder `").map(|r| r.trim_end_matches('`').to_owned()),
+                unknown: message
+                    .strip_prefix("unknown placeholder `")
+                    .map(|r| r.trim_end_matches('`').to_owned()),
                 at: at.clone(),
                 message,
             })?;
@@ -184,7 +206,9 @@ pub fn template_placeholders(t: &Template, out: &mut Vec<Placeholder>) {
         Template::Literal(_) => {}
         Template::Value(p) => out.push(p.clone()),
         Template::Text(segs) => segment_placeholders(segs, out),
-        Template::Object(members) => members.iter().for_each(|(_, t)| template_placeholders(t, out)),
+        Template::Object(members) => members
+            .iter()
+            .for_each(|(_, t)| template_placeholders(t, out)),
         Template::Array(items) => items.iter().for_each(|t| template_placeholders(t, out)),
     }
 }
@@ -223,14 +247,24 @@ mod tests {
     #[test]
     fn templates_keep_types_of_lone_placeholders() {
         let is_param = |n: &str| n == "prompt" || n == "duration";
-        let t = parse_template(&serde_json::json!({"a": "{{ duration }}", "b": "x {{prompt}}", "c": 1}), &is_param)
-            .ok()
-            .unwrap();
-        let Template::Object(m) = t else { panic!("object expected") };
-        assert_eq!(m[0].1, Template::Value(Placeholder::Param("duration".into())));
+        let t = parse_template(
+            &serde_json::json!({"a": "{{ duration }}", "b": "x {{prompt}}", "c": 1}),
+            &is_param,
+        )
+        .ok()
+        .unwrap();
+        let Template::Object(m) = t else {
+            panic!("object expected")
+        };
+        assert_eq!(
+            m[0].1,
+            Template::Value(Placeholder::Param("duration".into()))
+        );
         assert!(matches!(m[1].1, Template::Text(_)));
         assert!(matches!(m[2].1, Template::Literal(_)));
-        let err = parse_template(&serde_json::json!({"a": ["{{ promt }}"]}), &is_param).err().unwrap();
+        let err = parse_template(&serde_json::json!({"a": ["{{ promt }}"]}), &is_param)
+            .err()
+            .unwrap();
         assert_eq!(err.at, "/a/0");
         assert_eq!(err.unknown.as_deref(), Some("promt"));
     }

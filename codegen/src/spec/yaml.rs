@@ -95,16 +95,24 @@ pub fn escape_token(token: &str) -> String {
 
 /// Parse one YAML document into JSON and its source map.
 pub fn parse(source: &str) -> Result<(Value, SourceMap), YamlError> {
-    let mut builder = Builder { map: SourceMap::default(), anchors: HashMap::new(), depth: 0 };
+    let mut builder = Builder {
+        map: SourceMap::default(),
+        anchors: HashMap::new(),
+        depth: 0,
+    };
     let mut parser = Parser::new_from_str(source);
     let mut docs = 0usize;
     let mut root = None;
-    loop {
-        let Some(next) = parser.next_event() else { break };
+    while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| {
             let m = e.marker();
             YamlError {
-                span: Span { line: m.line(), col: m.col() + 1, start: m.index(), end: m.index() + 1 },
+                span: Span {
+                    line: m.line(),
+                    col: m.col() + 1,
+                    start: m.index(),
+                    end: m.index() + 1,
+                },
                 message: format!("invalid YAML: {}", e.info()),
                 hint: Some("check the indentation and quoting around this position".into()),
             }
@@ -116,7 +124,9 @@ pub fn parse(source: &str) -> Result<(Value, SourceMap), YamlError> {
                     return Err(YamlError {
                         span: Span::from_yaml(span),
                         message: "a spec file holds one YAML document, found a second".into(),
-                        hint: Some("remove the `---` line, or put the second spec in its own file".into()),
+                        hint: Some(
+                            "remove the `---` line, or put the second spec in its own file".into(),
+                        ),
                     });
                 }
                 let value = builder.node(&mut parser, String::new())?;
@@ -129,7 +139,12 @@ pub fn parse(source: &str) -> Result<(Value, SourceMap), YamlError> {
     match root {
         Some(value) => Ok((value, builder.map)),
         None => Err(YamlError {
-            span: Span { line: 1, col: 1, start: 0, end: 0 },
+            span: Span {
+                line: 1,
+                col: 1,
+                start: 0,
+                end: 0,
+            },
             message: "the file is empty".into(),
             hint: Some("a spec file holds one YAML mapping".into()),
         }),
@@ -145,13 +160,21 @@ struct Builder {
 }
 
 impl Builder {
-    fn next<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>) -> Result<(Event<'a>, YamlSpan), YamlError> {
+    fn next<'a>(
+        &mut self,
+        parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
+    ) -> Result<(Event<'a>, YamlSpan), YamlError> {
         match parser.next_event() {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => {
                 let m = e.marker();
                 Err(YamlError {
-                    span: Span { line: m.line(), col: m.col() + 1, start: m.index(), end: m.index() + 1 },
+                    span: Span {
+                        line: m.line(),
+                        col: m.col() + 1,
+                        start: m.index(),
+                        end: m.index() + 1,
+                    },
                     message: format!("invalid YAML: {}", e.info()),
                     hint: Some("check the indentation and quoting around this position".into()),
                 })
@@ -165,7 +188,11 @@ impl Builder {
     }
 
     /// Read the node that starts with the next event.
-    fn node<'a>(&mut self, parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>, pointer: String) -> Result<Value, YamlError> {
+    fn node<'a>(
+        &mut self,
+        parser: &mut Parser<'a, saphyr_parser::StrInput<'a>>,
+        pointer: String,
+    ) -> Result<Value, YamlError> {
         let (event, span) = self.next(parser)?;
         self.node_from(parser, event, span, pointer)
     }
@@ -194,7 +221,9 @@ impl Builder {
                     resolve_scalar(&text, style)
                 };
                 if style == ScalarStyle::Plain && value.is_number() {
-                    self.map.plain_numbers.insert(pointer.clone(), text.to_string());
+                    self.map
+                        .plain_numbers
+                        .insert(pointer.clone(), text.to_string());
                 }
                 self.map.values.insert(pointer, start);
                 (value, anchor)
@@ -227,7 +256,9 @@ impl Builder {
                             return Err(YamlError {
                                 span: key_start,
                                 message: "a mapping key must be a plain string".into(),
-                                hint: Some("write the key as a single word or a quoted string".into()),
+                                hint: Some(
+                                    "write the key as a single word or a quoted string".into(),
+                                ),
                             });
                         }
                     };
@@ -236,8 +267,13 @@ impl Builder {
                         let first = self.map.keys.get(&child).copied().unwrap_or_default();
                         return Err(YamlError {
                             span: key_start,
-                            message: format!("duplicate key `{key}` (first at line {})", first.line),
-                            hint: Some("each key may appear once in a mapping; remove one of them".into()),
+                            message: format!(
+                                "duplicate key `{key}` (first at line {})",
+                                first.line
+                            ),
+                            hint: Some(
+                                "each key may appear once in a mapping; remove one of them".into(),
+                            ),
                         });
                     }
                     self.map.keys.insert(child.clone(), key_start);
@@ -362,7 +398,15 @@ mod tests {
     #[test]
     fn records_positions_of_keys_and_values() {
         let (_, map) = parse("id: x\nparams:\n  width: { type: integer }\n").unwrap();
-        assert_eq!(map.value("/id"), Span { line: 1, col: 5, start: 4, end: 5 });
+        assert_eq!(
+            map.value("/id"),
+            Span {
+                line: 1,
+                col: 5,
+                start: 4,
+                end: 5
+            }
+        );
         let key = map.key("/params/width");
         assert_eq!((key.line, key.col), (3, 3));
         let ty = map.value("/params/width/type");

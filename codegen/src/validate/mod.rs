@@ -12,8 +12,8 @@ mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
-use crate::ir::{Registry, IR_VERSION};
+use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
+use crate::ir::{IR_VERSION, Registry};
 use crate::spec::load::{Loaded, SpecSet};
 use crate::spec::types::MonitoringSpec;
 use crate::spec::yaml::SourceMap;
@@ -28,7 +28,12 @@ pub(crate) struct Reporter<'a> {
 
 impl<'a> Reporter<'a> {
     fn new<T>(loaded: &'a Loaded<T>, diags: &'a mut Diagnostics) -> Self {
-        Reporter { file: &loaded.file, map: &loaded.map, diags, count: 0 }
+        Reporter {
+            file: &loaded.file,
+            map: &loaded.map,
+            diags,
+            count: 0,
+        }
     }
 
     /// A problem with the value at `pointer`.
@@ -52,7 +57,11 @@ impl<'a> Reporter<'a> {
 pub(crate) trait Annotate {
     fn expect(&mut self, e: impl Into<String>) -> &mut Self;
     fn help(&mut self, h: impl Into<String>) -> &mut Self;
-    fn suggest<'c>(&mut self, name: &str, candidates: impl IntoIterator<Item = &'c str>) -> &mut Self;
+    fn suggest<'c>(
+        &mut self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> &mut Self;
 }
 
 impl Annotate for Diagnostic {
@@ -64,7 +73,11 @@ impl Annotate for Diagnostic {
         self.hint = Some(h.into());
         self
     }
-    fn suggest<'c>(&mut self, name: &str, candidates: impl IntoIterator<Item = &'c str>) -> &mut Self {
+    fn suggest<'c>(
+        &mut self,
+        name: &str,
+        candidates: impl IntoIterator<Item = &'c str>,
+    ) -> &mut Self {
         if let Some(m) = did_you_mean(name, candidates) {
             self.hint = Some(format!("did you mean `{m}`?"));
         }
@@ -84,7 +97,11 @@ pub fn check(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
         if let Some(first) = seen.get(p.spec.id.as_str()) {
             Reporter::new(p, diags)
                 .at("/id", format!("duplicate provider id `{}`", p.spec.id))
-                .help(format!("`{}` is already the id of {}; provider ids must be unique", p.spec.id, first.file.display()));
+                .help(format!(
+                    "`{}` is already the id of {}; provider ids must be unique",
+                    p.spec.id,
+                    first.file.display()
+                ));
             continue;
         }
         seen.insert(&p.spec.id, p);
@@ -112,7 +129,13 @@ pub fn check(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
         seen_models.insert(&m.spec.id, m);
         secrets::check(m, diags);
         let provider_spec = set.providers.iter().find(|p| p.spec.id == m.spec.provider);
-        if let Some(lowered) = model::lower(m, provider_spec, &set.broken_providers, &set.providers, diags) {
+        if let Some(lowered) = model::lower(
+            m,
+            provider_spec,
+            &set.broken_providers,
+            &set.providers,
+            diags,
+        ) {
             models.insert(lowered.id.clone(), lowered);
         }
     }
@@ -125,5 +148,10 @@ pub fn check(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
     if diags.0.len() > before {
         return None;
     }
-    Some(Registry { version: IR_VERSION, providers, models, monitoring: monitoring? })
+    Some(Registry {
+        version: IR_VERSION,
+        providers,
+        models,
+        monitoring: monitoring?,
+    })
 }

@@ -7,16 +7,16 @@ use serde_json::Value;
 
 use super::provider::{is_snake, list, pointer};
 use super::{Annotate, Reporter};
-use crate::diag::{did_you_mean, Diagnostics};
+use crate::diag::{Diagnostics, did_you_mean};
 use crate::ir::{
-    Cost, Execution, Model, Multiplier, Outputs, Param, ParamKind, Placeholder, Poll, ProviderCost, Request, Response,
-    RuntimeValue, Smoke,
+    Cost, Execution, Model, Multiplier, Outputs, Param, ParamKind, Placeholder, Poll, ProviderCost,
+    Request, Response, RuntimeValue, Smoke,
 };
 use crate::spec::load::Loaded;
 use crate::spec::schema::describe;
 use crate::spec::types::{
-    ExecutionMode, ItemType, ModelSpec, OutputSpec, ParamSpec, ParamType, ProviderCostSpec, ProviderSpec, RequestSpec,
-    SendAs, TaskStatus,
+    ExecutionMode, ItemType, ModelSpec, OutputSpec, ParamSpec, ParamType, ProviderCostSpec,
+    ProviderSpec, RequestSpec, SendAs, TaskStatus,
 };
 use crate::spec::values::{
     canonical, parse_decimal, parse_duration, parse_segments, parse_template, segment_placeholders,
@@ -35,33 +35,63 @@ pub(super) fn lower(
     let mut r = Reporter::new(m, diags);
 
     // Where the file is and which provider it names.
-    let stem = m.rel.rsplit('/').next().unwrap_or_default().trim_end_matches(".yaml").trim_end_matches(".yml");
+    let stem = m
+        .rel
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(".yaml")
+        .trim_end_matches(".yml");
     if stem != spec.id {
-        r.at("/id", format!("model id `{}` does not match its file name `{stem}`", spec.id))
-            .help(format!("rename the file to `{}.yaml`, or the id to `{stem}`", spec.id));
+        r.at(
+            "/id",
+            format!(
+                "model id `{}` does not match its file name `{stem}`",
+                spec.id
+            ),
+        )
+        .help(format!(
+            "rename the file to `{}.yaml`, or the id to `{stem}`",
+            spec.id
+        ));
     }
     let provider = match provider {
         Some(p) => Some(&p.spec),
         None if broken_providers.contains(&spec.provider) => None,
         None => {
             r.at("/provider", format!("unknown provider `{}`", spec.provider))
-                .expect(format!("one of {}", list(all_providers.iter().map(|p| &p.spec.id))))
-                .suggest(&spec.provider, all_providers.iter().map(|p| p.spec.id.as_str()));
+                .expect(format!(
+                    "one of {}",
+                    list(all_providers.iter().map(|p| &p.spec.id))
+                ))
+                .suggest(
+                    &spec.provider,
+                    all_providers.iter().map(|p| p.spec.id.as_str()),
+                );
             None
         }
     };
     if let (Some(dir), Some(p)) = (&m.dir, provider) {
         if dir != &p.id {
-            r.at("/provider", format!("the file is under `{dir}/` but names provider `{}`", p.id))
-                .help(format!("move the file to `{}/{stem}.yaml`", p.id));
+            r.at(
+                "/provider",
+                format!("the file is under `{dir}/` but names provider `{}`", p.id),
+            )
+            .help(format!("move the file to `{}/{stem}.yaml`", p.id));
         }
     }
     let secret_name = provider.and_then(|p| match p.key_scopes.get(&spec.key_scope) {
         Some(name) => Some(name.clone()),
         None => {
-            r.at("/key_scope", format!("unknown key scope `{}` for provider `{}`", spec.key_scope, p.id))
-                .expect(format!("one of {}", list(p.key_scopes.keys())))
-                .suggest(&spec.key_scope, p.key_scopes.keys().map(String::as_str));
+            r.at(
+                "/key_scope",
+                format!(
+                    "unknown key scope `{}` for provider `{}`",
+                    spec.key_scope, p.id
+                ),
+            )
+            .expect(format!("one of {}", list(p.key_scopes.keys())))
+            .suggest(&spec.key_scope, p.key_scopes.keys().map(String::as_str));
             None
         }
     });
@@ -76,7 +106,11 @@ pub(super) fn lower(
             continue;
         }
         if RuntimeValue::ALL.iter().any(|(n, _)| n == name) {
-            r.at_key(&at, format!("`{name}` is a runtime value, not a param name")).help("rename the param");
+            r.at_key(
+                &at,
+                format!("`{name}` is a runtime value, not a param name"),
+            )
+            .help("rename the param");
             continue;
         }
         if let Some(p) = param(&mut r, &at, name, ps) {
@@ -94,12 +128,23 @@ pub(super) fn lower(
     let timeout_ms = duration(&mut r, "/execution/timeout", &ex.timeout);
     if let (Some(e), Some(t)) = (expected_latency_ms, timeout_ms) {
         if e > t {
-            r.at("/execution/expected_latency", "the expected latency is longer than the timeout")
-                .help("raise `timeout` or lower `expected_latency`");
+            r.at(
+                "/execution/expected_latency",
+                "the expected latency is longer than the timeout",
+            )
+            .help("raise `timeout` or lower `expected_latency`");
         }
     }
     let param_names: Vec<String> = spec.params.keys().cloned().collect();
-    let submit = request(&mut r, "/execution/submit", &ex.submit, &param_names, &is_param, ex.mode, false);
+    let submit = request(
+        &mut r,
+        "/execution/submit",
+        &ex.submit,
+        &param_names,
+        &is_param,
+        ex.mode,
+        false,
+    );
     let mut used = BTreeSet::new();
     if let Some(req) = &submit {
         collect_params(req, &mut used);
@@ -127,7 +172,15 @@ pub(super) fn lower(
         }
         (None, ExecutionMode::Sync) => None,
         (Some(p), _) => {
-            let req = request(&mut r, "/execution/poll", &p.request, &param_names, &is_param, ex.mode, true);
+            let req = request(
+                &mut r,
+                "/execution/poll",
+                &p.request,
+                &param_names,
+                &is_param,
+                ex.mode,
+                true,
+            );
             pointer(&mut r, "/execution/poll/status", &p.status);
             if let Some(e) = &p.error {
                 pointer(&mut r, "/execution/poll/error", e);
@@ -138,31 +191,42 @@ pub(super) fn lower(
             let statuses: BTreeSet<TaskStatus> = p.states.values().copied().collect();
             for needed in [TaskStatus::Completed, TaskStatus::Failed] {
                 if !statuses.contains(&needed) {
-                    r.at("/execution/poll/states", format!("no provider state maps to `{}`", status_name(needed)))
-                        .help("map each provider state to pending, processing, completed or failed");
+                    r.at(
+                        "/execution/poll/states",
+                        format!("no provider state maps to `{}`", status_name(needed)),
+                    )
+                    .help("map each provider state to pending, processing, completed or failed");
                 }
             }
             let outputs = outputs(&mut r, "/execution/poll/outputs", &p.outputs);
-            let provider_cost = p.provider_cost.as_ref().and_then(|c| provider_cost(&mut r, "/execution/poll/provider_cost", c));
+            let provider_cost = p
+                .provider_cost
+                .as_ref()
+                .and_then(|c| provider_cost(&mut r, "/execution/poll/provider_cost", c));
             let interval_ms = duration(&mut r, "/execution/poll/interval", &p.interval);
             let max_interval_ms = duration(&mut r, "/execution/poll/max_interval", &p.max_interval);
             if let (Some(a), Some(b)) = (interval_ms, max_interval_ms) {
                 if a > b {
-                    r.at("/execution/poll/interval", "`interval` is longer than `max_interval`");
+                    r.at(
+                        "/execution/poll/interval",
+                        "`interval` is longer than `max_interval`",
+                    );
                 }
             }
             match (req, outputs, interval_ms, max_interval_ms) {
-                (Some(request), Some(outputs), Some(interval_ms), Some(max_interval_ms)) => Some(Poll {
-                    request,
-                    status: p.status.clone(),
-                    states: p.states.clone(),
-                    outputs,
-                    error: p.error.clone(),
-                    error_code: p.error_code.clone(),
-                    provider_cost,
-                    interval_ms,
-                    max_interval_ms,
-                }),
+                (Some(request), Some(outputs), Some(interval_ms), Some(max_interval_ms)) => {
+                    Some(Poll {
+                        request,
+                        status: p.status.clone(),
+                        states: p.states.clone(),
+                        outputs,
+                        error: p.error.clone(),
+                        error_code: p.error_code.clone(),
+                        provider_cost,
+                        interval_ms,
+                        max_interval_ms,
+                    })
+                }
                 _ => None,
             }
         }
@@ -187,11 +251,17 @@ pub(super) fn lower(
         }
         for p in &params {
             if p.required && !s.params.contains_key(&p.name) {
-                r.at("/smoke/params", format!("the smoke test lacks required param `{}`", p.name))
-                    .help(format!("add `{}:` to `smoke.params`", p.name));
+                r.at(
+                    "/smoke/params",
+                    format!("the smoke test lacks required param `{}`", p.name),
+                )
+                .help(format!("add `{}:` to `smoke.params`", p.name));
             }
         }
-        Some(Smoke { params: s.params.clone(), within_ms: within_ms? })
+        Some(Smoke {
+            params: s.params.clone(),
+            within_ms: within_ms?,
+        })
     });
 
     if r.count > 0 {
@@ -259,27 +329,73 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
     let fits: [(&str, bool, &[ParamType]); 8] = [
         ("min_length", ps.min_length.is_some(), &[ParamType::String]),
         ("max_length", ps.max_length.is_some(), &[ParamType::String]),
-        ("min", ps.min.is_some(), &[ParamType::Integer, ParamType::Decimal]),
-        ("max", ps.max.is_some(), &[ParamType::Integer, ParamType::Decimal]),
-        ("step", ps.step.is_some(), &[ParamType::Integer, ParamType::Decimal]),
-        ("values", ps.values.is_some(), &[ParamType::Integer, ParamType::Enum]),
+        (
+            "min",
+            ps.min.is_some(),
+            &[ParamType::Integer, ParamType::Decimal],
+        ),
+        (
+            "max",
+            ps.max.is_some(),
+            &[ParamType::Integer, ParamType::Decimal],
+        ),
+        (
+            "step",
+            ps.step.is_some(),
+            &[ParamType::Integer, ParamType::Decimal],
+        ),
+        (
+            "values",
+            ps.values.is_some(),
+            &[ParamType::Integer, ParamType::Enum],
+        ),
         ("items", ps.items.is_some(), &[ParamType::Array]),
-        ("min_items", ps.min_items.is_some() || ps.max_items.is_some(), &[ParamType::Array]),
+        (
+            "min_items",
+            ps.min_items.is_some() || ps.max_items.is_some(),
+            &[ParamType::Array],
+        ),
     ];
     for (field, present, types) in fits {
         if present && !types.contains(&ty) {
-            let field = if field == "min_items" && ps.min_items.is_none() { "max_items" } else { field };
-            r.at_key(&format!("{at}/{field}"), format!("`{field}` does not apply to `{type_name}` params"))
-                .expect(format!("a `{field}` only on {} params", types.iter().map(|t| format!("`{}`", self::type_name(*t))).collect::<Vec<_>>().join(" or ")))
-                .help(format!("remove `{field}`, or change `type`"));
+            let field = if field == "min_items" && ps.min_items.is_none() {
+                "max_items"
+            } else {
+                field
+            };
+            r.at_key(
+                &format!("{at}/{field}"),
+                format!("`{field}` does not apply to `{type_name}` params"),
+            )
+            .expect(format!(
+                "a `{field}` only on {} params",
+                types
+                    .iter()
+                    .map(|t| format!("`{}`", self::type_name(*t)))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ))
+            .help(format!("remove `{field}`, or change `type`"));
         }
     }
-    if ps.send_as == Some(SendAs::String) && !matches!(ty, ParamType::Integer | ParamType::Decimal | ParamType::Boolean) {
-        r.at(&format!("{at}/send_as"), format!("a `{type_name}` param is already sent as a string")).help("remove `send_as`");
+    if ps.send_as == Some(SendAs::String)
+        && !matches!(
+            ty,
+            ParamType::Integer | ParamType::Decimal | ParamType::Boolean
+        )
+    {
+        r.at(
+            &format!("{at}/send_as"),
+            format!("a `{type_name}` param is already sent as a string"),
+        )
+        .help("remove `send_as`");
     }
     if ps.required && ps.default.is_some() {
-        r.at_key(&format!("{at}/default"), "a required param cannot have a default")
-            .help("remove `default`, or `required: true`");
+        r.at_key(
+            &format!("{at}/default"),
+            "a required param cannot have a default",
+        )
+        .help("remove `default`, or `required: true`");
     }
 
     let int = |r: &mut Reporter<'_>, field: &str, v: &Option<Value>| -> Option<i64> {
@@ -287,7 +403,10 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
         match v.as_i64() {
             Some(i) => Some(i),
             None => {
-                r.at(&format!("{at}/{field}"), format!("expected an integer, found {}", describe(v)));
+                r.at(
+                    &format!("{at}/{field}"),
+                    format!("expected an integer, found {}", describe(v)),
+                );
                 None
             }
         }
@@ -297,12 +416,17 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
         let parsed = match v {
             Value::String(s) => parse_decimal(s),
             Value::Number(n) if n.is_i64() => parse_decimal(&n.to_string()),
-            other => Err(format!("expected a decimal string, found {}", describe(other))),
+            other => Err(format!(
+                "expected a decimal string, found {}",
+                describe(other)
+            )),
         };
         match parsed {
             Ok(d) => Some(canonical(d)),
             Err(e) => {
-                r.at(&format!("{at}/{field}"), e).expect("a decimal string such as \"0.5\"").help("quote decimals so they stay exact");
+                r.at(&format!("{at}/{field}"), e)
+                    .expect("a decimal string such as \"0.5\"")
+                    .help("quote decimals so they stay exact");
                 None
             }
         }
@@ -312,10 +436,16 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
         ParamType::String => {
             if let (Some(a), Some(b)) = (ps.min_length, ps.max_length) {
                 if a > b {
-                    r.at(&format!("{at}/min_length"), format!("`min_length` {a} is greater than `max_length` {b}"));
+                    r.at(
+                        &format!("{at}/min_length"),
+                        format!("`min_length` {a} is greater than `max_length` {b}"),
+                    );
                 }
             }
-            ParamKind::String { min_length: ps.min_length, max_length: ps.max_length }
+            ParamKind::String {
+                min_length: ps.min_length,
+                max_length: ps.max_length,
+            }
         }
         ParamType::Integer => {
             let min = int(r, "min", &ps.min);
@@ -323,7 +453,10 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
             let step = int(r, "step", &ps.step);
             if let (Some(a), Some(b)) = (min, max) {
                 if a > b {
-                    r.at(&format!("{at}/min"), format!("`min` {a} is greater than `max` {b}"));
+                    r.at(
+                        &format!("{at}/min"),
+                        format!("`min` {a} is greater than `max` {b}"),
+                    );
                 }
             }
             if let Some(s) = step {
@@ -337,13 +470,21 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
                     match v.as_i64() {
                         Some(n) => out.push(n),
                         None => {
-                            r.at(&format!("{at}/values/{i}"), format!("expected an integer, found {}", describe(v)));
+                            r.at(
+                                &format!("{at}/values/{i}"),
+                                format!("expected an integer, found {}", describe(v)),
+                            );
                         }
                     }
                 }
                 out
             });
-            ParamKind::Integer { min, max, step, values }
+            ParamKind::Integer {
+                min,
+                max,
+                step,
+                values,
+            }
         }
         ParamType::Decimal => {
             let min = dec(r, "min", &ps.min);
@@ -351,7 +492,10 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
             let step = dec(r, "step", &ps.step);
             if let (Some(a), Some(b)) = (&min, &max) {
                 if parse_decimal(a).ok() > parse_decimal(b).ok() {
-                    r.at(&format!("{at}/min"), format!("`min` {a} is greater than `max` {b}"));
+                    r.at(
+                        &format!("{at}/min"),
+                        format!("`min` {a} is greater than `max` {b}"),
+                    );
                 }
             }
             ParamKind::Decimal { min, max, step }
@@ -360,18 +504,25 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
             let mut values = Vec::new();
             match &ps.values {
                 None => {
-                    r.at(at, "an `enum` param needs `values`").help("add `values: [a, b, c]`");
+                    r.at(at, "an `enum` param needs `values`")
+                        .help("add `values: [a, b, c]`");
                 }
                 Some(vs) if vs.is_empty() => {
-                    r.at(&format!("{at}/values"), "an `enum` param needs at least one value");
+                    r.at(
+                        &format!("{at}/values"),
+                        "an `enum` param needs at least one value",
+                    );
                 }
                 Some(vs) => {
                     for (i, v) in vs.iter().enumerate() {
                         match v.as_str() {
                             Some(s) if values.iter().any(|x| x == s) => {
-                                r.at(&format!("{at}/values/{i}"), format!("duplicate value `{s}`"));
+                                r.at(
+                                    &format!("{at}/values/{i}"),
+                                    format!("duplicate value `{s}`"),
+                                );
                             }
-                            Some(s) if s.is_empty() => {
+                            Some("") => {
                                 r.at(&format!("{at}/values/{i}"), "an enum value cannot be empty");
                             }
                             Some(s) => values.push(s.to_owned()),
@@ -389,14 +540,22 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
         ParamType::ImageUrl => ParamKind::ImageUrl,
         ParamType::Array => {
             if ps.items.is_none() {
-                r.at(at, "an `array` param needs `items`").help("add `items: image_url` (or `string`)");
+                r.at(at, "an `array` param needs `items`")
+                    .help("add `items: image_url` (or `string`)");
             }
             if let (Some(a), Some(b)) = (ps.min_items, ps.max_items) {
                 if a > b {
-                    r.at(&format!("{at}/min_items"), format!("`min_items` {a} is greater than `max_items` {b}"));
+                    r.at(
+                        &format!("{at}/min_items"),
+                        format!("`min_items` {a} is greater than `max_items` {b}"),
+                    );
                 }
             }
-            ParamKind::Array { items: ps.items.unwrap_or(ItemType::String), min_items: ps.min_items, max_items: ps.max_items }
+            ParamKind::Array {
+                items: ps.items.unwrap_or(ItemType::String),
+                min_items: ps.min_items,
+                max_items: ps.max_items,
+            }
         }
     };
     if r.count > before {
@@ -404,8 +563,11 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
     }
     if let Some(d) = &ps.default {
         if let Err(e) = check_value(&kind, d) {
-            r.at(&format!("{at}/default"), format!("default of `{name}` is invalid: {e}"))
-                .help("change the default so it satisfies the param's own bounds");
+            r.at(
+                &format!("{at}/default"),
+                format!("default of `{name}` is invalid: {e}"),
+            )
+            .help("change the default so it satisfies the param's own bounds");
             return None;
         }
     }
@@ -434,26 +596,45 @@ fn type_name(t: ParamType) -> &'static str {
 /// Check a JSON value against a param kind: the same rules as the generated validators.
 pub fn check_value(kind: &ParamKind, v: &Value) -> Result<(), String> {
     match kind {
-        ParamKind::String { min_length, max_length } => {
-            let s = v.as_str().ok_or_else(|| format!("expected a string, found {}", describe(v)))?;
+        ParamKind::String {
+            min_length,
+            max_length,
+        } => {
+            let s = v
+                .as_str()
+                .ok_or_else(|| format!("expected a string, found {}", describe(v)))?;
             let n = s.chars().count() as u64;
             if let Some(min) = min_length {
                 if n < u64::from(*min) {
-                    return Err(format!("{n} characters is shorter than the minimum of {min}"));
+                    return Err(format!(
+                        "{n} characters is shorter than the minimum of {min}"
+                    ));
                 }
             }
             if let Some(max) = max_length {
                 if n > u64::from(*max) {
-                    return Err(format!("{n} characters is longer than the maximum of {max}"));
+                    return Err(format!(
+                        "{n} characters is longer than the maximum of {max}"
+                    ));
                 }
             }
             Ok(())
         }
-        ParamKind::Integer { min, max, step, values } => {
-            let n = v.as_i64().ok_or_else(|| format!("expected an integer, found {}", describe(v)))?;
+        ParamKind::Integer {
+            min,
+            max,
+            step,
+            values,
+        } => {
+            let n = v
+                .as_i64()
+                .ok_or_else(|| format!("expected an integer, found {}", describe(v)))?;
             if let Some(vs) = values {
                 if !vs.contains(&n) {
-                    return Err(format!("{n} is not one of {}", vs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")));
+                    return Err(format!(
+                        "{n} is not one of {}",
+                        vs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                    ));
                 }
             }
             if let Some(min) = min {
@@ -477,7 +658,12 @@ pub fn check_value(kind: &ParamKind, v: &Value) -> Result<(), String> {
             let d = match v {
                 Value::String(s) => parse_decimal(s)?,
                 Value::Number(n) if n.is_i64() => Decimal::from(n.as_i64().unwrap_or_default()),
-                other => return Err(format!("expected a decimal string, found {}", describe(other))),
+                other => {
+                    return Err(format!(
+                        "expected a decimal string, found {}",
+                        describe(other)
+                    ));
+                }
             };
             if let Some(min) = min.as_deref().and_then(|m| parse_decimal(m).ok()) {
                 if d < min {
@@ -497,24 +683,37 @@ pub fn check_value(kind: &ParamKind, v: &Value) -> Result<(), String> {
             Ok(())
         }
         ParamKind::Enum { values } => {
-            let s = v.as_str().ok_or_else(|| format!("expected a string, found {}", describe(v)))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| format!("expected a string, found {}", describe(v)))?;
             if values.iter().any(|x| x == s) {
                 Ok(())
             } else {
                 Err(format!("`{s}` is not one of {}", values.join(", ")))
             }
         }
-        ParamKind::Boolean => v.as_bool().map(|_| ()).ok_or_else(|| format!("expected `true` or `false`, found {}", describe(v))),
+        ParamKind::Boolean => v
+            .as_bool()
+            .map(|_| ())
+            .ok_or_else(|| format!("expected `true` or `false`, found {}", describe(v))),
         ParamKind::ImageUrl => {
-            let s = v.as_str().ok_or_else(|| format!("expected a URL, found {}", describe(v)))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| format!("expected a URL, found {}", describe(v)))?;
             if s.starts_with("https://") || s.starts_with("http://") {
                 Ok(())
             } else {
                 Err(format!("`{s}` is not an http(s) URL"))
             }
         }
-        ParamKind::Array { items, min_items, max_items } => {
-            let a = v.as_array().ok_or_else(|| format!("expected a list, found {}", describe(v)))?;
+        ParamKind::Array {
+            items,
+            min_items,
+            max_items,
+        } => {
+            let a = v
+                .as_array()
+                .ok_or_else(|| format!("expected a list, found {}", describe(v)))?;
             let n = a.len() as u64;
             if let Some(min) = min_items {
                 if n < u64::from(*min) {
@@ -527,7 +726,10 @@ pub fn check_value(kind: &ParamKind, v: &Value) -> Result<(), String> {
                 }
             }
             let item_kind = match items {
-                ItemType::String => ParamKind::String { min_length: None, max_length: None },
+                ItemType::String => ParamKind::String {
+                    min_length: None,
+                    max_length: None,
+                },
                 ItemType::ImageUrl => ParamKind::ImageUrl,
             };
             for item in a {
@@ -543,12 +745,14 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
     let c = &spec.cost;
     let base = match parse_decimal(&c.base) {
         Ok(d) if d.is_sign_negative() && !d.is_zero() => {
-            r.at("/cost/base", format!("negative cost `{}`", c.base)).expect("a cost of zero or more credits");
+            r.at("/cost/base", format!("negative cost `{}`", c.base))
+                .expect("a cost of zero or more credits");
             None
         }
         Ok(d) => Some(canonical(d)),
         Err(e) => {
-            r.at("/cost/base", e).expect("a decimal string such as \"8\" or \"0.5\"");
+            r.at("/cost/base", e)
+                .expect("a decimal string such as \"8\" or \"0.5\"");
             None
         }
     };
@@ -557,18 +761,31 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
         let at = format!("/cost/multipliers/{i}");
         let Some(p) = params.iter().find(|p| p.name == mspec.param) else {
             if !spec.params.contains_key(&mspec.param) {
-                r.at(&format!("{at}/param"), format!("multiplier on unknown param `{}`", mspec.param))
-                    .expect(format!("one of {}", list(spec.params.keys())))
-                    .suggest(&mspec.param, spec.params.keys().map(String::as_str));
+                r.at(
+                    &format!("{at}/param"),
+                    format!("multiplier on unknown param `{}`", mspec.param),
+                )
+                .expect(format!("one of {}", list(spec.params.keys())))
+                .suggest(&mspec.param, spec.params.keys().map(String::as_str));
             }
             continue;
         };
         if !p.required && p.default.is_none() {
-            r.at(&format!("{at}/param"), format!("multiplier on `{}`, which may be absent", p.name))
-                .help(format!("give `{}` a default or make it required, so the cost is always defined", p.name));
+            r.at(
+                &format!("{at}/param"),
+                format!("multiplier on `{}`, which may be absent", p.name),
+            )
+            .help(format!(
+                "give `{}` a default or make it required, so the cost is always defined",
+                p.name
+            ));
             continue;
         }
-        let kinds = [mspec.table.is_some(), mspec.per.is_some(), mspec.count == Some(true)];
+        let kinds = [
+            mspec.table.is_some(),
+            mspec.per.is_some(),
+            mspec.count == Some(true),
+        ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             r.at(&at, "a multiplier needs exactly one of `table`, `per` or `count: true`")
                 .help("`table` maps each value to a factor; `per: N` divides the value by N; `count: true` multiplies by the value or the number of items");
@@ -578,7 +795,9 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
             let values: Option<Vec<String>> = match &p.kind {
                 ParamKind::Enum { values } => Some(values.clone()),
                 ParamKind::Boolean => Some(vec!["false".into(), "true".into()]),
-                ParamKind::Integer { values: Some(vs), .. } => Some(vs.iter().map(i64::to_string).collect()),
+                ParamKind::Integer {
+                    values: Some(vs), ..
+                } => Some(vs.iter().map(i64::to_string).collect()),
                 _ => None,
             };
             let Some(values) = values else {
@@ -589,9 +808,16 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
             let mut entries = BTreeMap::new();
             for v in &values {
                 if !table.contains_key(v) {
-                    r.at(&format!("{at}/table"), format!("the table has no factor for `{v}`"))
-                        .expect(format!("a factor for every value of `{}`: {}", p.name, values.join(", ")))
-                        .help(format!("add `\"{v}\": \"1\"` (or the right factor)"));
+                    r.at(
+                        &format!("{at}/table"),
+                        format!("the table has no factor for `{v}`"),
+                    )
+                    .expect(format!(
+                        "a factor for every value of `{}`: {}",
+                        p.name,
+                        values.join(", ")
+                    ))
+                    .help(format!("add `\"{v}\": \"1\"` (or the right factor)"));
                 }
             }
             for (k, f) in table {
@@ -604,7 +830,8 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
                 }
                 match parse_decimal(f) {
                     Ok(d) if d.is_sign_negative() && !d.is_zero() => {
-                        r.at(&fat, format!("negative factor `{f}`")).expect("a factor of zero or more");
+                        r.at(&fat, format!("negative factor `{f}`"))
+                            .expect("a factor of zero or more");
                     }
                     Ok(d) => {
                         entries.insert(k.clone(), canonical(d));
@@ -614,27 +841,55 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
                     }
                 }
             }
-            multipliers.push(Multiplier::Table { param: p.name.clone(), entries });
+            multipliers.push(Multiplier::Table {
+                param: p.name.clone(),
+                entries,
+            });
         } else if let Some(per) = mspec.per {
-            if !matches!(p.kind, ParamKind::Integer { .. } | ParamKind::Decimal { .. }) {
-                r.at(&format!("{at}/param"), format!("a `per` multiplier needs an integer or decimal param; `{}` is not", p.name))
-                    .help("use `table:` to give each value its factor");
+            if !matches!(
+                p.kind,
+                ParamKind::Integer { .. } | ParamKind::Decimal { .. }
+            ) {
+                r.at(
+                    &format!("{at}/param"),
+                    format!(
+                        "a `per` multiplier needs an integer or decimal param; `{}` is not",
+                        p.name
+                    ),
+                )
+                .help("use `table:` to give each value its factor");
                 continue;
             }
-            multipliers.push(Multiplier::Ratio { param: p.name.clone(), per });
+            multipliers.push(Multiplier::Ratio {
+                param: p.name.clone(),
+                per,
+            });
         } else {
             if !matches!(p.kind, ParamKind::Integer { .. } | ParamKind::Array { .. }) {
-                r.at(&format!("{at}/param"), format!("a `count` multiplier needs an integer or array param; `{}` is not", p.name))
-                    .help("use `table:` to give each value its factor");
+                r.at(
+                    &format!("{at}/param"),
+                    format!(
+                        "a `count` multiplier needs an integer or array param; `{}` is not",
+                        p.name
+                    ),
+                )
+                .help("use `table:` to give each value its factor");
                 continue;
             }
-            multipliers.push(Multiplier::Count { param: p.name.clone() });
+            multipliers.push(Multiplier::Count {
+                param: p.name.clone(),
+            });
         }
     }
     if r.count > before {
         return None;
     }
-    Some(Cost { base: base?, multipliers, round: c.round, scale: c.scale })
+    Some(Cost {
+        base: base?,
+        multipliers,
+        round: c.round,
+        scale: c.scale,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -648,21 +903,26 @@ fn request(
     polling: bool,
 ) -> Option<Request> {
     let before = r.count;
-    let bad_placeholder = |r: &mut Reporter<'_>, field: &str, message: String, unknown: Option<String>| {
-        let d = r.at(field, message);
-        d.expect("a declared param or a runtime value (`uuid`, `callback_url`, `task_id`)");
-        if let Some(name) = unknown {
-            let runtime = RuntimeValue::ALL.iter().map(|(n, _)| *n);
-            match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
-                Some(m) => d.help(format!("did you mean `{m}`?")),
-                None => d.help(format!("declare `{name}` under `params`, or fix the spelling")),
-            };
-        }
-    };
+    let bad_placeholder =
+        |r: &mut Reporter<'_>, field: &str, message: String, unknown: Option<String>| {
+            let d = r.at(field, message);
+            d.expect("a declared param or a runtime value (`uuid`, `callback_url`, `task_id`)");
+            if let Some(name) = unknown {
+                let runtime = RuntimeValue::ALL.iter().map(|(n, _)| *n);
+                match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
+                    Some(m) => d.help(format!("did you mean `{m}`?")),
+                    None => d.help(format!(
+                        "declare `{name}` under `params`, or fix the spelling"
+                    )),
+                };
+            }
+        };
     let path = match parse_segments(&req.path, is_param) {
         Ok(p) => Some(p),
         Err(e) => {
-            let unknown = e.strip_prefix("unknown placeholder `").map(|s| s.trim_end_matches('`').to_owned());
+            let unknown = e
+                .strip_prefix("unknown placeholder `")
+                .map(|s| s.trim_end_matches('`').to_owned());
             bad_placeholder(r, &format!("{at}/path"), e, unknown);
             None
         }
@@ -674,8 +934,15 @@ fn request(
                 headers.insert(k.clone(), s);
             }
             Err(e) => {
-                let unknown = e.strip_prefix("unknown placeholder `").map(|s| s.trim_end_matches('`').to_owned());
-                bad_placeholder(r, &format!("{at}/headers/{}", crate::spec::yaml::escape_token(k)), e, unknown);
+                let unknown = e
+                    .strip_prefix("unknown placeholder `")
+                    .map(|s| s.trim_end_matches('`').to_owned());
+                bad_placeholder(
+                    r,
+                    &format!("{at}/headers/{}", crate::spec::yaml::escape_token(k)),
+                    e,
+                    unknown,
+                );
             }
         }
     }
@@ -692,7 +959,12 @@ fn request(
     if r.count > before {
         return None;
     }
-    let request = Request { method: req.method, path: path?, headers, body };
+    let request = Request {
+        method: req.method,
+        path: path?,
+        headers,
+        body,
+    };
     // Runtime values that this request cannot have.
     let mut placeholders = Vec::new();
     collect_placeholders(&request, &mut placeholders);
@@ -701,18 +973,28 @@ fn request(
             Placeholder::Param(n) => n.as_str(),
             Placeholder::Runtime(rv) => rv.name(),
         };
-        let place = find_placeholder(req, name).map_or_else(|| at.to_owned(), |p| format!("{at}{p}"));
+        let place =
+            find_placeholder(req, name).map_or_else(|| at.to_owned(), |p| format!("{at}{p}"));
         match p {
             Placeholder::Runtime(RuntimeValue::TaskId) if !polling => {
-                r.at(&place, "`{{ task_id }}` is only known when polling").help("use it in `execution.poll`, not in `submit`");
+                r.at(&place, "`{{ task_id }}` is only known when polling")
+                    .help("use it in `execution.poll`, not in `submit`");
             }
-            Placeholder::Runtime(RuntimeValue::CallbackUrl) if mode != ExecutionMode::Webhook || polling => {
-                r.at(&place, "`{{ callback_url }}` is only available in the submit of a `webhook` model")
-                    .help("set `mode: webhook`, or remove the callback URL");
+            Placeholder::Runtime(RuntimeValue::CallbackUrl)
+                if mode != ExecutionMode::Webhook || polling =>
+            {
+                r.at(
+                    &place,
+                    "`{{ callback_url }}` is only available in the submit of a `webhook` model",
+                )
+                .help("set `mode: webhook`, or remove the callback URL");
             }
             Placeholder::Param(name) if polling => {
-                r.at(&place, format!("the poll request uses param `{name}`; a poll only knows `task_id`"))
-                    .help("use `{{ task_id }}` only");
+                r.at(
+                    &place,
+                    format!("the poll request uses param `{name}`; a poll only knows `task_id`"),
+                )
+                .help("use `{{ task_id }}` only");
             }
             _ => {}
         }
@@ -726,15 +1008,24 @@ fn request(
 /// Where in a request spec (relative pointer) the placeholder `name` is written.
 fn find_placeholder(req: &RequestSpec, name: &str) -> Option<String> {
     fn mentions(text: &str, name: &str) -> bool {
-        text.split("{{").skip(1).any(|rest| rest.split("}}").next().map(str::trim) == Some(name))
+        text.split("{{")
+            .skip(1)
+            .any(|rest| rest.split("}}").next().map(str::trim) == Some(name))
     }
     fn walk(v: &Value, name: &str, at: String) -> Option<String> {
         match v {
             Value::String(s) if mentions(s, name) => Some(at),
-            Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| walk(x, name, format!("{at}/{i}"))),
-            Value::Object(m) => m
+            Value::Array(items) => items
                 .iter()
-                .find_map(|(k, x)| walk(x, name, format!("{at}/{}", crate::spec::yaml::escape_token(k)))),
+                .enumerate()
+                .find_map(|(i, x)| walk(x, name, format!("{at}/{i}"))),
+            Value::Object(m) => m.iter().find_map(|(k, x)| {
+                walk(
+                    x,
+                    name,
+                    format!("{at}/{}", crate::spec::yaml::escape_token(k)),
+                )
+            }),
             _ => None,
         }
     }
@@ -744,7 +1035,9 @@ fn find_placeholder(req: &RequestSpec, name: &str) -> Option<String> {
     if let Some((k, _)) = req.headers.iter().find(|(_, v)| mentions(v, name)) {
         return Some(format!("/headers/{}", crate::spec::yaml::escape_token(k)));
     }
-    req.body.as_ref().and_then(|b| walk(b, name, "/body".into()))
+    req.body
+        .as_ref()
+        .and_then(|b| walk(b, name, "/body".into()))
 }
 
 fn collect_placeholders(req: &Request, out: &mut Vec<Placeholder>) {
@@ -767,7 +1060,11 @@ fn collect_params(req: &Request, used: &mut BTreeSet<String>) {
     }
 }
 
-fn response(r: &mut Reporter<'_>, spec: &ModelSpec, provider_has_webhook: Option<bool>) -> Option<Response> {
+fn response(
+    r: &mut Reporter<'_>,
+    spec: &ModelSpec,
+    provider_has_webhook: Option<bool>,
+) -> Option<Response> {
     let before = r.count;
     let ex = &spec.execution;
     let resp = &ex.response;
@@ -779,8 +1076,11 @@ fn response(r: &mut Reporter<'_>, spec: &ModelSpec, provider_has_webhook: Option
             None
         }
         (Some(_), _) => {
-            r.at_key("/execution/response/outputs", "outputs of an async model are read from `poll.outputs`")
-                .help("move `outputs` to `execution.poll`");
+            r.at_key(
+                "/execution/response/outputs",
+                "outputs of an async model are read from `poll.outputs`",
+            )
+            .help("move `outputs` to `execution.poll`");
             None
         }
         (None, _) => None,
@@ -791,20 +1091,37 @@ fn response(r: &mut Reporter<'_>, spec: &ModelSpec, provider_has_webhook: Option
                 .help("add `task_id: /pointer/to/the/task/id` in the submit answer");
         }
         (Some(_), ExecutionMode::Sync) => {
-            r.at_key("/execution/response/task_id", "a `sync` model has no task id").help("remove `task_id`, or change `mode`");
+            r.at_key(
+                "/execution/response/task_id",
+                "a `sync` model has no task id",
+            )
+            .help("remove `task_id`, or change `mode`");
         }
         (Some(t), _) => pointer(r, "/execution/response/task_id", t),
         (None, ExecutionMode::Sync) => {}
     }
     if ex.mode == ExecutionMode::Webhook && provider_has_webhook == Some(false) {
-        r.at("/execution/mode", format!("provider `{}` declares no `webhook` delivery", spec.provider))
-            .help("add `webhook:` to the provider file, or use `mode: poll`");
+        r.at(
+            "/execution/mode",
+            format!(
+                "provider `{}` declares no `webhook` delivery",
+                spec.provider
+            ),
+        )
+        .help("add `webhook:` to the provider file, or use `mode: poll`");
     }
-    let provider_cost = resp.provider_cost.as_ref().and_then(|c| provider_cost(r, "/execution/response/provider_cost", c));
+    let provider_cost = resp
+        .provider_cost
+        .as_ref()
+        .and_then(|c| provider_cost(r, "/execution/response/provider_cost", c));
     if r.count > before {
         return None;
     }
-    Some(Response { outputs, task_id: resp.task_id.clone(), provider_cost })
+    Some(Response {
+        outputs,
+        task_id: resp.task_id.clone(),
+        provider_cost,
+    })
 }
 
 fn outputs(r: &mut Reporter<'_>, at: &str, o: &OutputSpec) -> Option<Outputs> {
@@ -814,25 +1131,40 @@ fn outputs(r: &mut Reporter<'_>, at: &str, o: &OutputSpec) -> Option<Outputs> {
     if let Some(t) = &o.then {
         pointer(r, &format!("{at}/then"), t);
         if !json_string {
-            r.at_key(&format!("{at}/then"), "`then` only applies with `json_string: true`");
+            r.at_key(
+                &format!("{at}/then"),
+                "`then` only applies with `json_string: true`",
+            );
         }
     }
     if r.count > before {
         return None;
     }
-    Some(Outputs { at: o.at.clone(), json_string, then: o.then.clone(), kind: o.kind })
+    Some(Outputs {
+        at: o.at.clone(),
+        json_string,
+        then: o.then.clone(),
+        kind: o.kind,
+    })
 }
 
 fn provider_cost(r: &mut Reporter<'_>, at: &str, c: &ProviderCostSpec) -> Option<ProviderCost> {
     pointer(r, &format!("{at}/at"), &c.at);
     match parse_decimal(&c.credits_per_unit) {
-        Ok(d) if d > Decimal::ZERO => Some(ProviderCost { at: c.at.clone(), credits_per_unit: canonical(d) }),
+        Ok(d) if d > Decimal::ZERO => Some(ProviderCost {
+            at: c.at.clone(),
+            credits_per_unit: canonical(d),
+        }),
         Ok(_) => {
-            r.at(&format!("{at}/credits_per_unit"), "`credits_per_unit` must be positive");
+            r.at(
+                &format!("{at}/credits_per_unit"),
+                "`credits_per_unit` must be positive",
+            );
             None
         }
         Err(e) => {
-            r.at(&format!("{at}/credits_per_unit"), e).expect("a decimal string such as \"1000\"");
+            r.at(&format!("{at}/credits_per_unit"), e)
+                .expect("a decimal string such as \"1000\"");
             None
         }
     }

@@ -9,17 +9,29 @@ use crate::spec::values::{canonical, parse_decimal, parse_duration};
 use rust_decimal::Decimal;
 
 /// Check and lower the thresholds. `loaded` is `None` when the defaults are used.
-pub(super) fn lower(spec: &MonitoringSpec, loaded: Option<&Loaded<MonitoringSpec>>, diags: &mut Diagnostics) -> Option<Monitoring> {
+pub(super) fn lower(
+    spec: &MonitoringSpec,
+    loaded: Option<&Loaded<MonitoringSpec>>,
+    diags: &mut Diagnostics,
+) -> Option<Monitoring> {
     let mut problems: Vec<(String, String, String)> = Vec::new();
     let mut pct = |field: &str, text: &str| -> String {
         match parse_decimal(text) {
             Ok(d) if d >= Decimal::ZERO && d <= Decimal::ONE_HUNDRED => canonical(d),
             Ok(_) => {
-                problems.push((field.into(), format!("`{text}` is not a percentage"), "a number from 0 to 100".into()));
+                problems.push((
+                    field.into(),
+                    format!("`{text}` is not a percentage"),
+                    "a number from 0 to 100".into(),
+                ));
                 String::new()
             }
             Err(e) => {
-                problems.push((field.into(), e, "a decimal string such as \"90\" or \"12.5\"".into()));
+                problems.push((
+                    field.into(),
+                    e,
+                    "a decimal string such as \"90\" or \"12.5\"".into(),
+                ));
                 String::new()
             }
         }
@@ -32,11 +44,19 @@ pub(super) fn lower(spec: &MonitoringSpec, loaded: Option<&Loaded<MonitoringSpec
     let factor = match parse_decimal(&spec.latency_factor) {
         Ok(d) if d > Decimal::ONE => canonical(d),
         Ok(_) => {
-            problems.push(("latency_factor".into(), format!("`{}` would alert on normal latency", spec.latency_factor), "a factor above 1".into()));
+            problems.push((
+                "latency_factor".into(),
+                format!("`{}` would alert on normal latency", spec.latency_factor),
+                "a factor above 1".into(),
+            ));
             String::new()
         }
         Err(e) => {
-            problems.push(("latency_factor".into(), e, "a decimal string such as \"2\"".into()));
+            problems.push((
+                "latency_factor".into(),
+                e,
+                "a decimal string such as \"2\"".into(),
+            ));
             String::new()
         }
     };
@@ -44,7 +64,11 @@ pub(super) fn lower(spec: &MonitoringSpec, loaded: Option<&Loaded<MonitoringSpec
         match parse_duration(text) {
             Ok(ms) if ms % 1000 == 0 => ms / 1000,
             Ok(_) => {
-                problems.push((field.into(), format!("`{text}` is not a whole number of seconds"), "a window such as `15m` or `1h`".into()));
+                problems.push((
+                    field.into(),
+                    format!("`{text}` is not a whole number of seconds"),
+                    "a window such as `15m` or `1h`".into(),
+                ));
                 0
             }
             Err(e) => {
@@ -76,9 +100,15 @@ pub(super) fn lower(spec: &MonitoringSpec, loaded: Option<&Loaded<MonitoringSpec
     for (field, message, expected) in problems {
         match loaded {
             Some(l) => {
-                Reporter::new(l, diags).at(&format!("/{field}"), message).expect(expected);
+                Reporter::new(l, diags)
+                    .at(&format!("/{field}"), message)
+                    .expect(expected);
             }
-            None => diags.push(Diagnostic::new("monitoring.yaml", Default::default(), message)),
+            None => diags.push(Diagnostic::new(
+                "monitoring.yaml",
+                Default::default(),
+                message,
+            )),
         }
     }
     None

@@ -8,29 +8,44 @@ use crate::spec::types::{AuthKind, ProviderSpec, SignatureScheme};
 use crate::spec::values::{check_pointer, parse_duration};
 
 /// Check one provider and lower it.
-pub(super) fn lower(p: &Loaded<ProviderSpec>, diags: &mut Diagnostics) -> Option<crate::ir::Provider> {
+pub(super) fn lower(
+    p: &Loaded<ProviderSpec>,
+    diags: &mut Diagnostics,
+) -> Option<crate::ir::Provider> {
     let spec = &p.spec;
     let mut r = Reporter::new(p, diags);
 
     let stem = p.rel.rsplit('/').next().unwrap_or_default();
     let stem = stem.trim_end_matches(".yaml").trim_end_matches(".yml");
     if stem != spec.id {
-        r.at("/id", format!("provider id `{}` does not match its file name `{stem}`", spec.id))
-            .help(format!("rename the file to `providers/{}.yaml`, or the id to `{stem}`", spec.id));
+        r.at(
+            "/id",
+            format!(
+                "provider id `{}` does not match its file name `{stem}`",
+                spec.id
+            ),
+        )
+        .help(format!(
+            "rename the file to `providers/{}.yaml`, or the id to `{stem}`",
+            spec.id
+        ));
     }
 
     if spec.auth.prefix.is_some() && spec.auth.kind != AuthKind::Header {
-        r.at("/auth/prefix", "`prefix` applies only to `type: header`").help("remove `prefix`");
+        r.at("/auth/prefix", "`prefix` applies only to `type: header`")
+            .help("remove `prefix`");
     }
     let auth = match (spec.auth.kind, &spec.auth.name) {
         (AuthKind::Bearer, None) => Some(Auth::Bearer),
         (AuthKind::Bearer, Some(_)) => {
-            r.at("/auth/name", "`name` is not used with `type: bearer`").help("remove `name`, or use `type: header`");
+            r.at("/auth/name", "`name` is not used with `type: bearer`")
+                .help("remove `name`, or use `type: header`");
             None
         }
-        (AuthKind::Header, Some(n)) => {
-            Some(Auth::Header { name: n.clone(), prefix: spec.auth.prefix.clone().unwrap_or_default() })
-        }
+        (AuthKind::Header, Some(n)) => Some(Auth::Header {
+            name: n.clone(),
+            prefix: spec.auth.prefix.clone().unwrap_or_default(),
+        }),
         (AuthKind::Query, Some(n)) => Some(Auth::Query { name: n.clone() }),
         (AuthKind::Header | AuthKind::Query, None) => {
             r.at("/auth", "missing `name` for this auth type")
@@ -43,7 +58,8 @@ pub(super) fn lower(p: &Loaded<ProviderSpec>, diags: &mut Diagnostics) -> Option
     for (scope, secret) in &spec.key_scopes {
         let at = format!("/key_scopes/{scope}");
         if !is_snake(scope) {
-            r.at_key(&at, format!("key scope `{scope}` is not snake_case")).help("use lowercase letters, digits and `_`");
+            r.at_key(&at, format!("key scope `{scope}` is not snake_case"))
+                .help("use lowercase letters, digits and `_`");
         }
         if !is_env_name(secret) {
             r.at(&at, format!("`{secret}` is not a secret name"))
@@ -58,20 +74,34 @@ pub(super) fn lower(p: &Loaded<ProviderSpec>, diags: &mut Diagnostics) -> Option
             pointer(&mut r, "/errors/code", c);
         }
         if !e.ok_codes.is_empty() && e.code.is_none() {
-            r.at("/errors/ok_codes", "`ok_codes` needs `code`").help("add `code: /code` (the pointer to the provider's code)");
+            r.at("/errors/ok_codes", "`ok_codes` needs `code`")
+                .help("add `code: /code` (the pointer to the provider's code)");
         }
-        ErrorMapping { message: e.message.clone(), code: e.code.clone(), ok_codes: e.ok_codes.clone() }
+        ErrorMapping {
+            message: e.message.clone(),
+            code: e.code.clone(),
+            ok_codes: e.ok_codes.clone(),
+        }
     });
 
     let webhook = spec.webhook.as_ref().map(|w| {
-        let needs_secret = matches!(w.signature, SignatureScheme::StandardWebhooks | SignatureScheme::KieHmac);
+        let needs_secret = matches!(
+            w.signature,
+            SignatureScheme::StandardWebhooks | SignatureScheme::KieHmac
+        );
         let secret_name = match &w.secret_scope {
             Some(scope) => match spec.key_scopes.get(scope) {
                 Some(name) => Some(name.clone()),
                 None => {
-                    r.at("/webhook/secret_scope", format!("unknown key scope `{scope}`"))
-                        .expect(format!("one of the provider's key scopes: {}", list(spec.key_scopes.keys())))
-                        .suggest(scope, spec.key_scopes.keys().map(String::as_str));
+                    r.at(
+                        "/webhook/secret_scope",
+                        format!("unknown key scope `{scope}`"),
+                    )
+                    .expect(format!(
+                        "one of the provider's key scopes: {}",
+                        list(spec.key_scopes.keys())
+                    ))
+                    .suggest(scope, spec.key_scopes.keys().map(String::as_str));
                     None
                 }
             },
@@ -83,8 +113,11 @@ pub(super) fn lower(p: &Loaded<ProviderSpec>, diags: &mut Diagnostics) -> Option
             None => None,
         };
         if w.signature == SignatureScheme::None && !w.confirm_by_poll {
-            r.at("/webhook/signature", "unsigned webhooks must be confirmed by a poll")
-                .help("set `confirm_by_poll: true`, or use a signature scheme");
+            r.at(
+                "/webhook/signature",
+                "unsigned webhooks must be confirmed by a poll",
+            )
+            .help("set `confirm_by_poll: true`, or use a signature scheme");
         }
         for (i, t) in w.task_id.iter().enumerate() {
             pointer(&mut r, &format!("/webhook/task_id/{i}"), t);
@@ -92,7 +125,8 @@ pub(super) fn lower(p: &Loaded<ProviderSpec>, diags: &mut Diagnostics) -> Option
         let tolerance_ms = w.tolerance.as_ref().and_then(|t| match parse_duration(t) {
             Ok(ms) => Some(ms),
             Err(e) => {
-                r.at("/webhook/tolerance", format!("bad duration: {e}")).expect("a duration such as `5m`");
+                r.at("/webhook/tolerance", format!("bad duration: {e}"))
+                    .expect("a duration such as `5m`");
                 None
             }
         });
@@ -131,13 +165,21 @@ pub(super) fn pointer(r: &mut Reporter<'_>, at: &str, p: &str) {
 }
 
 pub(super) fn list<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
-    items.into_iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .into_iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(super) fn is_snake(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_lowercase()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn is_env_name(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_uppercase()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }

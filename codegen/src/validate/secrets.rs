@@ -76,7 +76,8 @@ pub fn looks_like_secret(s: &str) -> Option<&'static str> {
     // A long unbroken token mixing letters and digits, with no spaces, slashes or dots (which
     // would make it a URL, a path, a model name or prose).
     let long_token = t.len() >= 32
-        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && t.bytes().any(|b| b.is_ascii_digit())
         && t.bytes().any(|b| b.is_ascii_lowercase())
         && t.bytes().any(|b| b.is_ascii_uppercase());
