@@ -207,3 +207,35 @@ fn list_and_validate_and_dump_ir() {
     let ir: serde_json::Value = serde_json::from_slice(&o.stdout).expect("IR is JSON");
     assert_eq!(ir["models"]["seedance_v1_lite"]["cost"]["base"], "8");
 }
+
+#[test]
+fn every_bundled_spec_names_its_schema_for_editors() {
+    let models = root().join("models");
+    let mut stack = vec![models.clone()];
+    let mut count = 0;
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).expect("read") {
+            let path = e.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let first = fs::read_to_string(&path)
+                .expect("read")
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let schema = first
+                .strip_prefix("# yaml-language-server: $schema=")
+                .unwrap_or_else(|| panic!("{} lacks the schema line", path.display()));
+            assert!(
+                path.parent().expect("parent").join(schema).is_file(),
+                "{}: {schema} does not exist",
+                path.display()
+            );
+            count += 1;
+        }
+    }
+    assert!(count >= 20);
+}
