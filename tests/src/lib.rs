@@ -1,5 +1,6 @@
 //! Shared helpers of the cross-crate tests.
 
+pub mod pg;
 pub mod vectors;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod registry;
+mod sql;
 mod ts;
 
 use crate::ir::Registry;
@@ -41,6 +42,7 @@ pub fn emit_all(ir: &Registry) -> Result<Files, EmitError> {
     let mut files = Files::new();
     registry::emit(ir, &mut files)?;
     catalog::emit(ir, &mut files)?;
+    sql::emit(ir, &mut files)?;
     ts::emit(ir, &mut files)?;
     Ok(files)
 }

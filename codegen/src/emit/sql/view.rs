@@ -1,0 +1,274 @@
+//! The view model of the SQL templates: every value already a finished SQL literal, so the
+//! templates hold no logic beyond loops over it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::literal;
+use crate::emit::{EmitError, HEADER, cost_formula};
+use crate::ir::{Model, Monitoring, Registry, RoundMode, TaskStatus};
+
+/// Everything the templates see.
+#[derive(Debug, Serialize)]
+pub struct Context {
+    /// The generated-file header line (without the comment marker).
+    pub header: &'static str,
+    /// `'pending', 'processing', 'completed', 'failed'`.
+    pub statuses: String,
+    /// `'ceil', 'floor', 'half_up', 'half_even'`.
+    pub round_modes: String,
+    /// The statuses a generation ends in, quoted: `'completed', 'failed'`.
+    pub finished: String,
+    /// One row per model, in id order.
+    pub models: Vec<ModelRow>,
+    /// Every model id, quoted (for retiring deleted models).
+    pub model_ids: Vec<String>,
+    /// Thresholds that are not tied to one alert.
+    pub monitoring: MonitoringView,
+    /// Each alert rule by name.
+    pub alerts: BTreeMap<&'static str, AlertView>,
+}
+
+/// A model as SQL literals, for the registry upsert.
+#[derive(Debug, Serialize)]
+pub struct ModelRow {
+    /// The bare id, for comments.
+    pub id_comment: String,
+    /// The spec file, for comments.
+    pub source_comment: String,
+    pub id: String,
+    pub display_name: String,
+    pub provider: String,
+    pub content_type: String,
+    pub execution_mode: String,
+    pub key_scope: String,
+    pub secret_name: String,
+    pub enabled: String,
+    pub expected_latency: String,
+    pub timeout: String,
+    pub cost_base: String,
+    pub cost_factors: String,
+    pub cost_round: String,
+    pub cost_scale: String,
+    pub cost_formula: String,
+    pub param_defaults: String,
+    pub source: String,
+}
+
+/// Thresholds shared by several views.
+#[derive(Debug, Serialize)]
+pub struct MonitoringView {
+    /// Fewest finished generations (or events) before a rate alert may fire.
+    pub min_sample: String,
+    /// Success-rate goal, percent.
+    pub success_rate_goal: String,
+    /// The window of the plan's "recent" and "failed in the last hour" dashboards.
+    pub recent_window: String,
+}
+
+/// One alert rule as SQL literals.
+#[derive(Debug, Serialize)]
+pub struct AlertView {
+    /// `'high_error_rate'`.
+    pub rule: String,
+    /// `'critical'` or `'warning'`.
+    pub severity: String,
+    /// The threshold as a numeric literal (its unit depends on the rule).
+    pub threshold: String,
+    /// The window as an interval literal.
+    pub window: String,
+    /// What to do, from the deployment plan's rollback decision matrix.
+    pub action: String,
+}
+
+/// Severity of an alert, as in the deployment plan's alert configuration.
+#[derive(Debug, Clone, Copy)]
+enum Severity {
+    Critical,
+    Warning,
+}
+
+/// An alert of the deployment plan: severity and action are the plan's; threshold and window
+/// come from `models/monitoring.yaml`.
+struct Rule {
+    name: &'static str,
+    severity: Severity,
+    threshold: fn(&Monitoring) -> String,
+    window_s: fn(&Monitoring) -> u64,
+    action: &'static str,
+}
+
+const RULES: &[Rule] = &[
+    Rule {
+        name: "missing_api_key",
+        severity: Severity::Critical,
+        // Any failed key retrieval fires: the plan's goal is 100% success.
+        threshold: |_| "0".into(),
+        window_s: |m| m.missing_key_window_s,
+        action: "Add the missing key to the secrets; no rollback.",
+    },
+    Rule {
+        name: "high_error_rate",
+        severity: Severity::Critical,
+        threshold: |m| m.high_error_rate_above.clone(),
+        window_s: |m| m.high_error_window_s,
+        action: "Check provider status and investigate the logs; no rollback yet.",
+    },
+    Rule {
+        name: "all_generations_failing",
+        severity: Severity::Critical,
+        // Every finished generation of the window failed.
+        threshold: |_| "100".into(),
+        window_s: |m| m.all_failing_window_s,
+        action: "Roll back the deployment immediately.",
+    },
+    Rule {
+        name: "low_success_rate",
+        severity: Severity::Warning,
+        threshold: |m| m.success_rate_alert_below.clone(),
+        window_s: |m| m.success_rate_window_s,
+        action: "Review failures by model and provider; disable a failing model in the registry.",
+    },
+    Rule {
+        name: "high_latency",
+        severity: Severity::Warning,
+        // A factor of the model's expected latency; the alert row shows it in seconds.
+        threshold: |m| m.latency_factor.clone(),
+        window_s: |m| m.latency_window_s,
+        action: "Investigate the provider's status; no rollback.",
+    },
+    Rule {
+        name: "model_failing",
+        severity: Severity::Warning,
+        threshold: |m| m.model_failure_rate_above.clone(),
+        window_s: |m| m.model_failure_window_s,
+        action: "Disable the model in the registry (enabled: false in its spec); no rollback.",
+    },
+    Rule {
+        name: "provider_errors",
+        severity: Severity::Warning,
+        threshold: |m| m.provider_error_rate_above.clone(),
+        window_s: |m| m.provider_error_window_s,
+        action: "Disable the provider's models in the registry until it recovers; no rollback.",
+    },
+    Rule {
+        name: "unexpected_token_cost",
+        severity: Severity::Warning,
+        // Any charge that differs from the cost formula fires.
+        threshold: |_| "0".into(),
+        window_s: |m| m.cost_mismatch_window_s,
+        action: "Fix the cost formula and redeploy; no rollback.",
+    },
+];
+
+/// The snake_case name serde gives an IR enum value.
+fn serde_name<T: Serialize>(v: &T) -> Result<String, EmitError> {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => Ok(s),
+        other => Err(EmitError::Other(format!(
+            "expected an enum name, got {other:?}"
+        ))),
+    }
+}
+
+/// Build the view model.
+pub fn build(ir: &Registry) -> Result<Context, EmitError> {
+    let statuses = [
+        TaskStatus::Pending,
+        TaskStatus::Processing,
+        TaskStatus::Completed,
+        TaskStatus::Failed,
+    ]
+    .iter()
+    .map(serde_name)
+    .collect::<Result<Vec<_>, _>>()?;
+    let finished = [TaskStatus::Completed, TaskStatus::Failed]
+        .iter()
+        .map(serde_name)
+        .collect::<Result<Vec<_>, _>>()?;
+    let rounds = [
+        RoundMode::Ceil,
+        RoundMode::Floor,
+        RoundMode::HalfUp,
+        RoundMode::HalfEven,
+    ]
+    .iter()
+    .map(serde_name)
+    .collect::<Result<Vec<_>, _>>()?;
+
+    let models = ir
+        .models
+        .values()
+        .map(model_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let m = &ir.monitoring;
+    let mut alerts = BTreeMap::new();
+    for rule in RULES {
+        let severity = match rule.severity {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+        };
+        alerts.insert(
+            rule.name,
+            AlertView {
+                rule: literal::text(rule.name)?,
+                severity: literal::text(severity)?,
+                threshold: literal::numeric(&(rule.threshold)(m))?,
+                window: literal::interval_s((rule.window_s)(m)),
+                action: literal::text(rule.action)?,
+            },
+        );
+    }
+    Ok(Context {
+        header: HEADER,
+        statuses: literal::text_list(statuses.iter().map(String::as_str))?,
+        round_modes: literal::text_list(rounds.iter().map(String::as_str))?,
+        finished: literal::text_list(finished.iter().map(String::as_str))?,
+        models,
+        model_ids: ir
+            .models
+            .keys()
+            .map(|id| literal::text(id))
+            .collect::<Result<_, _>>()?,
+        monitoring: MonitoringView {
+            min_sample: m.min_sample.to_string(),
+            success_rate_goal: literal::numeric(&m.success_rate_goal)?,
+            // The plan's two dashboard queries look at "the last hour", the success-rate window.
+            recent_window: literal::interval_s(m.success_rate_window_s),
+        },
+        alerts,
+    })
+}
+
+fn model_row(model: &Model) -> Result<ModelRow, EmitError> {
+    let defaults: Map<String, Value> = model
+        .params
+        .iter()
+        .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
+        .collect();
+    let factors = serde_json::to_value(&model.cost.multipliers)
+        .map_err(|e| EmitError::Other(e.to_string()))?;
+    Ok(ModelRow {
+        id_comment: model.id.replace(['\n', '\r'], " "),
+        source_comment: model.source.replace(['\n', '\r'], " "),
+        id: literal::text(&model.id)?,
+        display_name: literal::text(&model.display_name)?,
+        provider: literal::text(&model.provider)?,
+        content_type: literal::text(&serde_name(&model.content_type)?)?,
+        execution_mode: literal::text(&serde_name(&model.execution.mode)?)?,
+        key_scope: literal::text(&model.key_scope)?,
+        secret_name: literal::text(&model.secret_name)?,
+        enabled: literal::boolean(model.enabled),
+        expected_latency: literal::interval_ms(model.execution.expected_latency_ms),
+        timeout: literal::interval_ms(model.execution.timeout_ms),
+        cost_base: literal::numeric(&model.cost.base)?,
+        cost_factors: literal::jsonb(&factors)?,
+        cost_round: literal::text(&serde_name(&model.cost.round)?)?,
+        cost_scale: model.cost.scale.to_string(),
+        cost_formula: literal::text(&cost_formula(&model.cost))?,
+        param_defaults: literal::jsonb(&Value::Object(defaults))?,
+        source: literal::text(&model.source)?,
+    })
+}
