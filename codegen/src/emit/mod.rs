@@ -3,7 +3,7 @@
 
 mod catalog;
 mod registry;
-mod sql;
+mod rust;
 mod ts;
 
 use crate::ir::Registry;
@@ -42,7 +42,7 @@ pub fn emit_all(ir: &Registry) -> Result<Files, EmitError> {
     let mut files = Files::new();
     registry::emit(ir, &mut files)?;
     catalog::emit(ir, &mut files)?;
-    sql::emit(ir, &mut files)?;
+    rust::emit(ir, &mut files)?;
     ts::emit(ir, &mut files)?;
     Ok(files)
 }
