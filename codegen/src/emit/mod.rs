@@ -4,6 +4,7 @@
 mod catalog;
 mod registry;
 mod rust;
+mod sql;
 mod ts;
 
 use crate::ir::Registry;
@@ -43,6 +44,7 @@ pub fn emit_all(ir: &Registry) -> Result<Files, EmitError> {
     registry::emit(ir, &mut files)?;
     catalog::emit(ir, &mut files)?;
     rust::emit(ir, &mut files)?;
+    sql::emit(ir, &mut files)?;
     ts::emit(ir, &mut files)?;
     Ok(files)
 }
