@@ -17,6 +17,8 @@ pub mod params;
 pub mod store;
 pub mod webhook;
 
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "mock")]
 pub mod mock;
 

@@ -1,0 +1,5 @@
+//! `registry-run`: run registry models by hand. See `registry-run --help`.
+
+fn main() -> std::process::ExitCode {
+    runtime::cli::main(generated_models::MODELS)
+}

@@ -1,0 +1,363 @@
+//! Every bundled model end to end against the mock provider, in its spec's mode, through the
+//! generated executors: outputs are what the mock returned, cost is the formula's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use generated_models::MODELS;
+use runtime::engine::{Engine, EngineConfig, RunOutput, Via};
+use runtime::error::RunError;
+use runtime::http::RetryPolicy;
+use runtime::keys::StaticKeys;
+use runtime::listener::CallbackServer;
+use runtime::mock::{Fault, MockOptions, MockProvider, Recorded, Target};
+use runtime::model::{DynModel, Mode, OutputKind};
+use runtime::store::{SqliteStore, Status, Store};
+use serde_json::Value;
+
+/// Credits each model's smoke params cost, worked out by hand from the specs.
+const EXPECTED_COST: &[(&str, &str)] = &[
+    ("fal_flux_dev_image_to_image", "2.5"),
+    ("fal_flux_schnell", "1"),
+    ("gpt_image_1", "1"),
+    ("kie_nano_banana", "4"),
+    ("kling_v2_pro", "20"),
+    ("minimax_video_01", "25"),
+    ("nano_banana", "2"),
+    ("nano_banana_edit", "3"),
+    ("openrouter_gemini_image", "2"),
+    ("replicate_flux_dev", "3"),
+    ("runware_flux_1_schnell", "1"),
+    ("runware_sdxl_image_to_image", "2"),
+    ("seedance_v1_lite", "12"),
+    ("seedance_v1_lite_image_to_video", "12"),
+    ("suno_v4_5", "12"),
+];
+
+struct Setup {
+    mock: MockProvider,
+    engine: Engine,
+    store: Arc<SqliteStore>,
+    _listener: CallbackServer,
+}
+
+async fn setup() -> Setup {
+    let opts = MockOptions {
+        job_duration: Duration::from_millis(120),
+        ..MockOptions::default()
+    };
+    let mock = MockProvider::start(opts).await.unwrap();
+    let mut keys = StaticKeys::new()
+        .with("KIE_AI_WEBHOOK_HMAC_KEY", &mock.options().kie_webhook_key)
+        .with(
+            "REPLICATE_WEBHOOK_SECRET",
+            &mock.options().replicate_webhook_secret,
+        );
+    for m in MODELS {
+        keys = keys.with(
+            m.info().secret_name,
+            &format!("key-for-{}", m.info().secret_name),
+        );
+    }
+    let config = EngineConfig {
+        base_urls: mock.base_urls(),
+        base_urls_from_env: false,
+        timeout_cap: Some(Duration::from_secs(5)),
+        poll_interval_cap: Some(Duration::from_millis(40)),
+        webhook_poll_factor: 10,
+        retry: RetryPolicy {
+            max_attempts: 4,
+            base: Duration::from_millis(20),
+            max: Duration::from_millis(200),
+        },
+        ..EngineConfig::default()
+    };
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    store
+        .set_balance("local", "10000".parse().unwrap())
+        .unwrap();
+    let engine = Engine::builder()
+        .config(config)
+        .store(store.clone())
+        .keys(Arc::new(keys))
+        .models(MODELS)
+        .build()
+        .unwrap();
+    let listener = CallbackServer::start(engine.clone(), ([127, 0, 0, 1], 0).into(), None)
+        .await
+        .unwrap();
+    Setup {
+        mock,
+        engine,
+        store,
+        _listener: listener,
+    }
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// What the mock answered for this run, rebuilt from the request it received.
+fn expected_outputs(model: &dyn DynModel, submit: &Recorded, out: &RunOutput) -> Vec<String> {
+    let info = model.info();
+    let task = out.task_id.clone().unwrap_or_default();
+    let body = &submit.body;
+    let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(1);
+    match info.provider.id {
+        "runware" => {
+            let t = &body[0];
+            let uuid = t["taskUUID"].as_str().unwrap();
+            let fmt = t
+                .get("outputFormat")
+                .and_then(Value::as_str)
+                .unwrap_or("WEBP")
+                .to_ascii_lowercase();
+            (0..n(t.get("numberResults")))
+                .map(|i| format!("https://im.runware.mock/image/{uuid}-{i}.{fmt}"))
+                .collect()
+        }
+        "lovable_ai" | "openrouter" => vec![format!(
+            "data:image/png;base64,{}",
+            b64(&format!("mock-png:{}", body["model"].as_str().unwrap()))
+        )],
+        "openai" => (0..n(body.get("n")))
+            .map(|i| b64(&format!("mock-png:{i}")))
+            .collect(),
+        "fal" => (0..n(body.get("num_images")))
+            .map(|i| format!("https://fal.media.mock/files{}/{i}.jpg", submit.path))
+            .collect(),
+        "kie_ai" if submit.path == "/api/v1/generate" => (0..2)
+            .map(|i| format!("https://musicfile.kie.mock/{task}-{i}.mp3"))
+            .collect(),
+        "kie_ai" => vec![format!("https://tempfile.kie.mock/{task}/0.mp4")],
+        "replicate" => match body["input"].get("num_outputs") {
+            Some(k) => (0..k.as_u64().unwrap())
+                .map(|i| format!("https://replicate.delivery.mock/{task}/out-{i}.webp"))
+                .collect(),
+            None => vec![format!("https://replicate.delivery.mock/{task}/output.mp4")],
+        },
+        other => panic!("no expectation for provider {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bundled_model_runs_end_to_end_in_its_mode() {
+    let s = setup().await;
+    assert_eq!(
+        MODELS.len(),
+        EXPECTED_COST.len() + 1,
+        "one expectation per enabled model"
+    );
+    for model in MODELS {
+        let info = model.info();
+        let params: Value = serde_json::from_str(
+            info.smoke
+                .expect("every bundled model has a smoke test")
+                .params,
+        )
+        .unwrap();
+        let before = s.mock.requests().len();
+        let result = s.engine.run_dynamic(*model, &params).await;
+        if !info.enabled {
+            assert!(
+                matches!(&result, Err(RunError::Disabled(id)) if id == info.id),
+                "{}: {result:?}",
+                info.id
+            );
+            assert_eq!(
+                s.mock.requests().len(),
+                before,
+                "a disabled model sends nothing"
+            );
+            continue;
+        }
+        let out = result.unwrap_or_else(|e| panic!("{}: {e}", info.id));
+        let expected_via = match info.mode {
+            Mode::Sync => Via::Sync,
+            Mode::Poll => Via::Poll,
+            Mode::Webhook => Via::Webhook,
+        };
+        assert_eq!(out.via, expected_via, "{}", info.id);
+        let reqs = s.mock.requests();
+        let submit = &reqs[before];
+        assert_eq!(submit.method, "POST", "{}", info.id);
+        let auth = submit.auth.as_ref().unwrap().expose();
+        assert!(
+            auth.ends_with(&format!("key-for-{}", info.secret_name)),
+            "{}: sent the key of its own scope",
+            info.id
+        );
+        let got: Vec<&str> = out.outputs.iter().map(|o| o.value.as_str()).collect();
+        assert_eq!(got, expected_outputs(*model, submit, &out), "{}", info.id);
+        let kind = out.outputs[0].kind;
+        assert!(
+            matches!(
+                kind,
+                OutputKind::Url | OutputKind::DataUrl | OutputKind::Base64
+            ),
+            "{}",
+            info.id
+        );
+        let want = EXPECTED_COST
+            .iter()
+            .find(|(id, _)| *id == info.id)
+            .unwrap()
+            .1;
+        assert_eq!(out.cost.to_string(), want, "{}: cost", info.id);
+        let validated = model.validate(&params).unwrap();
+        assert_eq!(
+            out.cost,
+            runtime::cost::compute(&info.cost, &validated).unwrap(),
+            "{}",
+            info.id
+        );
+        let row = s.store.get(&out.generation_id).unwrap().unwrap();
+        assert_eq!(row.status, Status::Completed, "{}", info.id);
+        assert_eq!(
+            row.tokens_used.unwrap().to_string(),
+            want,
+            "{}: charged",
+            info.id
+        );
+        if info.mode == Mode::Webhook {
+            let hooks = s.mock.webhooks();
+            assert!(
+                hooks
+                    .iter()
+                    .any(|w| w.url.contains(&out.generation_id) && w.status == 200),
+                "{}: webhook accepted",
+                info.id
+            );
+        }
+    }
+    let charged: rust_decimal::Decimal = EXPECTED_COST
+        .iter()
+        .map(|(_, c)| c.parse::<rust_decimal::Decimal>().unwrap())
+        .sum();
+    assert_eq!(
+        s.store.balance("local").unwrap().unwrap().as_decimal(),
+        rust_decimal::Decimal::from(10000) - charged
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_entry_runs_generated_params() {
+    use generated_models::models::seedance_v1_lite::Resolution;
+    let s = setup().await;
+    let params = generated_models::SeedanceV1LiteParams::builder("Ocean waves crashing")
+        .resolution(Resolution::P1080)
+        .duration(10)
+        .build()
+        .unwrap();
+    let out = s
+        .engine
+        .run::<generated_models::SeedanceV1Lite>(params)
+        .await
+        .unwrap();
+    assert_eq!(out.cost.to_string(), "40"); // 8 x 2.5 x 10/5
+    assert_eq!(out.via, Via::Webhook);
+    let submit = &s.mock.requests()[0];
+    assert_eq!(submit.body["input"]["duration"], "10");
+    assert_eq!(submit.body["input"]["resolution"], "1080p");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_through_generated_models() {
+    let s = setup().await;
+    let id = |id: &str| *MODELS.iter().find(|m| m.info().id == id).unwrap();
+    let kling =
+        serde_json::json!({"prompt": "Slow zoom", "image_url": "https://example.com/a.png"});
+
+    // KIE: HTTP 200 with code 422 is an error, refunded.
+    s.mock.inject(Fault::ErrorBody {
+        target: Target::Submit,
+    });
+    let err = s
+        .engine
+        .run_dynamic(id("kling_v2_pro"), &kling)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RunError::Provider { code: Some(c), .. } if c == "422"),
+        "{err:?}"
+    );
+
+    // A failing job fails with the provider's message.
+    s.mock.inject(Fault::JobFails);
+    let err = s
+        .engine
+        .run_dynamic(id("suno_v4_5"), &serde_json::json!({"prompt": "sea"}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("mock: generation failed"), "{err}");
+
+    // Duplicate, out-of-order and badly signed webhooks.
+    s.mock.inject(Fault::WebhookTwice);
+    s.mock.inject(Fault::WebhookOutOfOrder);
+    let out = s
+        .engine
+        .run_dynamic(
+            id("replicate_flux_dev"),
+            &serde_json::json!({"prompt": "lighthouse"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Webhook);
+    s.mock.inject(Fault::WebhookBadSignature);
+    let out = s
+        .engine
+        .run_dynamic(
+            id("seedance_v1_lite"),
+            &serde_json::json!({"prompt": "waves"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out.via,
+        Via::Poll,
+        "the forged delivery is refused; polling finishes the job"
+    );
+
+    // 429 and 5xx on sync gateways.
+    s.mock.inject(Fault::RateLimit {
+        retry_after_secs: 0,
+        target: Target::Submit,
+    });
+    s.engine
+        .run_dynamic(id("nano_banana"), &serde_json::json!({"prompt": "test"}))
+        .await
+        .unwrap();
+    s.mock.inject(Fault::Status {
+        code: 500,
+        target: Target::Submit,
+    });
+    let err = s
+        .engine
+        .run_dynamic(id("gpt_image_1"), &serde_json::json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            RunError::Provider {
+                status: Some(500),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rows = s.store.list().unwrap();
+    let failed = rows.iter().filter(|r| r.status == Status::Failed).count();
+    assert_eq!(failed, 3);
+    assert!(
+        rows.iter().filter(|r| r.status == Status::Failed).all(|r| r
+            .tokens_used
+            .unwrap()
+            .to_string()
+            == "0")
+    );
+}
