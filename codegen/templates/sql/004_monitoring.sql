@@ -90,7 +90,7 @@ select
     count(*)                                                       as completed,
     extract(epoch from avg(g.completed_at - g.created_at))         as avg_latency_seconds,
     extract(epoch from max(g.completed_at - g.created_at))         as max_latency_seconds,
-    extract(epoch from r.expected_latency)                         as expected_latency_seconds,
+    trim_scale(extract(epoch from r.expected_latency))             as expected_latency_seconds,
     round(extract(epoch from avg(g.completed_at - g.created_at))
           / nullif(extract(epoch from r.expected_latency), 0), 2)  as latency_ratio
 from generations g
