@@ -769,7 +769,24 @@ export const MODELS = {
 } as const satisfies { readonly [Id in ModelId]: ModelInfo & { readonly id: Id } };
 
 /** Every model id, enabled or not, in id order. */
-export const MODEL_IDS: readonly ModelId[] = Object.keys(MODELS) as ModelId[];
+export const MODEL_IDS: readonly ModelId[] = [
+  "fal_flux_dev_image_to_image",
+  "fal_flux_schnell",
+  "gpt_image_1",
+  "kie_nano_banana",
+  "kling_v2_master_text_to_video",
+  "kling_v2_pro",
+  "minimax_video_01",
+  "nano_banana",
+  "nano_banana_edit",
+  "openrouter_gemini_image",
+  "replicate_flux_dev",
+  "runware_flux_1_schnell",
+  "runware_sdxl_image_to_image",
+  "seedance_v1_lite",
+  "seedance_v1_lite_image_to_video",
+  "suno_v4_5",
+];
 
 /** Whether `id` names a model of the registry (enabled or not). */
 export function isModelId(id: string): id is ModelId {

@@ -5,7 +5,7 @@ mod catalog;
 mod registry;
 mod rust;
 mod sql;
-mod ts;
+pub mod ts;
 
 use crate::ir::Registry;
 use crate::write::Files;

@@ -8,6 +8,8 @@
 mod schema;
 mod view;
 
+pub use schema::params_schema;
+
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
 use super::EmitError;
@@ -81,7 +83,8 @@ fn environment() -> Result<Environment<'static>, EmitError> {
     Ok(env)
 }
 
-pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
+/// Add the `ts/` files for `ir` to `files`.
+pub fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
     let view = view::build(ir)?;
     let env = environment()?;
     for (path, name, _) in TEMPLATES {

@@ -14,7 +14,8 @@ pub(super) const DECIMAL_PATTERN: &str = "^-?[0-9]+(\\.[0-9]+)?$";
 /// An http(s) URL with a host part.
 pub(super) const URL_PATTERN: &str = "^https?://[^/\\s]\\S*$";
 
-pub(super) fn params_schema(m: &Model) -> Value {
+/// The JSON Schema of `m`'s params.
+pub fn params_schema(m: &Model) -> Value {
     let mut properties = Map::new();
     for p in &m.params {
         properties.insert(p.name.clone(), property(p));
