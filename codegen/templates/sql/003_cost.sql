@@ -31,6 +31,7 @@ stable
 as $$
 declare
     formula     model_registry%rowtype;
+    i           integer;
     factor      jsonb;
     param       text;
     given       jsonb;
@@ -55,7 +56,8 @@ begin
     end if;
 
     numerator := formula.cost_base;
-    for factor in select jsonb_array_elements(formula.cost_factors) loop
+    for i in 0 .. jsonb_array_length(formula.cost_factors) - 1 loop
+        factor := formula.cost_factors -> i;
         param := factor ->> 'param';
         given := coalesce(
             nullif(coalesce(expected_credit_cost_detail.params, '{}') -> param, 'null'),
