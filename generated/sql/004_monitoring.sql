@@ -61,11 +61,12 @@ select
     s.completed,
     s.failed,
     s.in_progress,
-    round(100.0 * s.completed / nullif(s.finished, 0), 2)    as success_rate_pct,
-    round(100.0 * s.failed / nullif(s.finished, 0), 2)       as failure_rate_pct,
-    95::numeric                                       as goal_pct,
-    case when s.finished > 0
-         then s.completed * 100 >= 95 * s.finished end   as meets_goal
+    round(100.0 * s.completed / nullif(s.finished, 0), 2) as success_rate_pct,
+    round(100.0 * s.failed / nullif(s.finished, 0), 2) as failure_rate_pct,
+    95::numeric as goal_pct,
+    case
+        when s.finished > 0 then s.completed * 100 >= 95 * s.finished
+    end as meets_goal
 from (
     values
         ('low_success_rate', interval '1 hour'),
@@ -74,10 +75,10 @@ from (
 ) as w (rule, time_window)
 cross join lateral (
     select
-        count(*) filter (where g.status in ('completed', 'failed'))       as finished,
-        count(*) filter (where g.status = 'completed')             as completed,
-        count(*) filter (where g.status = 'failed')                as failed,
-        count(*) filter (where g.status not in ('completed', 'failed'))   as in_progress
+        count(*) filter (where g.status in ('completed', 'failed')) as finished,
+        count(*) filter (where g.status = 'completed') as completed,
+        count(*) filter (where g.status = 'failed') as failed,
+        count(*) filter (where g.status not in ('completed', 'failed')) as in_progress
     from generations g
     where g.created_at > now() - w.time_window
 ) as s;

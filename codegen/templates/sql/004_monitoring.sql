@@ -61,11 +61,12 @@ select
     s.completed,
     s.failed,
     s.in_progress,
-    round(100.0 * s.completed / nullif(s.finished, 0), 2)    as success_rate_pct,
-    round(100.0 * s.failed / nullif(s.finished, 0), 2)       as failure_rate_pct,
-    {{ monitoring.success_rate_goal }}::numeric                                       as goal_pct,
-    case when s.finished > 0
-         then s.completed * 100 >= {{ monitoring.success_rate_goal }} * s.finished end   as meets_goal
+    round(100.0 * s.completed / nullif(s.finished, 0), 2) as success_rate_pct,
+    round(100.0 * s.failed / nullif(s.finished, 0), 2) as failure_rate_pct,
+    {{ monitoring.success_rate_goal }}::numeric as goal_pct,
+    case
+        when s.finished > 0 then s.completed * 100 >= {{ monitoring.success_rate_goal }} * s.finished
+    end as meets_goal
 from (
     values
         ({{ alerts.low_success_rate.rule }}, {{ alerts.low_success_rate.window }}),
@@ -74,10 +75,10 @@ from (
 ) as w (rule, time_window)
 cross join lateral (
     select
-        count(*) filter (where g.status in ({{ finished }}))       as finished,
-        count(*) filter (where g.status = 'completed')             as completed,
-        count(*) filter (where g.status = 'failed')                as failed,
-        count(*) filter (where g.status not in ({{ finished }}))   as in_progress
+        count(*) filter (where g.status in ({{ finished }})) as finished,
+        count(*) filter (where g.status = 'completed') as completed,
+        count(*) filter (where g.status = 'failed') as failed,
+        count(*) filter (where g.status not in ({{ finished }})) as in_progress
     from generations g
     where g.created_at > now() - w.time_window
 ) as s;
