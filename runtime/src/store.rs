@@ -217,6 +217,7 @@ CREATE TABLE IF NOT EXISTS credit_holds (
   amount TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('reserved','charged','refunded'))
 );
+CREATE INDEX IF NOT EXISTS credit_holds_open ON credit_holds (user_id) WHERE state = 'reserved';
 ";
 
 /// SQLite store (the embedded default). Credits are kept as decimal text and summed in Rust,
@@ -359,10 +360,8 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn insert(&self, g: &Generation) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO generations (id, user_id, model_id, provider, content_type, status, params, provider_response, \
-             tokens_used, provider_cost, created_at, updated_at, completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
+        self.conn().prepare_cached("INSERT INTO generations (id, user_id, model_id, provider, content_type, status, params, provider_response, \
+             tokens_used, provider_cost, created_at, updated_at, completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(params![
                 g.id,
                 g.user_id,
                 g.model_id,
@@ -391,11 +390,9 @@ impl Store for SqliteStore {
 
     fn mark_processing(&self, id: &str, task_id: Option<&str>) -> Result<bool, StoreError> {
         let conn = self.conn();
-        let n = conn.execute(
-            "UPDATE generations SET status = 'processing', updated_at = ?2, \
+        let n = conn.prepare_cached("UPDATE generations SET status = 'processing', updated_at = ?2, \
              provider_response = CASE WHEN ?3 IS NULL THEN provider_response ELSE json_set(provider_response, '$.task_id', ?3) END \
-             WHERE id = ?1 AND status IN ('pending', 'processing')",
-            params![id, now_ms(), task_id],
+             WHERE id = ?1 AND status IN ('pending', 'processing')")?.execute(params![id, now_ms(), task_id],
         )?;
         Ok(n == 1)
     }
@@ -430,11 +427,9 @@ impl Store for SqliteStore {
                 ("failed", "$.error", error.to_string(), "0".to_owned(), None)
             }
         };
-        let n = tx.execute(
-            "UPDATE generations SET status = ?2, updated_at = ?3, completed_at = ?3, tokens_used = ?4, \
+        let n = tx.prepare_cached("UPDATE generations SET status = ?2, updated_at = ?3, completed_at = ?3, tokens_used = ?4, \
              provider_cost = COALESCE(?5, provider_cost), provider_response = json_set(provider_response, ?6, json(?7)) \
-             WHERE id = ?1 AND status IN ('pending', 'processing')",
-            params![id, status, now, tokens, pcost, patch_path, patch],
+             WHERE id = ?1 AND status IN ('pending', 'processing')")?.execute(params![id, status, now, tokens, pcost, patch_path, patch],
         )?;
         if n == 0 {
             return Ok(false);
@@ -445,15 +440,13 @@ impl Store for SqliteStore {
             } else {
                 "refunded"
             };
-            tx.execute("UPDATE credit_holds SET state = ?2 WHERE generation_id = ?1 AND state = 'reserved'", params![id, state])?;
+            tx.prepare_cached("UPDATE credit_holds SET state = ?2 WHERE generation_id = ?1 AND state = 'reserved'")?.execute(params![id, state])?;
             if status == "completed" {
                 let balance = Self::balance_of(&tx, &user)?.unwrap_or(Credits::ZERO);
                 let left =
                     Credits::from_decimal(balance.as_decimal() - credits(&amount)?.as_decimal());
-                tx.execute(
-                    "UPDATE credit_accounts SET balance = ?2 WHERE user_id = ?1",
-                    params![user, left.to_string()],
-                )?;
+                tx.prepare_cached("UPDATE credit_accounts SET balance = ?2 WHERE user_id = ?1")?
+                    .execute(params![user, left.to_string()])?;
             }
         }
         tx.commit()?;
@@ -461,9 +454,7 @@ impl Store for SqliteStore {
     }
 
     fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO api_key_events (time, provider, model_id, key_scope, secret_name, success, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![e.time, e.provider, e.model, e.scope, e.secret_name, e.success, e.error],
+        self.conn().prepare_cached("INSERT INTO api_key_events (time, provider, model_id, key_scope, secret_name, success, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![e.time, e.provider, e.model, e.scope, e.secret_name, e.success, e.error],
         )?;
         Ok(())
     }
@@ -490,9 +481,7 @@ impl Store for SqliteStore {
     }
 
     fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT INTO credit_accounts (user_id, balance) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET balance = excluded.balance",
-            params![user_id, balance.to_string()],
+        self.conn().prepare_cached("INSERT INTO credit_accounts (user_id, balance) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET balance = excluded.balance")?.execute(params![user_id, balance.to_string()],
         )?;
         Ok(())
     }
@@ -526,9 +515,7 @@ impl Store for SqliteStore {
         if available < amount {
             return Ok(Err(available));
         }
-        tx.execute(
-            "INSERT INTO credit_holds (generation_id, user_id, amount, state) VALUES (?1, ?2, ?3, 'reserved')",
-            params![generation_id, user_id, amount.to_string()],
+        tx.prepare_cached("INSERT INTO credit_holds (generation_id, user_id, amount, state) VALUES (?1, ?2, ?3, 'reserved')")?.execute(params![generation_id, user_id, amount.to_string()],
         )?;
         tx.commit()?;
         Ok(Ok(()))
