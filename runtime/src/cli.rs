@@ -211,6 +211,7 @@ async fn run(cli: Cli, models: &'static [&'static dyn DynModel]) -> ExitCode {
         };
         config.base_urls = m.base_urls();
         config.poll_interval_cap = Some(Duration::from_millis(500));
+        config.webhook_poll_factor = 10;
         let mut k = StaticKeys::new()
             .with("KIE_AI_WEBHOOK_HMAC_KEY", &m.options().kie_webhook_key)
             .with(
