@@ -48,11 +48,43 @@ pub(super) fn emit(ir: &ir::Registry, files: &mut Files) -> Result<(), EmitError
         "rust/src/models/mod.rs".into(),
         render("src/models/mod.rs", registry::models_mod_rs(&views))?,
     );
-    for view in &views {
-        let provider = &ir.providers[&view.model.provider];
-        let tokens = model_file(view, provider);
-        let path = format!("src/models/{}.rs", view.module);
-        files.insert(format!("rust/{path}"), render(&path, tokens)?);
+    // One file per model, rendered on every core: parsing and printing dominate the run time.
+    // Token types are not `Send`, so each thread builds the views of its own share of models;
+    // the results land in the ordered file map, so output does not depend on scheduling.
+    let models: Vec<&ir::Model> = ir.models.values().collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(models.len().max(1));
+    let chunk = models.len().div_ceil(threads).max(1);
+    let rendered: Vec<Result<Vec<(String, String)>, EmitError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = models
+            .chunks(chunk)
+            .map(|share| {
+                scope.spawn(move || {
+                    share
+                        .iter()
+                        .map(|model| {
+                            let view = ModelView::new(model);
+                            let provider = &ir.providers[&model.provider];
+                            let path = format!("src/models/{}.rs", view.module);
+                            let text = render(&path, model_file(&view, provider))?;
+                            Ok((format!("rust/{path}"), text))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(EmitError::Other("a Rust rendering thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    for share in rendered {
+        files.extend(share?);
     }
     Ok(())
 }
