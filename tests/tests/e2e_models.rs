@@ -222,7 +222,15 @@ async fn every_bundled_model_runs_end_to_end_in_its_mode() {
             info.id
         );
         if info.mode == Mode::Webhook {
-            let hooks = s.mock.webhooks();
+            // The mock records a delivery once the listener has answered it.
+            let mut hooks = s.mock.webhooks();
+            for _ in 0..100 {
+                if hooks.iter().any(|w| w.url.contains(&out.generation_id)) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                hooks = s.mock.webhooks();
+            }
             assert!(
                 hooks
                     .iter()
