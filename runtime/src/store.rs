@@ -198,8 +198,8 @@ CREATE TABLE IF NOT EXISTS generations (
 );
 CREATE INDEX IF NOT EXISTS generations_created_at ON generations (created_at);
 CREATE TABLE IF NOT EXISTS api_key_events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  time INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  occurred_at INTEGER NOT NULL,
   provider TEXT NOT NULL,
   model_id TEXT NOT NULL,
   key_scope TEXT NOT NULL,
@@ -454,7 +454,7 @@ impl Store for SqliteStore {
     }
 
     fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
-        self.conn().prepare_cached("INSERT INTO api_key_events (time, provider, model_id, key_scope, secret_name, success, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![e.time, e.provider, e.model, e.scope, e.secret_name, e.success, e.error],
+        self.conn().prepare_cached("INSERT INTO api_key_events (occurred_at, provider, model_id, key_scope, secret_name, success, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![e.time, e.provider, e.model, e.scope, e.secret_name, e.success, e.error],
         )?;
         Ok(())
     }
@@ -462,7 +462,7 @@ impl Store for SqliteStore {
     fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT time, provider, model_id, key_scope, secret_name, success, error FROM api_key_events ORDER BY seq",
+            "SELECT occurred_at, provider, model_id, key_scope, secret_name, success, error FROM api_key_events ORDER BY id",
         )?;
         let rows = stmt
             .query_map([], |r| {
