@@ -46,7 +46,11 @@ pub fn string(v: &Value, pointer: &str) -> Result<String, AnswerError> {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(Value::Null) | None => Err(AnswerError::Missing(pointer.to_owned())),
-        Some(other) => Err(AnswerError::WrongType { pointer: pointer.to_owned(), expected: "a string", found: kind(other) }),
+        Some(other) => Err(AnswerError::WrongType {
+            pointer: pointer.to_owned(),
+            expected: "a string",
+            found: kind(other),
+        }),
     }
 }
 
@@ -57,7 +61,11 @@ pub fn state(v: &Value, pointer: &str) -> Result<String, AnswerError> {
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(Value::Bool(b)) => Ok(b.to_string()),
         Some(Value::Null) | None => Err(AnswerError::Missing(pointer.to_owned())),
-        Some(other) => Err(AnswerError::WrongType { pointer: pointer.to_owned(), expected: "a state", found: kind(other) }),
+        Some(other) => Err(AnswerError::WrongType {
+            pointer: pointer.to_owned(),
+            expected: "a state",
+            found: kind(other),
+        }),
     }
 }
 
@@ -73,7 +81,13 @@ pub fn message(v: &Value, pointer: &str) -> Option<String> {
 
 /// The outputs at `pointer` (`*` allowed): each value a string; when `json_string`, the value
 /// is a JSON document in a string, parsed and then read at `then`.
-pub fn outputs(v: &Value, pointer: &str, json_string: bool, then: Option<&str>, kind: OutputKind) -> Result<Vec<Output>, AnswerError> {
+pub fn outputs(
+    v: &Value,
+    pointer: &str,
+    json_string: bool,
+    then: Option<&str>,
+    kind: OutputKind,
+) -> Result<Vec<Output>, AnswerError> {
     let found = all(v, pointer);
     if found.is_empty() {
         return Err(AnswerError::Missing(pointer.to_owned()));
@@ -86,21 +100,40 @@ pub fn outputs(v: &Value, pointer: &str, json_string: bool, then: Option<&str>, 
                 expected: "a JSON string",
                 found: self::kind(value),
             })?;
-            let inner: Value = serde_json::from_str(text).map_err(|_| AnswerError::BadJsonString(pointer.to_owned()))?;
+            let inner: Value = serde_json::from_str(text)
+                .map_err(|_| AnswerError::BadJsonString(pointer.to_owned()))?;
             out.extend(outputs(&inner, then.unwrap_or(""), false, None, kind)?);
             continue;
         }
         match value {
-            Value::String(s) if !s.is_empty() => out.push(Output { kind, value: s.clone() }),
+            Value::String(s) if !s.is_empty() => out.push(Output {
+                kind,
+                value: s.clone(),
+            }),
             Value::Array(items) => {
                 for item in items {
                     match item.as_str() {
-                        Some(s) if !s.is_empty() => out.push(Output { kind, value: s.to_owned() }),
-                        _ => return Err(AnswerError::WrongType { pointer: pointer.to_owned(), expected: "strings", found: self::kind(item) }),
+                        Some(s) if !s.is_empty() => out.push(Output {
+                            kind,
+                            value: s.to_owned(),
+                        }),
+                        _ => {
+                            return Err(AnswerError::WrongType {
+                                pointer: pointer.to_owned(),
+                                expected: "strings",
+                                found: self::kind(item),
+                            });
+                        }
                     }
                 }
             }
-            other => return Err(AnswerError::WrongType { pointer: pointer.to_owned(), expected: "a string", found: self::kind(other) }),
+            other => {
+                return Err(AnswerError::WrongType {
+                    pointer: pointer.to_owned(),
+                    expected: "a string",
+                    found: self::kind(other),
+                });
+            }
         }
     }
     if out.is_empty() {
@@ -117,7 +150,9 @@ pub fn provider_cost(v: &Value, pointer: &str, credits_per_unit: &str) -> Option
         Value::String(s) => s.clone(),
         _ => return None,
     };
-    let amount = Decimal::from_str_exact(&raw).or_else(|_| raw.parse::<Decimal>()).ok()?;
+    let amount = Decimal::from_str_exact(&raw)
+        .or_else(|_| raw.parse::<Decimal>())
+        .ok()?;
     let rate = Decimal::from_str_exact(credits_per_unit).ok()?;
     amount.checked_mul(rate).map(|d| d.normalize())
 }
@@ -127,11 +162,16 @@ pub fn provider_error(rule: &ErrorRule, v: &Value) -> Option<(String, Option<Str
     let code = rule.code.and_then(|p| at(v, p)).filter(|c| !c.is_null());
     let code_text = code.map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_owned));
     if !rule.ok_codes.is_empty() {
-        let ok = code.is_some_and(|c| rule.ok_codes.iter().any(|ok| serde_json::from_str::<Value>(ok).ok().as_ref() == Some(c)));
+        let ok = code.is_some_and(|c| {
+            rule.ok_codes
+                .iter()
+                .any(|ok| serde_json::from_str::<Value>(ok).ok().as_ref() == Some(c))
+        });
         if ok {
             return None;
         }
-        let message = message(v, rule.message).unwrap_or_else(|| "the provider reported an error".to_owned());
+        let message =
+            message(v, rule.message).unwrap_or_else(|| "the provider reported an error".to_owned());
         return Some((message, code_text));
     }
     message(v, rule.message).map(|m| (m, code_text))
@@ -158,20 +198,53 @@ mod tests {
     fn reads_wildcards_and_json_strings() {
         let runware = json!({"data": [{"imageURL": "https://a"}, {"imageURL": "https://b"}]});
         let urls = outputs(&runware, "/data/*/imageURL", false, None, OutputKind::Url).unwrap();
-        assert_eq!(urls.iter().map(|o| o.value.as_str()).collect::<Vec<_>>(), ["https://a", "https://b"]);
+        assert_eq!(
+            urls.iter().map(|o| o.value.as_str()).collect::<Vec<_>>(),
+            ["https://a", "https://b"]
+        );
         let kie = json!({"data": {"resultJson": "{\"resultUrls\":[\"https://v\"]}"}});
-        let v = outputs(&kie, "/data/resultJson", true, Some("/resultUrls"), OutputKind::Url).unwrap();
+        let v = outputs(
+            &kie,
+            "/data/resultJson",
+            true,
+            Some("/resultUrls"),
+            OutputKind::Url,
+        )
+        .unwrap();
         assert_eq!(v[0].value, "https://v");
-        assert_eq!(outputs(&kie, "/nope", false, None, OutputKind::Url), Err(AnswerError::Missing("/nope".into())));
+        assert_eq!(
+            outputs(&kie, "/nope", false, None, OutputKind::Url),
+            Err(AnswerError::Missing("/nope".into()))
+        );
     }
 
     #[test]
     fn detects_kie_errors_in_http_200_bodies() {
-        let rule = ErrorRule { message: "/msg", code: Some("/code"), ok_codes: &["200"] };
-        assert_eq!(provider_error(&rule, &json!({"code": 200, "msg": "success"})), None);
-        assert_eq!(provider_error(&rule, &json!({"code": 422, "msg": "bad"})), Some(("bad".into(), Some("422".into()))));
-        let runware = ErrorRule { message: "/errors/0/message", code: Some("/errors/0/code"), ok_codes: &[] };
+        let rule = ErrorRule {
+            message: "/msg",
+            code: Some("/code"),
+            ok_codes: &["200"],
+        };
+        assert_eq!(
+            provider_error(&rule, &json!({"code": 200, "msg": "success"})),
+            None
+        );
+        assert_eq!(
+            provider_error(&rule, &json!({"code": 422, "msg": "bad"})),
+            Some(("bad".into(), Some("422".into())))
+        );
+        let runware = ErrorRule {
+            message: "/errors/0/message",
+            code: Some("/errors/0/code"),
+            ok_codes: &[],
+        };
         assert_eq!(provider_error(&runware, &json!({"data": []})), None);
-        assert!(provider_error(&runware, &json!({"errors": [{"code": "invalidApiKey", "message": "no"}]})).is_some());
+        assert!(
+            provider_error(
+                &runware,
+                &json!({"errors": [{"code": "invalidApiKey", "message": "no"}]})
+            )
+            .is_some()
+        );
     }
 }

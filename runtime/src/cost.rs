@@ -165,7 +165,11 @@ pub fn table_key(v: &Value) -> Option<String> {
 }
 
 fn bad(param: &str, v: &Value, why: &str) -> CostError {
-    CostError::BadValue { param: param.to_owned(), value: v.to_string(), why: why.to_owned() }
+    CostError::BadValue {
+        param: param.to_owned(),
+        value: v.to_string(),
+        why: why.to_owned(),
+    }
 }
 
 fn numeric(param: &str, v: &Value) -> Result<Decimal, CostError> {
@@ -178,13 +182,22 @@ fn numeric(param: &str, v: &Value) -> Result<Decimal, CostError> {
 }
 
 /// Compute the cost of `params` (a JSON object with defaults already applied).
-pub fn compute(formula: &Formula, params: &serde_json::Map<String, Value>) -> Result<Credits, CostError> {
+pub fn compute(
+    formula: &Formula,
+    params: &serde_json::Map<String, Value>,
+) -> Result<Credits, CostError> {
     let mut numerator = dec(formula.base)?;
     let mut denominator: i128 = 1;
     for factor in formula.factors {
         let (name, value) = match factor {
             Factor::Table { param, .. } | Factor::Ratio { param, .. } | Factor::Count { param } => {
-                (*param, params.get(*param).filter(|v| !v.is_null()).ok_or_else(|| CostError::MissingParam((*param).to_owned()))?)
+                (
+                    *param,
+                    params
+                        .get(*param)
+                        .filter(|v| !v.is_null())
+                        .ok_or_else(|| CostError::MissingParam((*param).to_owned()))?,
+                )
             }
         };
         match factor {
@@ -198,7 +211,9 @@ pub fn compute(formula: &Formula, params: &serde_json::Map<String, Value>) -> Re
             }
             Factor::Ratio { per, .. } => {
                 numerator = mul(numerator, numeric(name, value)?)?;
-                denominator = denominator.checked_mul(i128::from(*per)).ok_or(CostError::Overflow)?;
+                denominator = denominator
+                    .checked_mul(i128::from(*per))
+                    .ok_or(CostError::Overflow)?;
             }
             Factor::Count { .. } => {
                 let n = match value {
@@ -224,9 +239,15 @@ pub fn round_div(n: Decimal, d: i128, scale: u32, round: Round) -> Result<Decima
     let s = n.scale();
     let pow = |e: u32| 10i128.checked_pow(e).ok_or(CostError::Overflow);
     let (num, den) = if scale >= s {
-        (m.checked_mul(pow(scale - s)?).ok_or(CostError::Overflow)?, d)
+        (
+            m.checked_mul(pow(scale - s)?).ok_or(CostError::Overflow)?,
+            d,
+        )
     } else {
-        (m, d.checked_mul(pow(s - scale)?).ok_or(CostError::Overflow)?)
+        (
+            m,
+            d.checked_mul(pow(s - scale)?).ok_or(CostError::Overflow)?,
+        )
     };
     let mut q = num / den; // truncates toward zero
     let r = num % den; // same sign as num
@@ -259,8 +280,14 @@ mod tests {
     const SEEDANCE: Formula = Formula {
         base: "8",
         factors: &[
-            Factor::Table { param: "resolution", entries: &[("480p", "1"), ("720p", "1.5"), ("1080p", "2.5")] },
-            Factor::Ratio { param: "duration", per: 5 },
+            Factor::Table {
+                param: "resolution",
+                entries: &[("480p", "1"), ("720p", "1.5"), ("1080p", "2.5")],
+            },
+            Factor::Ratio {
+                param: "duration",
+                per: 5,
+            },
         ],
         round: Round::Ceil,
         scale: 0,
@@ -272,14 +299,28 @@ mod tests {
 
     #[test]
     fn seedance_costs() {
-        assert_eq!(cost(&SEEDANCE, json!({"resolution": "720p", "duration": 5})), "12");
-        assert_eq!(cost(&SEEDANCE, json!({"resolution": "1080p", "duration": 10})), "40");
-        assert_eq!(cost(&SEEDANCE, json!({"resolution": "720p", "duration": 7})), "17"); // 16.8 -> 17
+        assert_eq!(
+            cost(&SEEDANCE, json!({"resolution": "720p", "duration": 5})),
+            "12"
+        );
+        assert_eq!(
+            cost(&SEEDANCE, json!({"resolution": "1080p", "duration": 10})),
+            "40"
+        );
+        assert_eq!(
+            cost(&SEEDANCE, json!({"resolution": "720p", "duration": 7})),
+            "17"
+        ); // 16.8 -> 17
     }
 
     #[test]
     fn rounding_modes_at_the_edges() {
-        let r = |n: &str, d: i128, scale, mode| round_div(Decimal::from_str_exact(n).unwrap(), d, scale, mode).unwrap().normalize().to_string();
+        let r = |n: &str, d: i128, scale, mode| {
+            round_div(Decimal::from_str_exact(n).unwrap(), d, scale, mode)
+                .unwrap()
+                .normalize()
+                .to_string()
+        };
         assert_eq!(r("5", 2, 0, Round::HalfEven), "2");
         assert_eq!(r("7", 2, 0, Round::HalfEven), "4");
         assert_eq!(r("5", 2, 0, Round::HalfUp), "3");
@@ -295,8 +336,14 @@ mod tests {
     #[test]
     fn missing_and_unknown_values_are_errors_not_zero() {
         let p = json!({"resolution": "4k", "duration": 5});
-        assert!(matches!(compute(&SEEDANCE, p.as_object().unwrap()), Err(CostError::BadValue { .. })));
+        assert!(matches!(
+            compute(&SEEDANCE, p.as_object().unwrap()),
+            Err(CostError::BadValue { .. })
+        ));
         let p = json!({"duration": 5});
-        assert_eq!(compute(&SEEDANCE, p.as_object().unwrap()), Err(CostError::MissingParam("resolution".into())));
+        assert_eq!(
+            compute(&SEEDANCE, p.as_object().unwrap()),
+            Err(CostError::MissingParam("resolution".into()))
+        );
     }
 }

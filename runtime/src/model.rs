@@ -10,8 +10,8 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::cost::Formula;
@@ -328,7 +328,11 @@ pub trait DynModel: Send + Sync {
     /// Validate JSON params and fill defaults.
     fn validate(&self, params: &Value) -> Result<Map<String, Value>, Violations>;
     /// The submit request for validated params.
-    fn submit_request(&self, params: &Map<String, Value>, ctx: &RequestContext) -> Result<HttpRequest, Violations>;
+    fn submit_request(
+        &self,
+        params: &Map<String, Value>,
+        ctx: &RequestContext,
+    ) -> Result<HttpRequest, Violations>;
     /// See [`Model::read_submit`].
     fn read_submit(&self, answer: &Value) -> Result<SubmitAnswer, AnswerError>;
     /// See [`Model::poll_request`].
@@ -352,14 +356,19 @@ impl<M: Model> DynModel for Erased<M> {
     fn validate(&self, params: &Value) -> Result<Map<String, Value>, Violations> {
         crate::params::validate(M::INFO.params, params)
     }
-    fn submit_request(&self, params: &Map<String, Value>, ctx: &RequestContext) -> Result<HttpRequest, Violations> {
-        let typed: M::Params = serde_json::from_value(Value::Object(params.clone())).map_err(|e| {
-            Violations(vec![crate::params::Violation {
-                param: String::new(),
-                code: crate::params::Code::Type,
-                message: e.to_string(),
-            }])
-        })?;
+    fn submit_request(
+        &self,
+        params: &Map<String, Value>,
+        ctx: &RequestContext,
+    ) -> Result<HttpRequest, Violations> {
+        let typed: M::Params =
+            serde_json::from_value(Value::Object(params.clone())).map_err(|e| {
+                Violations(vec![crate::params::Violation {
+                    param: String::new(),
+                    code: crate::params::Code::Type,
+                    message: e.to_string(),
+                }])
+            })?;
         Ok(M::submit_request(&typed, ctx))
     }
     fn read_submit(&self, answer: &Value) -> Result<SubmitAnswer, AnswerError> {

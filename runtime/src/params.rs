@@ -143,7 +143,11 @@ impl fmt::Display for Violations {
 impl std::error::Error for Violations {}
 
 fn v(param: &str, code: Code, message: String) -> Violation {
-    Violation { param: param.to_owned(), code, message }
+    Violation {
+        param: param.to_owned(),
+        code,
+        message,
+    }
 }
 
 /// Check `params` against `rules`; on success return them with defaults filled in.
@@ -153,7 +157,11 @@ pub fn validate(rules: &[ParamRule], params: &Value) -> Result<Map<String, Value
         Value::Object(m) => m,
         Value::Null => &empty,
         _ => {
-            return Err(Violations(vec![v("", Code::Type, "params must be an object".to_owned())]));
+            return Err(Violations(vec![v(
+                "",
+                Code::Type,
+                "params must be an object".to_owned(),
+            )]));
         }
     };
     let mut out = Map::new();
@@ -168,19 +176,33 @@ pub fn validate(rules: &[ParamRule], params: &Value) -> Result<Map<String, Value
             },
             None => match rule.default {
                 Some(text) => {
-                    out.insert(rule.name.to_owned(), serde_json::from_str(text).unwrap_or(Value::Null));
+                    out.insert(
+                        rule.name.to_owned(),
+                        serde_json::from_str(text).unwrap_or(Value::Null),
+                    );
                 }
-                None if rule.required => problems.push(v(rule.name, Code::Required, format!("{} is required", rule.name))),
+                None if rule.required => problems.push(v(
+                    rule.name,
+                    Code::Required,
+                    format!("{} is required", rule.name),
+                )),
                 None => {}
             },
         }
     }
-    let mut unknown: Vec<&String> = given.keys().filter(|k| !rules.iter().any(|r| r.name == k.as_str())).collect();
+    let mut unknown: Vec<&String> = given
+        .keys()
+        .filter(|k| !rules.iter().any(|r| r.name == k.as_str()))
+        .collect();
     unknown.sort();
     for k in unknown {
         problems.push(v(k, Code::UnknownParam, format!("unknown param {k}")));
     }
-    if problems.is_empty() { Ok(out) } else { Err(Violations(problems)) }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Violations(problems))
+    }
 }
 
 /// Parse a decimal the way params give it: a plain decimal string or an integer.
@@ -189,10 +211,18 @@ pub fn parse_decimal(value: &Value) -> Option<Decimal> {
         Value::String(s) => {
             let body = s.strip_prefix('-').unwrap_or(s);
             let ok = match body.split_once('.') {
-                Some((i, f)) => !i.is_empty() && !f.is_empty() && i.bytes().chain(f.bytes()).all(|b| b.is_ascii_digit()),
+                Some((i, f)) => {
+                    !i.is_empty()
+                        && !f.is_empty()
+                        && i.bytes().chain(f.bytes()).all(|b| b.is_ascii_digit())
+                }
                 None => !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()),
             };
-            if ok { Decimal::from_str_exact(s).ok() } else { None }
+            if ok {
+                Decimal::from_str_exact(s).ok()
+            } else {
+                None
+            }
         }
         Value::Number(n) => n.as_i64().map(Decimal::from),
         _ => None,
@@ -200,7 +230,9 @@ pub fn parse_decimal(value: &Value) -> Option<Decimal> {
 }
 
 fn is_url(s: &str) -> bool {
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
     rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
 }
 
@@ -211,49 +243,97 @@ fn dec(text: &str) -> Decimal {
 /// Check one value; the first failing check wins.
 pub fn check(name: &str, kind: &Kind, value: &Value) -> Result<(), Violation> {
     match *kind {
-        Kind::String { min_length, max_length } => {
+        Kind::String {
+            min_length,
+            max_length,
+        } => {
             let Some(s) = value.as_str() else {
                 return Err(v(name, Code::Type, format!("{name} must be a string")));
             };
             let n = s.chars().count() as u64;
             if let Some(min) = min_length.filter(|m| n < u64::from(*m)) {
-                return Err(v(name, Code::MinLength, format!("{name} must be at least {min} characters (got {n})")));
+                return Err(v(
+                    name,
+                    Code::MinLength,
+                    format!("{name} must be at least {min} characters (got {n})"),
+                ));
             }
             if let Some(max) = max_length.filter(|m| n > u64::from(*m)) {
-                return Err(v(name, Code::MaxLength, format!("{name} must be at most {max} characters (got {n})")));
+                return Err(v(
+                    name,
+                    Code::MaxLength,
+                    format!("{name} must be at most {max} characters (got {n})"),
+                ));
             }
         }
-        Kind::Integer { min, max, step, values } => {
+        Kind::Integer {
+            min,
+            max,
+            step,
+            values,
+        } => {
             let Some(n) = value.as_i64() else {
                 return Err(v(name, Code::Type, format!("{name} must be an integer")));
             };
             if let Some(vs) = values.filter(|vs| !vs.contains(&n)) {
                 let list: Vec<String> = vs.iter().map(i64::to_string).collect();
-                return Err(v(name, Code::Enum, format!("{name} must be one of {} (got {n})", list.join(", "))));
+                return Err(v(
+                    name,
+                    Code::Enum,
+                    format!("{name} must be one of {} (got {n})", list.join(", ")),
+                ));
             }
             if let Some(min) = min.filter(|m| n < *m) {
-                return Err(v(name, Code::Min, format!("{name} must be at least {min} (got {n})")));
+                return Err(v(
+                    name,
+                    Code::Min,
+                    format!("{name} must be at least {min} (got {n})"),
+                ));
             }
             if let Some(max) = max.filter(|m| n > *m) {
-                return Err(v(name, Code::Max, format!("{name} must be at most {max} (got {n})")));
+                return Err(v(
+                    name,
+                    Code::Max,
+                    format!("{name} must be at most {max} (got {n})"),
+                ));
             }
             if let Some(step) = step.filter(|s| *s > 0 && n % *s != 0) {
-                return Err(v(name, Code::Step, format!("{name} must be a multiple of {step} (got {n})")));
+                return Err(v(
+                    name,
+                    Code::Step,
+                    format!("{name} must be a multiple of {step} (got {n})"),
+                ));
             }
         }
         Kind::Decimal { min, max, step } => {
             let Some(d) = parse_decimal(value) else {
-                return Err(v(name, Code::Type, format!("{name} must be a decimal number as a string")));
+                return Err(v(
+                    name,
+                    Code::Type,
+                    format!("{name} must be a decimal number as a string"),
+                ));
             };
             let shown = d.normalize();
             if let Some(min) = min.filter(|m| d < dec(m)) {
-                return Err(v(name, Code::Min, format!("{name} must be at least {min} (got {shown})")));
+                return Err(v(
+                    name,
+                    Code::Min,
+                    format!("{name} must be at least {min} (got {shown})"),
+                ));
             }
             if let Some(max) = max.filter(|m| d > dec(m)) {
-                return Err(v(name, Code::Max, format!("{name} must be at most {max} (got {shown})")));
+                return Err(v(
+                    name,
+                    Code::Max,
+                    format!("{name} must be at most {max} (got {shown})"),
+                ));
             }
             if let Some(step) = step.filter(|s| !dec(s).is_zero() && !(d % dec(s)).is_zero()) {
-                return Err(v(name, Code::Step, format!("{name} must be a multiple of {step} (got {shown})")));
+                return Err(v(
+                    name,
+                    Code::Step,
+                    format!("{name} must be a multiple of {step} (got {shown})"),
+                ));
             }
         }
         Kind::Enum { values } => {
@@ -261,7 +341,11 @@ pub fn check(name: &str, kind: &Kind, value: &Value) -> Result<(), Violation> {
                 return Err(v(name, Code::Type, format!("{name} must be a string")));
             };
             if !values.contains(&s) {
-                return Err(v(name, Code::Enum, format!("{name} must be one of {} (got {s})", values.join(", "))));
+                return Err(v(
+                    name,
+                    Code::Enum,
+                    format!("{name} must be one of {} (got {s})", values.join(", ")),
+                ));
             }
         }
         Kind::Boolean => {
@@ -277,19 +361,34 @@ pub fn check(name: &str, kind: &Kind, value: &Value) -> Result<(), Violation> {
                 return Err(v(name, Code::Url, format!("{name} must be an http(s) URL")));
             }
         }
-        Kind::Array { items, min_items, max_items } => {
+        Kind::Array {
+            items,
+            min_items,
+            max_items,
+        } => {
             let Some(list) = value.as_array() else {
                 return Err(v(name, Code::Type, format!("{name} must be a list")));
             };
             let n = list.len() as u64;
             if let Some(min) = min_items.filter(|m| n < u64::from(*m)) {
-                return Err(v(name, Code::MinItems, format!("{name} must have at least {min} items (got {n})")));
+                return Err(v(
+                    name,
+                    Code::MinItems,
+                    format!("{name} must have at least {min} items (got {n})"),
+                ));
             }
             if let Some(max) = max_items.filter(|m| n > u64::from(*m)) {
-                return Err(v(name, Code::MaxItems, format!("{name} must have at most {max} items (got {n})")));
+                return Err(v(
+                    name,
+                    Code::MaxItems,
+                    format!("{name} must have at most {max} items (got {n})"),
+                ));
             }
             let item_kind = match items {
-                Item::String => Kind::String { min_length: None, max_length: None },
+                Item::String => Kind::String {
+                    min_length: None,
+                    max_length: None,
+                },
                 Item::ImageUrl => Kind::ImageUrl,
             };
             for (i, item) in list.iter().enumerate() {
@@ -306,29 +405,82 @@ mod tests {
     use serde_json::json;
 
     const RULES: &[ParamRule] = &[
-        ParamRule { name: "prompt", required: true, default: None, kind: Kind::String { min_length: Some(2), max_length: Some(5) } },
-        ParamRule { name: "width", required: false, default: Some("1024"), kind: Kind::Integer { min: Some(128), max: Some(2048), step: Some(64), values: None } },
-        ParamRule { name: "resolution", required: false, default: Some("\"720p\""), kind: Kind::Enum { values: &["480p", "720p"] } },
-        ParamRule { name: "strength", required: false, default: Some("\"0.8\""), kind: Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.05") } },
+        ParamRule {
+            name: "prompt",
+            required: true,
+            default: None,
+            kind: Kind::String {
+                min_length: Some(2),
+                max_length: Some(5),
+            },
+        },
+        ParamRule {
+            name: "width",
+            required: false,
+            default: Some("1024"),
+            kind: Kind::Integer {
+                min: Some(128),
+                max: Some(2048),
+                step: Some(64),
+                values: None,
+            },
+        },
+        ParamRule {
+            name: "resolution",
+            required: false,
+            default: Some("\"720p\""),
+            kind: Kind::Enum {
+                values: &["480p", "720p"],
+            },
+        },
+        ParamRule {
+            name: "strength",
+            required: false,
+            default: Some("\"0.8\""),
+            kind: Kind::Decimal {
+                min: Some("0"),
+                max: Some("1"),
+                step: Some("0.05"),
+            },
+        },
     ];
 
     #[test]
     fn fills_defaults() {
         let out = validate(RULES, &json!({"prompt": "héllo"})).unwrap();
-        assert_eq!(Value::Object(out), json!({"prompt": "héllo", "width": 1024, "resolution": "720p", "strength": "0.8"}));
+        assert_eq!(
+            Value::Object(out),
+            json!({"prompt": "héllo", "width": 1024, "resolution": "720p", "strength": "0.8"})
+        );
     }
 
     #[test]
     fn reports_every_violation_in_order() {
-        let err = validate(RULES, &json!({"width": 100, "resolution": "4k", "strength": "0.33", "zoom": 1})).unwrap_err();
-        let got: Vec<(&str, Code, &str)> = err.0.iter().map(|v| (v.param.as_str(), v.code, v.message.as_str())).collect();
+        let err = validate(
+            RULES,
+            &json!({"width": 100, "resolution": "4k", "strength": "0.33", "zoom": 1}),
+        )
+        .unwrap_err();
+        let got: Vec<(&str, Code, &str)> = err
+            .0
+            .iter()
+            .map(|v| (v.param.as_str(), v.code, v.message.as_str()))
+            .collect();
         assert_eq!(
             got,
             vec![
                 ("prompt", Code::Required, "prompt is required"),
                 ("width", Code::Min, "width must be at least 128 (got 100)"),
-                ("resolution", Code::Enum, "resolution must be one of 480p, 720p (got 4k)"),
-                ("strength", Code::Step, "strength must be a multiple of 0.05 (got 0.33)"),
+                (
+                    "resolution",
+                    Code::Enum,
+                    "resolution must be one of 480p, 720p (got 4k)"
+                ),
+                (
+                    "strength",
+                    Code::Step,
+                    "strength must be a multiple of 0.05 (got 0.33)"
+                ),
                 ("zoom", Code::UnknownParam, "unknown param zoom"),
             ]
         );

@@ -12,14 +12,28 @@ fn emitted_rust(models_dir: &str) -> Files {
     let root = root();
     let ir = match codegen::load(&root.join(models_dir), &root) {
         Ok(ir) => ir,
-        Err(diags) => panic!("{models_dir} is invalid:\n{}", diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")),
+        Err(diags) => panic!(
+            "{models_dir} is invalid:\n{}",
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
     };
     let files = codegen::emit::emit_all(&ir).expect("the emitters succeed");
-    files.into_iter().filter_map(|(path, text)| path.strip_prefix("rust/").map(|p| (p.to_owned(), text))).collect()
+    files
+        .into_iter()
+        .filter_map(|(path, text)| path.strip_prefix("rust/").map(|p| (p.to_owned(), text)))
+        .collect()
 }
 
 fn stale_report(stale: &[write::Stale]) -> String {
-    stale.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    stale
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -37,7 +51,16 @@ fn fixture_specs_produce_the_golden_crate() {
         stale_report(&stale)
     );
     // One module per fixture model, and the crate files.
-    for path in ["Cargo.toml", "src/lib.rs", "src/registry.rs", "src/providers.rs", "src/models/mod.rs", "src/models/acme_collage.rs", "src/models/acme_upscale.rs", "src/models/kie_like_video.rs"] {
+    for path in [
+        "Cargo.toml",
+        "src/lib.rs",
+        "src/registry.rs",
+        "src/providers.rs",
+        "src/models/mod.rs",
+        "src/models/acme_collage.rs",
+        "src/models/acme_upscale.rs",
+        "src/models/kie_like_video.rs",
+    ] {
         assert!(files.contains_key(path), "{path} is generated");
     }
 }
@@ -46,7 +69,10 @@ fn fixture_specs_produce_the_golden_crate() {
 fn every_generated_file_starts_with_the_header() {
     for (path, text) in emitted_rust("tests/fixtures/models") {
         let first = text.lines().next().unwrap_or_default();
-        assert!(first.contains(codegen::emit::HEADER), "{path} starts with {first:?}");
+        assert!(
+            first.contains(codegen::emit::HEADER),
+            "{path} starts with {first:?}"
+        );
         assert!(!text.contains('\r'), "{path} has LF line endings");
     }
 }
@@ -54,11 +80,19 @@ fn every_generated_file_starts_with_the_header() {
 #[test]
 fn bundled_generated_crate_is_fresh() {
     let files = emitted_rust("models");
-    let stale = write::check_tree(&root().join("generated/rust"), &files).expect("read generated/rust");
-    assert!(stale.is_empty(), "generated/rust is stale: run `cargo run -p codegen`\n{}", stale_report(&stale));
+    let stale =
+        write::check_tree(&root().join("generated/rust"), &files).expect("read generated/rust");
+    assert!(
+        stale.is_empty(),
+        "generated/rust is stale: run `cargo run -p codegen`\n{}",
+        stale_report(&stale)
+    );
 }
 
 #[test]
 fn emitting_twice_gives_the_same_bytes() {
-    assert_eq!(emitted_rust("tests/fixtures/models"), emitted_rust("tests/fixtures/models"));
+    assert_eq!(
+        emitted_rust("tests/fixtures/models"),
+        emitted_rust("tests/fixtures/models")
+    );
 }
