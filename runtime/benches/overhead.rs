@@ -23,21 +23,28 @@ fn overhead(c: &mut Criterion) {
     let mock = rt
         .block_on(MockProvider::start(common::mock_options()))
         .unwrap();
-    let store = Arc::new(SqliteStore::in_memory().unwrap());
-    store
-        .set_balance("local", "1000000000000".parse().unwrap())
-        .unwrap();
-    let config = EngineConfig {
-        base_urls: mock.base_urls(),
-        base_urls_from_env: false,
-        ..EngineConfig::default()
+    let engine_with = |store: SqliteStore| {
+        store
+            .set_balance("local", "1000000000000".parse().unwrap())
+            .unwrap();
+        let config = EngineConfig {
+            base_urls: mock.base_urls(),
+            base_urls_from_env: false,
+            ..EngineConfig::default()
+        };
+        Engine::builder()
+            .config(config)
+            .store(Arc::new(store))
+            .keys(Arc::new(common::keys()))
+            .build()
+            .unwrap()
     };
-    let engine = Engine::builder()
-        .config(config)
-        .store(store)
-        .keys(Arc::new(common::keys()))
-        .build()
-        .unwrap();
+    // The engine's default store (in-memory SQLite), and a database file as `registry-run --db`
+    // opens it.
+    let engine = engine_with(SqliteStore::in_memory().unwrap());
+    let db_dir = std::env::temp_dir().join(format!("runtime-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&db_dir).unwrap();
+    let file_engine = engine_with(SqliteStore::open(&db_dir.join("bench.sqlite")).unwrap());
     let bare = reqwest::Client::new();
     let url = format!("{}/v1", mock.base_url());
 
@@ -59,18 +66,25 @@ fn overhead(c: &mut Criterion) {
             })
         })
     });
-    group.bench_function("engine_run", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let out = engine
-                    .run::<common::SyncModel>(json!({"prompt": "a red apple"}))
-                    .await
-                    .unwrap();
-                assert_eq!(out.outputs.len(), 1);
+    for (name, engine) in [
+        ("engine_run", &engine),
+        ("engine_run_file_db", &file_engine),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let out = engine
+                        .run::<common::SyncModel>(json!({"prompt": "a red apple"}))
+                        .await
+                        .unwrap();
+                    assert_eq!(out.outputs.len(), 1);
+                })
             })
-        })
-    });
+        });
+    }
     group.finish();
+    drop(file_engine);
+    let _ = std::fs::remove_dir_all(&db_dir);
 }
 
 criterion_group!(benches, overhead);

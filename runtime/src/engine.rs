@@ -1,10 +1,11 @@
 //! The engine: runs a model from params to a finished, charged generation.
 //!
-//! validate params -> compute cost -> reserve credits -> resolve the key for the model's scope
-//! -> record the generation (pending) -> call the provider (sync; or submit, then poll with
-//! backoff or await the webhook with polling as a fallback) -> map the answer -> completed or
-//! failed -> charge exactly once, refund on failure. Each step emits a `tracing` event with the
-//! generation id, model and provider.
+//! validate params -> compute cost -> resolve the key for the model's scope -> record the key
+//! event, reserve credits and record the generation (pending), in one store transaction -> call
+//! the provider (sync; or submit, then poll with backoff or await the webhook with polling as a
+//! fallback) -> map the answer -> completed or failed -> charge exactly once, refund on failure.
+//! Each step emits a `tracing` event with the generation id, model and provider. A run refused
+//! for credits has still resolved (and recorded) its key, but never sends it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -338,7 +339,10 @@ impl Engine {
 
         let store = &self.inner.store;
         let user = self.inner.config.user_id.as_str();
-        if let Err(available) = store.reserve(g, user, cost)? {
+        let (key, key_event) =
+            self.resolve_key(provider.id, info.id, info.key_scope, info.secret_name);
+        // Key event, hold and pending row go in together: one transaction in the SQLite store.
+        if let Err(available) = store.start(&key_event, &self.pending(g, info, &validated), cost)? {
             tracing::warn!(parent: &span, event = "credits_insufficient", needed = %cost, available = %available, "not enough credits");
             return Err(RunError::InsufficientCredits {
                 needed: cost,
@@ -346,21 +350,21 @@ impl Engine {
             });
         }
         tracing::info!(parent: &span, event = "credits_reserved", credits = %cost, user_id = user, "credits reserved");
+        tracing::info!(parent: &span, event = "generation_recorded", status = "pending", "generation recorded");
 
-        let key = match self.key(provider.id, info.id, info.key_scope, info.secret_name) {
+        let key = match key {
             Ok(k) => k,
             Err(e) => {
                 // Record the attempt as failed: that releases the hold, and monitoring sees it.
-                self.record(g, info, &validated)?;
                 self.fail(&span, g, &e);
                 return Err(e);
             }
         };
 
-        self.record(g, info, &validated)?;
-        tracing::info!(parent: &span, event = "generation_recorded", status = "pending", "generation recorded");
-
-        let step = self.call(&span, g, model, &validated, &key, started).await;
+        let mut task_id = None;
+        let step = self
+            .call(&span, g, model, &validated, &key, started, &mut task_id)
+            .await;
         match step {
             Step::Done(
                 Outcome::Completed {
@@ -375,7 +379,6 @@ impl Engine {
                     provider_cost,
                 };
                 let applied = store.finish(g, &finish)?;
-                let task_id = store.get(g)?.and_then(|r| r.task_id().map(str::to_owned));
                 let elapsed = started.elapsed();
                 if applied {
                     tracing::info!(parent: &span, event = "generation_completed", via = ?via, outputs = outputs.len(), elapsed_ms = elapsed.as_millis() as u64, "generation completed");
@@ -414,18 +417,14 @@ impl Engine {
         }
     }
 
-    fn record(
-        &self,
-        g: &str,
-        info: &ModelInfo,
-        validated: &Map<String, Value>,
-    ) -> Result<(), RunError> {
+    /// The generation's row as first recorded.
+    fn pending(&self, g: &str, info: &ModelInfo, validated: &Map<String, Value>) -> Generation {
         let now = now_ms();
         let content_type = serde_json::to_value(info.content_type)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        self.inner.store.insert(&Generation {
+        Generation {
             id: g.to_owned(),
             user_id: self.inner.config.user_id.clone(),
             model_id: info.id.to_owned(),
@@ -439,8 +438,7 @@ impl Engine {
             created_at: now,
             updated_at: now,
             completed_at: None,
-        })?;
-        Ok(())
+        }
     }
 
     fn fail(&self, span: &tracing::Span, g: &str, e: &RunError) {
@@ -475,6 +473,21 @@ impl Engine {
         scope: &str,
         secret_name: &str,
     ) -> Result<Secret, RunError> {
+        let (result, event) = self.resolve_key(provider, model, scope, secret_name);
+        if let Err(e) = self.inner.store.log_key_event(&event) {
+            tracing::error!(event = "store_error", error = %e, "could not record the key event");
+        }
+        result
+    }
+
+    /// Resolve a key (logged by `tracing`), with the event for the store to record.
+    fn resolve_key(
+        &self,
+        provider: &str,
+        model: &str,
+        scope: &str,
+        secret_name: &str,
+    ) -> (Result<Secret, RunError>, KeyEvent) {
         let req = KeyRequest {
             provider,
             model,
@@ -491,14 +504,12 @@ impl Engine {
             success: result.is_ok(),
             error: result.as_ref().err().map(KeyError::to_string),
         };
-        if let Err(e) = self.inner.store.log_key_event(&event) {
-            tracing::error!(event = "store_error", error = %e, "could not record the key event");
-        }
-        result.map_err(|_| RunError::MissingKey {
+        let result = result.map_err(|_| RunError::MissingKey {
             provider: provider.to_owned(),
             scope: scope.to_owned(),
             secret_name: secret_name.to_owned(),
-        })
+        });
+        (result, event)
     }
 
     fn callback_url(&self, g: &str, provider: &str, token: &Secret) -> Option<String> {
@@ -571,6 +582,8 @@ impl Engine {
         Ok(value)
     }
 
+    /// Submit, then wait for the result; `task` gets the provider's task id once accepted.
+    #[allow(clippy::too_many_arguments)]
     async fn call(
         &self,
         span: &tracing::Span,
@@ -579,6 +592,7 @@ impl Engine {
         params: &Map<String, Value>,
         key: &Secret,
         started: Instant,
+        task: &mut Option<String>,
     ) -> Step {
         let info = model.info();
         let provider = info.provider;
@@ -640,6 +654,7 @@ impl Engine {
         if let Err(e) = self.inner.store.mark_processing(g, Some(&task_id)) {
             return Step::Err(e.into());
         }
+        *task = Some(task_id.clone());
         if guard.is_some()
             && let Some(w) = lock(&self.inner.waiters).get_mut(g)
         {

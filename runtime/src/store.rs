@@ -170,6 +170,23 @@ pub trait Store: Send + Sync {
         user_id: &str,
         amount: Credits,
     ) -> Result<Result<(), Credits>, StoreError>;
+    /// Start a generation: record the key retrieval `key`, then hold `amount` for `g` and
+    /// record `g` (status `pending`); `Err(available)`, with only the key event recorded, when
+    /// the user cannot cover it. Stores that can should do it all in one transaction, so that
+    /// no hold ever exists without its generation row.
+    fn start(
+        &self,
+        key: &KeyEvent,
+        g: &Generation,
+        amount: Credits,
+    ) -> Result<Result<(), Credits>, StoreError> {
+        self.log_key_event(key)?;
+        if let Err(available) = self.reserve(&g.id, &g.user_id, amount)? {
+            return Ok(Err(available));
+        }
+        self.insert(g)?;
+        Ok(Ok(()))
+    }
 }
 
 /// Unix milliseconds now.
@@ -180,6 +197,9 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+// The CHECKs and the status filters are spelled with `=` and `OR`, not `IN (...)`: SQLite builds
+// a temporary b-tree for a constant `IN` list each time a statement runs, which cost more than
+// the rest of the statement on every insert and update.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS generations (
   id TEXT PRIMARY KEY,
@@ -187,7 +207,7 @@ CREATE TABLE IF NOT EXISTS generations (
   model_id TEXT NOT NULL,
   provider TEXT NOT NULL,
   content_type TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('pending','processing','completed','failed')),
+  status TEXT NOT NULL CHECK (status = 'pending' OR status = 'processing' OR status = 'completed' OR status = 'failed'),
   params TEXT NOT NULL,
   provider_response TEXT NOT NULL DEFAULT '{}',
   tokens_used TEXT,
@@ -215,7 +235,7 @@ CREATE TABLE IF NOT EXISTS credit_holds (
   generation_id TEXT PRIMARY KEY,
   user_id TEXT NOT NULL,
   amount TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('reserved','charged','refunded'))
+  state TEXT NOT NULL CHECK (state = 'reserved' OR state = 'charged' OR state = 'refunded')
 );
 CREATE INDEX IF NOT EXISTS credit_holds_open ON credit_holds (user_id) WHERE state = 'reserved';
 ";
@@ -241,12 +261,14 @@ fn json(text: &str) -> Result<Value, StoreError> {
 }
 
 impl SqliteStore {
-    /// Open (or create) a database file.
+    /// Open (or create) a database file, in WAL mode with `synchronous=NORMAL`: every commit is
+    /// atomic and survives a crash of the process; a power loss or OS crash may undo the last
+    /// commits (the file stays consistent). Readers never block the writer.
     pub fn open(path: &std::path::Path) -> Result<Self, StoreError> {
         Self::init(rusqlite::Connection::open(path)?)
     }
 
-    /// A private in-memory database.
+    /// A private in-memory database (the engine's default): gone when the process ends.
     pub fn in_memory() -> Result<Self, StoreError> {
         Self::init(rusqlite::Connection::open_in_memory()?)
     }
@@ -348,19 +370,20 @@ impl SqliteStore {
         user_id: &str,
     ) -> Result<Option<Credits>, StoreError> {
         let b: Option<String> = conn
-            .query_row(
-                "SELECT balance FROM credit_accounts WHERE user_id = ?1",
-                [user_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT balance FROM credit_accounts WHERE user_id = ?1")?
+            .query_row([user_id], |r| r.get(0))
             .optional()?;
         b.as_deref().map(credits).transpose()
     }
-}
 
-impl Store for SqliteStore {
-    fn insert(&self, g: &Generation) -> Result<(), StoreError> {
-        self.conn().prepare_cached("INSERT INTO generations (id, user_id, model_id, provider, content_type, status, params, provider_response, \
+    fn key_event_in(conn: &rusqlite::Connection, e: &KeyEvent) -> Result<(), StoreError> {
+        conn.prepare_cached("INSERT INTO api_key_events (occurred_at, provider, model_id, key_scope, secret_name, success, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![e.time, e.provider, e.model, e.scope, e.secret_name, e.success, e.error],
+        )?;
+        Ok(())
+    }
+
+    fn insert_in(conn: &rusqlite::Connection, g: &Generation) -> Result<(), StoreError> {
+        conn.prepare_cached("INSERT INTO generations (id, user_id, model_id, provider, content_type, status, params, provider_response, \
              tokens_used, provider_cost, created_at, updated_at, completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(params![
                 g.id,
                 g.user_id,
@@ -380,6 +403,70 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// Hold `amount` for `generation_id` inside an open transaction; `Err(available)` when the
+    /// user cannot cover it.
+    fn reserve_in(
+        conn: &rusqlite::Connection,
+        generation_id: &str,
+        user_id: &str,
+        amount: Credits,
+    ) -> Result<Result<(), Credits>, StoreError> {
+        let balance = Self::balance_of(conn, user_id)?.unwrap_or(Credits::ZERO);
+        let held = Self::holds_open(conn, user_id)?;
+        let available = Credits::from_decimal(balance.as_decimal() - held.as_decimal());
+        if available < amount {
+            return Ok(Err(available));
+        }
+        conn.prepare_cached("INSERT INTO credit_holds (generation_id, user_id, amount, state) VALUES (?1, ?2, ?3, 'reserved')")?.execute(params![generation_id, user_id, amount.to_string()],
+        )?;
+        Ok(Ok(()))
+    }
+}
+
+/// An open transaction (`BEGIN IMMEDIATE`, so a read-then-write never has to upgrade its lock):
+/// rolled back when dropped uncommitted, an early return or a panic included. `BEGIN`,
+/// `COMMIT` and `ROLLBACK` are cached statements, so a transaction parses no SQL.
+struct Tx<'a> {
+    conn: &'a rusqlite::Connection,
+    open: bool,
+}
+
+impl<'a> Tx<'a> {
+    fn begin(conn: &'a rusqlite::Connection) -> Result<Self, StoreError> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Tx { conn, open: true })
+    }
+
+    fn commit(mut self) -> Result<(), StoreError> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
+        self.conn
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            let _ = self
+                .conn
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute([]));
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn insert(&self, g: &Generation) -> Result<(), StoreError> {
+        Self::insert_in(&self.conn(), g)
+    }
+
     fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
         Ok(self.query("WHERE id = ?1", Some(id))?.into_iter().next())
     }
@@ -392,19 +479,18 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let n = conn.prepare_cached("UPDATE generations SET status = 'processing', updated_at = ?2, \
              provider_response = CASE WHEN ?3 IS NULL THEN provider_response ELSE json_set(provider_response, '$.task_id', ?3) END \
-             WHERE id = ?1 AND status IN ('pending', 'processing')")?.execute(params![id, now_ms(), task_id],
+             WHERE id = ?1 AND (status = 'pending' OR status = 'processing')")?.execute(params![id, now_ms(), task_id],
         )?;
         Ok(n == 1)
     }
 
     fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let conn = self.conn();
+        let tx = Tx::begin(&conn)?;
         let now = now_ms();
         let hold: Option<(String, String)> = tx
-            .query_row("SELECT amount, user_id FROM credit_holds WHERE generation_id = ?1 AND state = 'reserved'", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT amount, user_id FROM credit_holds WHERE generation_id = ?1 AND state = 'reserved'")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let (status, patch_path, patch, tokens, pcost) = match finish {
             Finish::Completed {
@@ -429,7 +515,7 @@ impl Store for SqliteStore {
         };
         let n = tx.prepare_cached("UPDATE generations SET status = ?2, updated_at = ?3, completed_at = ?3, tokens_used = ?4, \
              provider_cost = COALESCE(?5, provider_cost), provider_response = json_set(provider_response, ?6, json(?7)) \
-             WHERE id = ?1 AND status IN ('pending', 'processing')")?.execute(params![id, status, now, tokens, pcost, patch_path, patch],
+             WHERE id = ?1 AND (status = 'pending' OR status = 'processing')")?.execute(params![id, status, now, tokens, pcost, patch_path, patch],
         )?;
         if n == 0 {
             return Ok(false);
@@ -454,9 +540,7 @@ impl Store for SqliteStore {
     }
 
     fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
-        self.conn().prepare_cached("INSERT INTO api_key_events (occurred_at, provider, model_id, key_scope, secret_name, success, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![e.time, e.provider, e.model, e.scope, e.secret_name, e.success, e.error],
-        )?;
-        Ok(())
+        Self::key_event_in(&self.conn(), e)
     }
 
     fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
@@ -507,18 +591,30 @@ impl Store for SqliteStore {
         user_id: &str,
         amount: Credits,
     ) -> Result<Result<(), Credits>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let balance = Self::balance_of(&tx, user_id)?.unwrap_or(Credits::ZERO);
-        let held = Self::holds_open(&tx, user_id)?;
-        let available = Credits::from_decimal(balance.as_decimal() - held.as_decimal());
-        if available < amount {
-            return Ok(Err(available));
+        let conn = self.conn();
+        let tx = Tx::begin(&conn)?;
+        let reserved = Self::reserve_in(&tx, generation_id, user_id, amount)?;
+        if reserved.is_ok() {
+            tx.commit()?;
         }
-        tx.prepare_cached("INSERT INTO credit_holds (generation_id, user_id, amount, state) VALUES (?1, ?2, ?3, 'reserved')")?.execute(params![generation_id, user_id, amount.to_string()],
-        )?;
+        Ok(reserved)
+    }
+
+    fn start(
+        &self,
+        key: &KeyEvent,
+        g: &Generation,
+        amount: Credits,
+    ) -> Result<Result<(), Credits>, StoreError> {
+        let conn = self.conn();
+        let tx = Tx::begin(&conn)?;
+        Self::key_event_in(&tx, key)?;
+        let reserved = Self::reserve_in(&tx, &g.id, &g.user_id, amount)?;
+        if reserved.is_ok() {
+            Self::insert_in(&tx, g)?;
+        }
         tx.commit()?;
-        Ok(Ok(()))
+        Ok(reserved)
     }
 }
 
@@ -544,6 +640,42 @@ mod tests {
             updated_at: now,
             completed_at: None,
         }
+    }
+
+    #[test]
+    fn start_records_key_event_hold_and_row_together() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.set_balance("u", "3".parse().unwrap()).unwrap();
+        let key = KeyEvent {
+            time: now_ms(),
+            provider: "p".into(),
+            model: "m".into(),
+            scope: "s".into(),
+            secret_name: "K".into(),
+            success: true,
+            error: None,
+        };
+        s.start(&key, &gen_row("a"), "2".parse().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            s.start(&key, &gen_row("b"), "2".parse().unwrap()).unwrap(),
+            Err("1".parse().unwrap())
+        );
+        assert_eq!(s.key_events().unwrap().len(), 2, "both retrievals recorded");
+        assert!(s.get("b").unwrap().is_none(), "a refused run leaves no row");
+        assert_eq!(s.get("a").unwrap().unwrap().status, Status::Pending);
+        assert_eq!(s.available("u").unwrap().unwrap().to_string(), "1");
+        assert!(
+            s.finish(
+                "a",
+                &Finish::Failed {
+                    error: json!({"message": "no"})
+                }
+            )
+            .unwrap()
+        );
+        assert_eq!(s.available("u").unwrap().unwrap().to_string(), "3");
     }
 
     #[test]
