@@ -49,20 +49,20 @@ pub fn items(view: &ModelView<'_>, provider: &ir::Provider) -> TokenStream {
     let read_task = read_task(m);
     quote! {
         #struct_doc
-        #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::marker::Copy, ::std::default::Default)]
+        #[derive(Debug, Clone, Copy, Default)]
         pub struct #ty;
 
         impl #ty {
             #[doc = #cost_doc]
-            pub fn cost(params: &#params_ty) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-                ::runtime::cost::compute(&<Self as ::runtime::model::Model>::INFO.cost, &params.to_json())
+            pub fn cost(params: &#params_ty) -> Result<cost::Credits, cost::CostError> {
+                cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
             }
         }
 
-        impl ::runtime::model::Model for #ty {
+        impl model::Model for #ty {
             type Params = #params_ty;
 
-            const INFO: &'static ::runtime::model::ModelInfo = &#info;
+            const INFO: &'static model::ModelInfo = &#info;
 
             #submit
             #read_submit
@@ -106,7 +106,7 @@ fn info(view: &ModelView<'_>, provider: &ir::Provider) -> TokenStream {
     let timeout = duration(m.execution.timeout_ms);
     let poll = option(m.execution.poll.as_ref().map(|p| {
         let (interval, max_interval) = (duration(p.interval_ms), duration(p.max_interval_ms));
-        quote!(::runtime::model::PollTiming { interval: #interval, max_interval: #max_interval })
+        quote!(model::PollTiming { interval: #interval, max_interval: #max_interval })
     }));
     let params = view.fields.iter().map(|f| {
         let p = f.param;
@@ -117,24 +117,24 @@ fn info(view: &ModelView<'_>, provider: &ir::Provider) -> TokenStream {
             quote!(#text)
         }));
         let kind = kind(&p.kind);
-        quote!(::runtime::params::ParamRule { name: #name, required: #required, default: #default, kind: #kind })
+        quote!(params::ParamRule { name: #name, required: #required, default: #default, kind: #kind })
     });
     let cost = formula(&m.cost);
     let smoke = option(m.smoke.as_ref().map(|s| {
         let params = serde_json::Value::Object(s.params.clone()).to_string();
         let within = duration(s.within_ms);
-        quote!(::runtime::model::Smoke { params: #params, within: #within })
+        quote!(model::Smoke { params: #params, within: #within })
     }));
     quote! {
-        ::runtime::model::ModelInfo {
+        model::ModelInfo {
             id: #id,
             display_name: #display_name,
             description: #description,
             provider: &super::providers::#provider_static,
-            content_type: ::runtime::model::ContentType::#content_type,
+            content_type: model::ContentType::#content_type,
             key_scope: #key_scope,
             secret_name: #secret_name,
-            mode: ::runtime::model::Mode::#mode,
+            mode: model::Mode::#mode,
             enabled: #enabled,
             expected_latency: #expected_latency,
             timeout: #timeout,
@@ -162,7 +162,7 @@ fn kind(kind: &ParamKind) -> TokenStream {
             max_length,
         } => {
             let (min, max) = (opt(min_length.map(int)), opt(max_length.map(int)));
-            quote!(::runtime::params::Kind::String { min_length: #min, max_length: #max })
+            quote!(params::Kind::String { min_length: #min, max_length: #max })
         }
         ParamKind::Integer {
             min,
@@ -175,7 +175,7 @@ fn kind(kind: &ParamKind) -> TokenStream {
                 let vs = vs.iter().map(|v| int(*v));
                 quote!(&[#(#vs),*])
             }));
-            quote!(::runtime::params::Kind::Integer { min: #min, max: #max, step: #step, values: #values })
+            quote!(params::Kind::Integer { min: #min, max: #max, step: #step, values: #values })
         }
         ParamKind::Decimal { min, max, step } => {
             let (min, max, step) = (
@@ -183,13 +183,13 @@ fn kind(kind: &ParamKind) -> TokenStream {
                 opt(max.as_deref()),
                 opt(step.as_deref()),
             );
-            quote!(::runtime::params::Kind::Decimal { min: #min, max: #max, step: #step })
+            quote!(params::Kind::Decimal { min: #min, max: #max, step: #step })
         }
         ParamKind::Enum { values } => {
-            quote!(::runtime::params::Kind::Enum { values: &[#(#values),*] })
+            quote!(params::Kind::Enum { values: &[#(#values),*] })
         }
-        ParamKind::Boolean => quote!(::runtime::params::Kind::Boolean),
-        ParamKind::ImageUrl => quote!(::runtime::params::Kind::ImageUrl),
+        ParamKind::Boolean => quote!(params::Kind::Boolean),
+        ParamKind::ImageUrl => quote!(params::Kind::ImageUrl),
         ParamKind::Array {
             items,
             min_items,
@@ -200,7 +200,7 @@ fn kind(kind: &ParamKind) -> TokenStream {
                 ItemType::ImageUrl => quote!(ImageUrl),
             };
             let (min, max) = (opt(min_items.map(int)), opt(max_items.map(int)));
-            quote!(::runtime::params::Kind::Array { items: ::runtime::params::Item::#items, min_items: #min, max_items: #max })
+            quote!(params::Kind::Array { items: params::Item::#items, min_items: #min, max_items: #max })
         }
     }
 }
@@ -210,13 +210,13 @@ fn formula(cost: &ir::Cost) -> TokenStream {
     let factors = cost.multipliers.iter().map(|m| match m {
         Multiplier::Table { param, entries } => {
             let entries = entries.iter().map(|(k, v)| quote!((#k, #v)));
-            quote!(::runtime::cost::Factor::Table { param: #param, entries: &[#(#entries),*] })
+            quote!(cost::Factor::Table { param: #param, entries: &[#(#entries),*] })
         }
         Multiplier::Ratio { param, per } => {
             let per = int(*per);
-            quote!(::runtime::cost::Factor::Ratio { param: #param, per: #per })
+            quote!(cost::Factor::Ratio { param: #param, per: #per })
         }
-        Multiplier::Count { param } => quote!(::runtime::cost::Factor::Count { param: #param }),
+        Multiplier::Count { param } => quote!(cost::Factor::Count { param: #param }),
     });
     let round = match cost.round {
         RoundMode::Ceil => quote!(Ceil),
@@ -226,10 +226,10 @@ fn formula(cost: &ir::Cost) -> TokenStream {
     };
     let scale = int(cost.scale);
     quote! {
-        ::runtime::cost::Formula {
+        cost::Formula {
             base: #base,
             factors: &[#(#factors),*],
-            round: ::runtime::cost::Round::#round,
+            round: cost::Round::#round,
             scale: #scale,
         }
     }
@@ -246,7 +246,7 @@ fn submit_request(view: &ModelView<'_>) -> TokenStream {
     let ctx = if uses_ctx { quote!(ctx) } else { quote!(_ctx) };
     let (stmts, request) = request::build(view, request);
     quote! {
-        fn submit_request(#params: &Self::Params, #ctx: &::runtime::model::RequestContext) -> ::runtime::model::HttpRequest {
+        fn submit_request(#params: &Self::Params, #ctx: &model::RequestContext) -> model::HttpRequest {
             #stmts
             #request
         }
@@ -258,14 +258,14 @@ fn poll_request(view: &ModelView<'_>) -> TokenStream {
         Some(poll) => {
             let (stmts, request) = request::build(view, &poll.request);
             quote! {
-                fn poll_request(task_id: &str) -> ::std::option::Option<::runtime::model::HttpRequest> {
+                fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
                     #stmts
                     Some(#request)
                 }
             }
         }
         None => quote! {
-            fn poll_request(_task_id: &str) -> ::std::option::Option<::runtime::model::HttpRequest> {
+            fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
                 None
             }
         },
@@ -274,10 +274,10 @@ fn poll_request(view: &ModelView<'_>) -> TokenStream {
 
 fn output_kind(kind: OutputKind) -> TokenStream {
     match kind {
-        OutputKind::Url => quote!(::runtime::model::OutputKind::Url),
-        OutputKind::DataUrl => quote!(::runtime::model::OutputKind::DataUrl),
-        OutputKind::Base64 => quote!(::runtime::model::OutputKind::Base64),
-        OutputKind::Text => quote!(::runtime::model::OutputKind::Text),
+        OutputKind::Url => quote!(model::OutputKind::Url),
+        OutputKind::DataUrl => quote!(model::OutputKind::DataUrl),
+        OutputKind::Base64 => quote!(model::OutputKind::Base64),
+        OutputKind::Text => quote!(model::OutputKind::Text),
     }
 }
 
@@ -287,14 +287,14 @@ fn outputs(o: &ir::Outputs) -> TokenStream {
     let json_string = o.json_string;
     let then = option(o.then.as_ref().map(|t| quote!(#t)));
     let kind = output_kind(o.kind);
-    quote!(::runtime::answer::outputs(answer, #at, #json_string, #then, #kind)?)
+    quote!(runtime::answer::outputs(answer, #at, #json_string, #then, #kind)?)
 }
 
 fn provider_cost(c: Option<&ir::ProviderCost>) -> TokenStream {
     match c {
         Some(c) => {
             let (at, per) = (&c.at, &c.credits_per_unit);
-            quote!(::runtime::answer::provider_cost(answer, #at, #per))
+            quote!(runtime::answer::provider_cost(answer, #at, #per))
         }
         None => quote!(None),
     }
@@ -305,24 +305,24 @@ fn read_submit(m: &ir::Model) -> TokenStream {
     let cost = provider_cost(response.provider_cost.as_ref());
     let body = match (&response.task_id, &response.outputs) {
         (Some(task_id), _) => quote! {
-            Ok(::runtime::model::SubmitAnswer::Accepted {
-                task_id: ::runtime::answer::string(answer, #task_id)?,
+            Ok(model::SubmitAnswer::Accepted {
+                task_id: runtime::answer::string(answer, #task_id)?,
                 provider_cost: #cost,
             })
         },
         (None, Some(o)) => {
             let outputs = outputs(o);
             quote! {
-                Ok(::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
+                Ok(model::SubmitAnswer::Done(model::Outcome::Completed {
                     outputs: #outputs,
                     provider_cost: #cost,
                 }))
             }
         }
-        (None, None) => quote!(Err(::runtime::model::AnswerError::NoOutputs)),
+        (None, None) => quote!(Err(model::AnswerError::NoOutputs)),
     };
     quote! {
-        fn read_submit(answer: &::serde_json::Value) -> ::std::result::Result<::runtime::model::SubmitAnswer, ::runtime::model::AnswerError> {
+        fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
             #body
         }
     }
@@ -332,10 +332,10 @@ fn read_task(m: &ir::Model) -> TokenStream {
     let Some(poll) = &m.execution.poll else {
         // A sync model has no task: its answer is read like a submit answer.
         return quote! {
-            fn read_task(answer: &::serde_json::Value) -> ::std::result::Result<::runtime::model::TaskState, ::runtime::model::AnswerError> {
+            fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
                 match Self::read_submit(answer)? {
-                    ::runtime::model::SubmitAnswer::Done(outcome) => Ok(::runtime::model::TaskState::Done(outcome)),
-                    ::runtime::model::SubmitAnswer::Accepted { .. } => Ok(::runtime::model::TaskState::Pending),
+                    model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+                    model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
                 }
             }
         };
@@ -351,18 +351,18 @@ fn read_task(m: &ir::Model) -> TokenStream {
     let mut arms = Vec::new();
     let pending = states(TaskStatus::Pending);
     if !pending.is_empty() {
-        arms.push(quote!(#(#pending)|* => Ok(::runtime::model::TaskState::Pending)));
+        arms.push(quote!(#(#pending)|* => Ok(model::TaskState::Pending)));
     }
     let processing = states(TaskStatus::Processing);
     if !processing.is_empty() {
-        arms.push(quote!(#(#processing)|* => Ok(::runtime::model::TaskState::Processing)));
+        arms.push(quote!(#(#processing)|* => Ok(model::TaskState::Processing)));
     }
     let completed = states(TaskStatus::Completed);
     if !completed.is_empty() {
         let outputs = outputs(&poll.outputs);
         let cost = provider_cost(poll.provider_cost.as_ref());
         arms.push(quote! {
-            #(#completed)|* => Ok(::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
+            #(#completed)|* => Ok(model::TaskState::Done(model::Outcome::Completed {
                 outputs: #outputs,
                 provider_cost: #cost,
             }))
@@ -372,26 +372,26 @@ fn read_task(m: &ir::Model) -> TokenStream {
     if !failed.is_empty() {
         let message = match &poll.error {
             Some(p) => {
-                quote!(::runtime::answer::message(answer, #p).unwrap_or_else(|| "the provider reported a failure".to_owned()))
+                quote!(runtime::answer::message(answer, #p).unwrap_or_else(|| "the provider reported a failure".to_owned()))
             }
             None => quote!("the provider reported a failure".to_owned()),
         };
         let code = match &poll.error_code {
-            Some(p) => quote!(::runtime::answer::message(answer, #p)),
+            Some(p) => quote!(runtime::answer::message(answer, #p)),
             None => quote!(None),
         };
         arms.push(quote! {
-            #(#failed)|* => Ok(::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
+            #(#failed)|* => Ok(model::TaskState::Done(model::Outcome::Failed {
                 message: #message,
                 code: #code,
             }))
         });
     }
     quote! {
-        fn read_task(answer: &::serde_json::Value) -> ::std::result::Result<::runtime::model::TaskState, ::runtime::model::AnswerError> {
-            match ::runtime::answer::state(answer, #status)?.as_str() {
+        fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+            match runtime::answer::state(answer, #status)?.as_str() {
                 #(#arms,)*
-                other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+                other => Err(model::AnswerError::UnknownState(other.to_owned())),
             }
         }
     }

@@ -5,11 +5,11 @@
 //! in IR order (models and providers by id, params in form order), so the output never depends
 //! on map iteration order. The files are split by item kind like this emitter:
 //!
-//! - [`crate_files`]: `Cargo.toml`;
-//! - [`registry`]: `lib.rs`, `registry.rs` (every model by id), `providers.rs`, `models/mod.rs`;
-//! - [`params`]: per model, the params type, its builder and enums;
-//! - [`executor`]: per model, the executor type and its `runtime::model::Model` impl;
-//! - [`request`]: request building from the spec's templates (used by [`executor`]).
+//! - [`crate_files`] emits `Cargo.toml`;
+//! - [`registry`] emits `lib.rs`, `registry.rs` (every model by id), `providers.rs`, `models/mod.rs`;
+//! - [`params`] emits, per model, the params type, its builder and enums;
+//! - [`executor`] emits, per model, the executor type and its `runtime::model::Model` impl;
+//! - [`request`] builds requests from the spec's templates (used by [`executor`]).
 //!
 //! Generated code uses no `crate::` paths (only `super::`), so each generated crate root can
 //! also be compiled as a module, which is how the golden tests compile their fixture crates.
@@ -107,6 +107,11 @@ fn model_file(view: &ModelView<'_>, provider: &ir::Provider) -> TokenStream {
     let executor = executor::items(view, provider);
     quote! {
         #doc
+        use std::time::Duration;
+
+        use runtime::{cost, model, params};
+        use serde_json::{Map, Value};
+
         #params
         #executor
     }
@@ -156,14 +161,14 @@ fn describe(description: Option<&str>, fallback: String) -> Vec<String> {
     }
 }
 
-/// A `std::time::Duration` constructor for milliseconds.
+/// A `Duration` constructor for milliseconds (model modules import `std::time::Duration`).
 fn duration(ms: u64) -> TokenStream {
     if ms % 1000 == 0 {
         let s = proc_macro2::Literal::u64_unsuffixed(ms / 1000);
-        quote!(::std::time::Duration::from_secs(#s))
+        quote!(Duration::from_secs(#s))
     } else {
         let ms = proc_macro2::Literal::u64_unsuffixed(ms);
-        quote!(::std::time::Duration::from_millis(#ms))
+        quote!(Duration::from_millis(#ms))
     }
 }
 
@@ -174,6 +179,12 @@ fn option(value: Option<TokenStream>) -> TokenStream {
         None => quote!(None),
     }
 }
+
+/// Type names a model module uses unqualified (imported or from the prelude), which its own
+/// types must not shadow.
+const TAKEN: [&str; 10] = [
+    "Default", "Duration", "Into", "Map", "Option", "Result", "String", "TryFrom", "Value", "Vec",
+];
 
 /// Names and Rust shapes of one model's items.
 pub(crate) struct ModelView<'a> {
@@ -193,7 +204,10 @@ pub(crate) struct ModelView<'a> {
 
 impl<'a> ModelView<'a> {
     fn new(model: &'a ir::Model) -> Self {
-        let base = names::pascal(&model.id);
+        let mut base = names::pascal(&model.id);
+        if TAKEN.contains(&base.as_str()) {
+            base.push_str("Model");
+        }
         let ty = format_ident!("{}", base);
         let params_ty = format_ident!("{}Params", base);
         let builder_ty = format_ident!("{}ParamsBuilder", base);
@@ -209,7 +223,7 @@ impl<'a> ModelView<'a> {
                 let enum_ty = match &param.kind {
                     ParamKind::Enum { values } => {
                         let mut name = names::pascal(&param.name);
-                        if reserved.contains(&name) {
+                        if reserved.contains(&name) || TAKEN.contains(&name.as_str()) {
                             name.push_str("Value");
                         }
                         Some((format_ident!("{}", name), names::variants(values)))
@@ -254,7 +268,7 @@ impl Field<'_> {
     pub fn base_ty(&self) -> TokenStream {
         match &self.param.kind {
             ParamKind::String { .. } | ParamKind::ImageUrl | ParamKind::Decimal { .. } => {
-                quote!(::std::string::String)
+                quote!(String)
             }
             ParamKind::Integer { .. } => quote!(i64),
             ParamKind::Boolean => quote!(bool),
@@ -265,7 +279,7 @@ impl Field<'_> {
                     .expect("enum params have an enum type");
                 quote!(#ty)
             }
-            ParamKind::Array { .. } => quote!(::std::vec::Vec<::std::string::String>),
+            ParamKind::Array { .. } => quote!(Vec<String>),
         }
     }
 
@@ -273,7 +287,7 @@ impl Field<'_> {
     pub fn ty(&self) -> TokenStream {
         let base = self.base_ty();
         if self.optional() {
-            quote!(::std::option::Option<#base>)
+            quote!(Option<#base>)
         } else {
             base
         }

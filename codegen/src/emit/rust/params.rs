@@ -153,20 +153,20 @@ fn enum_item(field: &Field<'_>) -> Option<TokenStream> {
             #variant
         }
     });
-    let derive_default = default.map(|_| quote!(::std::default::Default,));
+    let derive_default = default.map(|_| quote!(Default,));
     let count = proc_macro2::Literal::usize_unsuffixed(values.len());
     Some(quote! {
         #doc
         #[derive(
-            ::std::fmt::Debug,
-            ::std::clone::Clone,
-            ::std::marker::Copy,
-            ::std::cmp::PartialEq,
-            ::std::cmp::Eq,
-            ::std::hash::Hash,
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
             #derive_default
-            ::serde::Serialize,
-            ::serde::Deserialize,
+            serde::Serialize,
+            serde::Deserialize,
         )]
         pub enum #ty {
             #(#arms,)*
@@ -184,8 +184,8 @@ fn enum_item(field: &Field<'_>) -> Option<TokenStream> {
             }
         }
 
-        impl ::std::fmt::Display for #ty {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        impl std::fmt::Display for #ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -216,9 +216,9 @@ fn default_expr(field: &Field<'_>) -> TokenStream {
                 let s = i.as_str().unwrap_or_default();
                 quote!(#s.to_owned())
             });
-            quote!(::std::vec![#(#items),*])
+            quote!(vec![#(#items),*])
         }
-        Value::Null | Value::Object(_) => quote!(::std::default::Default::default()),
+        Value::Null | Value::Object(_) => quote!(Default::default()),
     }
 }
 
@@ -226,10 +226,7 @@ fn default_expr(field: &Field<'_>) -> TokenStream {
 fn argument(field: &Field<'_>) -> (TokenStream, TokenStream) {
     let ident = &field.ident;
     if field.is_text() {
-        (
-            quote!(impl ::std::convert::Into<::std::string::String>),
-            quote!(#ident.into()),
-        )
+        (quote!(impl Into<String>), quote!(#ident.into()))
     } else {
         (field.base_ty(), quote!(#ident))
     }
@@ -289,16 +286,10 @@ fn params_struct(view: &ModelView<'_>) -> TokenStream {
         let (ret, body) = match (f.optional(), f.is_copy(), f.is_text()) {
             (false, true, _) => (base, quote!(self.#ident)),
             (false, false, true) => (quote!(&str), quote!(&self.#ident)),
-            (false, false, false) => (quote!(&[::std::string::String]), quote!(&self.#ident)),
-            (true, true, _) => (quote!(::std::option::Option<#base>), quote!(self.#ident)),
-            (true, false, true) => (
-                quote!(::std::option::Option<&str>),
-                quote!(self.#ident.as_deref()),
-            ),
-            (true, false, false) => (
-                quote!(::std::option::Option<&[::std::string::String]>),
-                quote!(self.#ident.as_deref()),
-            ),
+            (false, false, false) => (quote!(&[String]), quote!(&self.#ident)),
+            (true, true, _) => (quote!(Option<#base>), quote!(self.#ident)),
+            (true, false, true) => (quote!(Option<&str>), quote!(self.#ident.as_deref())),
+            (true, false, false) => (quote!(Option<&[String]>), quote!(self.#ident.as_deref())),
         };
         quote! {
             #doc
@@ -334,14 +325,15 @@ fn params_struct(view: &ModelView<'_>) -> TokenStream {
     let to_json = to_json(view);
     quote! {
         #struct_doc
-        #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+        #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+        #[serde(try_from = "Value")]
         pub struct #params_ty {
             #(#fields,)*
         }
 
         impl #params_ty {
             #[doc = #new_doc_attr]
-            pub fn new(#(#args),*) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+            pub fn new(#(#args),*) -> Result<Self, params::Violations> {
                 Self::builder(#(#arg_names),*).build()
             }
 
@@ -370,20 +362,20 @@ fn to_json(view: &ModelView<'_>) -> TokenStream {
             let value = json_value(f, quote!(value), true);
             quote! {
                 if let Some(value) = &self.#ident {
-                    map.insert(#key.to_owned(), ::serde_json::Value::from(#value));
+                    map.insert(#key.to_owned(), Value::from(#value));
                 }
             }
         } else {
             let value = json_value(f, quote!(self.#ident), false);
             quote! {
-                map.insert(#key.to_owned(), ::serde_json::Value::from(#value));
+                map.insert(#key.to_owned(), Value::from(#value));
             }
         }
     });
     quote! {
         /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-        pub fn to_json(&self) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-            let mut map = ::serde_json::Map::new();
+        pub fn to_json(&self) -> Map<String, Value> {
+            let mut map = Map::new();
             #(#inserts)*
             map
         }
@@ -430,7 +422,7 @@ fn builder(view: &ModelView<'_>) -> TokenStream {
     });
     quote! {
         #builder_doc
-        #[derive(::std::fmt::Debug, ::std::clone::Clone)]
+        #[derive(Debug, Clone)]
         #[must_use]
         pub struct #builder_ty {
             params: #params_ty,
@@ -440,10 +432,10 @@ fn builder(view: &ModelView<'_>) -> TokenStream {
             #(#setters)*
 
             /// Check every bound and return the params, or every violation.
-            pub fn build(self) -> ::std::result::Result<#params_ty, ::runtime::params::Violations> {
-                ::runtime::params::validate(
-                    <#ty as ::runtime::model::Model>::INFO.params,
-                    &::serde_json::Value::Object(self.params.to_json()),
+            pub fn build(self) -> Result<#params_ty, params::Violations> {
+                params::validate(
+                    <#ty as model::Model>::INFO.params,
+                    &Value::Object(self.params.to_json()),
                 )?;
                 Ok(self.params)
             }
@@ -459,27 +451,20 @@ fn json_impls(view: &ModelView<'_>) -> TokenStream {
         quote!(#ident: super::take(&mut valid, #key)?)
     });
     quote! {
-        impl ::std::convert::TryFrom<::serde_json::Value> for #params_ty {
-            type Error = ::runtime::params::Violations;
+        impl TryFrom<Value> for #params_ty {
+            type Error = params::Violations;
 
-            fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-                let mut valid = ::runtime::params::validate(<#ty as ::runtime::model::Model>::INFO.params, &value)?;
+            fn try_from(value: Value) -> Result<Self, Self::Error> {
+                let mut valid = params::validate(<#ty as model::Model>::INFO.params, &value)?;
                 Ok(Self {
                     #(#fields,)*
                 })
             }
         }
 
-        impl ::serde::Serialize for #params_ty {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
-                ::serde::Serialize::serialize(&self.to_json(), serializer)
-            }
-        }
-
-        impl<'de> ::serde::Deserialize<'de> for #params_ty {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
-                let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
-                Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+        impl serde::Serialize for #params_ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serde::Serialize::serialize(&self.to_json(), serializer)
             }
         }
     }

@@ -134,7 +134,10 @@ pub fn providers_rs(ir: &ir::Registry) -> TokenStream {
             let secret = option(w.secret_name.as_ref().map(|s| quote!(#s)));
             let task_id = &w.task_id;
             let confirm = w.confirm_by_poll;
-            let tolerance = option(w.tolerance_ms.map(duration));
+            let tolerance = option(w.tolerance_ms.map(|ms| {
+                let d = duration(ms);
+                quote!(::std::time::#d)
+            }));
             quote! {
                 ::runtime::model::WebhookRule {
                     signature: ::runtime::model::Signature::#signature,

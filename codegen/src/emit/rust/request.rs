@@ -23,9 +23,9 @@ pub fn build(view: &ModelView<'_>, request: &Request) -> (TokenStream, TokenStre
         stmts: Vec::new(),
     };
     let method = match request.method {
-        HttpMethod::Get => quote!(::runtime::model::Method::Get),
-        HttpMethod::Post => quote!(::runtime::model::Method::Post),
-        HttpMethod::Put => quote!(::runtime::model::Method::Put),
+        HttpMethod::Get => quote!(model::Method::Get),
+        HttpMethod::Post => quote!(model::Method::Post),
+        HttpMethod::Put => quote!(model::Method::Put),
     };
     let path = text(view, &request.path, true);
     let headers = request.headers.iter().map(|(name, segments)| {
@@ -33,9 +33,9 @@ pub fn build(view: &ModelView<'_>, request: &Request) -> (TokenStream, TokenStre
         quote!((#name, #value))
     });
     let headers = if request.headers.is_empty() {
-        quote!(::std::vec::Vec::new())
+        quote!(Vec::new())
     } else {
-        quote!(::std::vec![#(#headers),*])
+        quote!(vec![#(#headers),*])
     };
     let body_value = match &request.body {
         Some(template) => {
@@ -46,7 +46,7 @@ pub fn build(view: &ModelView<'_>, request: &Request) -> (TokenStream, TokenStre
     };
     let stmts = &body.stmts;
     let request = quote! {
-        ::runtime::model::HttpRequest {
+        model::HttpRequest {
             method: #method,
             path: #path,
             headers: #headers,
@@ -115,23 +115,22 @@ impl Body<'_, '_> {
             Template::Literal(v) => scalar(v),
             Template::Value(p) => {
                 let value = placeholder(self.view, p);
-                quote!(::serde_json::Value::from(#value))
+                quote!(Value::from(#value))
             }
             Template::Text(segments) => {
                 let text = text(self.view, segments, false);
-                quote!(::serde_json::Value::from(#text))
+                quote!(Value::from(#text))
             }
             Template::Object(members) => {
                 let map = self.locals.fresh(hint);
-                self.stmts
-                    .push(quote!(let mut #map = ::serde_json::Map::new();));
+                self.stmts.push(quote!(let mut #map = Map::new();));
                 for (key, template) in members {
                     if let Some(field) = self.optional_param(template) {
                         let ident = &field.ident;
                         let value = value_of(field, quote!(value), true);
                         self.stmts.push(quote! {
                             if let Some(value) = &params.#ident {
-                                #map.insert(#key.to_owned(), ::serde_json::Value::from(#value));
+                                #map.insert(#key.to_owned(), Value::from(#value));
                             }
                         });
                     } else {
@@ -140,13 +139,13 @@ impl Body<'_, '_> {
                             .push(quote!(#map.insert(#key.to_owned(), #value);));
                     }
                 }
-                quote!(::serde_json::Value::Object(#map))
+                quote!(Value::Object(#map))
             }
             Template::Array(items) => {
                 let item_hint = singular(hint);
                 let items: Vec<TokenStream> =
                     items.iter().map(|t| self.value(t, &item_hint)).collect();
-                quote!(::serde_json::Value::Array(::std::vec![#(#items),*]))
+                quote!(Value::Array(vec![#(#items),*]))
             }
         }
     }
@@ -176,8 +175,8 @@ fn singular(hint: &str) -> String {
 /// A literal scalar as a `serde_json::Value`.
 fn scalar(v: &Value) -> TokenStream {
     match v {
-        Value::Null => quote!(::serde_json::Value::Null),
-        Value::Bool(b) => quote!(::serde_json::Value::Bool(#b)),
+        Value::Null => quote!(Value::Null),
+        Value::Bool(b) => quote!(Value::Bool(#b)),
         Value::Number(n) => {
             let lit = if let Some(i) = n.as_i64() {
                 Literal::i64_unsuffixed(i)
@@ -186,9 +185,9 @@ fn scalar(v: &Value) -> TokenStream {
             } else {
                 Literal::f64_unsuffixed(n.as_f64().unwrap_or_default())
             };
-            quote!(::serde_json::Value::from(#lit))
+            quote!(Value::from(#lit))
         }
-        Value::String(s) => quote!(::serde_json::Value::from(#s)),
+        Value::String(s) => quote!(Value::from(#s)),
         Value::Array(_) | Value::Object(_) => unreachable!("handled as templates"),
     }
 }
@@ -250,7 +249,7 @@ fn text(view: &ModelView<'_>, segments: &[Segment], encode: bool) -> TokenStream
                 fmt.push_str("{}");
                 args.push(if encode {
                     let text = as_str(view, p);
-                    quote!(::runtime::model::encode_component(#text))
+                    quote!(model::encode_component(#text))
                 } else {
                     shown(view, p)
                 });
@@ -272,7 +271,7 @@ fn text(view: &ModelView<'_>, segments: &[Segment], encode: bool) -> TokenStream
             quote!(#text.to_owned())
         }
         ([arg], [Segment::Value(_)]) => quote!(#arg.to_string()),
-        _ => quote!(::std::format!(#fmt, #(#args),*)),
+        _ => quote!(format!(#fmt, #(#args),*)),
     }
 }
 

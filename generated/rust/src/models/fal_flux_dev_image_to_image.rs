@@ -5,24 +5,28 @@
 //! Redraws an input image guided by a prompt.
 //!
 //! Generated from `models/fal/fal_flux_dev_image_to_image.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Params of [`FalFluxDevImageToImage`], checked against the spec's bounds.
 ///
 /// Build them with [`FalFluxDevImageToImageParams::new`] (required params only) or [`FalFluxDevImageToImageParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct FalFluxDevImageToImageParams {
     /// The image to start from.
     ///
     /// An http(s) URL. Required.
-    image_url: ::std::string::String,
+    image_url: String,
     /// How to change it.
     ///
     /// At most 4000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// How far to move from the input.
     ///
     /// An exact decimal, such as `"0.5"`. From 0.01 to 1. A multiple of 0.01. Default: `0.95`.
-    strength: ::std::string::String,
+    strength: String,
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
@@ -35,15 +39,15 @@ pub struct FalFluxDevImageToImageParams {
 impl FalFluxDevImageToImageParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
     pub fn new(
-        image_url: impl ::std::convert::Into<::std::string::String>,
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+        image_url: impl Into<String>,
+        prompt: impl Into<String>,
+    ) -> Result<Self, params::Violations> {
         Self::builder(image_url, prompt).build()
     }
     /// A builder with `image_url`, `prompt`, other params at their defaults; [`build`](FalFluxDevImageToImageParamsBuilder::build) checks the bounds.
     pub fn builder(
-        image_url: impl ::std::convert::Into<::std::string::String>,
-        prompt: impl ::std::convert::Into<::std::string::String>,
+        image_url: impl Into<String>,
+        prompt: impl Into<String>,
     ) -> FalFluxDevImageToImageParamsBuilder {
         FalFluxDevImageToImageParamsBuilder {
             params: Self {
@@ -76,29 +80,21 @@ impl FalFluxDevImageToImageParams {
         self.num_inference_steps
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert(
-            "image_url".to_owned(),
-            ::serde_json::Value::from(self.image_url.clone()),
-        );
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "strength".to_owned(),
-            ::serde_json::Value::from(self.strength.clone()),
-        );
-        map.insert("num_images".to_owned(), ::serde_json::Value::from(self.num_images));
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("strength".to_owned(), Value::from(self.strength.clone()));
+        map.insert("num_images".to_owned(), Value::from(self.num_images));
         map.insert(
             "num_inference_steps".to_owned(),
-            ::serde_json::Value::from(self.num_inference_steps),
+            Value::from(self.num_inference_steps),
         );
         map
     }
 }
 /// Builds [`FalFluxDevImageToImageParams`]: set optional params, then [`build`](FalFluxDevImageToImageParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct FalFluxDevImageToImageParamsBuilder {
     params: FalFluxDevImageToImageParams,
@@ -107,10 +103,7 @@ impl FalFluxDevImageToImageParamsBuilder {
     /// How far to move from the input.
     ///
     /// An exact decimal, such as `"0.5"`. From 0.01 to 1. A multiple of 0.01. Default: `0.95`.
-    pub fn strength(
-        mut self,
-        strength: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn strength(mut self, strength: impl Into<String>) -> Self {
         self.params.strength = strength.into();
         self
     }
@@ -129,24 +122,19 @@ impl FalFluxDevImageToImageParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<
-        FalFluxDevImageToImageParams,
-        ::runtime::params::Violations,
-    > {
-        ::runtime::params::validate(
-            <FalFluxDevImageToImage as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<FalFluxDevImageToImageParams, params::Violations> {
+        params::validate(
+            <FalFluxDevImageToImage as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for FalFluxDevImageToImageParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <FalFluxDevImageToImage as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for FalFluxDevImageToImageParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <FalFluxDevImageToImage as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -158,22 +146,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for FalFluxDevImageToImagePara
         })
     }
 }
-impl ::serde::Serialize for FalFluxDevImageToImageParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for FalFluxDevImageToImageParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for FalFluxDevImageToImageParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// FLUX.1 [dev] image-to-image (fal).
@@ -181,81 +156,73 @@ impl<'de> ::serde::Deserialize<'de> for FalFluxDevImageToImageParams {
 /// Redraws an input image guided by a prompt.
 ///
 /// Runs as `fal_flux_dev_image_to_image` on fal (sync mode, expected latency 10s, timeout 1m30s) with the `image_to_image` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct FalFluxDevImageToImage;
 impl FalFluxDevImageToImage {
     /// The exact credit cost of a generation: `2.5 × count(num_images) × num_inference_steps/28, half even to 2 places`.
     pub fn cost(
         params: &FalFluxDevImageToImageParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for FalFluxDevImageToImage {
+impl model::Model for FalFluxDevImageToImage {
     type Params = FalFluxDevImageToImageParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "fal_flux_dev_image_to_image",
         display_name: "FLUX.1 [dev] image-to-image (fal)",
         description: Some("Redraws an input image guided by a prompt."),
         provider: &super::providers::FAL,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "image_to_image",
         secret_name: "FAL_KEY_IMAGE_TO_IMAGE",
-        mode: ::runtime::model::Mode::Sync,
+        mode: model::Mode::Sync,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(10),
-        timeout: ::std::time::Duration::from_secs(90),
+        expected_latency: Duration::from_secs(10),
+        timeout: Duration::from_secs(90),
         poll: None,
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "image_url",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::ImageUrl,
+                kind: params::Kind::ImageUrl,
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(4000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "strength",
                 required: false,
                 default: Some("\"0.95\""),
-                kind: ::runtime::params::Kind::Decimal {
+                kind: params::Kind::Decimal {
                     min: Some("0.01"),
                     max: Some("1"),
                     step: Some("0.01"),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "num_images",
                 required: false,
                 default: Some("1"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(1),
                     max: Some(4),
                     step: None,
                     values: None,
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "num_inference_steps",
                 required: false,
                 default: Some("28"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(1),
                     max: Some(50),
                     step: None,
@@ -263,94 +230,66 @@ impl ::runtime::model::Model for FalFluxDevImageToImage {
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "2.5",
             factors: &[
-                ::runtime::cost::Factor::Count {
+                cost::Factor::Count {
                     param: "num_images",
                 },
-                ::runtime::cost::Factor::Ratio {
+                cost::Factor::Ratio {
                     param: "num_inference_steps",
                     per: 28,
                 },
             ],
-            round: ::runtime::cost::Round::HalfEven,
+            round: cost::Round::HalfEven,
             scale: 2,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"Make it a watercolor\",\"image_url\":\"https://example.com/apple.png\"}",
-            within: ::std::time::Duration::from_secs(30),
+            within: Duration::from_secs(30),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert(
-            "image_url".to_owned(),
-            ::serde_json::Value::from(params.image_url.clone()),
-        );
-        body.insert(
-            "prompt".to_owned(),
-            ::serde_json::Value::from(params.prompt.clone()),
-        );
-        body.insert(
-            "strength".to_owned(),
-            ::serde_json::Value::from(params.strength.clone()),
-        );
-        body.insert(
-            "num_images".to_owned(),
-            ::serde_json::Value::from(params.num_images),
-        );
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("image_url".to_owned(), Value::from(params.image_url.clone()));
+        body.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
+        body.insert("strength".to_owned(), Value::from(params.strength.clone()));
+        body.insert("num_images".to_owned(), Value::from(params.num_images));
         body.insert(
             "num_inference_steps".to_owned(),
-            ::serde_json::Value::from(params.num_inference_steps),
+            Value::from(params.num_inference_steps),
         );
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/fal-ai/flux/dev/image-to-image".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
         Ok(
-            ::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
-                outputs: ::runtime::answer::outputs(
+            model::SubmitAnswer::Done(model::Outcome::Completed {
+                outputs: runtime::answer::outputs(
                     answer,
                     "/images/*/url",
                     false,
                     None,
-                    ::runtime::model::OutputKind::Url,
+                    model::OutputKind::Url,
                 )?,
                 provider_cost: None,
             }),
         )
     }
-    fn poll_request(
-        _task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
+    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
         None
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
         match Self::read_submit(answer)? {
-            ::runtime::model::SubmitAnswer::Done(outcome) => {
-                Ok(::runtime::model::TaskState::Done(outcome))
-            }
-            ::runtime::model::SubmitAnswer::Accepted { .. } => {
-                Ok(::runtime::model::TaskState::Pending)
-            }
+            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
         }
     }
 }

@@ -5,17 +5,20 @@
 //! FLUX.1 schnell on fal's synchronous endpoint.
 //!
 //! Generated from `models/fal/fal_flux_schnell.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Frame size.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum ImageSize {
     /// `square_hd`.
@@ -60,8 +63,8 @@ impl ImageSize {
         }
     }
 }
-impl ::std::fmt::Display for ImageSize {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for ImageSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -69,12 +72,13 @@ impl ::std::fmt::Display for ImageSize {
 ///
 /// Build them with [`FalFluxSchnellParams::new`] (required params only) or [`FalFluxSchnellParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct FalFluxSchnellParams {
     /// What to draw.
     ///
     /// At most 4000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Frame size.
     ///
     /// Default: `landscape_4_3`.
@@ -94,15 +98,11 @@ pub struct FalFluxSchnellParams {
 }
 impl FalFluxSchnellParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](FalFluxSchnellParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> FalFluxSchnellParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> FalFluxSchnellParamsBuilder {
         FalFluxSchnellParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -134,29 +134,24 @@ impl FalFluxSchnellParams {
         self.enable_safety_checker
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "image_size".to_owned(),
-            ::serde_json::Value::from(self.image_size.as_str()),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("image_size".to_owned(), Value::from(self.image_size.as_str()));
         map.insert(
             "num_inference_steps".to_owned(),
-            ::serde_json::Value::from(self.num_inference_steps),
+            Value::from(self.num_inference_steps),
         );
-        map.insert("num_images".to_owned(), ::serde_json::Value::from(self.num_images));
+        map.insert("num_images".to_owned(), Value::from(self.num_images));
         map.insert(
             "enable_safety_checker".to_owned(),
-            ::serde_json::Value::from(self.enable_safety_checker),
+            Value::from(self.enable_safety_checker),
         );
         map
     }
 }
 /// Builds [`FalFluxSchnellParams`]: set optional params, then [`build`](FalFluxSchnellParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct FalFluxSchnellParamsBuilder {
     params: FalFluxSchnellParams,
@@ -191,21 +186,19 @@ impl FalFluxSchnellParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<FalFluxSchnellParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <FalFluxSchnell as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<FalFluxSchnellParams, params::Violations> {
+        params::validate(
+            <FalFluxSchnell as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for FalFluxSchnellParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <FalFluxSchnell as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for FalFluxSchnellParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <FalFluxSchnell as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -217,22 +210,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for FalFluxSchnellParams {
         })
     }
 }
-impl ::serde::Serialize for FalFluxSchnellParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for FalFluxSchnellParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for FalFluxSchnellParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// FLUX.1 [schnell] (fal).
@@ -240,54 +220,46 @@ impl<'de> ::serde::Deserialize<'de> for FalFluxSchnellParams {
 /// FLUX.1 schnell on fal's synchronous endpoint.
 ///
 /// Runs as `fal_flux_schnell` on fal (sync mode, expected latency 5s, timeout 1m) with the `text_to_image` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct FalFluxSchnell;
 impl FalFluxSchnell {
     /// The exact credit cost of a generation: `1 × count(num_images), ceil`.
     pub fn cost(
         params: &FalFluxSchnellParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for FalFluxSchnell {
+impl model::Model for FalFluxSchnell {
     type Params = FalFluxSchnellParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "fal_flux_schnell",
         display_name: "FLUX.1 [schnell] (fal)",
         description: Some("FLUX.1 schnell on fal's synchronous endpoint."),
         provider: &super::providers::FAL,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "text_to_image",
         secret_name: "FAL_KEY_TEXT_TO_IMAGE",
-        mode: ::runtime::model::Mode::Sync,
+        mode: model::Mode::Sync,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(5),
-        timeout: ::std::time::Duration::from_secs(60),
+        expected_latency: Duration::from_secs(5),
+        timeout: Duration::from_secs(60),
         poll: None,
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(4000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "image_size",
                 required: false,
                 default: Some("\"landscape_4_3\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &[
                         "square_hd",
                         "square",
@@ -298,120 +270,95 @@ impl ::runtime::model::Model for FalFluxSchnell {
                     ],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "num_inference_steps",
                 required: false,
                 default: Some("4"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(1),
                     max: Some(12),
                     step: None,
                     values: None,
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "num_images",
                 required: false,
                 default: Some("1"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(1),
                     max: Some(4),
                     step: None,
                     values: None,
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "enable_safety_checker",
                 required: false,
                 default: Some("true"),
-                kind: ::runtime::params::Kind::Boolean,
+                kind: params::Kind::Boolean,
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "1",
             factors: &[
-                ::runtime::cost::Factor::Count {
+                cost::Factor::Count {
                     param: "num_images",
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"A red apple on a table\"}",
-            within: ::std::time::Duration::from_secs(15),
+            within: Duration::from_secs(15),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert(
-            "prompt".to_owned(),
-            ::serde_json::Value::from(params.prompt.clone()),
-        );
-        body.insert(
-            "image_size".to_owned(),
-            ::serde_json::Value::from(params.image_size.as_str()),
-        );
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
+        body.insert("image_size".to_owned(), Value::from(params.image_size.as_str()));
         body.insert(
             "num_inference_steps".to_owned(),
-            ::serde_json::Value::from(params.num_inference_steps),
+            Value::from(params.num_inference_steps),
         );
-        body.insert(
-            "num_images".to_owned(),
-            ::serde_json::Value::from(params.num_images),
-        );
+        body.insert("num_images".to_owned(), Value::from(params.num_images));
         body.insert(
             "enable_safety_checker".to_owned(),
-            ::serde_json::Value::from(params.enable_safety_checker),
+            Value::from(params.enable_safety_checker),
         );
-        body.insert("sync_mode".to_owned(), ::serde_json::Value::Bool(false));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        body.insert("sync_mode".to_owned(), Value::Bool(false));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/fal-ai/flux/schnell".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
         Ok(
-            ::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
-                outputs: ::runtime::answer::outputs(
+            model::SubmitAnswer::Done(model::Outcome::Completed {
+                outputs: runtime::answer::outputs(
                     answer,
                     "/images/*/url",
                     false,
                     None,
-                    ::runtime::model::OutputKind::Url,
+                    model::OutputKind::Url,
                 )?,
                 provider_cost: None,
             }),
         )
     }
-    fn poll_request(
-        _task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
+    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
         None
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
         match Self::read_submit(answer)? {
-            ::runtime::model::SubmitAnswer::Done(outcome) => {
-                Ok(::runtime::model::TaskState::Done(outcome))
-            }
-            ::runtime::model::SubmitAnswer::Accepted { .. } => {
-                Ok(::runtime::model::TaskState::Pending)
-            }
+            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
         }
     }
 }

@@ -5,17 +5,20 @@
 //! OpenAI's image model; images come back as base64.
 //!
 //! Generated from `models/openai/gpt_image_1.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Image size.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum Size {
     /// `1024x1024`.
@@ -50,22 +53,22 @@ impl Size {
         }
     }
 }
-impl ::std::fmt::Display for Size {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for Size {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
 /// Rendering quality.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum Quality {
     /// `low`.
@@ -95,8 +98,8 @@ impl Quality {
         }
     }
 }
-impl ::std::fmt::Display for Quality {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for Quality {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -104,12 +107,13 @@ impl ::std::fmt::Display for Quality {
 ///
 /// Build them with [`GptImage1Params::new`] (required params only) or [`GptImage1Params::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct GptImage1Params {
     /// What to draw.
     ///
     /// At most 32000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Image size.
     ///
     /// Default: `auto`.
@@ -125,15 +129,11 @@ pub struct GptImage1Params {
 }
 impl GptImage1Params {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](GptImage1ParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> GptImage1ParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> GptImage1ParamsBuilder {
         GptImage1ParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -160,22 +160,17 @@ impl GptImage1Params {
         self.n
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert("size".to_owned(), ::serde_json::Value::from(self.size.as_str()));
-        map.insert(
-            "quality".to_owned(),
-            ::serde_json::Value::from(self.quality.as_str()),
-        );
-        map.insert("n".to_owned(), ::serde_json::Value::from(self.n));
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("size".to_owned(), Value::from(self.size.as_str()));
+        map.insert("quality".to_owned(), Value::from(self.quality.as_str()));
+        map.insert("n".to_owned(), Value::from(self.n));
         map
     }
 }
 /// Builds [`GptImage1Params`]: set optional params, then [`build`](GptImage1ParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct GptImage1ParamsBuilder {
     params: GptImage1Params,
@@ -203,21 +198,19 @@ impl GptImage1ParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<GptImage1Params, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <GptImage1 as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<GptImage1Params, params::Violations> {
+        params::validate(
+            <GptImage1 as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for GptImage1Params {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <GptImage1 as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for GptImage1Params {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <GptImage1 as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -228,22 +221,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for GptImage1Params {
         })
     }
 }
-impl ::serde::Serialize for GptImage1Params {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for GptImage1Params {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for GptImage1Params {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// GPT Image 1.
@@ -251,70 +231,60 @@ impl<'de> ::serde::Deserialize<'de> for GptImage1Params {
 /// OpenAI's image model; images come back as base64.
 ///
 /// Runs as `gpt_image_1` on OpenAI (sync mode, expected latency 30s, timeout 3m) with the `images` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct GptImage1;
 impl GptImage1 {
     /// The exact credit cost of a generation: `2 × quality{auto: 2, high: 8, low: 0.5, medium: 2} × count(n), ceil`.
-    pub fn cost(
-        params: &GptImage1Params,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    pub fn cost(params: &GptImage1Params) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for GptImage1 {
+impl model::Model for GptImage1 {
     type Params = GptImage1Params;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "gpt_image_1",
         display_name: "GPT Image 1",
         description: Some("OpenAI's image model; images come back as base64."),
         provider: &super::providers::OPENAI,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "images",
         secret_name: "OPENAI_API_KEY_IMAGES",
-        mode: ::runtime::model::Mode::Sync,
+        mode: model::Mode::Sync,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(30),
-        timeout: ::std::time::Duration::from_secs(180),
+        expected_latency: Duration::from_secs(30),
+        timeout: Duration::from_secs(180),
         poll: None,
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(32000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "size",
                 required: false,
                 default: Some("\"auto\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["1024x1024", "1536x1024", "1024x1536", "auto"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "quality",
                 required: false,
                 default: Some("\"auto\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["low", "medium", "high", "auto"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "n",
                 required: false,
                 default: Some("1"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(1),
                     max: Some(10),
                     step: None,
@@ -322,10 +292,10 @@ impl ::runtime::model::Model for GptImage1 {
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "2",
             factors: &[
-                ::runtime::cost::Factor::Table {
+                cost::Factor::Table {
                     param: "quality",
                     entries: &[
                         ("auto", "2"),
@@ -334,78 +304,54 @@ impl ::runtime::model::Model for GptImage1 {
                         ("medium", "2"),
                     ],
                 },
-                ::runtime::cost::Factor::Count {
-                    param: "n",
-                },
+                cost::Factor::Count { param: "n" },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"A red apple on a table\",\"quality\":\"low\"}",
-            within: ::std::time::Duration::from_secs(60),
+            within: Duration::from_secs(60),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert("model".to_owned(), ::serde_json::Value::from("gpt-image-1"));
-        body.insert(
-            "prompt".to_owned(),
-            ::serde_json::Value::from(params.prompt.clone()),
-        );
-        body.insert("size".to_owned(), ::serde_json::Value::from(params.size.as_str()));
-        body.insert(
-            "quality".to_owned(),
-            ::serde_json::Value::from(params.quality.as_str()),
-        );
-        body.insert("n".to_owned(), ::serde_json::Value::from(params.n));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("gpt-image-1"));
+        body.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
+        body.insert("size".to_owned(), Value::from(params.size.as_str()));
+        body.insert("quality".to_owned(), Value::from(params.quality.as_str()));
+        body.insert("n".to_owned(), Value::from(params.n));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/v1/images/generations".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
         Ok(
-            ::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
-                outputs: ::runtime::answer::outputs(
+            model::SubmitAnswer::Done(model::Outcome::Completed {
+                outputs: runtime::answer::outputs(
                     answer,
                     "/data/*/b64_json",
                     false,
                     None,
-                    ::runtime::model::OutputKind::Base64,
+                    model::OutputKind::Base64,
                 )?,
                 provider_cost: None,
             }),
         )
     }
-    fn poll_request(
-        _task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
+    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
         None
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
         match Self::read_submit(answer)? {
-            ::runtime::model::SubmitAnswer::Done(outcome) => {
-                Ok(::runtime::model::TaskState::Done(outcome))
-            }
-            ::runtime::model::SubmitAnswer::Accepted { .. } => {
-                Ok(::runtime::model::TaskState::Pending)
-            }
+            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
         }
     }
 }

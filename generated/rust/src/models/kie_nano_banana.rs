@@ -5,17 +5,20 @@
 //! Gemini 2.5 Flash Image through KIE's task API, polled.
 //!
 //! Generated from `models/kie_ai/kie_nano_banana.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Image file format.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum OutputFormat {
     /// `png`.
@@ -37,22 +40,22 @@ impl OutputFormat {
         }
     }
 }
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
 /// Frame shape.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum ImageSize {
     /// `1:1`.
@@ -97,8 +100,8 @@ impl ImageSize {
         }
     }
 }
-impl ::std::fmt::Display for ImageSize {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for ImageSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -106,12 +109,13 @@ impl ::std::fmt::Display for ImageSize {
 ///
 /// Build them with [`KieNanoBananaParams::new`] (required params only) or [`KieNanoBananaParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct KieNanoBananaParams {
     /// What to draw.
     ///
     /// At most 5000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Image file format.
     ///
     /// Default: `png`.
@@ -123,15 +127,11 @@ pub struct KieNanoBananaParams {
 }
 impl KieNanoBananaParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](KieNanoBananaParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> KieNanoBananaParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> KieNanoBananaParamsBuilder {
         KieNanoBananaParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -153,24 +153,16 @@ impl KieNanoBananaParams {
         self.image_size
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "output_format".to_owned(),
-            ::serde_json::Value::from(self.output_format.as_str()),
-        );
-        map.insert(
-            "image_size".to_owned(),
-            ::serde_json::Value::from(self.image_size.as_str()),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("output_format".to_owned(), Value::from(self.output_format.as_str()));
+        map.insert("image_size".to_owned(), Value::from(self.image_size.as_str()));
         map
     }
 }
 /// Builds [`KieNanoBananaParams`]: set optional params, then [`build`](KieNanoBananaParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct KieNanoBananaParamsBuilder {
     params: KieNanoBananaParams,
@@ -191,21 +183,19 @@ impl KieNanoBananaParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<KieNanoBananaParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <KieNanoBanana as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<KieNanoBananaParams, params::Violations> {
+        params::validate(
+            <KieNanoBanana as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for KieNanoBananaParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <KieNanoBanana as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for KieNanoBananaParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <KieNanoBanana as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -215,22 +205,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for KieNanoBananaParams {
         })
     }
 }
-impl ::serde::Serialize for KieNanoBananaParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for KieNanoBananaParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for KieNanoBananaParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Nano Banana (KIE).
@@ -238,154 +215,123 @@ impl<'de> ::serde::Deserialize<'de> for KieNanoBananaParams {
 /// Gemini 2.5 Flash Image through KIE's task API, polled.
 ///
 /// Runs as `kie_nano_banana` on KIE AI (poll mode, expected latency 20s, timeout 5m) with the `prompt_to_image` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct KieNanoBanana;
 impl KieNanoBanana {
     /// The exact credit cost of a generation: `4, ceil`.
-    pub fn cost(
-        params: &KieNanoBananaParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    pub fn cost(params: &KieNanoBananaParams) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for KieNanoBanana {
+impl model::Model for KieNanoBanana {
     type Params = KieNanoBananaParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "kie_nano_banana",
         display_name: "Nano Banana (KIE)",
         description: Some("Gemini 2.5 Flash Image through KIE's task API, polled."),
         provider: &super::providers::KIE_AI,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "prompt_to_image",
         secret_name: "KIE_AI_API_KEY_PROMPT_TO_IMAGE",
-        mode: ::runtime::model::Mode::Poll,
+        mode: model::Mode::Poll,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(20),
-        timeout: ::std::time::Duration::from_secs(300),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(2),
-            max_interval: ::std::time::Duration::from_secs(10),
+        expected_latency: Duration::from_secs(20),
+        timeout: Duration::from_secs(300),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(2),
+            max_interval: Duration::from_secs(10),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(5000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "output_format",
                 required: false,
                 default: Some("\"png\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["png", "jpeg"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "image_size",
                 required: false,
                 default: Some("\"1:1\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["1:1", "9:16", "16:9", "3:4", "4:3", "auto"],
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "4",
             factors: &[],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"Simple test image\"}",
-            within: ::std::time::Duration::from_secs(60),
+            within: Duration::from_secs(60),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert("model".to_owned(), ::serde_json::Value::from("google/nano-banana"));
-        let mut input = ::serde_json::Map::new();
-        input
-            .insert(
-                "prompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("google/nano-banana"));
+        let mut input = Map::new();
+        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
         input
             .insert(
                 "output_format".to_owned(),
-                ::serde_json::Value::from(params.output_format.as_str()),
+                Value::from(params.output_format.as_str()),
             );
-        input
-            .insert(
-                "image_size".to_owned(),
-                ::serde_json::Value::from(params.image_size.as_str()),
-            );
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        input.insert("image_size".to_owned(), Value::from(params.image_size.as_str()));
+        body.insert("input".to_owned(), Value::Object(input));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/api/v1/jobs/createTask".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/data/taskId")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/data/taskId")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/api/v1/jobs/recordInfo?taskId={}",
-                ::runtime::model::encode_component(task_id)
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!(
+                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
             ),
-            headers: ::std::vec::Vec::new(),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(::runtime::model::TaskState::Pending),
-            "generating" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/data/state")?.as_str() {
+            "queuing" | "waiting" => Ok(model::TaskState::Pending),
+            "generating" => Ok(model::TaskState::Processing),
             "success" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/data/resultJson",
                             true,
                             Some("/resultUrls"),
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
-                        provider_cost: ::runtime::answer::provider_cost(
+                        provider_cost: runtime::answer::provider_cost(
                             answer,
                             "/data/consumeCredits",
                             "1",
@@ -395,16 +341,16 @@ impl ::runtime::model::Model for KieNanoBanana {
             }
             "fail" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/data/failMsg")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/data/failMsg")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
-                        code: ::runtime::answer::message(answer, "/data/failCode"),
+                        code: runtime::answer::message(answer, "/data/failCode"),
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

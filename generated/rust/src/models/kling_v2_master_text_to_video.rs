@@ -5,17 +5,20 @@
 //! Kling's top text-to-video model. Rolled back after failures; kept so history stays readable.
 //!
 //! Generated from `models/kie_ai/kling_v2_master_text_to_video.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Frame shape.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum AspectRatio {
     /// `16:9`.
@@ -41,8 +44,8 @@ impl AspectRatio {
         }
     }
 }
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for AspectRatio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -50,12 +53,13 @@ impl ::std::fmt::Display for AspectRatio {
 ///
 /// Build them with [`KlingV2MasterTextToVideoParams::new`] (required params only) or [`KlingV2MasterTextToVideoParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct KlingV2MasterTextToVideoParams {
     /// The scene to film.
     ///
     /// At most 2500 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
@@ -67,23 +71,19 @@ pub struct KlingV2MasterTextToVideoParams {
     /// What to avoid.
     ///
     /// At most 2500 characters. Optional: left out of the request when not set.
-    negative_prompt: ::std::option::Option<::std::string::String>,
+    negative_prompt: Option<String>,
     /// How closely to follow the prompt.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
-    cfg_scale: ::std::string::String,
+    cfg_scale: String,
 }
 impl KlingV2MasterTextToVideoParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](KlingV2MasterTextToVideoParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> KlingV2MasterTextToVideoParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> KlingV2MasterTextToVideoParamsBuilder {
         KlingV2MasterTextToVideoParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -107,7 +107,7 @@ impl KlingV2MasterTextToVideoParams {
         self.aspect_ratio
     }
     /// What to avoid.
-    pub fn negative_prompt(&self) -> ::std::option::Option<&str> {
+    pub fn negative_prompt(&self) -> Option<&str> {
         self.negative_prompt.as_deref()
     }
     /// How closely to follow the prompt.
@@ -115,31 +115,20 @@ impl KlingV2MasterTextToVideoParams {
         &self.cfg_scale
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert("duration".to_owned(), ::serde_json::Value::from(self.duration));
-        map.insert(
-            "aspect_ratio".to_owned(),
-            ::serde_json::Value::from(self.aspect_ratio.as_str()),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("duration".to_owned(), Value::from(self.duration));
+        map.insert("aspect_ratio".to_owned(), Value::from(self.aspect_ratio.as_str()));
         if let Some(value) = &self.negative_prompt {
-            map.insert(
-                "negative_prompt".to_owned(),
-                ::serde_json::Value::from(value.clone()),
-            );
+            map.insert("negative_prompt".to_owned(), Value::from(value.clone()));
         }
-        map.insert(
-            "cfg_scale".to_owned(),
-            ::serde_json::Value::from(self.cfg_scale.clone()),
-        );
+        map.insert("cfg_scale".to_owned(), Value::from(self.cfg_scale.clone()));
         map
     }
 }
 /// Builds [`KlingV2MasterTextToVideoParams`]: set optional params, then [`build`](KlingV2MasterTextToVideoParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct KlingV2MasterTextToVideoParamsBuilder {
     params: KlingV2MasterTextToVideoParams,
@@ -162,42 +151,31 @@ impl KlingV2MasterTextToVideoParamsBuilder {
     /// What to avoid.
     ///
     /// At most 2500 characters. Optional: left out of the request when not set.
-    pub fn negative_prompt(
-        mut self,
-        negative_prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
         self.params.negative_prompt = Some(negative_prompt.into());
         self
     }
     /// How closely to follow the prompt.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
-    pub fn cfg_scale(
-        mut self,
-        cfg_scale: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn cfg_scale(mut self, cfg_scale: impl Into<String>) -> Self {
         self.params.cfg_scale = cfg_scale.into();
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<
-        KlingV2MasterTextToVideoParams,
-        ::runtime::params::Violations,
-    > {
-        ::runtime::params::validate(
-            <KlingV2MasterTextToVideo as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<KlingV2MasterTextToVideoParams, params::Violations> {
+        params::validate(
+            <KlingV2MasterTextToVideo as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for KlingV2MasterTextToVideoParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <KlingV2MasterTextToVideo as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for KlingV2MasterTextToVideoParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <KlingV2MasterTextToVideo as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -209,22 +187,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for KlingV2MasterTextToVideoPa
         })
     }
 }
-impl ::serde::Serialize for KlingV2MasterTextToVideoParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for KlingV2MasterTextToVideoParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for KlingV2MasterTextToVideoParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Kling V2.1 Master (text to video).
@@ -234,196 +199,156 @@ impl<'de> ::serde::Deserialize<'de> for KlingV2MasterTextToVideoParams {
 /// Runs as `kling_v2_master_text_to_video` on KIE AI (poll mode, expected latency 6m, timeout 20m) with the `prompt_to_video` key scope.
 ///
 /// Disabled (rolled back): listed in the registry, but the engine refuses to run it.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct KlingV2MasterTextToVideo;
 impl KlingV2MasterTextToVideo {
     /// The exact credit cost of a generation: `40 × duration/5, ceil`.
     pub fn cost(
         params: &KlingV2MasterTextToVideoParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for KlingV2MasterTextToVideo {
+impl model::Model for KlingV2MasterTextToVideo {
     type Params = KlingV2MasterTextToVideoParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "kling_v2_master_text_to_video",
         display_name: "Kling V2.1 Master (text to video)",
         description: Some(
             "Kling's top text-to-video model. Rolled back after failures; kept so history stays readable.",
         ),
         provider: &super::providers::KIE_AI,
-        content_type: ::runtime::model::ContentType::Video,
+        content_type: model::ContentType::Video,
         key_scope: "prompt_to_video",
         secret_name: "KIE_AI_API_KEY_PROMPT_TO_VIDEO",
-        mode: ::runtime::model::Mode::Poll,
+        mode: model::Mode::Poll,
         enabled: false,
-        expected_latency: ::std::time::Duration::from_secs(360),
-        timeout: ::std::time::Duration::from_secs(1200),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(5),
-            max_interval: ::std::time::Duration::from_secs(30),
+        expected_latency: Duration::from_secs(360),
+        timeout: Duration::from_secs(1200),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(30),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(2500),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "duration",
                 required: false,
                 default: Some("5"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: None,
                     max: None,
                     step: None,
                     values: Some(&[5, 10]),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "aspect_ratio",
                 required: false,
                 default: Some("\"16:9\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["16:9", "9:16", "1:1"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "negative_prompt",
                 required: false,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(2500),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "cfg_scale",
                 required: false,
                 default: Some("\"0.5\""),
-                kind: ::runtime::params::Kind::Decimal {
+                kind: params::Kind::Decimal {
                     min: Some("0"),
                     max: Some("1"),
                     step: Some("0.1"),
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "40",
             factors: &[
-                ::runtime::cost::Factor::Ratio {
+                cost::Factor::Ratio {
                     param: "duration",
                     per: 5,
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"A paper boat on a river\"}",
-            within: ::std::time::Duration::from_secs(600),
+            within: Duration::from_secs(600),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert(
-            "model".to_owned(),
-            ::serde_json::Value::from("kling/v2-1-master-text-to-video"),
-        );
-        let mut input = ::serde_json::Map::new();
-        input
-            .insert(
-                "prompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
-        input
-            .insert(
-                "duration".to_owned(),
-                ::serde_json::Value::from(params.duration.to_string()),
-            );
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("kling/v2-1-master-text-to-video"));
+        let mut input = Map::new();
+        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
+        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
         input
             .insert(
                 "aspect_ratio".to_owned(),
-                ::serde_json::Value::from(params.aspect_ratio.as_str()),
+                Value::from(params.aspect_ratio.as_str()),
             );
         if let Some(value) = &params.negative_prompt {
-            input
-                .insert(
-                    "negative_prompt".to_owned(),
-                    ::serde_json::Value::from(value.clone()),
-                );
+            input.insert("negative_prompt".to_owned(), Value::from(value.clone()));
         }
-        input
-            .insert(
-                "cfg_scale".to_owned(),
-                ::serde_json::Value::from(params.cfg_scale.clone()),
-            );
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        input.insert("cfg_scale".to_owned(), Value::from(params.cfg_scale.clone()));
+        body.insert("input".to_owned(), Value::Object(input));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/api/v1/jobs/createTask".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/data/taskId")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/data/taskId")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/api/v1/jobs/recordInfo?taskId={}",
-                ::runtime::model::encode_component(task_id)
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!(
+                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
             ),
-            headers: ::std::vec::Vec::new(),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(::runtime::model::TaskState::Pending),
-            "generating" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/data/state")?.as_str() {
+            "queuing" | "waiting" => Ok(model::TaskState::Pending),
+            "generating" => Ok(model::TaskState::Processing),
             "success" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/data/resultJson",
                             true,
                             Some("/resultUrls"),
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
                         provider_cost: None,
                     }),
@@ -431,16 +356,16 @@ impl ::runtime::model::Model for KlingV2MasterTextToVideo {
             }
             "fail" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/data/failMsg")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/data/failMsg")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
-                        code: ::runtime::answer::message(answer, "/data/failCode"),
+                        code: runtime::answer::message(answer, "/data/failCode"),
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

@@ -5,20 +5,24 @@
 //! Kling image-to-video, from a first frame and optionally a last one.
 //!
 //! Generated from `models/kie_ai/kling_v2_pro.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Params of [`KlingV2Pro`], checked against the spec's bounds.
 ///
 /// Build them with [`KlingV2ProParams::new`] (required params only) or [`KlingV2ProParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct KlingV2ProParams {
     /// The first frame.
     ///
     /// An http(s) URL. Required.
-    image_url: ::std::string::String,
+    image_url: String,
     /// How it moves.
     ///
     /// At most 2500 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
@@ -26,28 +30,28 @@ pub struct KlingV2ProParams {
     /// What to avoid.
     ///
     /// At most 2500 characters. Optional: left out of the request when not set.
-    negative_prompt: ::std::option::Option<::std::string::String>,
+    negative_prompt: Option<String>,
     /// How closely to follow the prompt.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
-    cfg_scale: ::std::string::String,
+    cfg_scale: String,
     /// The last frame, if fixed.
     ///
     /// An http(s) URL. Optional: left out of the request when not set.
-    tail_image_url: ::std::option::Option<::std::string::String>,
+    tail_image_url: Option<String>,
 }
 impl KlingV2ProParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
     pub fn new(
-        image_url: impl ::std::convert::Into<::std::string::String>,
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+        image_url: impl Into<String>,
+        prompt: impl Into<String>,
+    ) -> Result<Self, params::Violations> {
         Self::builder(image_url, prompt).build()
     }
     /// A builder with `image_url`, `prompt`, other params at their defaults; [`build`](KlingV2ProParamsBuilder::build) checks the bounds.
     pub fn builder(
-        image_url: impl ::std::convert::Into<::std::string::String>,
-        prompt: impl ::std::convert::Into<::std::string::String>,
+        image_url: impl Into<String>,
+        prompt: impl Into<String>,
     ) -> KlingV2ProParamsBuilder {
         KlingV2ProParamsBuilder {
             params: Self {
@@ -73,7 +77,7 @@ impl KlingV2ProParams {
         self.duration
     }
     /// What to avoid.
-    pub fn negative_prompt(&self) -> ::std::option::Option<&str> {
+    pub fn negative_prompt(&self) -> Option<&str> {
         self.negative_prompt.as_deref()
     }
     /// How closely to follow the prompt.
@@ -81,41 +85,27 @@ impl KlingV2ProParams {
         &self.cfg_scale
     }
     /// The last frame, if fixed.
-    pub fn tail_image_url(&self) -> ::std::option::Option<&str> {
+    pub fn tail_image_url(&self) -> Option<&str> {
         self.tail_image_url.as_deref()
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert(
-            "image_url".to_owned(),
-            ::serde_json::Value::from(self.image_url.clone()),
-        );
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert("duration".to_owned(), ::serde_json::Value::from(self.duration));
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("duration".to_owned(), Value::from(self.duration));
         if let Some(value) = &self.negative_prompt {
-            map.insert(
-                "negative_prompt".to_owned(),
-                ::serde_json::Value::from(value.clone()),
-            );
+            map.insert("negative_prompt".to_owned(), Value::from(value.clone()));
         }
-        map.insert(
-            "cfg_scale".to_owned(),
-            ::serde_json::Value::from(self.cfg_scale.clone()),
-        );
+        map.insert("cfg_scale".to_owned(), Value::from(self.cfg_scale.clone()));
         if let Some(value) = &self.tail_image_url {
-            map.insert(
-                "tail_image_url".to_owned(),
-                ::serde_json::Value::from(value.clone()),
-            );
+            map.insert("tail_image_url".to_owned(), Value::from(value.clone()));
         }
         map
     }
 }
 /// Builds [`KlingV2ProParams`]: set optional params, then [`build`](KlingV2ProParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct KlingV2ProParamsBuilder {
     params: KlingV2ProParams,
@@ -131,49 +121,38 @@ impl KlingV2ProParamsBuilder {
     /// What to avoid.
     ///
     /// At most 2500 characters. Optional: left out of the request when not set.
-    pub fn negative_prompt(
-        mut self,
-        negative_prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
         self.params.negative_prompt = Some(negative_prompt.into());
         self
     }
     /// How closely to follow the prompt.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
-    pub fn cfg_scale(
-        mut self,
-        cfg_scale: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn cfg_scale(mut self, cfg_scale: impl Into<String>) -> Self {
         self.params.cfg_scale = cfg_scale.into();
         self
     }
     /// The last frame, if fixed.
     ///
     /// An http(s) URL. Optional: left out of the request when not set.
-    pub fn tail_image_url(
-        mut self,
-        tail_image_url: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn tail_image_url(mut self, tail_image_url: impl Into<String>) -> Self {
         self.params.tail_image_url = Some(tail_image_url.into());
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<KlingV2ProParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <KlingV2Pro as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<KlingV2ProParams, params::Violations> {
+        params::validate(
+            <KlingV2Pro as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for KlingV2ProParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <KlingV2Pro as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for KlingV2ProParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <KlingV2Pro as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -186,22 +165,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for KlingV2ProParams {
         })
     }
 }
-impl ::serde::Serialize for KlingV2ProParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for KlingV2ProParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for KlingV2ProParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Kling V2.1 Pro.
@@ -209,210 +175,160 @@ impl<'de> ::serde::Deserialize<'de> for KlingV2ProParams {
 /// Kling image-to-video, from a first frame and optionally a last one.
 ///
 /// Runs as `kling_v2_pro` on KIE AI (webhook mode, expected latency 5m, timeout 15m) with the `image_to_video` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct KlingV2Pro;
 impl KlingV2Pro {
     /// The exact credit cost of a generation: `20 × duration/5, ceil`.
-    pub fn cost(
-        params: &KlingV2ProParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    pub fn cost(params: &KlingV2ProParams) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for KlingV2Pro {
+impl model::Model for KlingV2Pro {
     type Params = KlingV2ProParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "kling_v2_pro",
         display_name: "Kling V2.1 Pro",
         description: Some(
             "Kling image-to-video, from a first frame and optionally a last one.",
         ),
         provider: &super::providers::KIE_AI,
-        content_type: ::runtime::model::ContentType::Video,
+        content_type: model::ContentType::Video,
         key_scope: "image_to_video",
         secret_name: "KIE_AI_API_KEY_IMAGE_TO_VIDEO",
-        mode: ::runtime::model::Mode::Webhook,
+        mode: model::Mode::Webhook,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(300),
-        timeout: ::std::time::Duration::from_secs(900),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(5),
-            max_interval: ::std::time::Duration::from_secs(30),
+        expected_latency: Duration::from_secs(300),
+        timeout: Duration::from_secs(900),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(30),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "image_url",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::ImageUrl,
+                kind: params::Kind::ImageUrl,
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(2500),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "duration",
                 required: false,
                 default: Some("5"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: None,
                     max: None,
                     step: None,
                     values: Some(&[5, 10]),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "negative_prompt",
                 required: false,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(2500),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "cfg_scale",
                 required: false,
                 default: Some("\"0.5\""),
-                kind: ::runtime::params::Kind::Decimal {
+                kind: params::Kind::Decimal {
                     min: Some("0"),
                     max: Some("1"),
                     step: Some("0.1"),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "tail_image_url",
                 required: false,
                 default: None,
-                kind: ::runtime::params::Kind::ImageUrl,
+                kind: params::Kind::ImageUrl,
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "20",
             factors: &[
-                ::runtime::cost::Factor::Ratio {
+                cost::Factor::Ratio {
                     param: "duration",
                     per: 5,
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"Slow zoom on the apple\",\"image_url\":\"https://example.com/apple.png\"}",
-            within: ::std::time::Duration::from_secs(600),
+            within: Duration::from_secs(600),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert("model".to_owned(), ::serde_json::Value::from("kling/v2-1-pro"));
-        body.insert(
-            "callBackUrl".to_owned(),
-            ::serde_json::Value::from(ctx.callback_url.clone()),
-        );
-        let mut input = ::serde_json::Map::new();
-        input
-            .insert(
-                "image_url".to_owned(),
-                ::serde_json::Value::from(params.image_url.clone()),
-            );
-        input
-            .insert(
-                "prompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
-        input
-            .insert(
-                "duration".to_owned(),
-                ::serde_json::Value::from(params.duration.to_string()),
-            );
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("kling/v2-1-pro"));
+        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
+        let mut input = Map::new();
+        input.insert("image_url".to_owned(), Value::from(params.image_url.clone()));
+        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
+        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
         if let Some(value) = &params.negative_prompt {
-            input
-                .insert(
-                    "negative_prompt".to_owned(),
-                    ::serde_json::Value::from(value.clone()),
-                );
+            input.insert("negative_prompt".to_owned(), Value::from(value.clone()));
         }
-        input
-            .insert(
-                "cfg_scale".to_owned(),
-                ::serde_json::Value::from(params.cfg_scale.clone()),
-            );
+        input.insert("cfg_scale".to_owned(), Value::from(params.cfg_scale.clone()));
         if let Some(value) = &params.tail_image_url {
-            input
-                .insert(
-                    "tail_image_url".to_owned(),
-                    ::serde_json::Value::from(value.clone()),
-                );
+            input.insert("tail_image_url".to_owned(), Value::from(value.clone()));
         }
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        body.insert("input".to_owned(), Value::Object(input));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/api/v1/jobs/createTask".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/data/taskId")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/data/taskId")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/api/v1/jobs/recordInfo?taskId={}",
-                ::runtime::model::encode_component(task_id)
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!(
+                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
             ),
-            headers: ::std::vec::Vec::new(),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(::runtime::model::TaskState::Pending),
-            "generating" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/data/state")?.as_str() {
+            "queuing" | "waiting" => Ok(model::TaskState::Pending),
+            "generating" => Ok(model::TaskState::Processing),
             "success" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/data/resultJson",
                             true,
                             Some("/resultUrls"),
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
-                        provider_cost: ::runtime::answer::provider_cost(
+                        provider_cost: runtime::answer::provider_cost(
                             answer,
                             "/data/consumeCredits",
                             "1",
@@ -422,16 +338,16 @@ impl ::runtime::model::Model for KlingV2Pro {
             }
             "fail" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/data/failMsg")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/data/failMsg")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
-                        code: ::runtime::answer::message(answer, "/data/failCode"),
+                        code: runtime::answer::message(answer, "/data/failCode"),
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

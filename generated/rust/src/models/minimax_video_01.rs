@@ -5,16 +5,20 @@
 //! Six-second clips from text, polled.
 //!
 //! Generated from `models/replicate/minimax_video_01.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Params of [`MinimaxVideo01`], checked against the spec's bounds.
 ///
 /// Build them with [`MinimaxVideo01Params::new`] (required params only) or [`MinimaxVideo01Params::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct MinimaxVideo01Params {
     /// The scene to film.
     ///
     /// At most 2000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Let the model rewrite the prompt.
     ///
     /// Default: `true`.
@@ -22,19 +26,15 @@ pub struct MinimaxVideo01Params {
     /// Optional first frame.
     ///
     /// An http(s) URL. Optional: left out of the request when not set.
-    first_frame_image: ::std::option::Option<::std::string::String>,
+    first_frame_image: Option<String>,
 }
 impl MinimaxVideo01Params {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](MinimaxVideo01ParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> MinimaxVideo01ParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> MinimaxVideo01ParamsBuilder {
         MinimaxVideo01ParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -52,30 +52,22 @@ impl MinimaxVideo01Params {
         self.prompt_optimizer
     }
     /// Optional first frame.
-    pub fn first_frame_image(&self) -> ::std::option::Option<&str> {
+    pub fn first_frame_image(&self) -> Option<&str> {
         self.first_frame_image.as_deref()
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "prompt_optimizer".to_owned(),
-            ::serde_json::Value::from(self.prompt_optimizer),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("prompt_optimizer".to_owned(), Value::from(self.prompt_optimizer));
         if let Some(value) = &self.first_frame_image {
-            map.insert(
-                "first_frame_image".to_owned(),
-                ::serde_json::Value::from(value.clone()),
-            );
+            map.insert("first_frame_image".to_owned(), Value::from(value.clone()));
         }
         map
     }
 }
 /// Builds [`MinimaxVideo01Params`]: set optional params, then [`build`](MinimaxVideo01ParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct MinimaxVideo01ParamsBuilder {
     params: MinimaxVideo01Params,
@@ -91,29 +83,24 @@ impl MinimaxVideo01ParamsBuilder {
     /// Optional first frame.
     ///
     /// An http(s) URL. Optional: left out of the request when not set.
-    pub fn first_frame_image(
-        mut self,
-        first_frame_image: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn first_frame_image(mut self, first_frame_image: impl Into<String>) -> Self {
         self.params.first_frame_image = Some(first_frame_image.into());
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<MinimaxVideo01Params, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <MinimaxVideo01 as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<MinimaxVideo01Params, params::Violations> {
+        params::validate(
+            <MinimaxVideo01 as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for MinimaxVideo01Params {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <MinimaxVideo01 as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for MinimaxVideo01Params {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <MinimaxVideo01 as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -123,22 +110,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for MinimaxVideo01Params {
         })
     }
 }
-impl ::serde::Serialize for MinimaxVideo01Params {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for MinimaxVideo01Params {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for MinimaxVideo01Params {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// MiniMax Video-01 (Replicate).
@@ -146,148 +120,115 @@ impl<'de> ::serde::Deserialize<'de> for MinimaxVideo01Params {
 /// Six-second clips from text, polled.
 ///
 /// Runs as `minimax_video_01` on Replicate (poll mode, expected latency 4m, timeout 15m) with the `video` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct MinimaxVideo01;
 impl MinimaxVideo01 {
     /// The exact credit cost of a generation: `25, ceil`.
     pub fn cost(
         params: &MinimaxVideo01Params,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for MinimaxVideo01 {
+impl model::Model for MinimaxVideo01 {
     type Params = MinimaxVideo01Params;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "minimax_video_01",
         display_name: "MiniMax Video-01 (Replicate)",
         description: Some("Six-second clips from text, polled."),
         provider: &super::providers::REPLICATE,
-        content_type: ::runtime::model::ContentType::Video,
+        content_type: model::ContentType::Video,
         key_scope: "video",
         secret_name: "REPLICATE_API_TOKEN_VIDEO",
-        mode: ::runtime::model::Mode::Poll,
+        mode: model::Mode::Poll,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(240),
-        timeout: ::std::time::Duration::from_secs(900),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(5),
-            max_interval: ::std::time::Duration::from_secs(30),
+        expected_latency: Duration::from_secs(240),
+        timeout: Duration::from_secs(900),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(30),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(2000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt_optimizer",
                 required: false,
                 default: Some("true"),
-                kind: ::runtime::params::Kind::Boolean,
+                kind: params::Kind::Boolean,
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "first_frame_image",
                 required: false,
                 default: None,
-                kind: ::runtime::params::Kind::ImageUrl,
+                kind: params::Kind::ImageUrl,
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "25",
             factors: &[],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"A cat walking on a fence\"}",
-            within: ::std::time::Duration::from_secs(480),
+            within: Duration::from_secs(480),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        let mut input = ::serde_json::Map::new();
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        let mut input = Map::new();
+        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
         input
-            .insert(
-                "prompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
-        input
-            .insert(
-                "prompt_optimizer".to_owned(),
-                ::serde_json::Value::from(params.prompt_optimizer),
-            );
+            .insert("prompt_optimizer".to_owned(), Value::from(params.prompt_optimizer));
         if let Some(value) = &params.first_frame_image {
-            input
-                .insert(
-                    "first_frame_image".to_owned(),
-                    ::serde_json::Value::from(value.clone()),
-                );
+            input.insert("first_frame_image".to_owned(), Value::from(value.clone()));
         }
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        body.insert("input".to_owned(), Value::Object(input));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/v1/models/minimax/video-01/predictions".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/id")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/id")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/v1/predictions/{}", ::runtime::model::encode_component(task_id)
-            ),
-            headers: ::std::vec::Vec::new(),
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!("/v1/predictions/{}", model::encode_component(task_id)),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/status")?.as_str() {
-            "starting" => Ok(::runtime::model::TaskState::Pending),
-            "processing" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/status")?.as_str() {
+            "starting" => Ok(model::TaskState::Pending),
+            "processing" => Ok(model::TaskState::Processing),
             "succeeded" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/output",
                             false,
                             None,
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
                         provider_cost: None,
                     }),
@@ -295,8 +236,8 @@ impl ::runtime::model::Model for MinimaxVideo01 {
             }
             "canceled" | "failed" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/error")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/error")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
@@ -304,7 +245,7 @@ impl ::runtime::model::Model for MinimaxVideo01 {
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

@@ -5,28 +5,28 @@
 //! Gemini 2.5 Flash Image through the Lovable AI gateway; instant, no polling.
 //!
 //! Generated from `models/lovable_ai/nano_banana.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Params of [`NanoBanana`], checked against the spec's bounds.
 ///
 /// Build them with [`NanoBananaParams::new`] (required params only) or [`NanoBananaParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct NanoBananaParams {
     /// What to draw.
     ///
     /// From 1 to 4000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
 }
 impl NanoBananaParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](NanoBananaParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> NanoBananaParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> NanoBananaParamsBuilder {
         NanoBananaParamsBuilder {
             params: Self { prompt: prompt.into() },
         }
@@ -36,37 +36,33 @@ impl NanoBananaParams {
         &self.prompt
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
         map
     }
 }
 /// Builds [`NanoBananaParams`]: set optional params, then [`build`](NanoBananaParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct NanoBananaParamsBuilder {
     params: NanoBananaParams,
 }
 impl NanoBananaParamsBuilder {
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<NanoBananaParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <NanoBanana as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<NanoBananaParams, params::Violations> {
+        params::validate(
+            <NanoBanana as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for NanoBananaParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <NanoBanana as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for NanoBananaParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <NanoBanana as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -74,22 +70,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for NanoBananaParams {
         })
     }
 }
-impl ::serde::Serialize for NanoBananaParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for NanoBananaParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for NanoBananaParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Nano Banana.
@@ -97,135 +80,95 @@ impl<'de> ::serde::Deserialize<'de> for NanoBananaParams {
 /// Gemini 2.5 Flash Image through the Lovable AI gateway; instant, no polling.
 ///
 /// Runs as `nano_banana` on Lovable AI Gateway (sync mode, expected latency 8s, timeout 1m) with the `image_generation` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct NanoBanana;
 impl NanoBanana {
     /// The exact credit cost of a generation: `2, ceil`.
-    pub fn cost(
-        params: &NanoBananaParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    pub fn cost(params: &NanoBananaParams) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for NanoBanana {
+impl model::Model for NanoBanana {
     type Params = NanoBananaParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "nano_banana",
         display_name: "Nano Banana",
         description: Some(
             "Gemini 2.5 Flash Image through the Lovable AI gateway; instant, no polling.",
         ),
         provider: &super::providers::LOVABLE_AI,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "image_generation",
         secret_name: "LOVABLE_API_KEY",
-        mode: ::runtime::model::Mode::Sync,
+        mode: model::Mode::Sync,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(8),
-        timeout: ::std::time::Duration::from_secs(60),
+        expected_latency: Duration::from_secs(8),
+        timeout: Duration::from_secs(60),
         poll: None,
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: Some(1),
                     max_length: Some(4000),
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "2",
             factors: &[],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"Simple test image\"}",
-            within: ::std::time::Duration::from_secs(15),
+            within: Duration::from_secs(15),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert(
-            "model".to_owned(),
-            ::serde_json::Value::from("google/gemini-2.5-flash-image"),
-        );
-        let mut message = ::serde_json::Map::new();
-        message.insert("role".to_owned(), ::serde_json::Value::from("user"));
-        message
-            .insert(
-                "content".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
-        body.insert(
-            "messages".to_owned(),
-            ::serde_json::Value::Array(::std::vec![::serde_json::Value::Object(message)]),
-        );
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("google/gemini-2.5-flash-image"));
+        let mut message = Map::new();
+        message.insert("role".to_owned(), Value::from("user"));
+        message.insert("content".to_owned(), Value::from(params.prompt.clone()));
+        body.insert("messages".to_owned(), Value::Array(vec![Value::Object(message)]));
         body.insert(
             "modalities".to_owned(),
-            ::serde_json::Value::Array(
-                ::std::vec![
-                    ::serde_json::Value::from("image"), ::serde_json::Value::from("text")
-                ],
-            ),
+            Value::Array(vec![Value::from("image"), Value::from("text")]),
         );
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/v1/chat/completions".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
         Ok(
-            ::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
-                outputs: ::runtime::answer::outputs(
+            model::SubmitAnswer::Done(model::Outcome::Completed {
+                outputs: runtime::answer::outputs(
                     answer,
                     "/choices/0/message/images/*/image_url/url",
                     false,
                     None,
-                    ::runtime::model::OutputKind::DataUrl,
+                    model::OutputKind::DataUrl,
                 )?,
                 provider_cost: None,
             }),
         )
     }
-    fn poll_request(
-        _task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
+    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
         None
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
         match Self::read_submit(answer)? {
-            ::runtime::model::SubmitAnswer::Done(outcome) => {
-                Ok(::runtime::model::TaskState::Done(outcome))
-            }
-            ::runtime::model::SubmitAnswer::Accepted { .. } => {
-                Ok(::runtime::model::TaskState::Pending)
-            }
+            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
         }
     }
 }

@@ -5,33 +5,37 @@
 //! Edits an image from an instruction, through the Lovable AI gateway.
 //!
 //! Generated from `models/lovable_ai/nano_banana_edit.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Params of [`NanoBananaEdit`], checked against the spec's bounds.
 ///
 /// Build them with [`NanoBananaEditParams::new`] (required params only) or [`NanoBananaEditParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct NanoBananaEditParams {
     /// What to change.
     ///
     /// From 1 to 4000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// The image to edit.
     ///
     /// An http(s) URL. Required.
-    image_url: ::std::string::String,
+    image_url: String,
 }
 impl NanoBananaEditParams {
     /// Params with `prompt`, `image_url` and every other param at its default, checked.
     pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-        image_url: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+        prompt: impl Into<String>,
+        image_url: impl Into<String>,
+    ) -> Result<Self, params::Violations> {
         Self::builder(prompt, image_url).build()
     }
     /// A builder with `prompt`, `image_url`, other params at their defaults; [`build`](NanoBananaEditParamsBuilder::build) checks the bounds.
     pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-        image_url: impl ::std::convert::Into<::std::string::String>,
+        prompt: impl Into<String>,
+        image_url: impl Into<String>,
     ) -> NanoBananaEditParamsBuilder {
         NanoBananaEditParamsBuilder {
             params: Self {
@@ -49,41 +53,34 @@ impl NanoBananaEditParams {
         &self.image_url
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "image_url".to_owned(),
-            ::serde_json::Value::from(self.image_url.clone()),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
         map
     }
 }
 /// Builds [`NanoBananaEditParams`]: set optional params, then [`build`](NanoBananaEditParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct NanoBananaEditParamsBuilder {
     params: NanoBananaEditParams,
 }
 impl NanoBananaEditParamsBuilder {
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<NanoBananaEditParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <NanoBananaEdit as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<NanoBananaEditParams, params::Violations> {
+        params::validate(
+            <NanoBananaEdit as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for NanoBananaEditParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <NanoBananaEdit as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for NanoBananaEditParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <NanoBananaEdit as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -92,22 +89,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for NanoBananaEditParams {
         })
     }
 }
-impl ::serde::Serialize for NanoBananaEditParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for NanoBananaEditParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for NanoBananaEditParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Nano Banana (edit).
@@ -115,160 +99,117 @@ impl<'de> ::serde::Deserialize<'de> for NanoBananaEditParams {
 /// Edits an image from an instruction, through the Lovable AI gateway.
 ///
 /// Runs as `nano_banana_edit` on Lovable AI Gateway (sync mode, expected latency 10s, timeout 1m) with the `image_generation` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct NanoBananaEdit;
 impl NanoBananaEdit {
     /// The exact credit cost of a generation: `3, ceil`.
     pub fn cost(
         params: &NanoBananaEditParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for NanoBananaEdit {
+impl model::Model for NanoBananaEdit {
     type Params = NanoBananaEditParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "nano_banana_edit",
         display_name: "Nano Banana (edit)",
         description: Some(
             "Edits an image from an instruction, through the Lovable AI gateway.",
         ),
         provider: &super::providers::LOVABLE_AI,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "image_generation",
         secret_name: "LOVABLE_API_KEY",
-        mode: ::runtime::model::Mode::Sync,
+        mode: model::Mode::Sync,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(10),
-        timeout: ::std::time::Duration::from_secs(60),
+        expected_latency: Duration::from_secs(10),
+        timeout: Duration::from_secs(60),
         poll: None,
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: Some(1),
                     max_length: Some(4000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "image_url",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::ImageUrl,
+                kind: params::Kind::ImageUrl,
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "3",
             factors: &[],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"Make the apple green\",\"image_url\":\"https://example.com/apple.png\"}",
-            within: ::std::time::Duration::from_secs(20),
+            within: Duration::from_secs(20),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert(
-            "model".to_owned(),
-            ::serde_json::Value::from("google/gemini-2.5-flash-image"),
-        );
-        let mut message = ::serde_json::Map::new();
-        message.insert("role".to_owned(), ::serde_json::Value::from("user"));
-        let mut content_item = ::serde_json::Map::new();
-        content_item.insert("type".to_owned(), ::serde_json::Value::from("text"));
-        content_item
-            .insert("text".to_owned(), ::serde_json::Value::from(params.prompt.clone()));
-        let mut content_item_2 = ::serde_json::Map::new();
-        content_item_2.insert("type".to_owned(), ::serde_json::Value::from("image_url"));
-        let mut image_url = ::serde_json::Map::new();
-        image_url
-            .insert(
-                "url".to_owned(),
-                ::serde_json::Value::from(params.image_url.clone()),
-            );
-        content_item_2
-            .insert("image_url".to_owned(), ::serde_json::Value::Object(image_url));
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("google/gemini-2.5-flash-image"));
+        let mut message = Map::new();
+        message.insert("role".to_owned(), Value::from("user"));
+        let mut content_item = Map::new();
+        content_item.insert("type".to_owned(), Value::from("text"));
+        content_item.insert("text".to_owned(), Value::from(params.prompt.clone()));
+        let mut content_item_2 = Map::new();
+        content_item_2.insert("type".to_owned(), Value::from("image_url"));
+        let mut image_url = Map::new();
+        image_url.insert("url".to_owned(), Value::from(params.image_url.clone()));
+        content_item_2.insert("image_url".to_owned(), Value::Object(image_url));
         message
             .insert(
                 "content".to_owned(),
-                ::serde_json::Value::Array(
-                    ::std::vec![
-                        ::serde_json::Value::Object(content_item),
-                        ::serde_json::Value::Object(content_item_2)
-                    ],
+                Value::Array(
+                    vec![Value::Object(content_item), Value::Object(content_item_2)],
                 ),
             );
-        body.insert(
-            "messages".to_owned(),
-            ::serde_json::Value::Array(::std::vec![::serde_json::Value::Object(message)]),
-        );
+        body.insert("messages".to_owned(), Value::Array(vec![Value::Object(message)]));
         body.insert(
             "modalities".to_owned(),
-            ::serde_json::Value::Array(
-                ::std::vec![
-                    ::serde_json::Value::from("image"), ::serde_json::Value::from("text")
-                ],
-            ),
+            Value::Array(vec![Value::from("image"), Value::from("text")]),
         );
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/v1/chat/completions".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
         Ok(
-            ::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
-                outputs: ::runtime::answer::outputs(
+            model::SubmitAnswer::Done(model::Outcome::Completed {
+                outputs: runtime::answer::outputs(
                     answer,
                     "/choices/0/message/images/*/image_url/url",
                     false,
                     None,
-                    ::runtime::model::OutputKind::DataUrl,
+                    model::OutputKind::DataUrl,
                 )?,
                 provider_cost: None,
             }),
         )
     }
-    fn poll_request(
-        _task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
+    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
         None
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
         match Self::read_submit(answer)? {
-            ::runtime::model::SubmitAnswer::Done(outcome) => {
-                Ok(::runtime::model::TaskState::Done(outcome))
-            }
-            ::runtime::model::SubmitAnswer::Accepted { .. } => {
-                Ok(::runtime::model::TaskState::Pending)
-            }
+            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
         }
     }
 }

@@ -5,17 +5,20 @@
 //! FLUX.1 dev on Replicate; signed webhook, polled as a fallback.
 //!
 //! Generated from `models/replicate/replicate_flux_dev.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Frame shape.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum AspectRatio {
     /// `1:1`.
@@ -85,22 +88,22 @@ impl AspectRatio {
         }
     }
 }
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for AspectRatio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
 /// Image file format.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum OutputFormat {
     /// `webp`.
@@ -126,8 +129,8 @@ impl OutputFormat {
         }
     }
 }
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -135,12 +138,13 @@ impl ::std::fmt::Display for OutputFormat {
 ///
 /// Build them with [`ReplicateFluxDevParams::new`] (required params only) or [`ReplicateFluxDevParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct ReplicateFluxDevParams {
     /// What to draw.
     ///
     /// At most 4000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Frame shape.
     ///
     /// Default: `1:1`.
@@ -152,7 +156,7 @@ pub struct ReplicateFluxDevParams {
     /// Prompt guidance.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 10. A multiple of 0.5. Default: `3`.
-    guidance: ::std::string::String,
+    guidance: String,
     /// Image file format.
     ///
     /// Default: `webp`.
@@ -160,15 +164,11 @@ pub struct ReplicateFluxDevParams {
 }
 impl ReplicateFluxDevParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](ReplicateFluxDevParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ReplicateFluxDevParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> ReplicateFluxDevParamsBuilder {
         ReplicateFluxDevParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -200,32 +200,18 @@ impl ReplicateFluxDevParams {
         self.output_format
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "aspect_ratio".to_owned(),
-            ::serde_json::Value::from(self.aspect_ratio.as_str()),
-        );
-        map.insert(
-            "num_outputs".to_owned(),
-            ::serde_json::Value::from(self.num_outputs),
-        );
-        map.insert(
-            "guidance".to_owned(),
-            ::serde_json::Value::from(self.guidance.clone()),
-        );
-        map.insert(
-            "output_format".to_owned(),
-            ::serde_json::Value::from(self.output_format.as_str()),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("aspect_ratio".to_owned(), Value::from(self.aspect_ratio.as_str()));
+        map.insert("num_outputs".to_owned(), Value::from(self.num_outputs));
+        map.insert("guidance".to_owned(), Value::from(self.guidance.clone()));
+        map.insert("output_format".to_owned(), Value::from(self.output_format.as_str()));
         map
     }
 }
 /// Builds [`ReplicateFluxDevParams`]: set optional params, then [`build`](ReplicateFluxDevParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct ReplicateFluxDevParamsBuilder {
     params: ReplicateFluxDevParams,
@@ -248,10 +234,7 @@ impl ReplicateFluxDevParamsBuilder {
     /// Prompt guidance.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 10. A multiple of 0.5. Default: `3`.
-    pub fn guidance(
-        mut self,
-        guidance: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn guidance(mut self, guidance: impl Into<String>) -> Self {
         self.params.guidance = guidance.into();
         self
     }
@@ -263,21 +246,19 @@ impl ReplicateFluxDevParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<ReplicateFluxDevParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <ReplicateFluxDev as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<ReplicateFluxDevParams, params::Violations> {
+        params::validate(
+            <ReplicateFluxDev as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for ReplicateFluxDevParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <ReplicateFluxDev as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for ReplicateFluxDevParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <ReplicateFluxDev as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -289,22 +270,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for ReplicateFluxDevParams {
         })
     }
 }
-impl ::serde::Serialize for ReplicateFluxDevParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for ReplicateFluxDevParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for ReplicateFluxDevParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// FLUX.1 [dev] (Replicate).
@@ -312,59 +280,51 @@ impl<'de> ::serde::Deserialize<'de> for ReplicateFluxDevParams {
 /// FLUX.1 dev on Replicate; signed webhook, polled as a fallback.
 ///
 /// Runs as `replicate_flux_dev` on Replicate (webhook mode, expected latency 15s, timeout 5m) with the `image` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ReplicateFluxDev;
 impl ReplicateFluxDev {
     /// The exact credit cost of a generation: `3 × count(num_outputs), ceil`.
     pub fn cost(
         params: &ReplicateFluxDevParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for ReplicateFluxDev {
+impl model::Model for ReplicateFluxDev {
     type Params = ReplicateFluxDevParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "replicate_flux_dev",
         display_name: "FLUX.1 [dev] (Replicate)",
         description: Some(
             "FLUX.1 dev on Replicate; signed webhook, polled as a fallback.",
         ),
         provider: &super::providers::REPLICATE,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "image",
         secret_name: "REPLICATE_API_TOKEN_IMAGE",
-        mode: ::runtime::model::Mode::Webhook,
+        mode: model::Mode::Webhook,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(15),
-        timeout: ::std::time::Duration::from_secs(300),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(1),
-            max_interval: ::std::time::Duration::from_secs(10),
+        expected_latency: Duration::from_secs(15),
+        timeout: Duration::from_secs(300),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(10),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(4000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "aspect_ratio",
                 required: false,
                 default: Some("\"1:1\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &[
                         "1:1",
                         "16:9",
@@ -380,141 +340,110 @@ impl ::runtime::model::Model for ReplicateFluxDev {
                     ],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "num_outputs",
                 required: false,
                 default: Some("1"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(1),
                     max: Some(4),
                     step: None,
                     values: None,
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "guidance",
                 required: false,
                 default: Some("\"3\""),
-                kind: ::runtime::params::Kind::Decimal {
+                kind: params::Kind::Decimal {
                     min: Some("0"),
                     max: Some("10"),
                     step: Some("0.5"),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "output_format",
                 required: false,
                 default: Some("\"webp\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["webp", "jpg", "png"],
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "3",
             factors: &[
-                ::runtime::cost::Factor::Count {
+                cost::Factor::Count {
                     param: "num_outputs",
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"A lighthouse at dusk\"}",
-            within: ::std::time::Duration::from_secs(60),
+            within: Duration::from_secs(60),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        let mut input = ::serde_json::Map::new();
-        input
-            .insert(
-                "prompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        let mut input = Map::new();
+        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
         input
             .insert(
                 "aspect_ratio".to_owned(),
-                ::serde_json::Value::from(params.aspect_ratio.as_str()),
+                Value::from(params.aspect_ratio.as_str()),
             );
-        input
-            .insert(
-                "num_outputs".to_owned(),
-                ::serde_json::Value::from(params.num_outputs),
-            );
-        input
-            .insert(
-                "guidance".to_owned(),
-                ::serde_json::Value::from(params.guidance.clone()),
-            );
+        input.insert("num_outputs".to_owned(), Value::from(params.num_outputs));
+        input.insert("guidance".to_owned(), Value::from(params.guidance.clone()));
         input
             .insert(
                 "output_format".to_owned(),
-                ::serde_json::Value::from(params.output_format.as_str()),
+                Value::from(params.output_format.as_str()),
             );
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        body.insert(
-            "webhook".to_owned(),
-            ::serde_json::Value::from(ctx.callback_url.clone()),
-        );
+        body.insert("input".to_owned(), Value::Object(input));
+        body.insert("webhook".to_owned(), Value::from(ctx.callback_url.clone()));
         body.insert(
             "webhook_events_filter".to_owned(),
-            ::serde_json::Value::Array(
-                ::std::vec![::serde_json::Value::from("completed")],
-            ),
+            Value::Array(vec![Value::from("completed")]),
         );
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/v1/models/black-forest-labs/flux-dev/predictions".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/id")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/id")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/v1/predictions/{}", ::runtime::model::encode_component(task_id)
-            ),
-            headers: ::std::vec::Vec::new(),
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!("/v1/predictions/{}", model::encode_component(task_id)),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/status")?.as_str() {
-            "starting" => Ok(::runtime::model::TaskState::Pending),
-            "processing" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/status")?.as_str() {
+            "starting" => Ok(model::TaskState::Pending),
+            "processing" => Ok(model::TaskState::Processing),
             "succeeded" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/output/*",
                             false,
                             None,
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
                         provider_cost: None,
                     }),
@@ -522,8 +451,8 @@ impl ::runtime::model::Model for ReplicateFluxDev {
             }
             "canceled" | "failed" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/error")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/error")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
@@ -531,7 +460,7 @@ impl ::runtime::model::Model for ReplicateFluxDev {
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

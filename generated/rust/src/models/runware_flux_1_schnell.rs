@@ -5,17 +5,20 @@
 //! Fast text-to-image; the deployment plan's first smoke test.
 //!
 //! Generated from `models/runware/runware_flux_1_schnell.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Image file format.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum OutputFormat {
     /// `JPG`.
@@ -41,8 +44,8 @@ impl OutputFormat {
         }
     }
 }
-impl ::std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -50,12 +53,13 @@ impl ::std::fmt::Display for OutputFormat {
 ///
 /// Build them with [`RunwareFlux1SchnellParams::new`] (required params only) or [`RunwareFlux1SchnellParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct RunwareFlux1SchnellParams {
     /// What to draw.
     ///
     /// From 2 to 3000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Image width in pixels.
     ///
     /// From 128 to 2048. A multiple of 64. Default: `1024`.
@@ -79,15 +83,11 @@ pub struct RunwareFlux1SchnellParams {
 }
 impl RunwareFlux1SchnellParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](RunwareFlux1SchnellParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> RunwareFlux1SchnellParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> RunwareFlux1SchnellParamsBuilder {
         RunwareFlux1SchnellParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -124,27 +124,19 @@ impl RunwareFlux1SchnellParams {
         self.output_format
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert("width".to_owned(), ::serde_json::Value::from(self.width));
-        map.insert("height".to_owned(), ::serde_json::Value::from(self.height));
-        map.insert("steps".to_owned(), ::serde_json::Value::from(self.steps));
-        map.insert(
-            "number_results".to_owned(),
-            ::serde_json::Value::from(self.number_results),
-        );
-        map.insert(
-            "output_format".to_owned(),
-            ::serde_json::Value::from(self.output_format.as_str()),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("width".to_owned(), Value::from(self.width));
+        map.insert("height".to_owned(), Value::from(self.height));
+        map.insert("steps".to_owned(), Value::from(self.steps));
+        map.insert("number_results".to_owned(), Value::from(self.number_results));
+        map.insert("output_format".to_owned(), Value::from(self.output_format.as_str()));
         map
     }
 }
 /// Builds [`RunwareFlux1SchnellParams`]: set optional params, then [`build`](RunwareFlux1SchnellParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct RunwareFlux1SchnellParamsBuilder {
     params: RunwareFlux1SchnellParams,
@@ -186,24 +178,19 @@ impl RunwareFlux1SchnellParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<
-        RunwareFlux1SchnellParams,
-        ::runtime::params::Violations,
-    > {
-        ::runtime::params::validate(
-            <RunwareFlux1Schnell as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<RunwareFlux1SchnellParams, params::Violations> {
+        params::validate(
+            <RunwareFlux1Schnell as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for RunwareFlux1SchnellParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <RunwareFlux1Schnell as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for RunwareFlux1SchnellParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <RunwareFlux1Schnell as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -216,22 +203,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for RunwareFlux1SchnellParams 
         })
     }
 }
-impl ::serde::Serialize for RunwareFlux1SchnellParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for RunwareFlux1SchnellParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for RunwareFlux1SchnellParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// FLUX.1 [schnell] (Runware).
@@ -239,174 +213,148 @@ impl<'de> ::serde::Deserialize<'de> for RunwareFlux1SchnellParams {
 /// Fast text-to-image; the deployment plan's first smoke test.
 ///
 /// Runs as `runware_flux_1_schnell` on Runware (sync mode, expected latency 10s, timeout 1m) with the `text_to_image` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RunwareFlux1Schnell;
 impl RunwareFlux1Schnell {
     /// The exact credit cost of a generation: `1 × count(number_results), ceil`.
     pub fn cost(
         params: &RunwareFlux1SchnellParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for RunwareFlux1Schnell {
+impl model::Model for RunwareFlux1Schnell {
     type Params = RunwareFlux1SchnellParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "runware_flux_1_schnell",
         display_name: "FLUX.1 [schnell] (Runware)",
         description: Some("Fast text-to-image; the deployment plan's first smoke test."),
         provider: &super::providers::RUNWARE,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "text_to_image",
         secret_name: "RUNWARE_API_KEY_TEXT_TO_IMAGE",
-        mode: ::runtime::model::Mode::Sync,
+        mode: model::Mode::Sync,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(10),
-        timeout: ::std::time::Duration::from_secs(60),
+        expected_latency: Duration::from_secs(10),
+        timeout: Duration::from_secs(60),
         poll: None,
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: Some(2),
                     max_length: Some(3000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "width",
                 required: false,
                 default: Some("1024"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(128),
                     max: Some(2048),
                     step: Some(64),
                     values: None,
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "height",
                 required: false,
                 default: Some("1024"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(128),
                     max: Some(2048),
                     step: Some(64),
                     values: None,
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "steps",
                 required: false,
                 default: Some("4"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(1),
                     max: Some(100),
                     step: None,
                     values: None,
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "number_results",
                 required: false,
                 default: Some("1"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(1),
                     max: Some(4),
                     step: None,
                     values: None,
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "output_format",
                 required: false,
                 default: Some("\"WEBP\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["JPG", "PNG", "WEBP"],
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "1",
             factors: &[
-                ::runtime::cost::Factor::Count {
+                cost::Factor::Count {
                     param: "number_results",
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"A red apple on a table\"}",
-            within: ::std::time::Duration::from_secs(10),
+            within: Duration::from_secs(10),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body_item = ::serde_json::Map::new();
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body_item = Map::new();
+        body_item.insert("taskType".to_owned(), Value::from("imageInference"));
+        body_item.insert("taskUUID".to_owned(), Value::from(ctx.uuid.clone()));
+        body_item.insert("model".to_owned(), Value::from("runware:100@1"));
         body_item
-            .insert("taskType".to_owned(), ::serde_json::Value::from("imageInference"));
-        body_item
-            .insert("taskUUID".to_owned(), ::serde_json::Value::from(ctx.uuid.clone()));
-        body_item.insert("model".to_owned(), ::serde_json::Value::from("runware:100@1"));
-        body_item
-            .insert(
-                "positivePrompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
-        body_item.insert("width".to_owned(), ::serde_json::Value::from(params.width));
-        body_item.insert("height".to_owned(), ::serde_json::Value::from(params.height));
-        body_item.insert("steps".to_owned(), ::serde_json::Value::from(params.steps));
-        body_item
-            .insert(
-                "numberResults".to_owned(),
-                ::serde_json::Value::from(params.number_results),
-            );
+            .insert("positivePrompt".to_owned(), Value::from(params.prompt.clone()));
+        body_item.insert("width".to_owned(), Value::from(params.width));
+        body_item.insert("height".to_owned(), Value::from(params.height));
+        body_item.insert("steps".to_owned(), Value::from(params.steps));
+        body_item.insert("numberResults".to_owned(), Value::from(params.number_results));
         body_item
             .insert(
                 "outputFormat".to_owned(),
-                ::serde_json::Value::from(params.output_format.as_str()),
+                Value::from(params.output_format.as_str()),
             );
-        body_item.insert("outputType".to_owned(), ::serde_json::Value::from("URL"));
-        body_item.insert("includeCost".to_owned(), ::serde_json::Value::Bool(true));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        body_item.insert("outputType".to_owned(), Value::from("URL"));
+        body_item.insert("includeCost".to_owned(), Value::Bool(true));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/v1".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(
-                ::serde_json::Value::Array(
-                    ::std::vec![::serde_json::Value::Object(body_item)],
-                ),
-            ),
+            headers: Vec::new(),
+            body: Some(Value::Array(vec![Value::Object(body_item)])),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
         Ok(
-            ::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
-                outputs: ::runtime::answer::outputs(
+            model::SubmitAnswer::Done(model::Outcome::Completed {
+                outputs: runtime::answer::outputs(
                     answer,
                     "/data/*/imageURL",
                     false,
                     None,
-                    ::runtime::model::OutputKind::Url,
+                    model::OutputKind::Url,
                 )?,
-                provider_cost: ::runtime::answer::provider_cost(
+                provider_cost: runtime::answer::provider_cost(
                     answer,
                     "/data/0/cost",
                     "1000",
@@ -414,24 +362,13 @@ impl ::runtime::model::Model for RunwareFlux1Schnell {
             }),
         )
     }
-    fn poll_request(
-        _task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
+    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
         None
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
         match Self::read_submit(answer)? {
-            ::runtime::model::SubmitAnswer::Done(outcome) => {
-                Ok(::runtime::model::TaskState::Done(outcome))
-            }
-            ::runtime::model::SubmitAnswer::Accepted { .. } => {
-                Ok(::runtime::model::TaskState::Pending)
-            }
+            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
         }
     }
 }

@@ -5,41 +5,45 @@
 //! Redraws an input image guided by a prompt.
 //!
 //! Generated from `models/runware/runware_sdxl_image_to_image.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Params of [`RunwareSdxlImageToImage`], checked against the spec's bounds.
 ///
 /// Build them with [`RunwareSdxlImageToImageParams::new`] (required params only) or [`RunwareSdxlImageToImageParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct RunwareSdxlImageToImageParams {
     /// The image to start from.
     ///
     /// An http(s) URL. Required.
-    seed_image: ::std::string::String,
+    seed_image: String,
     /// How to change it.
     ///
     /// From 2 to 3000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// How far to move from the input (0 keeps it, 1 ignores it).
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.05. Default: `0.8`.
-    strength: ::std::string::String,
+    strength: String,
     /// Prompt guidance.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 50. A multiple of 0.5. Default: `7`.
-    cfg_scale: ::std::string::String,
+    cfg_scale: String,
 }
 impl RunwareSdxlImageToImageParams {
     /// Params with `seed_image`, `prompt` and every other param at its default, checked.
     pub fn new(
-        seed_image: impl ::std::convert::Into<::std::string::String>,
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+        seed_image: impl Into<String>,
+        prompt: impl Into<String>,
+    ) -> Result<Self, params::Violations> {
         Self::builder(seed_image, prompt).build()
     }
     /// A builder with `seed_image`, `prompt`, other params at their defaults; [`build`](RunwareSdxlImageToImageParamsBuilder::build) checks the bounds.
     pub fn builder(
-        seed_image: impl ::std::convert::Into<::std::string::String>,
-        prompt: impl ::std::convert::Into<::std::string::String>,
+        seed_image: impl Into<String>,
+        prompt: impl Into<String>,
     ) -> RunwareSdxlImageToImageParamsBuilder {
         RunwareSdxlImageToImageParamsBuilder {
             params: Self {
@@ -67,28 +71,17 @@ impl RunwareSdxlImageToImageParams {
         &self.cfg_scale
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert(
-            "seed_image".to_owned(),
-            ::serde_json::Value::from(self.seed_image.clone()),
-        );
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "strength".to_owned(),
-            ::serde_json::Value::from(self.strength.clone()),
-        );
-        map.insert(
-            "cfg_scale".to_owned(),
-            ::serde_json::Value::from(self.cfg_scale.clone()),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("seed_image".to_owned(), Value::from(self.seed_image.clone()));
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("strength".to_owned(), Value::from(self.strength.clone()));
+        map.insert("cfg_scale".to_owned(), Value::from(self.cfg_scale.clone()));
         map
     }
 }
 /// Builds [`RunwareSdxlImageToImageParams`]: set optional params, then [`build`](RunwareSdxlImageToImageParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct RunwareSdxlImageToImageParamsBuilder {
     params: RunwareSdxlImageToImageParams,
@@ -97,42 +90,31 @@ impl RunwareSdxlImageToImageParamsBuilder {
     /// How far to move from the input (0 keeps it, 1 ignores it).
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.05. Default: `0.8`.
-    pub fn strength(
-        mut self,
-        strength: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn strength(mut self, strength: impl Into<String>) -> Self {
         self.params.strength = strength.into();
         self
     }
     /// Prompt guidance.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 50. A multiple of 0.5. Default: `7`.
-    pub fn cfg_scale(
-        mut self,
-        cfg_scale: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn cfg_scale(mut self, cfg_scale: impl Into<String>) -> Self {
         self.params.cfg_scale = cfg_scale.into();
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<
-        RunwareSdxlImageToImageParams,
-        ::runtime::params::Violations,
-    > {
-        ::runtime::params::validate(
-            <RunwareSdxlImageToImage as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<RunwareSdxlImageToImageParams, params::Violations> {
+        params::validate(
+            <RunwareSdxlImageToImage as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for RunwareSdxlImageToImageParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <RunwareSdxlImageToImage as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for RunwareSdxlImageToImageParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <RunwareSdxlImageToImage as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -143,22 +125,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for RunwareSdxlImageToImagePar
         })
     }
 }
-impl ::serde::Serialize for RunwareSdxlImageToImageParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for RunwareSdxlImageToImageParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for RunwareSdxlImageToImageParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// SDXL image-to-image (Runware).
@@ -166,150 +135,112 @@ impl<'de> ::serde::Deserialize<'de> for RunwareSdxlImageToImageParams {
 /// Redraws an input image guided by a prompt.
 ///
 /// Runs as `runware_sdxl_image_to_image` on Runware (sync mode, expected latency 15s, timeout 1m30s) with the `image_to_image` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RunwareSdxlImageToImage;
 impl RunwareSdxlImageToImage {
     /// The exact credit cost of a generation: `2, ceil`.
     pub fn cost(
         params: &RunwareSdxlImageToImageParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for RunwareSdxlImageToImage {
+impl model::Model for RunwareSdxlImageToImage {
     type Params = RunwareSdxlImageToImageParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "runware_sdxl_image_to_image",
         display_name: "SDXL image-to-image (Runware)",
         description: Some("Redraws an input image guided by a prompt."),
         provider: &super::providers::RUNWARE,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "image_to_image",
         secret_name: "RUNWARE_API_KEY_IMAGE_TO_IMAGE",
-        mode: ::runtime::model::Mode::Sync,
+        mode: model::Mode::Sync,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(15),
-        timeout: ::std::time::Duration::from_secs(90),
+        expected_latency: Duration::from_secs(15),
+        timeout: Duration::from_secs(90),
         poll: None,
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "seed_image",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::ImageUrl,
+                kind: params::Kind::ImageUrl,
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: Some(2),
                     max_length: Some(3000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "strength",
                 required: false,
                 default: Some("\"0.8\""),
-                kind: ::runtime::params::Kind::Decimal {
+                kind: params::Kind::Decimal {
                     min: Some("0"),
                     max: Some("1"),
                     step: Some("0.05"),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "cfg_scale",
                 required: false,
                 default: Some("\"7\""),
-                kind: ::runtime::params::Kind::Decimal {
+                kind: params::Kind::Decimal {
                     min: Some("0"),
                     max: Some("50"),
                     step: Some("0.5"),
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "2",
             factors: &[],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"Make it winter\",\"seed_image\":\"https://example.com/apple.png\"}",
-            within: ::std::time::Duration::from_secs(30),
+            within: Duration::from_secs(30),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body_item = ::serde_json::Map::new();
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body_item = Map::new();
+        body_item.insert("taskType".to_owned(), Value::from("imageInference"));
+        body_item.insert("taskUUID".to_owned(), Value::from(ctx.uuid.clone()));
+        body_item.insert("model".to_owned(), Value::from("civitai:101055@128078"));
         body_item
-            .insert("taskType".to_owned(), ::serde_json::Value::from("imageInference"));
-        body_item
-            .insert("taskUUID".to_owned(), ::serde_json::Value::from(ctx.uuid.clone()));
-        body_item
-            .insert(
-                "model".to_owned(),
-                ::serde_json::Value::from("civitai:101055@128078"),
-            );
-        body_item
-            .insert(
-                "positivePrompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
-        body_item
-            .insert(
-                "seedImage".to_owned(),
-                ::serde_json::Value::from(params.seed_image.clone()),
-            );
-        body_item
-            .insert(
-                "strength".to_owned(),
-                ::serde_json::Value::from(params.strength.clone()),
-            );
-        body_item
-            .insert(
-                "CFGScale".to_owned(),
-                ::serde_json::Value::from(params.cfg_scale.clone()),
-            );
-        body_item.insert("outputType".to_owned(), ::serde_json::Value::from("URL"));
-        body_item.insert("includeCost".to_owned(), ::serde_json::Value::Bool(true));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+            .insert("positivePrompt".to_owned(), Value::from(params.prompt.clone()));
+        body_item.insert("seedImage".to_owned(), Value::from(params.seed_image.clone()));
+        body_item.insert("strength".to_owned(), Value::from(params.strength.clone()));
+        body_item.insert("CFGScale".to_owned(), Value::from(params.cfg_scale.clone()));
+        body_item.insert("outputType".to_owned(), Value::from("URL"));
+        body_item.insert("includeCost".to_owned(), Value::Bool(true));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/v1".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(
-                ::serde_json::Value::Array(
-                    ::std::vec![::serde_json::Value::Object(body_item)],
-                ),
-            ),
+            headers: Vec::new(),
+            body: Some(Value::Array(vec![Value::Object(body_item)])),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
         Ok(
-            ::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
-                outputs: ::runtime::answer::outputs(
+            model::SubmitAnswer::Done(model::Outcome::Completed {
+                outputs: runtime::answer::outputs(
                     answer,
                     "/data/*/imageURL",
                     false,
                     None,
-                    ::runtime::model::OutputKind::Url,
+                    model::OutputKind::Url,
                 )?,
-                provider_cost: ::runtime::answer::provider_cost(
+                provider_cost: runtime::answer::provider_cost(
                     answer,
                     "/data/0/cost",
                     "1000",
@@ -317,24 +248,13 @@ impl ::runtime::model::Model for RunwareSdxlImageToImage {
             }),
         )
     }
-    fn poll_request(
-        _task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
+    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
         None
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
         match Self::read_submit(answer)? {
-            ::runtime::model::SubmitAnswer::Done(outcome) => {
-                Ok(::runtime::model::TaskState::Done(outcome))
-            }
-            ::runtime::model::SubmitAnswer::Accepted { .. } => {
-                Ok(::runtime::model::TaskState::Pending)
-            }
+            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
         }
     }
 }

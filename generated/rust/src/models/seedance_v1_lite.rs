@@ -5,17 +5,20 @@
 //! ByteDance text-to-video; webhook delivery with polling as a fallback.
 //!
 //! Generated from `models/kie_ai/seedance_v1_lite.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Frame shape.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum AspectRatio {
     /// `16:9`.
@@ -60,22 +63,22 @@ impl AspectRatio {
         }
     }
 }
-impl ::std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for AspectRatio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
 /// Output resolution.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum Resolution {
     /// `480p`.
@@ -101,8 +104,8 @@ impl Resolution {
         }
     }
 }
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for Resolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -110,12 +113,13 @@ impl ::std::fmt::Display for Resolution {
 ///
 /// Build them with [`SeedanceV1LiteParams::new`] (required params only) or [`SeedanceV1LiteParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct SeedanceV1LiteParams {
     /// The scene to film.
     ///
     /// At most 2000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Frame shape.
     ///
     /// Default: `16:9`.
@@ -135,19 +139,15 @@ pub struct SeedanceV1LiteParams {
     /// Random seed; -1 or absent for a random one.
     ///
     /// From -1 to 2147483647. Optional: left out of the request when not set.
-    seed: ::std::option::Option<i64>,
+    seed: Option<i64>,
 }
 impl SeedanceV1LiteParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](SeedanceV1LiteParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> SeedanceV1LiteParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> SeedanceV1LiteParamsBuilder {
         SeedanceV1LiteParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -180,36 +180,25 @@ impl SeedanceV1LiteParams {
         self.camera_fixed
     }
     /// Random seed; -1 or absent for a random one.
-    pub fn seed(&self) -> ::std::option::Option<i64> {
+    pub fn seed(&self) -> Option<i64> {
         self.seed
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "aspect_ratio".to_owned(),
-            ::serde_json::Value::from(self.aspect_ratio.as_str()),
-        );
-        map.insert(
-            "resolution".to_owned(),
-            ::serde_json::Value::from(self.resolution.as_str()),
-        );
-        map.insert("duration".to_owned(), ::serde_json::Value::from(self.duration));
-        map.insert(
-            "camera_fixed".to_owned(),
-            ::serde_json::Value::from(self.camera_fixed),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("aspect_ratio".to_owned(), Value::from(self.aspect_ratio.as_str()));
+        map.insert("resolution".to_owned(), Value::from(self.resolution.as_str()));
+        map.insert("duration".to_owned(), Value::from(self.duration));
+        map.insert("camera_fixed".to_owned(), Value::from(self.camera_fixed));
         if let Some(value) = &self.seed {
-            map.insert("seed".to_owned(), ::serde_json::Value::from(*value));
+            map.insert("seed".to_owned(), Value::from(*value));
         }
         map
     }
 }
 /// Builds [`SeedanceV1LiteParams`]: set optional params, then [`build`](SeedanceV1LiteParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct SeedanceV1LiteParamsBuilder {
     params: SeedanceV1LiteParams,
@@ -251,21 +240,19 @@ impl SeedanceV1LiteParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<SeedanceV1LiteParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <SeedanceV1Lite as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<SeedanceV1LiteParams, params::Violations> {
+        params::validate(
+            <SeedanceV1Lite as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for SeedanceV1LiteParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <SeedanceV1Lite as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for SeedanceV1LiteParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <SeedanceV1Lite as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -278,22 +265,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for SeedanceV1LiteParams {
         })
     }
 }
-impl ::serde::Serialize for SeedanceV1LiteParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for SeedanceV1LiteParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for SeedanceV1LiteParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Seedance V1 Lite.
@@ -301,92 +275,84 @@ impl<'de> ::serde::Deserialize<'de> for SeedanceV1LiteParams {
 /// ByteDance text-to-video; webhook delivery with polling as a fallback.
 ///
 /// Runs as `seedance_v1_lite` on KIE AI (webhook mode, expected latency 4m, timeout 15m) with the `prompt_to_video` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SeedanceV1Lite;
 impl SeedanceV1Lite {
     /// The exact credit cost of a generation: `8 × resolution{1080p: 2.5, 480p: 1, 720p: 1.5} × duration/5, ceil`.
     pub fn cost(
         params: &SeedanceV1LiteParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for SeedanceV1Lite {
+impl model::Model for SeedanceV1Lite {
     type Params = SeedanceV1LiteParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "seedance_v1_lite",
         display_name: "Seedance V1 Lite",
         description: Some(
             "ByteDance text-to-video; webhook delivery with polling as a fallback.",
         ),
         provider: &super::providers::KIE_AI,
-        content_type: ::runtime::model::ContentType::Video,
+        content_type: model::ContentType::Video,
         key_scope: "prompt_to_video",
         secret_name: "KIE_AI_API_KEY_PROMPT_TO_VIDEO",
-        mode: ::runtime::model::Mode::Webhook,
+        mode: model::Mode::Webhook,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(240),
-        timeout: ::std::time::Duration::from_secs(900),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(3),
-            max_interval: ::std::time::Duration::from_secs(30),
+        expected_latency: Duration::from_secs(240),
+        timeout: Duration::from_secs(900),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(3),
+            max_interval: Duration::from_secs(30),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(2000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "aspect_ratio",
                 required: false,
                 default: Some("\"16:9\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "resolution",
                 required: false,
                 default: Some("\"720p\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["480p", "720p", "1080p"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "duration",
                 required: false,
                 default: Some("5"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: None,
                     max: None,
                     step: None,
                     values: Some(&[5, 10]),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "camera_fixed",
                 required: false,
                 default: Some("false"),
-                kind: ::runtime::params::Kind::Boolean,
+                kind: params::Kind::Boolean,
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "seed",
                 required: false,
                 default: None,
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(-1),
                     max: Some(2147483647),
                     step: None,
@@ -394,120 +360,85 @@ impl ::runtime::model::Model for SeedanceV1Lite {
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "8",
             factors: &[
-                ::runtime::cost::Factor::Table {
+                cost::Factor::Table {
                     param: "resolution",
                     entries: &[("1080p", "2.5"), ("480p", "1"), ("720p", "1.5")],
                 },
-                ::runtime::cost::Factor::Ratio {
+                cost::Factor::Ratio {
                     param: "duration",
                     per: 5,
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"Ocean waves crashing\"}",
-            within: ::std::time::Duration::from_secs(300),
+            within: Duration::from_secs(300),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert(
-            "model".to_owned(),
-            ::serde_json::Value::from("bytedance/v1-lite-text-to-video"),
-        );
-        body.insert(
-            "callBackUrl".to_owned(),
-            ::serde_json::Value::from(ctx.callback_url.clone()),
-        );
-        let mut input = ::serde_json::Map::new();
-        input
-            .insert(
-                "prompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("bytedance/v1-lite-text-to-video"));
+        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
+        let mut input = Map::new();
+        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
         input
             .insert(
                 "aspect_ratio".to_owned(),
-                ::serde_json::Value::from(params.aspect_ratio.as_str()),
+                Value::from(params.aspect_ratio.as_str()),
             );
-        input
-            .insert(
-                "resolution".to_owned(),
-                ::serde_json::Value::from(params.resolution.as_str()),
-            );
-        input
-            .insert(
-                "duration".to_owned(),
-                ::serde_json::Value::from(params.duration.to_string()),
-            );
-        input
-            .insert(
-                "camera_fixed".to_owned(),
-                ::serde_json::Value::from(params.camera_fixed),
-            );
+        input.insert("resolution".to_owned(), Value::from(params.resolution.as_str()));
+        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
+        input.insert("camera_fixed".to_owned(), Value::from(params.camera_fixed));
         if let Some(value) = &params.seed {
-            input.insert("seed".to_owned(), ::serde_json::Value::from(*value));
+            input.insert("seed".to_owned(), Value::from(*value));
         }
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        body.insert("input".to_owned(), Value::Object(input));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/api/v1/jobs/createTask".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/data/taskId")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/data/taskId")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/api/v1/jobs/recordInfo?taskId={}",
-                ::runtime::model::encode_component(task_id)
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!(
+                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
             ),
-            headers: ::std::vec::Vec::new(),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(::runtime::model::TaskState::Pending),
-            "generating" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/data/state")?.as_str() {
+            "queuing" | "waiting" => Ok(model::TaskState::Pending),
+            "generating" => Ok(model::TaskState::Processing),
             "success" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/data/resultJson",
                             true,
                             Some("/resultUrls"),
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
-                        provider_cost: ::runtime::answer::provider_cost(
+                        provider_cost: runtime::answer::provider_cost(
                             answer,
                             "/data/consumeCredits",
                             "1",
@@ -517,16 +448,16 @@ impl ::runtime::model::Model for SeedanceV1Lite {
             }
             "fail" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/data/failMsg")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/data/failMsg")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
-                        code: ::runtime::answer::message(answer, "/data/failCode"),
+                        code: runtime::answer::message(answer, "/data/failCode"),
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

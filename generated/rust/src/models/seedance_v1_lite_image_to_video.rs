@@ -5,17 +5,20 @@
 //! ByteDance image-to-video; animates a still.
 //!
 //! Generated from `models/kie_ai/seedance_v1_lite_image_to_video.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Output resolution.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum Resolution {
     /// `480p`.
@@ -41,8 +44,8 @@ impl Resolution {
         }
     }
 }
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for Resolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -50,16 +53,17 @@ impl ::std::fmt::Display for Resolution {
 ///
 /// Build them with [`SeedanceV1LiteImageToVideoParams::new`] (required params only) or [`SeedanceV1LiteImageToVideoParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct SeedanceV1LiteImageToVideoParams {
     /// The first frame.
     ///
     /// An http(s) URL. Required.
-    image_url: ::std::string::String,
+    image_url: String,
     /// How it moves.
     ///
     /// At most 2000 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Output resolution.
     ///
     /// Default: `720p`.
@@ -72,15 +76,15 @@ pub struct SeedanceV1LiteImageToVideoParams {
 impl SeedanceV1LiteImageToVideoParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
     pub fn new(
-        image_url: impl ::std::convert::Into<::std::string::String>,
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+        image_url: impl Into<String>,
+        prompt: impl Into<String>,
+    ) -> Result<Self, params::Violations> {
         Self::builder(image_url, prompt).build()
     }
     /// A builder with `image_url`, `prompt`, other params at their defaults; [`build`](SeedanceV1LiteImageToVideoParamsBuilder::build) checks the bounds.
     pub fn builder(
-        image_url: impl ::std::convert::Into<::std::string::String>,
-        prompt: impl ::std::convert::Into<::std::string::String>,
+        image_url: impl Into<String>,
+        prompt: impl Into<String>,
     ) -> SeedanceV1LiteImageToVideoParamsBuilder {
         SeedanceV1LiteImageToVideoParamsBuilder {
             params: Self {
@@ -108,25 +112,17 @@ impl SeedanceV1LiteImageToVideoParams {
         self.duration
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert(
-            "image_url".to_owned(),
-            ::serde_json::Value::from(self.image_url.clone()),
-        );
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "resolution".to_owned(),
-            ::serde_json::Value::from(self.resolution.as_str()),
-        );
-        map.insert("duration".to_owned(), ::serde_json::Value::from(self.duration));
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("resolution".to_owned(), Value::from(self.resolution.as_str()));
+        map.insert("duration".to_owned(), Value::from(self.duration));
         map
     }
 }
 /// Builds [`SeedanceV1LiteImageToVideoParams`]: set optional params, then [`build`](SeedanceV1LiteImageToVideoParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct SeedanceV1LiteImageToVideoParamsBuilder {
     params: SeedanceV1LiteImageToVideoParams,
@@ -147,24 +143,19 @@ impl SeedanceV1LiteImageToVideoParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<
-        SeedanceV1LiteImageToVideoParams,
-        ::runtime::params::Violations,
-    > {
-        ::runtime::params::validate(
-            <SeedanceV1LiteImageToVideo as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<SeedanceV1LiteImageToVideoParams, params::Violations> {
+        params::validate(
+            <SeedanceV1LiteImageToVideo as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for SeedanceV1LiteImageToVideoParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <SeedanceV1LiteImageToVideo as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for SeedanceV1LiteImageToVideoParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <SeedanceV1LiteImageToVideo as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -175,22 +166,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for SeedanceV1LiteImageToVideo
         })
     }
 }
-impl ::serde::Serialize for SeedanceV1LiteImageToVideoParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for SeedanceV1LiteImageToVideoParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for SeedanceV1LiteImageToVideoParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Seedance V1 Lite (image to video).
@@ -198,71 +176,63 @@ impl<'de> ::serde::Deserialize<'de> for SeedanceV1LiteImageToVideoParams {
 /// ByteDance image-to-video; animates a still.
 ///
 /// Runs as `seedance_v1_lite_image_to_video` on KIE AI (webhook mode, expected latency 4m, timeout 15m) with the `image_to_video` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SeedanceV1LiteImageToVideo;
 impl SeedanceV1LiteImageToVideo {
     /// The exact credit cost of a generation: `8 × resolution{1080p: 2.5, 480p: 1, 720p: 1.5} × duration/5, ceil`.
     pub fn cost(
         params: &SeedanceV1LiteImageToVideoParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    ) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for SeedanceV1LiteImageToVideo {
+impl model::Model for SeedanceV1LiteImageToVideo {
     type Params = SeedanceV1LiteImageToVideoParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "seedance_v1_lite_image_to_video",
         display_name: "Seedance V1 Lite (image to video)",
         description: Some("ByteDance image-to-video; animates a still."),
         provider: &super::providers::KIE_AI,
-        content_type: ::runtime::model::ContentType::Video,
+        content_type: model::ContentType::Video,
         key_scope: "image_to_video",
         secret_name: "KIE_AI_API_KEY_IMAGE_TO_VIDEO",
-        mode: ::runtime::model::Mode::Webhook,
+        mode: model::Mode::Webhook,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(240),
-        timeout: ::std::time::Duration::from_secs(900),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(3),
-            max_interval: ::std::time::Duration::from_secs(30),
+        expected_latency: Duration::from_secs(240),
+        timeout: Duration::from_secs(900),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(3),
+            max_interval: Duration::from_secs(30),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "image_url",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::ImageUrl,
+                kind: params::Kind::ImageUrl,
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(2000),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "resolution",
                 required: false,
                 default: Some("\"720p\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["480p", "720p", "1080p"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "duration",
                 required: false,
                 default: Some("5"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: None,
                     max: None,
                     step: None,
@@ -270,112 +240,77 @@ impl ::runtime::model::Model for SeedanceV1LiteImageToVideo {
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "8",
             factors: &[
-                ::runtime::cost::Factor::Table {
+                cost::Factor::Table {
                     param: "resolution",
                     entries: &[("1080p", "2.5"), ("480p", "1"), ("720p", "1.5")],
                 },
-                ::runtime::cost::Factor::Ratio {
+                cost::Factor::Ratio {
                     param: "duration",
                     per: 5,
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"The apple rolls off the table\",\"image_url\":\"https://example.com/apple.png\"}",
-            within: ::std::time::Duration::from_secs(300),
+            within: Duration::from_secs(300),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert(
-            "model".to_owned(),
-            ::serde_json::Value::from("bytedance/v1-lite-image-to-video"),
-        );
-        body.insert(
-            "callBackUrl".to_owned(),
-            ::serde_json::Value::from(ctx.callback_url.clone()),
-        );
-        let mut input = ::serde_json::Map::new();
-        input
-            .insert(
-                "image_url".to_owned(),
-                ::serde_json::Value::from(params.image_url.clone()),
-            );
-        input
-            .insert(
-                "prompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
-        input
-            .insert(
-                "resolution".to_owned(),
-                ::serde_json::Value::from(params.resolution.as_str()),
-            );
-        input
-            .insert(
-                "duration".to_owned(),
-                ::serde_json::Value::from(params.duration.to_string()),
-            );
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("bytedance/v1-lite-image-to-video"));
+        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
+        let mut input = Map::new();
+        input.insert("image_url".to_owned(), Value::from(params.image_url.clone()));
+        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
+        input.insert("resolution".to_owned(), Value::from(params.resolution.as_str()));
+        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
+        body.insert("input".to_owned(), Value::Object(input));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/api/v1/jobs/createTask".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/data/taskId")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/data/taskId")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/api/v1/jobs/recordInfo?taskId={}",
-                ::runtime::model::encode_component(task_id)
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!(
+                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
             ),
-            headers: ::std::vec::Vec::new(),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(::runtime::model::TaskState::Pending),
-            "generating" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/data/state")?.as_str() {
+            "queuing" | "waiting" => Ok(model::TaskState::Pending),
+            "generating" => Ok(model::TaskState::Processing),
             "success" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/data/resultJson",
                             true,
                             Some("/resultUrls"),
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
-                        provider_cost: ::runtime::answer::provider_cost(
+                        provider_cost: runtime::answer::provider_cost(
                             answer,
                             "/data/consumeCredits",
                             "1",
@@ -385,16 +320,16 @@ impl ::runtime::model::Model for SeedanceV1LiteImageToVideo {
             }
             "fail" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/data/failMsg")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/data/failMsg")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
-                        code: ::runtime::answer::message(answer, "/data/failCode"),
+                        code: runtime::answer::message(answer, "/data/failCode"),
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

@@ -5,16 +5,20 @@
 //! Songs from a prompt through KIE's Suno API.
 //!
 //! Generated from `models/kie_ai/suno_v4_5.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Params of [`SunoV45`], checked against the spec's bounds.
 ///
 /// Build them with [`SunoV45Params::new`] (required params only) or [`SunoV45Params::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct SunoV45Params {
     /// What the song is about.
     ///
     /// At most 400 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// No vocals.
     ///
     /// Default: `false`.
@@ -22,15 +26,11 @@ pub struct SunoV45Params {
 }
 impl SunoV45Params {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](SunoV45ParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> SunoV45ParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> SunoV45ParamsBuilder {
         SunoV45ParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -47,20 +47,15 @@ impl SunoV45Params {
         self.instrumental
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "instrumental".to_owned(),
-            ::serde_json::Value::from(self.instrumental),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("instrumental".to_owned(), Value::from(self.instrumental));
         map
     }
 }
 /// Builds [`SunoV45Params`]: set optional params, then [`build`](SunoV45ParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct SunoV45ParamsBuilder {
     params: SunoV45Params,
@@ -74,21 +69,19 @@ impl SunoV45ParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<SunoV45Params, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <SunoV45 as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<SunoV45Params, params::Violations> {
+        params::validate(
+            <SunoV45 as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for SunoV45Params {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <SunoV45 as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for SunoV45Params {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <SunoV45 as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -97,22 +90,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for SunoV45Params {
         })
     }
 }
-impl ::serde::Serialize for SunoV45Params {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for SunoV45Params {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for SunoV45Params {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Suno V4.5.
@@ -120,140 +100,107 @@ impl<'de> ::serde::Deserialize<'de> for SunoV45Params {
 /// Songs from a prompt through KIE's Suno API.
 ///
 /// Runs as `suno_v4_5` on KIE AI (webhook mode, expected latency 2m, timeout 10m) with the `prompt_to_audio` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SunoV45;
 impl SunoV45 {
     /// The exact credit cost of a generation: `12, ceil`.
-    pub fn cost(
-        params: &SunoV45Params,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    pub fn cost(params: &SunoV45Params) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for SunoV45 {
+impl model::Model for SunoV45 {
     type Params = SunoV45Params;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "suno_v4_5",
         display_name: "Suno V4.5",
         description: Some("Songs from a prompt through KIE's Suno API."),
         provider: &super::providers::KIE_AI,
-        content_type: ::runtime::model::ContentType::Audio,
+        content_type: model::ContentType::Audio,
         key_scope: "prompt_to_audio",
         secret_name: "KIE_AI_API_KEY_PROMPT_TO_AUDIO",
-        mode: ::runtime::model::Mode::Webhook,
+        mode: model::Mode::Webhook,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(120),
-        timeout: ::std::time::Duration::from_secs(600),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(5),
-            max_interval: ::std::time::Duration::from_secs(30),
+        expected_latency: Duration::from_secs(120),
+        timeout: Duration::from_secs(600),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(30),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(400),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "instrumental",
                 required: false,
                 default: Some("false"),
-                kind: ::runtime::params::Kind::Boolean,
+                kind: params::Kind::Boolean,
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "12",
             factors: &[],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"A calm piano piece about the sea\"}",
-            within: ::std::time::Duration::from_secs(300),
+            within: Duration::from_secs(300),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert(
-            "prompt".to_owned(),
-            ::serde_json::Value::from(params.prompt.clone()),
-        );
-        body.insert("customMode".to_owned(), ::serde_json::Value::Bool(false));
-        body.insert(
-            "instrumental".to_owned(),
-            ::serde_json::Value::from(params.instrumental),
-        );
-        body.insert("model".to_owned(), ::serde_json::Value::from("V4_5"));
-        body.insert(
-            "callBackUrl".to_owned(),
-            ::serde_json::Value::from(ctx.callback_url.clone()),
-        );
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
+        body.insert("customMode".to_owned(), Value::Bool(false));
+        body.insert("instrumental".to_owned(), Value::from(params.instrumental));
+        body.insert("model".to_owned(), Value::from("V4_5"));
+        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/api/v1/generate".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/data/taskId")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/data/taskId")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!(
                 "/api/v1/generate/record-info?taskId={}",
-                ::runtime::model::encode_component(task_id)
+                model::encode_component(task_id)
             ),
-            headers: ::std::vec::Vec::new(),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/data/status")?.as_str() {
-            "PENDING" => Ok(::runtime::model::TaskState::Pending),
-            "FIRST_SUCCESS" | "TEXT_SUCCESS" => {
-                Ok(::runtime::model::TaskState::Processing)
-            }
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/data/status")?.as_str() {
+            "PENDING" => Ok(model::TaskState::Pending),
+            "FIRST_SUCCESS" | "TEXT_SUCCESS" => Ok(model::TaskState::Processing),
             "SUCCESS" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/data/response/sunoData/*/audioUrl",
                             false,
                             None,
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
                         provider_cost: None,
                     }),
@@ -262,8 +209,8 @@ impl ::runtime::model::Model for SunoV45 {
             "CALLBACK_EXCEPTION" | "CREATE_TASK_FAILED" | "GENERATE_AUDIO_FAILED"
             | "SENSITIVE_WORD_ERROR" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/data/errorMessage")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/data/errorMessage")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
@@ -271,7 +218,7 @@ impl ::runtime::model::Model for SunoV45 {
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

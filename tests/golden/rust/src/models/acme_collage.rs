@@ -6,17 +6,20 @@
 //! a decimal, a UUID in the body and a header template.
 //!
 //! Generated from `models/acme/acme_collage.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// How images are placed.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum Layout {
     /// `grid`.
@@ -46,8 +49,8 @@ impl Layout {
         }
     }
 }
-impl ::std::fmt::Display for Layout {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -55,16 +58,17 @@ impl ::std::fmt::Display for Layout {
 ///
 /// Build them with [`AcmeCollageParams::new`] (required params only) or [`AcmeCollageParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct AcmeCollageParams {
     /// Images to combine.
     ///
     /// A list of http(s) URLs. From 1 to 4 items. Required.
-    image_urls: ::std::vec::Vec<::std::string::String>,
+    image_urls: Vec<String>,
     /// Text under the collage.
     ///
     /// At most 200 characters. Optional: left out of the request when not set.
-    caption: ::std::option::Option<::std::string::String>,
+    caption: Option<String>,
     /// How images are placed.
     ///
     /// Default: `grid`.
@@ -72,23 +76,19 @@ pub struct AcmeCollageParams {
     /// Gap between images.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.25. Default: `0.5`.
-    spacing: ::std::string::String,
+    spacing: String,
     /// Labels for search.
     ///
     /// A list of texts. At most 3 items. Optional: left out of the request when not set.
-    tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    tags: Option<Vec<String>>,
 }
 impl AcmeCollageParams {
     /// Params with `image_urls` and every other param at its default, checked.
-    pub fn new(
-        image_urls: ::std::vec::Vec<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(image_urls: Vec<String>) -> Result<Self, params::Violations> {
         Self::builder(image_urls).build()
     }
     /// A builder with `image_urls`, other params at their defaults; [`build`](AcmeCollageParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        image_urls: ::std::vec::Vec<::std::string::String>,
-    ) -> AcmeCollageParamsBuilder {
+    pub fn builder(image_urls: Vec<String>) -> AcmeCollageParamsBuilder {
         AcmeCollageParamsBuilder {
             params: Self {
                 image_urls,
@@ -100,11 +100,11 @@ impl AcmeCollageParams {
         }
     }
     /// Images to combine.
-    pub fn image_urls(&self) -> &[::std::string::String] {
+    pub fn image_urls(&self) -> &[String] {
         &self.image_urls
     }
     /// Text under the collage.
-    pub fn caption(&self) -> ::std::option::Option<&str> {
+    pub fn caption(&self) -> Option<&str> {
         self.caption.as_deref()
     }
     /// How images are placed.
@@ -116,34 +116,26 @@ impl AcmeCollageParams {
         &self.spacing
     }
     /// Labels for search.
-    pub fn tags(&self) -> ::std::option::Option<&[::std::string::String]> {
+    pub fn tags(&self) -> Option<&[String]> {
         self.tags.as_deref()
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert(
-            "image_urls".to_owned(),
-            ::serde_json::Value::from(self.image_urls.clone()),
-        );
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("image_urls".to_owned(), Value::from(self.image_urls.clone()));
         if let Some(value) = &self.caption {
-            map.insert("caption".to_owned(), ::serde_json::Value::from(value.clone()));
+            map.insert("caption".to_owned(), Value::from(value.clone()));
         }
-        map.insert("layout".to_owned(), ::serde_json::Value::from(self.layout.as_str()));
-        map.insert(
-            "spacing".to_owned(),
-            ::serde_json::Value::from(self.spacing.clone()),
-        );
+        map.insert("layout".to_owned(), Value::from(self.layout.as_str()));
+        map.insert("spacing".to_owned(), Value::from(self.spacing.clone()));
         if let Some(value) = &self.tags {
-            map.insert("tags".to_owned(), ::serde_json::Value::from(value.clone()));
+            map.insert("tags".to_owned(), Value::from(value.clone()));
         }
         map
     }
 }
 /// Builds [`AcmeCollageParams`]: set optional params, then [`build`](AcmeCollageParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct AcmeCollageParamsBuilder {
     params: AcmeCollageParams,
@@ -152,10 +144,7 @@ impl AcmeCollageParamsBuilder {
     /// Text under the collage.
     ///
     /// At most 200 characters. Optional: left out of the request when not set.
-    pub fn caption(
-        mut self,
-        caption: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn caption(mut self, caption: impl Into<String>) -> Self {
         self.params.caption = Some(caption.into());
         self
     }
@@ -169,36 +158,31 @@ impl AcmeCollageParamsBuilder {
     /// Gap between images.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.25. Default: `0.5`.
-    pub fn spacing(
-        mut self,
-        spacing: impl ::std::convert::Into<::std::string::String>,
-    ) -> Self {
+    pub fn spacing(mut self, spacing: impl Into<String>) -> Self {
         self.params.spacing = spacing.into();
         self
     }
     /// Labels for search.
     ///
     /// A list of texts. At most 3 items. Optional: left out of the request when not set.
-    pub fn tags(mut self, tags: ::std::vec::Vec<::std::string::String>) -> Self {
+    pub fn tags(mut self, tags: Vec<String>) -> Self {
         self.params.tags = Some(tags);
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<AcmeCollageParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <AcmeCollage as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<AcmeCollageParams, params::Violations> {
+        params::validate(
+            <AcmeCollage as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for AcmeCollageParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <AcmeCollage as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for AcmeCollageParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <AcmeCollage as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -210,22 +194,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for AcmeCollageParams {
         })
     }
 }
-impl ::serde::Serialize for AcmeCollageParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for AcmeCollageParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for AcmeCollageParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Acme Collage.
@@ -234,173 +205,138 @@ impl<'de> ::serde::Deserialize<'de> for AcmeCollageParams {
 /// a decimal, a UUID in the body and a header template.
 ///
 /// Runs as `acme_collage` on Acme Images (sync mode, expected latency 3s, timeout 30s) with the `images` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AcmeCollage;
 impl AcmeCollage {
     /// The exact credit cost of a generation: `0.5 × count(image_urls), half even to 1 places`.
-    pub fn cost(
-        params: &AcmeCollageParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    pub fn cost(params: &AcmeCollageParams) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for AcmeCollage {
+impl model::Model for AcmeCollage {
     type Params = AcmeCollageParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "acme_collage",
         display_name: "Acme Collage",
         description: Some(
             "Sync fixture: an array param, an optional param without a default,\na decimal, a UUID in the body and a header template.",
         ),
         provider: &super::providers::ACME,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "images",
         secret_name: "ACME_KEY_IMAGES",
-        mode: ::runtime::model::Mode::Sync,
+        mode: model::Mode::Sync,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(3),
-        timeout: ::std::time::Duration::from_secs(30),
+        expected_latency: Duration::from_secs(3),
+        timeout: Duration::from_secs(30),
         poll: None,
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "image_urls",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::Array {
-                    items: ::runtime::params::Item::ImageUrl,
+                kind: params::Kind::Array {
+                    items: params::Item::ImageUrl,
                     min_items: Some(1),
                     max_items: Some(4),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "caption",
                 required: false,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: None,
                     max_length: Some(200),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "layout",
                 required: false,
                 default: Some("\"grid\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["grid", "2x2", "16:9", "strip"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "spacing",
                 required: false,
                 default: Some("\"0.5\""),
-                kind: ::runtime::params::Kind::Decimal {
+                kind: params::Kind::Decimal {
                     min: Some("0"),
                     max: Some("1"),
                     step: Some("0.25"),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "tags",
                 required: false,
                 default: None,
-                kind: ::runtime::params::Kind::Array {
-                    items: ::runtime::params::Item::String,
+                kind: params::Kind::Array {
+                    items: params::Item::String,
                     min_items: None,
                     max_items: Some(3),
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "0.5",
             factors: &[
-                ::runtime::cost::Factor::Count {
+                cost::Factor::Count {
                     param: "image_urls",
                 },
             ],
-            round: ::runtime::cost::Round::HalfEven,
+            round: cost::Round::HalfEven,
             scale: 1,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"image_urls\":[\"https://example.com/a.png\"]}",
-            within: ::std::time::Duration::from_secs(10),
+            within: Duration::from_secs(10),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body_item = ::serde_json::Map::new();
-        body_item.insert("task".to_owned(), ::serde_json::Value::from("collage"));
-        body_item.insert("id".to_owned(), ::serde_json::Value::from(ctx.uuid.clone()));
-        body_item
-            .insert(
-                "images".to_owned(),
-                ::serde_json::Value::from(params.image_urls.clone()),
-            );
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body_item = Map::new();
+        body_item.insert("task".to_owned(), Value::from("collage"));
+        body_item.insert("id".to_owned(), Value::from(ctx.uuid.clone()));
+        body_item.insert("images".to_owned(), Value::from(params.image_urls.clone()));
         if let Some(value) = &params.caption {
-            body_item
-                .insert("caption".to_owned(), ::serde_json::Value::from(value.clone()));
+            body_item.insert("caption".to_owned(), Value::from(value.clone()));
         }
-        body_item
-            .insert(
-                "layout".to_owned(),
-                ::serde_json::Value::from(params.layout.as_str()),
-            );
-        body_item
-            .insert(
-                "spacing".to_owned(),
-                ::serde_json::Value::from(params.spacing.clone()),
-            );
+        body_item.insert("layout".to_owned(), Value::from(params.layout.as_str()));
+        body_item.insert("spacing".to_owned(), Value::from(params.spacing.clone()));
         if let Some(value) = &params.tags {
-            body_item
-                .insert("tags".to_owned(), ::serde_json::Value::from(value.clone()));
+            body_item.insert("tags".to_owned(), Value::from(value.clone()));
         }
         body_item
             .insert(
                 "title".to_owned(),
-                ::serde_json::Value::from(::std::format!("Collage of {}", params.layout)),
+                Value::from(format!("Collage of {}", params.layout)),
             );
-        let mut output = ::serde_json::Map::new();
-        output.insert("format".to_owned(), ::serde_json::Value::from("png"));
-        output.insert("dpi".to_owned(), ::serde_json::Value::from(300));
-        body_item.insert("output".to_owned(), ::serde_json::Value::Object(output));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        let mut output = Map::new();
+        output.insert("format".to_owned(), Value::from("png"));
+        output.insert("dpi".to_owned(), Value::from(300));
+        body_item.insert("output".to_owned(), Value::Object(output));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/v2/collage".to_owned(),
-            headers: ::std::vec![
-                ("X-Request-Id", ::std::format!("collage-{}", ctx.uuid))
-            ],
-            body: Some(
-                ::serde_json::Value::Array(
-                    ::std::vec![::serde_json::Value::Object(body_item)],
-                ),
-            ),
+            headers: vec![("X-Request-Id", format!("collage-{}", ctx.uuid))],
+            body: Some(Value::Array(vec![Value::Object(body_item)])),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
         Ok(
-            ::runtime::model::SubmitAnswer::Done(::runtime::model::Outcome::Completed {
-                outputs: ::runtime::answer::outputs(
+            model::SubmitAnswer::Done(model::Outcome::Completed {
+                outputs: runtime::answer::outputs(
                     answer,
                     "/results/*/url",
                     false,
                     None,
-                    ::runtime::model::OutputKind::Url,
+                    model::OutputKind::Url,
                 )?,
-                provider_cost: ::runtime::answer::provider_cost(
+                provider_cost: runtime::answer::provider_cost(
                     answer,
                     "/usage/usd",
                     "100",
@@ -408,24 +344,13 @@ impl ::runtime::model::Model for AcmeCollage {
             }),
         )
     }
-    fn poll_request(
-        _task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
+    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
         None
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
         match Self::read_submit(answer)? {
-            ::runtime::model::SubmitAnswer::Done(outcome) => {
-                Ok(::runtime::model::TaskState::Done(outcome))
-            }
-            ::runtime::model::SubmitAnswer::Accepted { .. } => {
-                Ok(::runtime::model::TaskState::Pending)
-            }
+            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
+            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
         }
     }
 }

@@ -5,17 +5,11 @@
 //! Poll fixture; a param named with a Rust keyword, and a disabled (rolled back) model.
 //!
 //! Generated from `models/acme/acme_upscale.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// What the image shows.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Type {
     /// `photo`.
     #[serde(rename = "photo")]
@@ -35,8 +29,8 @@ impl Type {
         }
     }
 }
-impl ::std::fmt::Display for Type {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for Type {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -44,12 +38,13 @@ impl ::std::fmt::Display for Type {
 ///
 /// Build them with [`AcmeUpscaleParams::new`] (required params only) or [`AcmeUpscaleParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct AcmeUpscaleParams {
     /// The image to enlarge.
     ///
     /// An http(s) URL. Required.
-    image_url: ::std::string::String,
+    image_url: String,
     /// What the image shows.
     ///
     /// Required.
@@ -62,14 +57,14 @@ pub struct AcmeUpscaleParams {
 impl AcmeUpscaleParams {
     /// Params with `image_url`, `type` and every other param at its default, checked.
     pub fn new(
-        image_url: impl ::std::convert::Into<::std::string::String>,
+        image_url: impl Into<String>,
         r#type: Type,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    ) -> Result<Self, params::Violations> {
         Self::builder(image_url, r#type).build()
     }
     /// A builder with `image_url`, `type`, other params at their defaults; [`build`](AcmeUpscaleParamsBuilder::build) checks the bounds.
     pub fn builder(
-        image_url: impl ::std::convert::Into<::std::string::String>,
+        image_url: impl Into<String>,
         r#type: Type,
     ) -> AcmeUpscaleParamsBuilder {
         AcmeUpscaleParamsBuilder {
@@ -93,21 +88,16 @@ impl AcmeUpscaleParams {
         self.factor
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert(
-            "image_url".to_owned(),
-            ::serde_json::Value::from(self.image_url.clone()),
-        );
-        map.insert("type".to_owned(), ::serde_json::Value::from(self.r#type.as_str()));
-        map.insert("factor".to_owned(), ::serde_json::Value::from(self.factor));
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
+        map.insert("type".to_owned(), Value::from(self.r#type.as_str()));
+        map.insert("factor".to_owned(), Value::from(self.factor));
         map
     }
 }
 /// Builds [`AcmeUpscaleParams`]: set optional params, then [`build`](AcmeUpscaleParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct AcmeUpscaleParamsBuilder {
     params: AcmeUpscaleParams,
@@ -121,21 +111,19 @@ impl AcmeUpscaleParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<AcmeUpscaleParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <AcmeUpscale as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<AcmeUpscaleParams, params::Violations> {
+        params::validate(
+            <AcmeUpscale as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for AcmeUpscaleParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <AcmeUpscale as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for AcmeUpscaleParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <AcmeUpscale as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -145,22 +133,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for AcmeUpscaleParams {
         })
     }
 }
-impl ::serde::Serialize for AcmeUpscaleParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for AcmeUpscaleParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for AcmeUpscaleParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// Acme Upscale.
@@ -170,64 +145,54 @@ impl<'de> ::serde::Deserialize<'de> for AcmeUpscaleParams {
 /// Runs as `acme_upscale` on Acme Images (poll mode, expected latency 20s, timeout 2m) with the `edits` key scope.
 ///
 /// Disabled (rolled back): listed in the registry, but the engine refuses to run it.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct AcmeUpscale;
 impl AcmeUpscale {
     /// The exact credit cost of a generation: `3 × factor{2: 1, 4: 2}, ceil`.
-    pub fn cost(
-        params: &AcmeUpscaleParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    pub fn cost(params: &AcmeUpscaleParams) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for AcmeUpscale {
+impl model::Model for AcmeUpscale {
     type Params = AcmeUpscaleParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "acme_upscale",
         display_name: "Acme Upscale",
         description: Some(
             "Poll fixture; a param named with a Rust keyword, and a disabled (rolled back) model.",
         ),
         provider: &super::providers::ACME,
-        content_type: ::runtime::model::ContentType::Image,
+        content_type: model::ContentType::Image,
         key_scope: "edits",
         secret_name: "ACME_KEY_EDITS",
-        mode: ::runtime::model::Mode::Poll,
+        mode: model::Mode::Poll,
         enabled: false,
-        expected_latency: ::std::time::Duration::from_secs(20),
-        timeout: ::std::time::Duration::from_secs(120),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(1),
-            max_interval: ::std::time::Duration::from_secs(5),
+        expected_latency: Duration::from_secs(20),
+        timeout: Duration::from_secs(120),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(5),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "image_url",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::ImageUrl,
+                kind: params::Kind::ImageUrl,
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "type",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["photo", "art"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "factor",
                 required: false,
                 default: Some("2"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: None,
                     max: None,
                     step: None,
@@ -235,87 +200,64 @@ impl ::runtime::model::Model for AcmeUpscale {
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "3",
             factors: &[
-                ::runtime::cost::Factor::Table {
+                cost::Factor::Table {
                     param: "factor",
                     entries: &[("2", "1"), ("4", "2")],
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
         smoke: None,
     };
     fn submit_request(
         params: &Self::Params,
-        _ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        let mut input = ::serde_json::Map::new();
-        input
-            .insert(
-                "image".to_owned(),
-                ::serde_json::Value::from(params.image_url.clone()),
-            );
-        input
-            .insert(
-                "factor".to_owned(),
-                ::serde_json::Value::from(params.factor.to_string()),
-            );
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
-            path: ::std::format!(
-                "/v2/upscale/{}", ::runtime::model::encode_component(params.r#type
-                .as_str())
+        _ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        let mut input = Map::new();
+        input.insert("image".to_owned(), Value::from(params.image_url.clone()));
+        input.insert("factor".to_owned(), Value::from(params.factor.to_string()));
+        body.insert("input".to_owned(), Value::Object(input));
+        model::HttpRequest {
+            method: model::Method::Post,
+            path: format!(
+                "/v2/upscale/{}", model::encode_component(params.r#type.as_str())
             ),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/job/id")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/job/id")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/v2/jobs/{}", ::runtime::model::encode_component(task_id)
-            ),
-            headers: ::std::vec::Vec::new(),
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!("/v2/jobs/{}", model::encode_component(task_id)),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/job/status")?.as_str() {
-            "queued" => Ok(::runtime::model::TaskState::Pending),
-            "running" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/job/status")?.as_str() {
+            "queued" => Ok(model::TaskState::Pending),
+            "running" => Ok(model::TaskState::Processing),
             "done" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/job/output",
                             false,
                             None,
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
                         provider_cost: None,
                     }),
@@ -323,8 +265,8 @@ impl ::runtime::model::Model for AcmeUpscale {
             }
             "cancelled" | "error" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/job/error")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/job/error")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
@@ -332,7 +274,7 @@ impl ::runtime::model::Model for AcmeUpscale {
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }

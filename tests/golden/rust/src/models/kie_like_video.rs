@@ -5,17 +5,20 @@
 //! Webhook fixture in KIE's shape, duration sent as a string, optional seed.
 //!
 //! Generated from `models/kie_like/kie_like_video.yaml`.
+use std::time::Duration;
+use runtime::{cost, model, params};
+use serde_json::{Map, Value};
 /// Output resolution.
 #[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::cmp::PartialEq,
-    ::std::cmp::Eq,
-    ::std::hash::Hash,
-    ::std::default::Default,
-    ::serde::Serialize,
-    ::serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub enum Resolution {
     /// `480p`.
@@ -41,8 +44,8 @@ impl Resolution {
         }
     }
 }
-impl ::std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+impl std::fmt::Display for Resolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -50,12 +53,13 @@ impl ::std::fmt::Display for Resolution {
 ///
 /// Build them with [`KieLikeVideoParams::new`] (required params only) or [`KieLikeVideoParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub struct KieLikeVideoParams {
     /// The scene.
     ///
     /// From 1 to 500 characters. Required.
-    prompt: ::std::string::String,
+    prompt: String,
     /// Output resolution.
     ///
     /// Default: `720p`.
@@ -71,19 +75,15 @@ pub struct KieLikeVideoParams {
     /// Random seed.
     ///
     /// From -1 to 2147483647. Optional: left out of the request when not set.
-    seed: ::std::option::Option<i64>,
+    seed: Option<i64>,
 }
 impl KieLikeVideoParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> ::std::result::Result<Self, ::runtime::params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt`, other params at their defaults; [`build`](KieLikeVideoParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl ::std::convert::Into<::std::string::String>,
-    ) -> KieLikeVideoParamsBuilder {
+    pub fn builder(prompt: impl Into<String>) -> KieLikeVideoParamsBuilder {
         KieLikeVideoParamsBuilder {
             params: Self {
                 prompt: prompt.into(),
@@ -111,29 +111,24 @@ impl KieLikeVideoParams {
         self.watermark
     }
     /// Random seed.
-    pub fn seed(&self) -> ::std::option::Option<i64> {
+    pub fn seed(&self) -> Option<i64> {
         self.seed
     }
     /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(
-        &self,
-    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        let mut map = ::serde_json::Map::new();
-        map.insert("prompt".to_owned(), ::serde_json::Value::from(self.prompt.clone()));
-        map.insert(
-            "resolution".to_owned(),
-            ::serde_json::Value::from(self.resolution.as_str()),
-        );
-        map.insert("duration".to_owned(), ::serde_json::Value::from(self.duration));
-        map.insert("watermark".to_owned(), ::serde_json::Value::from(self.watermark));
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
+        map.insert("resolution".to_owned(), Value::from(self.resolution.as_str()));
+        map.insert("duration".to_owned(), Value::from(self.duration));
+        map.insert("watermark".to_owned(), Value::from(self.watermark));
         if let Some(value) = &self.seed {
-            map.insert("seed".to_owned(), ::serde_json::Value::from(*value));
+            map.insert("seed".to_owned(), Value::from(*value));
         }
         map
     }
 }
 /// Builds [`KieLikeVideoParams`]: set optional params, then [`build`](KieLikeVideoParamsBuilder::build).
-#[derive(::std::fmt::Debug, ::std::clone::Clone)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct KieLikeVideoParamsBuilder {
     params: KieLikeVideoParams,
@@ -168,21 +163,19 @@ impl KieLikeVideoParamsBuilder {
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(
-        self,
-    ) -> ::std::result::Result<KieLikeVideoParams, ::runtime::params::Violations> {
-        ::runtime::params::validate(
-            <KieLikeVideo as ::runtime::model::Model>::INFO.params,
-            &::serde_json::Value::Object(self.params.to_json()),
+    pub fn build(self) -> Result<KieLikeVideoParams, params::Violations> {
+        params::validate(
+            <KieLikeVideo as model::Model>::INFO.params,
+            &Value::Object(self.params.to_json()),
         )?;
         Ok(self.params)
     }
 }
-impl ::std::convert::TryFrom<::serde_json::Value> for KieLikeVideoParams {
-    type Error = ::runtime::params::Violations;
-    fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
-        let mut valid = ::runtime::params::validate(
-            <KieLikeVideo as ::runtime::model::Model>::INFO.params,
+impl TryFrom<Value> for KieLikeVideoParams {
+    type Error = params::Violations;
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        let mut valid = params::validate(
+            <KieLikeVideo as model::Model>::INFO.params,
             &value,
         )?;
         Ok(Self {
@@ -194,22 +187,9 @@ impl ::std::convert::TryFrom<::serde_json::Value> for KieLikeVideoParams {
         })
     }
 }
-impl ::serde::Serialize for KieLikeVideoParams {
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::std::result::Result<S::Ok, S::Error> {
-        ::serde::Serialize::serialize(&self.to_json(), serializer)
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for KieLikeVideoParams {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::std::result::Result<Self, D::Error> {
-        let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(
-            deserializer,
-        )?;
-        Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+impl serde::Serialize for KieLikeVideoParams {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), serializer)
     }
 }
 /// KIE-like Video.
@@ -217,84 +197,74 @@ impl<'de> ::serde::Deserialize<'de> for KieLikeVideoParams {
 /// Webhook fixture in KIE's shape, duration sent as a string, optional seed.
 ///
 /// Runs as `kie_like_video` on KIE-like (webhook mode, expected latency 2m, timeout 10m) with the `video` key scope.
-#[derive(
-    ::std::fmt::Debug,
-    ::std::clone::Clone,
-    ::std::marker::Copy,
-    ::std::default::Default
-)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct KieLikeVideo;
 impl KieLikeVideo {
     /// The exact credit cost of a generation: `8 × resolution{1080p: 2.5, 480p: 1, 720p: 1.5} × duration/5, ceil`.
-    pub fn cost(
-        params: &KieLikeVideoParams,
-    ) -> ::std::result::Result<::runtime::cost::Credits, ::runtime::cost::CostError> {
-        ::runtime::cost::compute(
-            &<Self as ::runtime::model::Model>::INFO.cost,
-            &params.to_json(),
-        )
+    pub fn cost(params: &KieLikeVideoParams) -> Result<cost::Credits, cost::CostError> {
+        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
     }
 }
-impl ::runtime::model::Model for KieLikeVideo {
+impl model::Model for KieLikeVideo {
     type Params = KieLikeVideoParams;
-    const INFO: &'static ::runtime::model::ModelInfo = &::runtime::model::ModelInfo {
+    const INFO: &'static model::ModelInfo = &model::ModelInfo {
         id: "kie_like_video",
         display_name: "KIE-like Video",
         description: Some(
             "Webhook fixture in KIE's shape, duration sent as a string, optional seed.",
         ),
         provider: &super::providers::KIE_LIKE,
-        content_type: ::runtime::model::ContentType::Video,
+        content_type: model::ContentType::Video,
         key_scope: "video",
         secret_name: "KIE_LIKE_KEY_VIDEO",
-        mode: ::runtime::model::Mode::Webhook,
+        mode: model::Mode::Webhook,
         enabled: true,
-        expected_latency: ::std::time::Duration::from_secs(120),
-        timeout: ::std::time::Duration::from_secs(600),
-        poll: Some(::runtime::model::PollTiming {
-            interval: ::std::time::Duration::from_secs(2),
-            max_interval: ::std::time::Duration::from_secs(20),
+        expected_latency: Duration::from_secs(120),
+        timeout: Duration::from_secs(600),
+        poll: Some(model::PollTiming {
+            interval: Duration::from_secs(2),
+            max_interval: Duration::from_secs(20),
         }),
         params: &[
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "prompt",
                 required: true,
                 default: None,
-                kind: ::runtime::params::Kind::String {
+                kind: params::Kind::String {
                     min_length: Some(1),
                     max_length: Some(500),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "resolution",
                 required: false,
                 default: Some("\"720p\""),
-                kind: ::runtime::params::Kind::Enum {
+                kind: params::Kind::Enum {
                     values: &["480p", "720p", "1080p"],
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "duration",
                 required: false,
                 default: Some("5"),
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: None,
                     max: None,
                     step: None,
                     values: Some(&[5, 10]),
                 },
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "watermark",
                 required: false,
                 default: Some("true"),
-                kind: ::runtime::params::Kind::Boolean,
+                kind: params::Kind::Boolean,
             },
-            ::runtime::params::ParamRule {
+            params::ParamRule {
                 name: "seed",
                 required: false,
                 default: None,
-                kind: ::runtime::params::Kind::Integer {
+                kind: params::Kind::Integer {
                     min: Some(-1),
                     max: Some(2147483647),
                     step: None,
@@ -302,112 +272,80 @@ impl ::runtime::model::Model for KieLikeVideo {
                 },
             },
         ],
-        cost: ::runtime::cost::Formula {
+        cost: cost::Formula {
             base: "8",
             factors: &[
-                ::runtime::cost::Factor::Table {
+                cost::Factor::Table {
                     param: "resolution",
                     entries: &[("1080p", "2.5"), ("480p", "1"), ("720p", "1.5")],
                 },
-                ::runtime::cost::Factor::Ratio {
+                cost::Factor::Ratio {
                     param: "duration",
                     per: 5,
                 },
             ],
-            round: ::runtime::cost::Round::Ceil,
+            round: cost::Round::Ceil,
             scale: 0,
         },
-        smoke: Some(::runtime::model::Smoke {
+        smoke: Some(model::Smoke {
             params: "{\"prompt\":\"Waves\"}",
-            within: ::std::time::Duration::from_secs(300),
+            within: Duration::from_secs(300),
         }),
     };
     fn submit_request(
         params: &Self::Params,
-        ctx: &::runtime::model::RequestContext,
-    ) -> ::runtime::model::HttpRequest {
-        let mut body = ::serde_json::Map::new();
-        body.insert("model".to_owned(), ::serde_json::Value::from("kie-like/video"));
-        body.insert(
-            "callBackUrl".to_owned(),
-            ::serde_json::Value::from(ctx.callback_url.clone()),
-        );
-        let mut input = ::serde_json::Map::new();
-        input
-            .insert(
-                "prompt".to_owned(),
-                ::serde_json::Value::from(params.prompt.clone()),
-            );
-        input
-            .insert(
-                "resolution".to_owned(),
-                ::serde_json::Value::from(params.resolution.as_str()),
-            );
-        input
-            .insert(
-                "duration".to_owned(),
-                ::serde_json::Value::from(params.duration.to_string()),
-            );
-        input
-            .insert(
-                "watermark".to_owned(),
-                ::serde_json::Value::from(params.watermark.to_string()),
-            );
+        ctx: &model::RequestContext,
+    ) -> model::HttpRequest {
+        let mut body = Map::new();
+        body.insert("model".to_owned(), Value::from("kie-like/video"));
+        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
+        let mut input = Map::new();
+        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
+        input.insert("resolution".to_owned(), Value::from(params.resolution.as_str()));
+        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
+        input.insert("watermark".to_owned(), Value::from(params.watermark.to_string()));
         if let Some(value) = &params.seed {
-            input.insert("seed".to_owned(), ::serde_json::Value::from(*value));
+            input.insert("seed".to_owned(), Value::from(*value));
         }
-        body.insert("input".to_owned(), ::serde_json::Value::Object(input));
-        ::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Post,
+        body.insert("input".to_owned(), Value::Object(input));
+        model::HttpRequest {
+            method: model::Method::Post,
             path: "/api/v1/jobs/createTask".to_owned(),
-            headers: ::std::vec::Vec::new(),
-            body: Some(::serde_json::Value::Object(body)),
+            headers: Vec::new(),
+            body: Some(Value::Object(body)),
         }
     }
-    fn read_submit(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::SubmitAnswer,
-        ::runtime::model::AnswerError,
-    > {
-        Ok(::runtime::model::SubmitAnswer::Accepted {
-            task_id: ::runtime::answer::string(answer, "/data/taskId")?,
+    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
+        Ok(model::SubmitAnswer::Accepted {
+            task_id: runtime::answer::string(answer, "/data/taskId")?,
             provider_cost: None,
         })
     }
-    fn poll_request(
-        task_id: &str,
-    ) -> ::std::option::Option<::runtime::model::HttpRequest> {
-        Some(::runtime::model::HttpRequest {
-            method: ::runtime::model::Method::Get,
-            path: ::std::format!(
-                "/api/v1/jobs/recordInfo?taskId={}",
-                ::runtime::model::encode_component(task_id)
+    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
+        Some(model::HttpRequest {
+            method: model::Method::Get,
+            path: format!(
+                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
             ),
-            headers: ::std::vec::Vec::new(),
+            headers: Vec::new(),
             body: None,
         })
     }
-    fn read_task(
-        answer: &::serde_json::Value,
-    ) -> ::std::result::Result<
-        ::runtime::model::TaskState,
-        ::runtime::model::AnswerError,
-    > {
-        match ::runtime::answer::state(answer, "/data/state")?.as_str() {
-            "waiting" => Ok(::runtime::model::TaskState::Pending),
-            "generating" => Ok(::runtime::model::TaskState::Processing),
+    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
+        match runtime::answer::state(answer, "/data/state")?.as_str() {
+            "waiting" => Ok(model::TaskState::Pending),
+            "generating" => Ok(model::TaskState::Processing),
             "success" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Completed {
-                        outputs: ::runtime::answer::outputs(
+                    model::TaskState::Done(model::Outcome::Completed {
+                        outputs: runtime::answer::outputs(
                             answer,
                             "/data/resultJson",
                             true,
                             Some("/resultUrls"),
-                            ::runtime::model::OutputKind::Url,
+                            model::OutputKind::Url,
                         )?,
-                        provider_cost: ::runtime::answer::provider_cost(
+                        provider_cost: runtime::answer::provider_cost(
                             answer,
                             "/data/consumeCredits",
                             "1",
@@ -417,16 +355,16 @@ impl ::runtime::model::Model for KieLikeVideo {
             }
             "fail" => {
                 Ok(
-                    ::runtime::model::TaskState::Done(::runtime::model::Outcome::Failed {
-                        message: ::runtime::answer::message(answer, "/data/failMsg")
+                    model::TaskState::Done(model::Outcome::Failed {
+                        message: runtime::answer::message(answer, "/data/failMsg")
                             .unwrap_or_else(|| {
                                 "the provider reported a failure".to_owned()
                             }),
-                        code: ::runtime::answer::message(answer, "/data/failCode"),
+                        code: runtime::answer::message(answer, "/data/failCode"),
                     }),
                 )
             }
-            other => Err(::runtime::model::AnswerError::UnknownState(other.to_owned())),
+            other => Err(model::AnswerError::UnknownState(other.to_owned())),
         }
     }
 }
