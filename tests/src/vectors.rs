@@ -126,7 +126,7 @@ impl Rng {
         Rng(seed)
     }
     /// Next 64 bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -135,7 +135,7 @@ impl Rng {
     }
     /// Uniform in `0..n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
@@ -288,8 +288,7 @@ fn invalid_values(kind: &ParamKind) -> Vec<Value> {
             out.push(json!(".5"));
             if let Some(min) = min {
                 out.push(json!(
-                    format!("{min}")
-                        .parse::<f64>()
+                    min.parse::<f64>()
                         .map(|_| format!("-{}", min.trim_start_matches('-')))
                         .unwrap_or_default()
                 ));
@@ -331,7 +330,7 @@ fn invalid_values(kind: &ParamKind) -> Vec<Value> {
 
 /// Validation vectors: `{model, params, violations: [{param, code, message}]}`.
 pub fn validation_vectors(reg: &ir::Registry) -> Vec<Value> {
-    let mut rng = Rng::new(0x0BAD_1D);
+    let mut rng = Rng::new(0x000B_AD1D);
     let mut out = Vec::new();
     for model in reg.models.values() {
         let rules = rules(model);
