@@ -208,8 +208,8 @@ fn list(registry: &Registry) {
             [
                 m.id.clone(),
                 m.provider.clone(),
-                format!("{:?}", m.content_type).to_lowercase(),
-                format!("{:?}", m.execution.mode).to_lowercase(),
+                m.content_type.name().to_owned(),
+                m.execution.mode.name().to_owned(),
                 m.key_scope.clone(),
                 cost_formula(&m.cost),
                 format!(

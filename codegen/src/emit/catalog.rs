@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{EmitError, HEADER, cost_formula, human_duration};
-use crate::ir::{ContentType, ExecutionMode, Registry};
+use crate::ir::Registry;
 use crate::write::Files;
 
 pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
@@ -30,8 +30,8 @@ pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
             m.id,
             m.display_name.replace('|', "\\|"),
             m.provider,
-            content_name(m.content_type),
-            mode_name(m.execution.mode),
+            m.content_type.name(),
+            m.execution.mode.name(),
             m.key_scope,
             m.secret_name,
             cost_formula(&m.cost).replace('|', "\\|"),
@@ -64,23 +64,4 @@ pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
     }
     files.insert("MODELS.md".into(), out);
     Ok(())
-}
-
-/// Lowercase name of a content type.
-pub fn content_name(c: ContentType) -> &'static str {
-    match c {
-        ContentType::Image => "image",
-        ContentType::Video => "video",
-        ContentType::Audio => "audio",
-        ContentType::Text => "text",
-    }
-}
-
-/// Lowercase name of a mode.
-pub fn mode_name(m: ExecutionMode) -> &'static str {
-    match m {
-        ExecutionMode::Sync => "sync",
-        ExecutionMode::Poll => "poll",
-        ExecutionMode::Webhook => "webhook",
-    }
 }

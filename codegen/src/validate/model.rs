@@ -166,7 +166,7 @@ pub(super) fn lower(
             None
         }
         (None, ExecutionMode::Poll | ExecutionMode::Webhook) => {
-            r.at("/execution", format!("missing `poll` for `mode: {}`", mode_name(ex.mode)))
+            r.at("/execution", format!("missing `poll` for `mode: {}`", ex.mode.name()))
                 .help("add `poll:` with the status request and how to read it (webhook models poll as a fallback)");
             None
         }
@@ -193,7 +193,7 @@ pub(super) fn lower(
                 if !statuses.contains(&needed) {
                     r.at(
                         "/execution/poll/states",
-                        format!("no provider state maps to `{}`", status_name(needed)),
+                        format!("no provider state maps to `{}`", needed.name()),
                     )
                     .help("map each provider state to pending, processing, completed or failed");
                 }
@@ -289,23 +289,6 @@ pub(super) fn lower(
         smoke,
         source: m.rel.clone(),
     })
-}
-
-fn mode_name(m: ExecutionMode) -> &'static str {
-    match m {
-        ExecutionMode::Sync => "sync",
-        ExecutionMode::Poll => "poll",
-        ExecutionMode::Webhook => "webhook",
-    }
-}
-
-fn status_name(s: TaskStatus) -> &'static str {
-    match s {
-        TaskStatus::Pending => "pending",
-        TaskStatus::Processing => "processing",
-        TaskStatus::Completed => "completed",
-        TaskStatus::Failed => "failed",
-    }
 }
 
 fn duration(r: &mut Reporter<'_>, at: &str, text: &str) -> Option<u64> {

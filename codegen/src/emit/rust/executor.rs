@@ -25,7 +25,7 @@ pub fn items(view: &ModelView<'_>, provider: &ir::Provider) -> TokenStream {
         "Runs as `{}` on {} ({} mode, expected latency {}, timeout {}) with the `{}` key scope.",
         m.id,
         provider.display_name,
-        mode_name(m.execution.mode),
+        m.execution.mode.name(),
         human_duration(m.execution.expected_latency_ms),
         human_duration(m.execution.timeout_ms),
         m.key_scope,
@@ -69,14 +69,6 @@ pub fn items(view: &ModelView<'_>, provider: &ir::Provider) -> TokenStream {
             #poll_request
             #read_task
         }
-    }
-}
-
-fn mode_name(mode: ExecutionMode) -> &'static str {
-    match mode {
-        ExecutionMode::Sync => "sync",
-        ExecutionMode::Poll => "poll",
-        ExecutionMode::Webhook => "webhook",
     }
 }
 
