@@ -4,10 +4,24 @@
 //! [`SourceMap`] from JSON pointer to source span, so that every later stage (the JSON Schema
 //! check, serde, the semantic rules) can report a precise `line:col` for the value it talks
 //! about. Scalars are typed by the YAML 1.2 core schema: `no` and `yes` stay strings.
+//!
+//! The reader is built for untrusted input: its work is linear in the size of the file, and it
+//! refuses, with a positioned error, what could make it slow or exhaust memory or the stack:
+//!
+//! - **Aliases** (`*name`) are refused outright, not expanded within a budget. No spec needs
+//!   them (none of the bundled ones uses one); expanding them is what turns a few hundred bytes
+//!   into billions of values (the "billion laughs" alias bomb), and a budget would still let a
+//!   small file grow to the budget's size. An expanded alias also has no positions of its own,
+//!   so a problem inside it could only be reported at the alias. Anchors (`&name`) alone are
+//!   harmless and accepted: nothing can refer to them.
+//! - **Deep nesting**: lists and mappings nest at most [`MAX_DEPTH`] levels, so neither this
+//!   reader nor the later stages (which walk the value recursively) can overflow the stack.
+//! - **Size**: a file holds at most [`MAX_VALUES`] values and [`MAX_FILE_BYTES`] bytes, a
+//!   hundred times what the largest bundled spec needs, so every later check is bounded too.
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YamlSpan};
 use serde_json::{Map, Number, Value};
 
 /// A region of a source file, 1-based line and column (in characters), with character offsets.
@@ -93,30 +107,102 @@ pub fn escape_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// Largest spec file read, in bytes (1 MiB).
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// Most values (scalars, lists and mappings, at any depth) one spec file may hold.
+pub const MAX_VALUES: usize = 10_000;
+
+/// Deepest nesting of lists and mappings in a spec file; specs need a handful of levels.
+pub const MAX_DEPTH: usize = 64;
+
+/// The error for a file over [`MAX_FILE_BYTES`], placed at its start.
+pub fn too_large(len: u64) -> YamlError {
+    YamlError {
+        span: Span {
+            line: 1,
+            col: 1,
+            start: 0,
+            end: 0,
+        },
+        message: format!(
+            "the file has {len} bytes, more than the {} MiB a spec file may have",
+            MAX_FILE_BYTES >> 20
+        ),
+        hint: Some(
+            "a spec file describes one provider or model in a few kilobytes; \
+             check that this is the file you meant to put here"
+                .into(),
+        ),
+    }
+}
+
+/// The error for nesting deeper than [`MAX_DEPTH`], placed at the first value too deep.
+fn too_deep(span: Span) -> YamlError {
+    YamlError {
+        span,
+        message: format!("lists and mappings nest deeper than {MAX_DEPTH} levels here"),
+        hint: Some(
+            "a spec nests a few levels at most; check for an unclosed `[` or `{`, or flatten \
+             the structure"
+                .into(),
+        ),
+    }
+}
+
+/// A syntax error of the parser, at its position.
+fn scan_error(e: &ScanError) -> YamlError {
+    let m = e.marker();
+    let span = Span {
+        line: m.line(),
+        col: m.col() + 1,
+        start: m.index(),
+        end: m.index() + 1,
+    };
+    // The scanner has its own limit of 255 open `[` and `{`; it looks ahead on a line, so it
+    // can meet that limit before the reader meets `MAX_DEPTH`. Same problem, same message.
+    if e.info() == "recursion limit exceeded" {
+        return too_deep(span);
+    }
+    YamlError {
+        span,
+        message: format!("invalid YAML: {}", e.info()),
+        hint: Some("check the indentation and quoting around this position".into()),
+    }
+}
+
+/// The error for an alias (`*name`), placed at it.
+fn alias_refused(span: Span) -> YamlError {
+    YamlError {
+        span,
+        message: "YAML aliases (`*name`) are not supported in specs".into(),
+        hint: Some(
+            "write the value out here in full instead of referring to an anchor (`&name`); \
+             anchors and aliases are not supported in specs, so that every value has a position \
+             of its own and a small file cannot expand into a huge one"
+                .into(),
+        ),
+    }
+}
+
 /// Parse one YAML document into JSON and its source map.
+///
+/// Aliases, nesting deeper than [`MAX_DEPTH`], more than [`MAX_VALUES`] values and more than
+/// [`MAX_FILE_BYTES`] bytes are refused (see the module documentation).
 pub fn parse(source: &str) -> Result<(Value, SourceMap), YamlError> {
+    if source.len() > MAX_FILE_BYTES {
+        return Err(too_large(source.len() as u64));
+    }
     let mut builder = Builder {
         map: SourceMap::default(),
-        anchors: HashMap::new(),
         depth: 0,
+        values: 0,
     };
     let mut parser = Parser::new_from_str(source);
     let mut docs = 0usize;
     let mut root = None;
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| {
-            let m = e.marker();
-            YamlError {
-                span: Span {
-                    line: m.line(),
-                    col: m.col() + 1,
-                    start: m.index(),
-                    end: m.index() + 1,
-                },
-                message: format!("invalid YAML: {}", e.info()),
-                hint: Some("check the indentation and quoting around this position".into()),
-            }
-        })?;
+        let (event, span) = next.map_err(|e| scan_error(&e))?;
         match event {
             Event::DocumentStart(_) => {
                 docs += 1;
@@ -151,12 +237,12 @@ pub fn parse(source: &str) -> Result<(Value, SourceMap), YamlError> {
     }
 }
 
-const MAX_DEPTH: usize = 64;
-
 struct Builder {
     map: SourceMap,
-    anchors: HashMap<usize, Value>,
+    /// Lists and mappings open around the current value, plus one.
     depth: usize,
+    /// Values read so far.
+    values: usize,
 }
 
 impl Builder {
@@ -166,19 +252,7 @@ impl Builder {
     ) -> Result<(Event<'a>, YamlSpan), YamlError> {
         match parser.next_event() {
             Some(Ok(ev)) => Ok(ev),
-            Some(Err(e)) => {
-                let m = e.marker();
-                Err(YamlError {
-                    span: Span {
-                        line: m.line(),
-                        col: m.col() + 1,
-                        start: m.index(),
-                        end: m.index() + 1,
-                    },
-                    message: format!("invalid YAML: {}", e.info()),
-                    hint: Some("check the indentation and quoting around this position".into()),
-                })
-            }
+            Some(Err(e)) => Err(scan_error(&e)),
             None => Err(YamlError {
                 span: Span::default(),
                 message: "invalid YAML: unexpected end of input".into(),
@@ -205,16 +279,29 @@ impl Builder {
         pointer: String,
     ) -> Result<Value, YamlError> {
         let start = Span::from_yaml(span);
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if let Event::Alias(_) = event {
+            return Err(alias_refused(start));
+        }
+        self.values += 1;
+        if self.values > MAX_VALUES {
             return Err(YamlError {
                 span: start,
-                message: format!("nesting deeper than {MAX_DEPTH} levels"),
-                hint: None,
+                message: format!(
+                    "the file holds more than {MAX_VALUES} values, the limit for a spec file"
+                ),
+                hint: Some(
+                    "a spec needs a few hundred values at most; remove what does not belong \
+                     to it (is this a generated or concatenated file?)"
+                        .into(),
+                ),
             });
         }
-        let (value, anchor) = match event {
-            Event::Scalar(text, style, anchor, tag) => {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(too_deep(start));
+        }
+        let value = match event {
+            Event::Scalar(text, style, _, tag) => {
                 let value = if tag.is_some() {
                     Value::String(text.to_string())
                 } else {
@@ -226,9 +313,9 @@ impl Builder {
                         .insert(pointer.clone(), text.to_string());
                 }
                 self.map.values.insert(pointer, start);
-                (value, anchor)
+                value
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(..) => {
                 self.map.values.insert(pointer.clone(), start);
                 let mut items = Vec::new();
                 loop {
@@ -239,9 +326,9 @@ impl Builder {
                     let child = format!("{pointer}/{}", items.len());
                     items.push(self.node_from(parser, ev, sp, child)?);
                 }
-                (Value::Array(items), anchor)
+                Value::Array(items)
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(..) => {
                 self.map.values.insert(pointer.clone(), start);
                 let mut object = Map::new();
                 loop {
@@ -252,6 +339,7 @@ impl Builder {
                     let key_start = Span::from_yaml(key_span);
                     let key = match ev {
                         Event::Scalar(text, ..) => text.to_string(),
+                        Event::Alias(_) => return Err(alias_refused(key_start)),
                         _ => {
                             return Err(YamlError {
                                 span: key_start,
@@ -280,21 +368,8 @@ impl Builder {
                     let value = self.node(parser, child)?;
                     object.insert(key, value);
                 }
-                (Value::Object(object), anchor)
+                Value::Object(object)
             }
-            Event::Alias(id) => match self.anchors.get(&id) {
-                Some(v) => {
-                    self.map.values.insert(pointer, start);
-                    (v.clone(), 0)
-                }
-                None => {
-                    return Err(YamlError {
-                        span: start,
-                        message: "alias to an unknown anchor".into(),
-                        hint: None,
-                    });
-                }
-            },
             other => {
                 return Err(YamlError {
                     span: start,
@@ -303,9 +378,6 @@ impl Builder {
                 });
             }
         };
-        if anchor > 0 {
-            self.anchors.insert(anchor, value.clone());
-        }
         self.depth -= 1;
         Ok(value)
     }
@@ -420,6 +492,76 @@ mod tests {
         let err = parse("id: a\nname: b\nid: c\n").unwrap_err();
         assert_eq!(err.span.line, 3);
         assert!(err.message.contains("first at line 1"), "{}", err.message);
+    }
+
+    #[test]
+    fn refuses_aliases_at_the_alias() {
+        let err = parse("a: &x [1, 2]\nb: *x\n").unwrap_err();
+        assert_eq!((err.span.line, err.span.col), (2, 4));
+        assert!(err.message.contains("aliases"), "{}", err.message);
+        assert!(err.hint.unwrap().contains("write the value out"));
+        let err = parse("a: &k key\n*k : 1\n").unwrap_err();
+        assert_eq!((err.span.line, err.span.col), (2, 1));
+        assert!(err.message.contains("aliases"), "{}", err.message);
+    }
+
+    #[test]
+    fn accepts_anchors_that_nothing_refers_to() {
+        let (v, _) = parse("a: &x [1, 2]\n").unwrap();
+        assert_eq!(v["a"][1], 2);
+    }
+
+    #[test]
+    fn refuses_deep_nesting_at_the_first_level_too_deep() {
+        // The scanner looks ahead on a line and stops at its own limit of 255 open brackets.
+        for deep in ["[".repeat(100_000), "{a: ".repeat(100_000)] {
+            let err = parse(&deep).unwrap_err();
+            assert_eq!(err.span.line, 1);
+            assert!(err.message.contains("deeper than 64"), "{}", err.message);
+        }
+        // One bracket a line: the scanner's limit again, on line 256.
+        let err = parse(&"[\n".repeat(100_000)).unwrap_err();
+        assert_eq!((err.span.line, err.span.col), (256, 1));
+        assert!(err.message.contains("deeper than 64"), "{}", err.message);
+        // Block nesting has no scanner limit: the reader's own limit, at the 65th level.
+        let block: String = (0..1000)
+            .map(|i| format!("{}a:\n", " ".repeat(i)))
+            .collect();
+        let err = parse(&block).unwrap_err();
+        assert_eq!((err.span.line, err.span.col), (MAX_DEPTH + 1, MAX_DEPTH + 1));
+        assert!(err.message.contains("deeper than 64"), "{}", err.message);
+        let err = parse(&"- ".repeat(100_000)).unwrap_err();
+        assert_eq!((err.span.line, err.span.col), (1, 2 * MAX_DEPTH + 1));
+        assert!(err.message.contains("deeper than 64"), "{}", err.message);
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn refuses_more_values_than_the_limit() {
+        let text: String = (0..MAX_VALUES).map(|i| format!("k{i}: 1\n")).collect();
+        // The root mapping is a value too: the last key's value is one too many.
+        let err = parse(&text).unwrap_err();
+        assert_eq!((err.span.line, err.span.col), (MAX_VALUES, 8));
+        assert!(
+            err.message.contains("more than 10000 values"),
+            "{}",
+            err.message
+        );
+        let text: String = (1..MAX_VALUES).map(|i| format!("k{i}: 1\n")).collect();
+        assert!(parse(&text).is_ok());
+    }
+
+    #[test]
+    fn refuses_files_over_the_size_limit() {
+        let text = format!("id: x\nd: \"{}\"\n", "x".repeat(MAX_FILE_BYTES));
+        let err = parse(&text).unwrap_err();
+        assert_eq!((err.span.line, err.span.col), (1, 1));
+        assert!(
+            err.message.contains("more than the 1 MiB"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
