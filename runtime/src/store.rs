@@ -3,8 +3,9 @@
 //! Column names match the Postgres schema in `generated/sql` (`generations`: `id`, `user_id`,
 //! `model_id`, `provider`, `content_type`, `status`, `params`, `provider_response`,
 //! `tokens_used`, `provider_cost`, `created_at`, `updated_at`, `completed_at`; `api_key_events`).
-//! SQLite keeps JSON as text, decimals as canonical decimal text and times as Unix
-//! milliseconds. The provider's task id and the outputs live in `provider_response`
+//! SQLite keeps UUIDs (`id`, `user_id`) as hyphenated text, JSON as text, decimals as canonical
+//! decimal text and times as Unix milliseconds (`tests/tests/store_schema.rs` checks both
+//! schemas column by column). The provider's task id and the outputs live in `provider_response`
 //! (`task_id`, `outputs`), the failure in `provider_response.error`.
 //!
 //! State transitions are idempotent: `pending -> processing -> completed | failed`, and a
@@ -22,6 +23,11 @@ use serde_json::Value;
 
 use crate::cost::Credits;
 pub use crate::error::StoreError;
+
+/// The user id of a local, single-user deployment (the `registry-run` CLI, tests, demos): the
+/// nil UUID. User ids are UUIDs everywhere, as in Postgres, where `generations.user_id` is a
+/// `uuid` holding Supabase's `auth.uid()`; the nil UUID is never a real user's id there.
+pub const LOCAL_USER_ID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Lifecycle of a generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -69,7 +75,7 @@ impl Status {
 pub struct Generation {
     /// Generation id (UUID v4).
     pub id: String,
-    /// Who asked.
+    /// Who asked: a UUID, hyphenated ([`LOCAL_USER_ID`] for the local user).
     pub user_id: String,
     /// Model id.
     pub model_id: String,
@@ -121,6 +127,30 @@ pub struct KeyEvent {
     pub success: bool,
     /// Why not (names only).
     pub error: Option<String>,
+}
+
+/// A table of the SQLite store, as SQLite reports it: what a schema comparison reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Table name.
+    pub name: String,
+    /// Columns in declaration order (`PRAGMA table_info`).
+    pub columns: Vec<Column>,
+    /// The `CREATE TABLE` statement, CHECK constraints included.
+    pub sql: String,
+}
+
+/// A column of a [`Table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// Declared type, such as `TEXT` or `INTEGER`.
+    pub decl_type: String,
+    /// Declared `NOT NULL`. An `INTEGER PRIMARY KEY` is the rowid and never NULL without it.
+    pub not_null: bool,
+    /// Part of the primary key.
+    pub primary_key: bool,
 }
 
 /// How a finished generation ended.
@@ -197,12 +227,15 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+// A TEXT PRIMARY KEY takes NULL in SQLite unless it says NOT NULL (only an INTEGER PRIMARY KEY,
+// the rowid, never does), so the text keys say it.
+//
 // The CHECKs and the status filters are spelled with `=` and `OR`, not `IN (...)`: SQLite builds
 // a temporary b-tree for a constant `IN` list each time a statement runs, which cost more than
 // the rest of the statement on every insert and update.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS generations (
-  id TEXT PRIMARY KEY,
+  id TEXT PRIMARY KEY NOT NULL,
   user_id TEXT NOT NULL,
   model_id TEXT NOT NULL,
   provider TEXT NOT NULL,
@@ -228,11 +261,11 @@ CREATE TABLE IF NOT EXISTS api_key_events (
   error TEXT
 );
 CREATE TABLE IF NOT EXISTS credit_accounts (
-  user_id TEXT PRIMARY KEY,
+  user_id TEXT PRIMARY KEY NOT NULL,
   balance TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS credit_holds (
-  generation_id TEXT PRIMARY KEY,
+  generation_id TEXT PRIMARY KEY NOT NULL,
   user_id TEXT NOT NULL,
   amount TEXT NOT NULL,
   state TEXT NOT NULL CHECK (state = 'reserved' OR state = 'charged' OR state = 'refunded')
@@ -283,6 +316,36 @@ impl SqliteStore {
 
     fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The store's tables by name (SQLite's own `sqlite_*` tables left out), with their
+    /// columns and `CREATE TABLE` statements: the schema as the database holds it.
+    pub fn tables(&self) -> Result<Vec<Table>, StoreError> {
+        let conn = self.conn();
+        let tables: Vec<(String, String)> = conn
+            .prepare(
+                "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(tables.len());
+        for (name, sql) in tables {
+            let columns = conn
+                .prepare(
+                    "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid",
+                )?
+                .query_map([&name], |r| {
+                    Ok(Column {
+                        name: r.get(0)?,
+                        decl_type: r.get(1)?,
+                        not_null: r.get(2)?,
+                        primary_key: r.get::<_, i64>(3)? > 0,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            out.push(Table { name, columns, sql });
+        }
+        Ok(out)
     }
 
     fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<[Option<String>; 10]> {
@@ -627,7 +690,7 @@ mod tests {
         let now = now_ms();
         Generation {
             id: id.into(),
-            user_id: "u".into(),
+            user_id: LOCAL_USER_ID.into(),
             model_id: "m".into(),
             provider: "p".into(),
             content_type: "image".into(),
@@ -643,9 +706,49 @@ mod tests {
     }
 
     #[test]
+    fn the_local_user_is_the_nil_uuid() {
+        let id = uuid::Uuid::parse_str(LOCAL_USER_ID).unwrap();
+        assert!(id.is_nil());
+        assert_eq!(id.hyphenated().to_string(), LOCAL_USER_ID, "canonical form");
+    }
+
+    #[test]
+    fn tables_report_the_schema_as_created() {
+        let s = SqliteStore::in_memory().unwrap();
+        let tables = s.tables().unwrap();
+        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "api_key_events",
+                "credit_accounts",
+                "credit_holds",
+                "generations"
+            ]
+        );
+        let generations = &tables[3];
+        let id = &generations.columns[0];
+        assert_eq!(
+            (
+                id.name.as_str(),
+                id.decl_type.as_str(),
+                id.not_null,
+                id.primary_key
+            ),
+            ("id", "TEXT", true, true)
+        );
+        let completed_at = generations.columns.last().unwrap();
+        assert_eq!(
+            (completed_at.name.as_str(), completed_at.not_null),
+            ("completed_at", false)
+        );
+        assert!(generations.sql.contains("CHECK (status = 'pending'"));
+    }
+
+    #[test]
     fn start_records_key_event_hold_and_row_together() {
         let s = SqliteStore::in_memory().unwrap();
-        s.set_balance("u", "3".parse().unwrap()).unwrap();
+        s.set_balance(LOCAL_USER_ID, "3".parse().unwrap()).unwrap();
         let key = KeyEvent {
             time: now_ms(),
             provider: "p".into(),
@@ -665,7 +768,10 @@ mod tests {
         assert_eq!(s.key_events().unwrap().len(), 2, "both retrievals recorded");
         assert!(s.get("b").unwrap().is_none(), "a refused run leaves no row");
         assert_eq!(s.get("a").unwrap().unwrap().status, Status::Pending);
-        assert_eq!(s.available("u").unwrap().unwrap().to_string(), "1");
+        assert_eq!(
+            s.available(LOCAL_USER_ID).unwrap().unwrap().to_string(),
+            "1"
+        );
         assert!(
             s.finish(
                 "a",
@@ -675,20 +781,28 @@ mod tests {
             )
             .unwrap()
         );
-        assert_eq!(s.available("u").unwrap().unwrap().to_string(), "3");
+        assert_eq!(
+            s.available(LOCAL_USER_ID).unwrap().unwrap().to_string(),
+            "3"
+        );
     }
 
     #[test]
     fn charges_once_and_refunds_failures() {
         let s = SqliteStore::in_memory().unwrap();
-        s.set_balance("u", "10".parse().unwrap()).unwrap();
+        s.set_balance(LOCAL_USER_ID, "10".parse().unwrap()).unwrap();
         for id in ["a", "b"] {
             s.insert(&gen_row(id)).unwrap();
-            s.reserve(id, "u", "2.5".parse().unwrap()).unwrap().unwrap();
+            s.reserve(id, LOCAL_USER_ID, "2.5".parse().unwrap())
+                .unwrap()
+                .unwrap();
         }
-        assert_eq!(s.available("u").unwrap().unwrap().to_string(), "5");
         assert_eq!(
-            s.reserve("c", "u", "6".parse().unwrap()).unwrap(),
+            s.available(LOCAL_USER_ID).unwrap().unwrap().to_string(),
+            "5"
+        );
+        assert_eq!(
+            s.reserve("c", LOCAL_USER_ID, "6".parse().unwrap()).unwrap(),
             Err("5".parse().unwrap())
         );
         assert!(s.mark_processing("a", Some("t1")).unwrap());
@@ -717,8 +831,14 @@ mod tests {
             )
             .unwrap()
         );
-        assert_eq!(s.balance("u").unwrap().unwrap().to_string(), "7.5");
-        assert_eq!(s.available("u").unwrap().unwrap().to_string(), "7.5");
+        assert_eq!(
+            s.balance(LOCAL_USER_ID).unwrap().unwrap().to_string(),
+            "7.5"
+        );
+        assert_eq!(
+            s.available(LOCAL_USER_ID).unwrap().unwrap().to_string(),
+            "7.5"
+        );
         let a = s.get("a").unwrap().unwrap();
         assert_eq!(
             (a.status, a.task_id(), a.tokens_used.unwrap().to_string()),

@@ -9,12 +9,12 @@ use runtime::engine::{Via, WebhookAck};
 use runtime::error::RunError;
 use runtime::mock::{Fault, KIE_CREDITS, Target};
 use runtime::model::{DynModel, OutputKind};
-use runtime::store::{Status, Store};
+use runtime::store::{LOCAL_USER_ID, Status, Store};
 use runtime::webhook::{WebhookError, WebhookRequest};
 use serde_json::json;
 
 fn balance(h: &Harness) -> String {
-    h.store.balance("local").unwrap().unwrap().to_string()
+    h.store.balance(LOCAL_USER_ID).unwrap().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -158,7 +158,11 @@ async fn submit_500_is_not_retried_and_refunds() {
     );
     assert_eq!(balance(&h), "1000");
     assert_eq!(
-        h.store.available("local").unwrap().unwrap().to_string(),
+        h.store
+            .available(LOCAL_USER_ID)
+            .unwrap()
+            .unwrap()
+            .to_string(),
         "1000"
     );
     let row = &h.store.list().unwrap()[0];
@@ -335,9 +339,12 @@ async fn connection_refused_before_sending_is_retried() {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let store = std::sync::Arc::new(runtime::store::SqliteStore::in_memory().unwrap());
-    store.set_balance("local", "10".parse().unwrap()).unwrap();
+    store
+        .set_balance(LOCAL_USER_ID, "10".parse().unwrap())
+        .unwrap();
     let mut config = runtime::EngineConfig {
         base_urls_from_env: false,
+        user_id: LOCAL_USER_ID.to_owned(),
         ..runtime::EngineConfig::default()
     };
     config.base_urls.insert("runware".into(), base);
@@ -632,7 +639,9 @@ async fn missing_keys_name_the_variable_and_are_logged() {
         .await
         .unwrap();
     let store = std::sync::Arc::new(runtime::store::SqliteStore::in_memory().unwrap());
-    store.set_balance("local", "10".parse().unwrap()).unwrap();
+    store
+        .set_balance(LOCAL_USER_ID, "10".parse().unwrap())
+        .unwrap();
     let keys = runtime::keys::StaticKeys::new()
         .with("KIE_AI_API_KEY_PROMPT_TO_VIDEO", "kie-p2v-SECRET-2222");
     let engine = runtime::Engine::builder()
@@ -654,7 +663,10 @@ async fn missing_keys_name_the_variable_and_are_logged() {
             .contains("set KIE_AI_API_KEY_IMAGE_TO_VIDEO")
     );
     assert!(mock.requests().is_empty());
-    assert_eq!(store.available("local").unwrap().unwrap().to_string(), "10");
+    assert_eq!(
+        store.available(LOCAL_USER_ID).unwrap().unwrap().to_string(),
+        "10"
+    );
     let ev = store.key_events().unwrap();
     assert!(
         !ev[0].success
@@ -669,7 +681,9 @@ async fn missing_keys_name_the_variable_and_are_logged() {
 #[tokio::test]
 async fn insufficient_credits_are_refused_before_the_provider_is_called() {
     let h = harness().await;
-    h.store.set_balance("local", "2".parse().unwrap()).unwrap();
+    h.store
+        .set_balance(LOCAL_USER_ID, "2".parse().unwrap())
+        .unwrap();
     let err = h
         .engine
         .run::<SyncModel>(json!({"prompt": "apple", "number_results": 2}))

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use runtime::mock::{Fault, Target};
-use runtime::store::Store;
+use runtime::store::{LOCAL_USER_ID, Store};
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -88,7 +88,7 @@ async fn no_key_value_reaches_a_log_line_or_an_error() {
         .unwrap();
     engine
         .store()
-        .set_balance("local", "100".parse().unwrap())
+        .set_balance(LOCAL_USER_ID, "100".parse().unwrap())
         .unwrap();
     record(engine.run::<KiePollModel>(json!({"prompt": "waves"})).await);
     let rows = format!(

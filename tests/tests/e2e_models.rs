@@ -13,7 +13,7 @@ use runtime::keys::StaticKeys;
 use runtime::listener::CallbackServer;
 use runtime::mock::{Fault, MockOptions, MockProvider, Recorded, Target};
 use runtime::model::{DynModel, Mode, OutputKind};
-use runtime::store::{SqliteStore, Status, Store};
+use runtime::store::{LOCAL_USER_ID, SqliteStore, Status, Store};
 use serde_json::Value;
 
 /// Credits each model's smoke params cost, worked out by hand from the specs.
@@ -71,11 +71,12 @@ async fn setup() -> Setup {
             base: Duration::from_millis(20),
             max: Duration::from_millis(200),
         },
+        user_id: LOCAL_USER_ID.to_owned(),
         ..EngineConfig::default()
     };
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     store
-        .set_balance("local", "10000".parse().unwrap())
+        .set_balance(LOCAL_USER_ID, "10000".parse().unwrap())
         .unwrap();
     let engine = Engine::builder()
         .config(config)
@@ -245,7 +246,11 @@ async fn every_bundled_model_runs_end_to_end_in_its_mode() {
         .map(|(_, c)| c.parse::<rust_decimal::Decimal>().unwrap())
         .sum();
     assert_eq!(
-        s.store.balance("local").unwrap().unwrap().as_decimal(),
+        s.store
+            .balance(LOCAL_USER_ID)
+            .unwrap()
+            .unwrap()
+            .as_decimal(),
         rust_decimal::Decimal::from(10000) - charged
     );
 }

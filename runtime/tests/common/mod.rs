@@ -451,6 +451,7 @@ pub fn fast_config(mock: &MockProvider) -> EngineConfig {
             base: Duration::from_millis(20),
             max: Duration::from_millis(200),
         },
+        user_id: runtime::store::LOCAL_USER_ID.to_owned(),
         ..EngineConfig::default()
     }
 }
@@ -465,7 +466,9 @@ pub struct Harness {
 pub async fn harness_with(config: impl FnOnce(&MockProvider) -> EngineConfig) -> Harness {
     let mock = MockProvider::start(mock_options()).await.unwrap();
     let store = Arc::new(SqliteStore::in_memory().unwrap());
-    store.set_balance("local", "1000".parse().unwrap()).unwrap();
+    store
+        .set_balance(runtime::store::LOCAL_USER_ID, "1000".parse().unwrap())
+        .unwrap();
     let engine = Engine::builder()
         .config(config(&mock))
         .store(store.clone())
