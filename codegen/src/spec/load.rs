@@ -1,6 +1,7 @@
 //! Finding and reading the spec files under a models directory.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -77,11 +78,25 @@ pub fn read_dir(dir: &Path, display_base: &Path, diags: &mut Diagnostics) -> Vec
             .collect::<Vec<_>>()
             .join("/");
         let shown = crate::diag::display_path(&path, display_base);
-        match fs::read_to_string(&path) {
-            Ok(text) => out.push(SourceFile { shown, rel, text }),
+        let start = Span {
+            line: 1,
+            col: 1,
+            start: 0,
+            end: 0,
+        };
+        match read_bounded(&path) {
+            Ok(Contents::Text(text)) => out.push(SourceFile { shown, rel, text }),
+            Ok(Contents::TooLarge(len)) => {
+                let e = yaml::too_large(len);
+                diags.push(Diagnostic::new(&shown, e.span, e.message).maybe_hint(e.hint));
+            }
+            Ok(Contents::NotUtf8(at)) => diags.push(
+                Diagnostic::new(&shown, at, "the file is not UTF-8 text")
+                    .hint("save the file as UTF-8"),
+            ),
             Err(e) => diags.push(Diagnostic::new(
                 &shown,
-                Span::default(),
+                start,
                 format!("cannot read file: {e}"),
             )),
         }
@@ -223,6 +238,44 @@ fn typed<T: DeserializeOwned>(value: Value, shown: &Path, diags: &mut Diagnostic
                 format!("invalid spec: {e}"),
             ));
             None
+        }
+    }
+}
+
+/// What [`read_bounded`] found.
+enum Contents {
+    Text(String),
+    /// Over [`yaml::MAX_FILE_BYTES`]: the file's length.
+    TooLarge(u64),
+    /// Not UTF-8: where the first bad byte is.
+    NotUtf8(Span),
+}
+
+/// Read a file as UTF-8 text, but never more than [`yaml::MAX_FILE_BYTES`] and one byte of
+/// it: a larger file is not read into memory.
+fn read_bounded(path: &Path) -> std::io::Result<Contents> {
+    let file = fs::File::open(path)?;
+    let limit = yaml::MAX_FILE_BYTES as u64;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        let len = fs::metadata(path).map_or(limit + 1, |m| m.len().max(limit + 1));
+        return Ok(Contents::TooLarge(len));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Contents::Text(text)),
+        Err(e) => {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            // Valid UTF-8 up to here, so this cannot fail.
+            let good = std::str::from_utf8(good).unwrap_or_default();
+            let line_start = good.rfind('\n').map_or(0, |i| i + 1);
+            let start = good.chars().count();
+            Ok(Contents::NotUtf8(Span {
+                line: good.matches('\n').count() + 1,
+                col: good[line_start..].chars().count() + 1,
+                start,
+                end: start + 1,
+            }))
         }
     }
 }
