@@ -1,7 +1,9 @@
 //! The loader never panics: arbitrary bytes, and the bundled specs with random edits, always
-//! end in a registry or in diagnostics with a real position.
+//! end in a registry or in diagnostics with a real position. Hostile files (an alias bomb, a
+//! spec with 100,000 keys, nesting 100,000 levels deep), edited at random, also end quickly.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use codegen::spec::load::SourceFile;
 use codegen::spec::schema::Schemas;
@@ -118,5 +120,78 @@ proptest! {
             sources[i].text = apply(&sources[i].text, e);
         }
         SCHEMAS.with(|s| check_outcome(codegen::load_sources(&sources, s)));
+    }
+}
+
+/// Hostile seeds: each is refused as it is, and must stay fast to refuse or accept whatever
+/// the edits do to it.
+fn hostile_seeds() -> Vec<(&'static str, String)> {
+    let mut bomb = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for (prev, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
+        let items = vec![format!("*{prev}"); 9].join(", ");
+        bomb.push_str(&format!("{name}: &{name} [{items}]\n"));
+    }
+    let mut keys = String::from("id: y\n");
+    for i in 0..100_000 {
+        keys.push_str(&format!("k{i}: 1\n"));
+    }
+    vec![
+        ("alias bomb", bomb),
+        ("100,000 keys", keys),
+        ("100,000 open lists", "[".repeat(100_000)),
+        ("100,000 open mappings", "{a: ".repeat(100_000)),
+        ("100,000 nested block lists", "- ".repeat(100_000)),
+    ]
+}
+
+/// A generous bound for one load of a hostile file in a debug build on a shared machine;
+/// without the defenses these take minutes.
+const QUICK: Duration = Duration::from_secs(3);
+
+fn load_hostile(
+    text: String,
+) -> (
+    Result<codegen::ir::Registry, Vec<codegen::diag::Diagnostic>>,
+    Duration,
+) {
+    let rel = "x/y.yaml".to_owned();
+    let sources = vec![SourceFile {
+        shown: PathBuf::from(&rel),
+        rel,
+        text,
+    }];
+    let start = Instant::now();
+    let result = SCHEMAS.with(|s| codegen::load_sources(&sources, s));
+    (result, start.elapsed())
+}
+
+#[test]
+fn hostile_seeds_are_refused_quickly() {
+    for (name, text) in hostile_seeds() {
+        let (result, took) = load_hostile(text);
+        assert!(took < QUICK, "{name} took {took:?}");
+        let diags = result.expect_err(name);
+        assert_eq!(diags.len(), 1, "{name}: {diags:?}");
+        check_outcome(Err(diags));
+    }
+}
+
+thread_local! {
+    static HOSTILE: Vec<(&'static str, String)> = hostile_seeds();
+}
+
+proptest! {
+    // Each case may parse up to the value limit: few cases.
+    #![proptest_config(ProptestConfig { cases: 40, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn edited_hostile_seeds_never_panic_and_end_quickly(seed in any::<prop::sample::Index>(), edits in prop::collection::vec(edit_strategy(), 1..4)) {
+        let (name, mut text) = HOSTILE.with(|h| h[seed.index(h.len())].clone());
+        for e in &edits {
+            text = apply(&text, e);
+        }
+        let (result, took) = load_hostile(text);
+        prop_assert!(took < QUICK, "{} with {:?} took {:?}", name, edits, took);
+        check_outcome(result);
     }
 }
