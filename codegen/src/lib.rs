@@ -7,6 +7,7 @@
 pub mod diag;
 pub mod emit;
 pub mod ir;
+pub mod rules;
 pub mod spec;
 pub mod validate;
 pub mod write;

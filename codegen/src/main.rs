@@ -195,7 +195,7 @@ fn report(diags: &[Diagnostic]) {
     }
     eprintln!(
         "error: {} problem(s) in {} file(s); nothing was written",
-        diags.len(),
+        codegen::diag::problem_count(&diags),
         files.len()
     );
 }

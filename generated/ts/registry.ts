@@ -437,7 +437,7 @@ export const MODELS = {
     cost: {
       base: "2",
       multipliers: [
-        { kind: "table", param: "quality", factors: { auto: "2", high: "8", low: "0.5", medium: "2" } },
+        { kind: "table", param: "quality", factors: { low: "0.5", medium: "2", high: "8", auto: "2" } },
         { kind: "count", param: "n" },
       ],
       round: "ceil",
@@ -703,7 +703,7 @@ export const MODELS = {
     cost: {
       base: "8",
       multipliers: [
-        { kind: "table", param: "resolution", factors: { "1080p": "2.5", "480p": "1", "720p": "1.5" } },
+        { kind: "table", param: "resolution", factors: { "480p": "1", "720p": "1.5", "1080p": "2.5" } },
         { kind: "ratio", param: "duration", per: 5 },
       ],
       round: "ceil",
@@ -731,7 +731,7 @@ export const MODELS = {
     cost: {
       base: "8",
       multipliers: [
-        { kind: "table", param: "resolution", factors: { "1080p": "2.5", "480p": "1", "720p": "1.5" } },
+        { kind: "table", param: "resolution", factors: { "480p": "1", "720p": "1.5", "1080p": "2.5" } },
         { kind: "ratio", param: "duration", per: 5 },
       ],
       round: "ceil",

@@ -25,7 +25,10 @@ fn overhead(c: &mut Criterion) {
         .unwrap();
     let engine_with = |store: SqliteStore| {
         store
-            .set_balance("local", "1000000000000".parse().unwrap())
+            .set_balance(
+                runtime::store::LOCAL_USER_ID,
+                "1000000000000".parse().unwrap(),
+            )
             .unwrap();
         let config = EngineConfig {
             base_urls: mock.base_urls(),
@@ -74,7 +77,7 @@ fn overhead(c: &mut Criterion) {
             b.iter(|| {
                 rt.block_on(async {
                     let out = engine
-                        .run::<common::SyncModel>(json!({"prompt": "a red apple"}))
+                        .run_dynamic(&common::SYNC, &json!({"prompt": "a red apple"}))
                         .await
                         .unwrap();
                     assert_eq!(out.outputs.len(), 1);

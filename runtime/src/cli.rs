@@ -16,7 +16,7 @@ use crate::error::RunError;
 use crate::keys::{EnvKeys, KeyRequest, KeyResolver, StaticKeys};
 use crate::listener::CallbackServer;
 use crate::mock::{MockOptions, MockProvider};
-use crate::model::{DynModel, ModelInfo, OutputKind};
+use crate::model::{ModelInfo, OutputKind};
 use crate::store::{SqliteStore, Store};
 
 /// Run registry models against their providers (or the local mock provider).
@@ -133,7 +133,7 @@ fn explain_missing(missing: &BTreeSet<&str>, infos: &[&ModelInfo]) {
 }
 
 /// Run the CLI over `models`.
-pub fn main(models: &'static [&'static dyn DynModel]) -> ExitCode {
+pub fn main(models: &'static [&'static ModelInfo]) -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -155,10 +155,10 @@ pub fn main(models: &'static [&'static dyn DynModel]) -> ExitCode {
     rt.block_on(run(cli, models))
 }
 
-async fn run(cli: Cli, models: &'static [&'static dyn DynModel]) -> ExitCode {
+async fn run(cli: Cli, models: &'static [&'static ModelInfo]) -> ExitCode {
     if let Command::List = cli.command {
         for m in models {
-            let i = m.info();
+            let i = m;
             println!(
                 "{:<34} {:<11} {:<6} {:<8} {:<8} key {}",
                 i.id,
@@ -171,8 +171,8 @@ async fn run(cli: Cli, models: &'static [&'static dyn DynModel]) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let selected: Vec<&'static dyn DynModel> = match &cli.command {
-        Command::Run { model, .. } => match models.iter().find(|m| m.info().id == model) {
+    let selected: Vec<&'static ModelInfo> = match &cli.command {
+        Command::Run { model, .. } => match models.iter().find(|m| m.id == model) {
             Some(m) => vec![*m],
             None => {
                 eprintln!("unknown model `{model}`; `registry-run list` shows the ids");
@@ -183,14 +183,14 @@ async fn run(cli: Cli, models: &'static [&'static dyn DynModel]) -> ExitCode {
             .iter()
             .copied()
             .filter(|m| {
-                m.info().enabled
-                    && m.info().smoke.is_some()
-                    && (only.is_empty() || only.iter().any(|o| o == m.info().id))
+                m.enabled
+                    && m.smoke.is_some()
+                    && (only.is_empty() || only.iter().any(|o| o == m.id))
             })
             .collect(),
         Command::List => unreachable!(),
     };
-    let infos: Vec<&ModelInfo> = selected.iter().map(|m| m.info()).collect();
+    let infos: Vec<&ModelInfo> = selected.to_vec();
 
     let mut config = EngineConfig {
         timeout_cap: cli.timeout_cap.map(Duration::from_secs),
@@ -218,7 +218,7 @@ async fn run(cli: Cli, models: &'static [&'static dyn DynModel]) -> ExitCode {
                 "REPLICATE_WEBHOOK_SECRET",
                 &m.options().replicate_webhook_secret,
             );
-        for i in models.iter().map(|m| m.info()) {
+        for i in models.iter() {
             k = k.with(i.secret_name, &format!("mock-key-{}", i.key_scope));
         }
         eprintln!(
@@ -264,7 +264,7 @@ async fn run(cli: Cli, models: &'static [&'static dyn DynModel]) -> ExitCode {
         eprintln!("--credits must be a decimal number");
         return ExitCode::from(2);
     };
-    if let Err(e) = store.set_balance("local", credits) {
+    if let Err(e) = store.set_balance(crate::store::LOCAL_USER_ID, credits) {
         eprintln!("store: {e}");
         return ExitCode::FAILURE;
     }
@@ -360,7 +360,7 @@ async fn run(cli: Cli, models: &'static [&'static dyn DynModel]) -> ExitCode {
             let mut passed = 0;
             let mut skipped = 0;
             for m in &selected {
-                let i = m.info();
+                let i = m;
                 let Some(smoke) = i.smoke else { continue };
                 if missing.contains(i.secret_name) {
                     skipped += 1;
@@ -372,7 +372,7 @@ async fn run(cli: Cli, models: &'static [&'static dyn DynModel]) -> ExitCode {
                 let started = std::time::Instant::now();
                 let result = tokio::time::timeout(
                     within + Duration::from_secs(1),
-                    engine.run_dynamic(*m, &params),
+                    engine.run_dynamic(m, &params),
                 )
                 .await;
                 let ms = started.elapsed().as_millis();

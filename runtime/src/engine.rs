@@ -22,8 +22,8 @@ use crate::error::RunError;
 use crate::http::{Answer, CallTag, RetryPolicy, SendError, Transport};
 use crate::keys::{EnvKeys, KeyError, KeyRequest, KeyResolver, Secret, resolve_logged};
 use crate::model::{
-    DynModel, Erased, HttpRequest, Mode, Model, ModelInfo, Outcome, Output, ProviderInfo,
-    RequestContext, Signature, SubmitAnswer, TaskState,
+    HttpRequest, Mode, Model, ModelInfo, Outcome, Output, Params, ProviderInfo, RequestContext,
+    Signature, SubmitAnswer, TaskState,
 };
 use crate::store::{Finish, Generation, KeyEvent, SqliteStore, Status, Store, now_ms};
 use crate::webhook::{self, WebhookError, WebhookRequest};
@@ -59,7 +59,7 @@ impl Default for EngineConfig {
             webhook_poll_factor: 3,
             retry: RetryPolicy::default(),
             poll_failures_allowed: 3,
-            user_id: "local".to_owned(),
+            user_id: crate::store::LOCAL_USER_ID.to_owned(),
         }
     }
 }
@@ -120,7 +120,7 @@ struct Delivery {
 }
 
 struct Waiter {
-    model: &'static dyn DynModel,
+    model: &'static ModelInfo,
     token: Secret,
     task_id: Option<String>,
     tx: mpsc::UnboundedSender<Delivery>,
@@ -131,7 +131,7 @@ struct Inner {
     store: Arc<dyn Store>,
     keys: Arc<dyn KeyResolver>,
     transport: Transport,
-    models: HashMap<&'static str, &'static dyn DynModel>,
+    models: HashMap<&'static str, &'static ModelInfo>,
     waiters: Mutex<HashMap<String, Waiter>>,
     callback_base: Mutex<Option<String>>,
 }
@@ -155,7 +155,7 @@ pub struct EngineBuilder {
     config: EngineConfig,
     store: Option<Arc<dyn Store>>,
     keys: Arc<dyn KeyResolver>,
-    models: Vec<&'static dyn DynModel>,
+    models: Vec<&'static ModelInfo>,
 }
 
 impl EngineBuilder {
@@ -175,7 +175,7 @@ impl EngineBuilder {
         self
     }
     /// Models runnable by id and addressable by webhooks.
-    pub fn models(mut self, models: &[&'static dyn DynModel]) -> Self {
+    pub fn models(mut self, models: &[&'static ModelInfo]) -> Self {
         self.models.extend_from_slice(models);
         self
     }
@@ -188,7 +188,7 @@ impl EngineBuilder {
         let transport = Transport::new(self.config.retry);
         Ok(Engine {
             inner: Arc::new(Inner {
-                models: self.models.iter().map(|m| (m.info().id, *m)).collect(),
+                models: self.models.iter().map(|m| (m.id, *m)).collect(),
                 config: self.config,
                 store,
                 keys: self.keys,
@@ -214,6 +214,14 @@ impl Drop for WaiterGuard<'_> {
     fn drop(&mut self) {
         lock(&self.inner.waiters).remove(&self.id);
     }
+}
+
+/// Params as a run receives them.
+enum Checked<'a> {
+    /// From a typed params value: checked when built, defaults filled in.
+    Typed(Map<String, Value>),
+    /// JSON from a caller: checked here.
+    Json(&'a Value),
 }
 
 enum Step {
@@ -243,12 +251,12 @@ impl Engine {
     }
 
     /// Registered models.
-    pub fn models(&self) -> impl Iterator<Item = &'static dyn DynModel> + '_ {
+    pub fn models(&self) -> impl Iterator<Item = &'static ModelInfo> + '_ {
         self.inner.models.values().copied()
     }
 
     /// A registered model.
-    pub fn model(&self, id: &str) -> Option<&'static dyn DynModel> {
+    pub fn model(&self, id: &str) -> Option<&'static ModelInfo> {
         self.inner.models.get(id).copied()
     }
 
@@ -279,18 +287,10 @@ impl Engine {
             .map_or(info.timeout, |cap| info.timeout.min(cap))
     }
 
-    /// Typed entry: params are checked by the type, then again by the rules.
+    /// Typed entry: the params were checked when they were built, so they are not checked again.
     pub async fn run<M: Model>(&self, params: M::Params) -> Result<RunOutput, RunError> {
-        let value = serde_json::to_value(&params).map_err(|e| {
-            RunError::Validation(crate::params::Violations(vec![crate::params::Violation {
-                param: String::new(),
-                code: crate::params::Code::Type,
-                message: e.to_string(),
-            }]))
-        })?;
-        // A zero-sized value: leaking it allocates nothing.
-        let model: &'static Erased<M> = Box::leak(Box::new(Erased::<M>::NEW));
-        self.execute(model, &value).await
+        self.execute(M::INFO, Checked::Typed(params.to_json()))
+            .await
     }
 
     /// Dynamic entry by id with JSON params.
@@ -298,25 +298,25 @@ impl Engine {
         let model = self
             .model(id)
             .ok_or_else(|| RunError::UnknownModel(id.to_owned()))?;
-        self.execute(model, params).await
+        self.execute(model, Checked::Json(params)).await
     }
 
-    /// Dynamic entry with a model object and JSON params.
+    /// Dynamic entry with a model and JSON params.
     pub async fn run_dynamic(
         &self,
-        model: &'static dyn DynModel,
+        model: &'static ModelInfo,
         params: &Value,
     ) -> Result<RunOutput, RunError> {
-        self.execute(model, params).await
+        self.execute(model, Checked::Json(params)).await
     }
 
     async fn execute(
         &self,
-        model: &'static dyn DynModel,
-        params: &Value,
+        model: &'static ModelInfo,
+        params: Checked<'_>,
     ) -> Result<RunOutput, RunError> {
         let started = Instant::now();
-        let info = model.info();
+        let info = model;
         let provider = info.provider;
         let generation_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!("generation", generation_id = %generation_id, model = info.id, provider = provider.id);
@@ -329,10 +329,13 @@ impl Engine {
             tracing::warn!(parent: &span, event = "run_refused", reason = "disabled", "model is disabled");
             return Err(RunError::Disabled(info.id.to_owned()));
         }
-        let validated = model.validate(params).map_err(|v| {
-            tracing::warn!(parent: &span, event = "params_invalid", violations = v.0.len(), error = %v, "params rejected");
-            RunError::Validation(v)
-        })?;
+        let validated = match params {
+            Checked::Typed(map) => map,
+            Checked::Json(value) => info.validate(value).map_err(|v| {
+                tracing::warn!(parent: &span, event = "params_invalid", violations = v.0.len(), error = %v, "params rejected");
+                RunError::Validation(v)
+            })?,
+        };
         tracing::debug!(parent: &span, event = "params_valid", "params validated");
         let cost = cost::compute(&info.cost, &validated)?;
         tracing::info!(parent: &span, event = "cost_computed", credits = %cost, "cost computed");
@@ -588,13 +591,13 @@ impl Engine {
         &self,
         span: &tracing::Span,
         g: &str,
-        model: &'static dyn DynModel,
+        model: &'static ModelInfo,
         params: &Map<String, Value>,
         key: &Secret,
         started: Instant,
         task: &mut Option<String>,
     ) -> Step {
-        let info = model.info();
+        let info = model;
         let provider = info.provider;
         let deadline = started + self.timeout_of(info);
         let answer_err = |source| RunError::Answer {
@@ -633,10 +636,7 @@ impl Engine {
             uuid: uuid::Uuid::new_v4().to_string(),
             callback_url,
         };
-        let req = match model.submit_request(params, &ctx) {
-            Ok(r) => r,
-            Err(v) => return Step::Err(RunError::Validation(v)),
-        };
+        let req = model.submit_request(params, &ctx);
         tracing::info!(parent: span, event = "provider_submit", "calling provider");
         let value = match self.send(info, "submit", &req, key, deadline).await {
             Ok(v) => v,
@@ -687,13 +687,13 @@ impl Engine {
         &self,
         span: &tracing::Span,
         g: &str,
-        model: &'static dyn DynModel,
+        model: &'static ModelInfo,
         task_id: &str,
         key: &Secret,
         deadline: Instant,
         mut rx: Option<&mut mpsc::UnboundedReceiver<Delivery>>,
     ) -> Step {
-        let info = model.info();
+        let info = model;
         let Some(poll_req) = model.poll_request(task_id) else {
             return Step::Err(RunError::Config(format!(
                 "model {} has no poll request",
@@ -797,7 +797,7 @@ impl Engine {
     async fn poll_once(
         &self,
         info: &ModelInfo,
-        model: &dyn DynModel,
+        model: &ModelInfo,
         req: &HttpRequest,
         key: &Secret,
         deadline: Instant,
@@ -867,7 +867,7 @@ impl Engine {
                 Err(WebhookError::UnknownGeneration)
             };
         };
-        let info = model.info();
+        let info = model;
         let rule = info.provider.webhook.ok_or(WebhookError::NotSupported)?;
         let body: Value = serde_json::from_slice(&req.body)
             .map_err(|_| WebhookError::Malformed("body is not JSON".to_owned()))?;

@@ -170,7 +170,7 @@ impl Transport {
                 Auth::Query { .. } => rb,
             };
             for (name, value) in &req.headers {
-                rb = rb.header(*name, value);
+                rb = rb.header(name.as_str(), value);
             }
             if let Some(b) = &body {
                 rb = rb

@@ -1,19 +1,18 @@
 //! Runs the models of the registry.
 //!
-//! - [`model`]: the contract generated executors implement ([`model::Model`], [`model::DynModel`]);
+//! - [`model`], [`params`], [`cost`], [`template`], [`answer`]: the shared rules, re-exported
+//!   from `registry-core` (the contract generated models implement: [`model::ModelInfo`]);
 //! - [`engine`]: runs a model end to end ([`engine::Engine`]);
 //! - [`keys`], [`http`], [`store`], [`webhook`], [`listener`]: its parts;
 //! - `mock` (feature `mock`): a loopback server speaking every bundled provider's protocol.
 
-pub mod answer;
-pub mod cost;
+pub use registry_core::{answer, cost, model, params, template};
+
 pub mod engine;
 pub mod error;
 pub mod http;
 pub mod keys;
 pub mod listener;
-pub mod model;
-pub mod params;
 pub mod store;
 pub mod webhook;
 

@@ -8,7 +8,7 @@ use common::*;
 use runtime::engine::{Via, WebhookAck};
 use runtime::error::RunError;
 use runtime::mock::{Fault, KIE_CREDITS, Target};
-use runtime::model::{DynModel, OutputKind};
+use runtime::model::{ModelInfo, OutputKind};
 use runtime::store::{LOCAL_USER_ID, Status, Store};
 use runtime::webhook::{WebhookError, WebhookRequest};
 use serde_json::json;
@@ -22,7 +22,10 @@ async fn sync_generation_completes_charges_and_records() {
     let h = harness().await;
     let out = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "a red apple", "number_results": 2}))
+        .run_dynamic(
+            &SYNC,
+            &json!({"prompt": "a red apple", "number_results": 2}),
+        )
         .await
         .unwrap();
     assert_eq!(out.via, Via::Sync);
@@ -69,7 +72,7 @@ async fn poll_generation_completes_through_polls() {
     let h = harness().await;
     let out = h
         .engine
-        .run::<KiePollModel>(json!({"prompt": "waves", "duration": 10}))
+        .run_dynamic(&KIE_POLL, &json!({"prompt": "waves", "duration": 10}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Poll);
@@ -101,7 +104,7 @@ async fn kie_webhook_is_verified_and_confirmed_by_a_poll() {
     let h = harness().await;
     let out = h
         .engine
-        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_WEBHOOK, &json!({"prompt": "waves"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Webhook);
@@ -122,7 +125,10 @@ async fn replicate_standard_webhook_completes_without_polling() {
     let h = harness().await;
     let out = h
         .engine
-        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse", "number_results": 3}))
+        .run_dynamic(
+            &REPLICATE_WEBHOOK,
+            &json!({"prompt": "a lighthouse", "number_results": 3}),
+        )
         .await
         .unwrap();
     assert_eq!(out.via, Via::Webhook);
@@ -140,7 +146,7 @@ async fn submit_500_is_not_retried_and_refunds() {
     });
     let err = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap_err();
     match &err {
@@ -184,7 +190,7 @@ async fn submit_500_is_retried_when_the_provider_is_idempotent() {
     });
     let out = h
         .engine
-        .run::<IdempotentSyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&IDEMPOTENT_SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap();
     assert_eq!(out.outputs.len(), 1);
@@ -203,7 +209,7 @@ async fn poll_500_and_reset_are_retried() {
     });
     let out = h
         .engine
-        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Poll);
@@ -218,7 +224,7 @@ async fn rate_limit_honours_retry_after() {
     });
     let out = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap();
     assert!(
@@ -239,7 +245,7 @@ async fn rate_limit_beyond_the_deadline_fails_fast() {
     let started = std::time::Instant::now();
     let err = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap_err();
     assert!(
@@ -269,7 +275,7 @@ async fn slow_answer_times_out_at_the_model_timeout() {
     let started = std::time::Instant::now();
     let err = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap_err();
     assert!(
@@ -302,7 +308,7 @@ async fn a_job_that_never_finishes_times_out() {
     let started = std::time::Instant::now();
     let err = h
         .engine
-        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
         .await
         .unwrap_err();
     assert!(matches!(err, RunError::Timeout(_)), "{err:?}");
@@ -321,7 +327,7 @@ async fn reset_after_a_submit_was_sent_is_not_retried() {
     });
     let err = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap_err();
     assert!(matches!(err, RunError::Transport { .. }), "{err:?}");
@@ -366,7 +372,7 @@ async fn connection_refused_before_sending_is_retried() {
             .unwrap()
     });
     let out = engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap();
     let mock = opener.await.unwrap();
@@ -382,7 +388,7 @@ async fn malformed_json_fails_a_sync_call_clearly() {
     });
     let err = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap_err();
     assert!(
@@ -400,7 +406,7 @@ async fn malformed_json_on_a_poll_is_retried_at_the_next_poll() {
     });
     let out = h
         .engine
-        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Poll);
@@ -412,7 +418,7 @@ async fn failed_jobs_fail_with_the_provider_message_and_refund() {
     h.mock.inject(Fault::JobFails);
     let err = h
         .engine
-        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_WEBHOOK, &json!({"prompt": "waves"}))
         .await
         .unwrap_err();
     match &err {
@@ -437,7 +443,7 @@ async fn provider_errors_in_http_200_bodies_are_errors() {
     });
     let err = h
         .engine
-        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
         .await
         .unwrap_err();
     match &err {
@@ -459,7 +465,7 @@ async fn provider_errors_in_http_200_bodies_are_errors() {
     });
     let err = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap_err();
     assert!(
@@ -474,7 +480,7 @@ async fn duplicate_webhooks_charge_once() {
     h.mock.inject(Fault::WebhookTwice);
     let out = h
         .engine
-        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+        .run_dynamic(&REPLICATE_WEBHOOK, &json!({"prompt": "a lighthouse"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Webhook);
@@ -497,7 +503,7 @@ async fn out_of_order_webhooks_do_not_reopen_a_generation() {
     h.mock.inject(Fault::WebhookOutOfOrder);
     let out = h
         .engine
-        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+        .run_dynamic(&REPLICATE_WEBHOOK, &json!({"prompt": "a lighthouse"}))
         .await
         .unwrap();
     assert_eq!(webhooks(&h.mock, 2).await.len(), 2);
@@ -512,7 +518,7 @@ async fn late_webhooks_after_the_poll_fallback_are_harmless() {
         .inject(Fault::WebhookLate(Duration::from_millis(700)));
     let out = h
         .engine
-        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_WEBHOOK, &json!({"prompt": "waves"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Poll, "the fallback poll finished it");
@@ -528,7 +534,7 @@ async fn badly_signed_webhooks_are_rejected_and_polling_completes() {
     h.mock.inject(Fault::WebhookBadSignature);
     let out = h
         .engine
-        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+        .run_dynamic(&REPLICATE_WEBHOOK, &json!({"prompt": "a lighthouse"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Poll);
@@ -536,7 +542,7 @@ async fn badly_signed_webhooks_are_rejected_and_polling_completes() {
     h.mock.inject(Fault::WebhookBadSignature);
     let out = h
         .engine
-        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_WEBHOOK, &json!({"prompt": "waves"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Poll);
@@ -549,7 +555,7 @@ async fn kie_callbacks_naming_task_id_are_accepted() {
     h.mock.inject(Fault::WebhookTaskIdVariant);
     let out = h
         .engine
-        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_WEBHOOK, &json!({"prompt": "waves"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Webhook);
@@ -561,7 +567,7 @@ async fn lost_webhooks_fall_back_to_polling() {
     h.mock.inject(Fault::NoWebhook);
     let out = h
         .engine
-        .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+        .run_dynamic(&REPLICATE_WEBHOOK, &json!({"prompt": "a lighthouse"}))
         .await
         .unwrap();
     assert_eq!(out.via, Via::Poll);
@@ -580,7 +586,7 @@ async fn webhook_handler_rejects_unknown_and_mismatched_deliveries() {
     );
     let out = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
         .await
         .unwrap();
     assert_eq!(
@@ -603,7 +609,7 @@ async fn disabled_models_refuse_to_run() {
     let h = harness().await;
     let err = h
         .engine
-        .run::<DisabledModel>(json!({"prompt": "apple"}))
+        .run_dynamic(&DISABLED, &json!({"prompt": "apple"}))
         .await
         .unwrap_err();
     assert!(matches!(&err, RunError::Disabled(id) if id == "test_disabled"));
@@ -652,7 +658,7 @@ async fn missing_keys_name_the_variable_and_are_logged() {
         .unwrap();
     // The prompt-to-video key exists, but this model's scope is image-to-video: never borrowed.
     let err = engine
-        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
         .await
         .unwrap_err();
     assert!(
@@ -686,7 +692,7 @@ async fn insufficient_credits_are_refused_before_the_provider_is_called() {
         .unwrap();
     let err = h
         .engine
-        .run::<SyncModel>(json!({"prompt": "apple", "number_results": 2}))
+        .run_dynamic(&SYNC, &json!({"prompt": "apple", "number_results": 2}))
         .await
         .unwrap_err();
     assert!(
@@ -700,11 +706,11 @@ async fn insufficient_credits_are_refused_before_the_provider_is_called() {
 async fn each_scope_sends_its_own_key() {
     let h = harness().await;
     h.engine
-        .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_WEBHOOK, &json!({"prompt": "waves"}))
         .await
         .unwrap();
     h.engine
-        .run::<KiePollModel>(json!({"prompt": "waves"}))
+        .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
         .await
         .unwrap();
     let reqs = h.mock.requests();
@@ -717,5 +723,5 @@ async fn each_scope_sends_its_own_key() {
         submits,
         ["Bearer kie-p2v-SECRET-2222", "Bearer kie-i2v-SECRET-3333"]
     );
-    let _: &dyn DynModel = MODELS[0];
+    let _: &ModelInfo = MODELS[0];
 }

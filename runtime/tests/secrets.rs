@@ -41,42 +41,54 @@ async fn no_key_value_reaches_a_log_line_or_an_error() {
         Ok(out) => errors.push(format!("{out:?}")),
         Err(e) => errors.push(format!("{e} | {e:?}")),
     };
-    record(h.engine.run::<SyncModel>(json!({"prompt": "apple"})).await);
+    record(
+        h.engine
+            .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
+            .await,
+    );
     h.mock.inject(Fault::Status {
         code: 500,
         target: Target::Submit,
     });
-    record(h.engine.run::<SyncModel>(json!({"prompt": "apple"})).await);
+    record(
+        h.engine
+            .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
+            .await,
+    );
     h.mock.inject(Fault::Reset {
         target: Target::Submit,
     });
-    record(h.engine.run::<SyncModel>(json!({"prompt": "apple"})).await);
+    record(
+        h.engine
+            .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
+            .await,
+    );
     h.mock.inject(Fault::ErrorBody {
         target: Target::Submit,
     });
     record(
         h.engine
-            .run::<KiePollModel>(json!({"prompt": "waves"}))
+            .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
             .await,
     );
     record(
         h.engine
-            .run::<KieWebhookModel>(json!({"prompt": "waves"}))
+            .run_dynamic(&KIE_WEBHOOK, &json!({"prompt": "waves"}))
             .await,
     );
     h.mock.inject(Fault::WebhookBadSignature);
     record(
         h.engine
-            .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+            .run_dynamic(&REPLICATE_WEBHOOK, &json!({"prompt": "a lighthouse"}))
             .await,
     );
     h.mock.inject(Fault::JobFails);
     record(
         h.engine
-            .run::<ReplicateWebhookModel>(json!({"prompt": "a lighthouse"}))
+            .run_dynamic(&REPLICATE_WEBHOOK, &json!({"prompt": "a lighthouse"}))
             .await,
     );
-    record(h.engine.run::<SyncModel>(json!({"prompt": "x"})).await);
+    record(h.engine.run_dynamic(&SYNC, &json!({"prompt": "x"})).await);
     // A key that is missing, and one that is configured for another scope only.
     let engine = runtime::Engine::builder()
         .config(fast_config(&h.mock))
@@ -90,7 +102,11 @@ async fn no_key_value_reaches_a_log_line_or_an_error() {
         .store()
         .set_balance(LOCAL_USER_ID, "100".parse().unwrap())
         .unwrap();
-    record(engine.run::<KiePollModel>(json!({"prompt": "waves"})).await);
+    record(
+        engine
+            .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
+            .await,
+    );
     let rows = format!(
         "{:?} {:?}",
         h.store.list().unwrap(),

@@ -5,117 +5,12 @@
 //! The vectors are generated from a fixed seed, so regenerating them gives the same bytes; a
 //! test fails when the checked-in files are stale.
 
-use codegen::ir::{self, Multiplier, ParamKind};
-use runtime::cost::{Factor, Formula, Round};
-use runtime::params::{Item, Kind, ParamRule};
+use codegen::ir::{self, ParamKind};
+use codegen::rules::{with_formula, with_rules};
 use serde_json::{Map, Value, json};
 
 /// Vectors generated per model (x16 bundled models > 10,000).
 pub const COST_VECTORS_PER_MODEL: usize = 700;
-
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
-}
-
-/// The runtime's param rules for an IR model (test-only: leaks the strings).
-pub fn rules(model: &ir::Model) -> Vec<ParamRule> {
-    model
-        .params
-        .iter()
-        .map(|p| ParamRule {
-            name: leak(&p.name),
-            required: p.required,
-            default: p.default.as_ref().map(|d| leak(&d.to_string())),
-            kind: match &p.kind {
-                ParamKind::String {
-                    min_length,
-                    max_length,
-                } => Kind::String {
-                    min_length: *min_length,
-                    max_length: *max_length,
-                },
-                ParamKind::Integer {
-                    min,
-                    max,
-                    step,
-                    values,
-                } => Kind::Integer {
-                    min: *min,
-                    max: *max,
-                    step: *step,
-                    values: values
-                        .as_ref()
-                        .map(|v| &*Box::leak(v.clone().into_boxed_slice())),
-                },
-                ParamKind::Decimal { min, max, step } => Kind::Decimal {
-                    min: min.as_deref().map(leak),
-                    max: max.as_deref().map(leak),
-                    step: step.as_deref().map(leak),
-                },
-                ParamKind::Enum { values } => Kind::Enum {
-                    values: Box::leak(
-                        values
-                            .iter()
-                            .map(|v| leak(v))
-                            .collect::<Vec<_>>()
-                            .into_boxed_slice(),
-                    ),
-                },
-                ParamKind::Boolean => Kind::Boolean,
-                ParamKind::ImageUrl => Kind::ImageUrl,
-                ParamKind::Array {
-                    items,
-                    min_items,
-                    max_items,
-                } => Kind::Array {
-                    items: match items {
-                        ir::ItemType::String => Item::String,
-                        ir::ItemType::ImageUrl => Item::ImageUrl,
-                    },
-                    min_items: *min_items,
-                    max_items: *max_items,
-                },
-            },
-        })
-        .collect()
-}
-
-/// The runtime's cost formula for an IR model (test-only: leaks the strings).
-pub fn formula(model: &ir::Model) -> Formula {
-    let factors: Vec<Factor> = model
-        .cost
-        .multipliers
-        .iter()
-        .map(|m| match m {
-            Multiplier::Table { param, entries } => Factor::Table {
-                param: leak(param),
-                entries: Box::leak(
-                    entries
-                        .iter()
-                        .map(|(k, v)| (leak(k), leak(v)))
-                        .collect::<Vec<_>>()
-                        .into_boxed_slice(),
-                ),
-            },
-            Multiplier::Ratio { param, per } => Factor::Ratio {
-                param: leak(param),
-                per: *per,
-            },
-            Multiplier::Count { param } => Factor::Count { param: leak(param) },
-        })
-        .collect();
-    Formula {
-        base: leak(&model.cost.base),
-        factors: Box::leak(factors.into_boxed_slice()),
-        round: match model.cost.round {
-            ir::RoundMode::Ceil => Round::Ceil,
-            ir::RoundMode::Floor => Round::Floor,
-            ir::RoundMode::HalfUp => Round::HalfUp,
-            ir::RoundMode::HalfEven => Round::HalfEven,
-        },
-        scale: model.cost.scale,
-    }
-}
 
 /// SplitMix64: a tiny seeded generator, so vectors are reproducible without a dependency.
 pub struct Rng(u64);
@@ -223,22 +118,28 @@ pub fn cost_vectors(reg: &ir::Registry) -> Vec<Value> {
     let mut rng = Rng::new(0x5EED_C057);
     let mut out = Vec::new();
     for model in reg.models.values() {
-        let rules = rules(model);
-        let formula = formula(model);
-        for i in 0..COST_VECTORS_PER_MODEL {
-            let mut params = Map::new();
-            for p in &model.params {
-                // Optional params are left out a third of the time, so defaults are exercised.
-                if p.required || rng.below(3) != 0 {
-                    params.insert(p.name.clone(), valid_value(&mut rng, &p.kind, i));
+        with_rules(&model.params, |rules| {
+            with_formula(&model.cost, |formula| {
+                for i in 0..COST_VECTORS_PER_MODEL {
+                    let mut params = Map::new();
+                    for p in &model.params {
+                        // Optional params are left out a third of the time, so defaults are exercised.
+                        if p.required || rng.below(3) != 0 {
+                            params.insert(p.name.clone(), valid_value(&mut rng, &p.kind, i));
+                        }
+                    }
+                    let filled = runtime::params::validate(rules, &Value::Object(params.clone()))
+                        .unwrap_or_else(|e| {
+                            panic!("generated params for {} are invalid: {e}", model.id)
+                        });
+                    let cost = runtime::cost::compute(formula, &filled)
+                        .unwrap_or_else(|e| panic!("cost of {}: {e}", model.id));
+                    out.push(
+                        json!({ "model": model.id, "params": params, "cost": cost.to_string() }),
+                    );
                 }
-            }
-            let filled = runtime::params::validate(&rules, &Value::Object(params.clone()))
-                .unwrap_or_else(|e| panic!("generated params for {} are invalid: {e}", model.id));
-            let cost = runtime::cost::compute(&formula, &filled)
-                .unwrap_or_else(|e| panic!("cost of {}: {e}", model.id));
-            out.push(json!({ "model": model.id, "params": params, "cost": cost.to_string() }));
-        }
+            })
+        });
     }
     out
 }
@@ -333,7 +234,6 @@ pub fn validation_vectors(reg: &ir::Registry) -> Vec<Value> {
     let mut rng = Rng::new(0x000B_AD1D);
     let mut out = Vec::new();
     for model in reg.models.values() {
-        let rules = rules(model);
         let base: Map<String, Value> = model
             .params
             .iter()
@@ -359,14 +259,16 @@ pub fn validation_vectors(reg: &ir::Registry) -> Vec<Value> {
             c.insert(first.name.clone(), json!([]));
             cases.push(c);
         }
-        for params in cases {
-            let violations = match runtime::params::validate(&rules, &Value::Object(params.clone()))
-            {
-                Ok(_) => continue,
-                Err(v) => v.0,
-            };
-            out.push(json!({ "model": model.id, "params": params, "violations": violations }));
-        }
+        with_rules(&model.params, |rules| {
+            for params in cases {
+                let violations =
+                    match runtime::params::validate(rules, &Value::Object(params.clone())) {
+                        Ok(_) => continue,
+                        Err(v) => v.0,
+                    };
+                out.push(json!({ "model": model.id, "params": params, "violations": violations }));
+            }
+        });
     }
     out
 }

@@ -12,7 +12,7 @@ use runtime::http::RetryPolicy;
 use runtime::keys::StaticKeys;
 use runtime::listener::CallbackServer;
 use runtime::mock::{Fault, MockOptions, MockProvider, Recorded, Target};
-use runtime::model::{DynModel, Mode, OutputKind};
+use runtime::model::{Mode, ModelInfo, OutputKind};
 use runtime::store::{LOCAL_USER_ID, SqliteStore, Status, Store};
 use serde_json::Value;
 
@@ -55,10 +55,7 @@ async fn setup() -> Setup {
             &mock.options().replicate_webhook_secret,
         );
     for m in MODELS {
-        keys = keys.with(
-            m.info().secret_name,
-            &format!("key-for-{}", m.info().secret_name),
-        );
+        keys = keys.with(m.secret_name, &format!("key-for-{}", m.secret_name));
     }
     let config = EngineConfig {
         base_urls: mock.base_urls(),
@@ -101,8 +98,8 @@ fn b64(s: &str) -> String {
 }
 
 /// What the mock answered for this run, rebuilt from the request it received.
-fn expected_outputs(model: &dyn DynModel, submit: &Recorded, out: &RunOutput) -> Vec<String> {
-    let info = model.info();
+fn expected_outputs(model: &ModelInfo, submit: &Recorded, out: &RunOutput) -> Vec<String> {
+    let info = model;
     let task = out.task_id.clone().unwrap_or_default();
     let body = &submit.body;
     let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(1);
@@ -152,7 +149,7 @@ async fn every_bundled_model_runs_end_to_end_in_its_mode() {
         "one expectation per enabled model"
     );
     for model in MODELS {
-        let info = model.info();
+        let info = model;
         let params: Value = serde_json::from_str(
             info.smoke
                 .expect("every bundled model has a smoke test")
@@ -160,7 +157,7 @@ async fn every_bundled_model_runs_end_to_end_in_its_mode() {
         )
         .unwrap();
         let before = s.mock.requests().len();
-        let result = s.engine.run_dynamic(*model, &params).await;
+        let result = s.engine.run_dynamic(model, &params).await;
         if !info.enabled {
             assert!(
                 matches!(&result, Err(RunError::Disabled(id)) if id == info.id),
@@ -191,7 +188,7 @@ async fn every_bundled_model_runs_end_to_end_in_its_mode() {
             info.id
         );
         let got: Vec<&str> = out.outputs.iter().map(|o| o.value.as_str()).collect();
-        assert_eq!(got, expected_outputs(*model, submit, &out), "{}", info.id);
+        assert_eq!(got, expected_outputs(model, submit, &out), "{}", info.id);
         let kind = out.outputs[0].kind;
         assert!(
             matches!(
@@ -257,11 +254,11 @@ async fn every_bundled_model_runs_end_to_end_in_its_mode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_entry_runs_generated_params() {
-    use generated_models::models::seedance_v1_lite::Resolution;
+    use generated_models::models::seedance_v1_lite::{DurationValue, Resolution};
     let s = setup().await;
     let params = generated_models::SeedanceV1LiteParams::builder("Ocean waves crashing")
         .resolution(Resolution::P1080)
-        .duration(10)
+        .duration(DurationValue::V10)
         .build()
         .unwrap();
     let out = s
@@ -279,7 +276,7 @@ async fn typed_entry_runs_generated_params() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_through_generated_models() {
     let s = setup().await;
-    let id = |id: &str| *MODELS.iter().find(|m| m.info().id == id).unwrap();
+    let id = |id: &str| *MODELS.iter().find(|m| m.id == id).unwrap();
     let kling =
         serde_json::json!({"prompt": "Slow zoom", "image_url": "https://example.com/a.png"});
 

@@ -102,3 +102,27 @@ fn every_broken_spec_gets_its_exact_diagnostics() {
         failures.join("\n")
     );
 }
+
+/// A spec default is checked by the same rule, with the same message, as a caller's param at
+/// run time: codegen refuses an `image_url` default of `"https://"` exactly as the runtime does.
+#[test]
+fn spec_defaults_get_the_runtimes_verdict_and_message() {
+    let runtime_says = runtime::params::check(
+        "image_url",
+        &runtime::params::Kind::ImageUrl,
+        &serde_json::json!("https://"),
+    )
+    .expect_err("the runtime refuses a URL with no host");
+    let case = root().join("tests/invalid/cases/image_url_default_not_a_url");
+    let scratch = std::env::temp_dir().join(format!("image-url-default-{}", std::process::id()));
+    let got = run_case(&case, &scratch);
+    let _ = fs::remove_dir_all(&scratch);
+    assert!(
+        got.contains(&format!(
+            "default of `image_url` is invalid: {}",
+            runtime_says.message
+        )),
+        "codegen said:\n{got}\nthe runtime says: {}",
+        runtime_says.message
+    );
+}

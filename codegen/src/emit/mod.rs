@@ -26,14 +26,6 @@ pub enum EmitError {
         #[source]
         source: minijinja::Error,
     },
-    /// Generated Rust did not parse.
-    #[error("generated Rust for {what} does not parse: {message}")]
-    Rust {
-        /// What was generated.
-        what: String,
-        /// The parser's message.
-        message: String,
-    },
     /// Anything else.
     #[error("{0}")]
     Other(String),

@@ -220,8 +220,8 @@ pub enum Multiplier {
     Table {
         /// Param name.
         param: String,
-        /// Value -> canonical decimal factor.
-        entries: BTreeMap<String, String>,
+        /// Value -> canonical decimal factor, in the spec's order.
+        entries: indexmap::IndexMap<String, String>,
     },
     /// Factor `param / per`.
     Ratio {

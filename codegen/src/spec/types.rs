@@ -325,7 +325,7 @@ pub struct MultiplierSpec {
     /// Factor per value of an `enum`, `boolean` or fixed-set `integer` param; every value needs
     /// an entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub table: Option<BTreeMap<String, DecimalString>>,
+    pub table: Option<IndexMap<String, DecimalString>>,
     /// Ratio: the factor is `param / per` (`duration` with `per: 5` doubles a 10 s video).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]

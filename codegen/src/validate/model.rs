@@ -238,8 +238,11 @@ pub(super) fn lower(
             let at = format!("/smoke/params/{}", crate::spec::yaml::escape_token(name));
             match params.iter().find(|p| &p.name == name) {
                 Some(p) => {
-                    if let Err(e) = check_value(&p.kind, v) {
-                        r.at(&at, format!("smoke value for `{name}`: {e}"));
+                    if let Err(e) = crate::rules::check(name, &p.kind, v) {
+                        r.at(
+                            &at,
+                            format!("smoke value for `{name}` is invalid: {}", e.message),
+                        );
                     }
                 }
                 None => {
@@ -545,10 +548,10 @@ fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<P
         return None;
     }
     if let Some(d) = &ps.default {
-        if let Err(e) = check_value(&kind, d) {
+        if let Err(e) = crate::rules::check(name, &kind, d) {
             r.at(
                 &format!("{at}/default"),
-                format!("default of `{name}` is invalid: {e}"),
+                format!("default of `{name}` is invalid: {}", e.message),
             )
             .help("change the default so it satisfies the param's own bounds");
             return None;
@@ -573,153 +576,6 @@ fn type_name(t: ParamType) -> &'static str {
         ParamType::Boolean => "boolean",
         ParamType::ImageUrl => "image_url",
         ParamType::Array => "array",
-    }
-}
-
-/// Check a JSON value against a param kind: the same rules as the generated validators.
-pub fn check_value(kind: &ParamKind, v: &Value) -> Result<(), String> {
-    match kind {
-        ParamKind::String {
-            min_length,
-            max_length,
-        } => {
-            let s = v
-                .as_str()
-                .ok_or_else(|| format!("expected a string, found {}", describe(v)))?;
-            let n = s.chars().count() as u64;
-            if let Some(min) = min_length {
-                if n < u64::from(*min) {
-                    return Err(format!(
-                        "{n} characters is shorter than the minimum of {min}"
-                    ));
-                }
-            }
-            if let Some(max) = max_length {
-                if n > u64::from(*max) {
-                    return Err(format!(
-                        "{n} characters is longer than the maximum of {max}"
-                    ));
-                }
-            }
-            Ok(())
-        }
-        ParamKind::Integer {
-            min,
-            max,
-            step,
-            values,
-        } => {
-            let n = v
-                .as_i64()
-                .ok_or_else(|| format!("expected an integer, found {}", describe(v)))?;
-            if let Some(vs) = values {
-                if !vs.contains(&n) {
-                    return Err(format!(
-                        "{n} is not one of {}",
-                        vs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-                    ));
-                }
-            }
-            if let Some(min) = min {
-                if n < *min {
-                    return Err(format!("{n} is below the minimum of {min}"));
-                }
-            }
-            if let Some(max) = max {
-                if n > *max {
-                    return Err(format!("{n} is above the maximum of {max}"));
-                }
-            }
-            if let Some(step) = step {
-                if *step > 0 && n % step != 0 {
-                    return Err(format!("{n} is not a multiple of {step}"));
-                }
-            }
-            Ok(())
-        }
-        ParamKind::Decimal { min, max, step } => {
-            let d = match v {
-                Value::String(s) => parse_decimal(s)?,
-                Value::Number(n) if n.is_i64() => Decimal::from(n.as_i64().unwrap_or_default()),
-                other => {
-                    return Err(format!(
-                        "expected a decimal string, found {}",
-                        describe(other)
-                    ));
-                }
-            };
-            if let Some(min) = min.as_deref().and_then(|m| parse_decimal(m).ok()) {
-                if d < min {
-                    return Err(format!("{d} is below the minimum of {min}"));
-                }
-            }
-            if let Some(max) = max.as_deref().and_then(|m| parse_decimal(m).ok()) {
-                if d > max {
-                    return Err(format!("{d} is above the maximum of {max}"));
-                }
-            }
-            if let Some(step) = step.as_deref().and_then(|m| parse_decimal(m).ok()) {
-                if !step.is_zero() && !(d % step).is_zero() {
-                    return Err(format!("{d} is not a multiple of {step}"));
-                }
-            }
-            Ok(())
-        }
-        ParamKind::Enum { values } => {
-            let s = v
-                .as_str()
-                .ok_or_else(|| format!("expected a string, found {}", describe(v)))?;
-            if values.iter().any(|x| x == s) {
-                Ok(())
-            } else {
-                Err(format!("`{s}` is not one of {}", values.join(", ")))
-            }
-        }
-        ParamKind::Boolean => v
-            .as_bool()
-            .map(|_| ())
-            .ok_or_else(|| format!("expected `true` or `false`, found {}", describe(v))),
-        ParamKind::ImageUrl => {
-            let s = v
-                .as_str()
-                .ok_or_else(|| format!("expected a URL, found {}", describe(v)))?;
-            if s.starts_with("https://") || s.starts_with("http://") {
-                Ok(())
-            } else {
-                Err(format!("`{s}` is not an http(s) URL"))
-            }
-        }
-        ParamKind::Array {
-            items,
-            min_items,
-            max_items,
-        } => {
-            let a = v
-                .as_array()
-                .ok_or_else(|| format!("expected a list, found {}", describe(v)))?;
-            let n = a.len() as u64;
-            if let Some(min) = min_items {
-                if n < u64::from(*min) {
-                    return Err(format!("{n} items is fewer than the minimum of {min}"));
-                }
-            }
-            if let Some(max) = max_items {
-                if n > u64::from(*max) {
-                    return Err(format!("{n} items is more than the maximum of {max}"));
-                }
-            }
-            let item_kind = match items {
-                ItemType::String => ParamKind::String {
-                    min_length: None,
-                    max_length: None,
-                },
-                ItemType::ImageUrl => ParamKind::ImageUrl,
-            };
-            for item in a {
-                check_value(&item_kind, item)?;
-            }
-            Ok(())
-        }
     }
 }
 
@@ -788,7 +644,7 @@ fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost
                     .help("use `per:` for a numeric ratio or `count: true` for a count");
                 continue;
             };
-            let mut entries = BTreeMap::new();
+            let mut entries = indexmap::IndexMap::new();
             for v in &values {
                 if !table.contains_key(v) {
                     r.at(

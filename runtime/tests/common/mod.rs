@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use runtime::answer;
-use runtime::cost::{Factor, Formula, Round};
+use runtime::cost::{Formula, Multiplier, Round};
 use runtime::engine::{Engine, EngineConfig};
 use runtime::http::RetryPolicy;
 use runtime::keys::StaticKeys;
@@ -14,7 +13,7 @@ use runtime::mock::{MockOptions, MockProvider};
 use runtime::model::*;
 use runtime::params::{Kind, ParamRule};
 use runtime::store::{SqliteStore, Store};
-use serde_json::{Value, json};
+use runtime::template::{RequestTemplate, Segment, Slot, Template};
 
 pub const RUNWARE: ProviderInfo = ProviderInfo {
     id: "runware",
@@ -76,37 +75,46 @@ pub const REPLICATE: ProviderInfo = ProviderInfo {
     idempotent_submit: false,
 };
 
-const PROMPT: ParamRule = ParamRule {
-    name: "prompt",
-    required: true,
-    default: None,
-    kind: Kind::String {
+const PROMPT: ParamRule<'static> = ParamRule::required(
+    "prompt",
+    Kind::String {
         min_length: Some(2),
         max_length: Some(100),
     },
-};
-const COUNT: ParamRule = ParamRule {
-    name: "number_results",
-    required: false,
-    default: Some("1"),
-    kind: Kind::Integer {
+);
+const COUNT: ParamRule<'static> = ParamRule::with_default(
+    "number_results",
+    "1",
+    Kind::Integer {
         min: Some(1),
         max: Some(4),
         step: None,
         values: None,
     },
-};
-const DURATION: ParamRule = ParamRule {
-    name: "duration",
-    required: false,
-    default: Some("5"),
-    kind: Kind::Integer {
+);
+const DURATION: ParamRule<'static> = ParamRule::with_default(
+    "duration",
+    "5",
+    Kind::Integer {
         min: None,
         max: None,
         step: None,
         values: Some(&[5, 10]),
     },
-};
+);
+
+const fn request(
+    method: Method,
+    path: &'static [Segment<'static>],
+    body: Option<Template<'static>>,
+) -> RequestTemplate<'static> {
+    RequestTemplate {
+        method,
+        path,
+        headers: &[],
+        body,
+    }
+}
 
 const fn info(
     id: &'static str,
@@ -134,11 +142,11 @@ const fn info(
         params: &[PROMPT, COUNT, DURATION],
         cost: Formula {
             base: "1.5",
-            factors: &[
-                Factor::Count {
+            multipliers: &[
+                Multiplier::Count {
                     param: "number_results",
                 },
-                Factor::Ratio {
+                Multiplier::Ratio {
                     param: "duration",
                     per: 5,
                 },
@@ -147,270 +155,221 @@ const fn info(
             scale: 0,
         },
         smoke: None,
+        submit: RUNWARE_SUBMIT,
+        response: SubmitReading {
+            task_id: None,
+            outputs: Some(OutputsAt {
+                at: "/data/*/imageURL",
+                json_string: false,
+                then: None,
+                kind: OutputKind::Url,
+            }),
+            provider_cost: Some(ProviderCostAt {
+                at: "/data/0/cost",
+                credits_per_unit: "1000",
+            }),
+        },
+        status: None,
     }
 }
 
-fn get(p: &Value, k: &str) -> Value {
-    p.get(k).cloned().unwrap_or(Value::Null)
-}
+/// Runware's task array.
+const RUNWARE_SUBMIT: RequestTemplate<'static> = request(
+    Method::Post,
+    &[Segment::Text("/v1")],
+    Some(Template::Array(&[Template::Object(&[
+        ("taskType", Template::Str("imageInference")),
+        ("taskUUID", Template::Slot(Slot::Uuid)),
+        ("positivePrompt", Template::param("prompt")),
+        ("numberResults", Template::param("number_results")),
+        ("includeCost", Template::Json("true")),
+    ])])),
+);
 
 /// Runware-shaped sync model.
-pub struct SyncModel;
-impl Model for SyncModel {
-    type Params = Value;
-    const INFO: &'static ModelInfo = &info(
-        "test_sync",
+pub static SYNC: ModelInfo = info(
+    "test_sync",
+    &RUNWARE,
+    "text_to_image",
+    "RUNWARE_API_KEY_TEXT_TO_IMAGE",
+    Mode::Sync,
+);
+
+/// The same on a provider whose submit is idempotent.
+pub static IDEMPOTENT_SYNC: ModelInfo = info(
+    "test_sync_idempotent",
+    &RUNWARE_IDEMPOTENT,
+    "text_to_image",
+    "RUNWARE_API_KEY_TEXT_TO_IMAGE",
+    Mode::Sync,
+);
+
+/// A rolled-back model.
+pub static DISABLED: ModelInfo = ModelInfo {
+    enabled: false,
+    ..info(
+        "test_disabled",
         &RUNWARE,
         "text_to_image",
         "RUNWARE_API_KEY_TEXT_TO_IMAGE",
         Mode::Sync,
-    );
-    fn submit_request(p: &Value, ctx: &RequestContext) -> HttpRequest {
-        HttpRequest {
-            method: Method::Post,
-            path: "/v1".into(),
-            headers: vec![],
-            body: Some(
-                json!([{"taskType": "imageInference", "taskUUID": ctx.uuid, "positivePrompt": get(p, "prompt"), "numberResults": get(p, "number_results"), "includeCost": true}]),
-            ),
-        }
-    }
-    fn read_submit(a: &Value) -> Result<SubmitAnswer, AnswerError> {
-        let outputs = answer::outputs(a, "/data/*/imageURL", false, None, OutputKind::Url)?;
-        Ok(SubmitAnswer::Done(Outcome::Completed {
-            outputs,
-            provider_cost: answer::provider_cost(a, "/data/0/cost", "1000"),
-        }))
-    }
-    fn poll_request(_: &str) -> Option<HttpRequest> {
-        None
-    }
-    fn read_task(_: &Value) -> Result<TaskState, AnswerError> {
-        Err(AnswerError::NoOutputs)
-    }
-}
+    )
+};
 
-/// The same on a provider whose submit is idempotent.
-pub struct IdempotentSyncModel;
-impl Model for IdempotentSyncModel {
-    type Params = Value;
-    const INFO: &'static ModelInfo = &info(
-        "test_sync_idempotent",
-        &RUNWARE_IDEMPOTENT,
-        "text_to_image",
-        "RUNWARE_API_KEY_TEXT_TO_IMAGE",
-        Mode::Sync,
-    );
-    fn submit_request(p: &Value, ctx: &RequestContext) -> HttpRequest {
-        SyncModel::submit_request(p, ctx)
-    }
-    fn read_submit(a: &Value) -> Result<SubmitAnswer, AnswerError> {
-        SyncModel::read_submit(a)
-    }
-    fn poll_request(_: &str) -> Option<HttpRequest> {
-        None
-    }
-    fn read_task(_: &Value) -> Result<TaskState, AnswerError> {
-        Err(AnswerError::NoOutputs)
-    }
-}
+const KIE_INPUT: Template<'static> = Template::Object(&[
+    ("prompt", Template::param("prompt")),
+    ("duration", Template::param_as_string("duration")),
+]);
 
-/// A rolled-back model.
-pub struct DisabledModel;
-impl Model for DisabledModel {
-    type Params = Value;
-    const INFO: &'static ModelInfo = &ModelInfo {
-        enabled: false,
-        ..info(
-            "test_disabled",
-            &RUNWARE,
-            "text_to_image",
-            "RUNWARE_API_KEY_TEXT_TO_IMAGE",
-            Mode::Sync,
-        )
-    };
-    fn submit_request(p: &Value, ctx: &RequestContext) -> HttpRequest {
-        SyncModel::submit_request(p, ctx)
-    }
-    fn read_submit(a: &Value) -> Result<SubmitAnswer, AnswerError> {
-        SyncModel::read_submit(a)
-    }
-    fn poll_request(_: &str) -> Option<HttpRequest> {
-        None
-    }
-    fn read_task(_: &Value) -> Result<TaskState, AnswerError> {
-        Err(AnswerError::NoOutputs)
-    }
-}
+const KIE_READING: SubmitReading<'static> = SubmitReading {
+    task_id: Some("/data/taskId"),
+    outputs: None,
+    provider_cost: None,
+};
 
-fn kie_submit(p: &Value, ctx: &RequestContext) -> HttpRequest {
-    let mut body = json!({"model": "bytedance/v1-lite-text-to-video", "input": {"prompt": get(p, "prompt"), "duration": get(p, "duration").to_string()}});
-    if let Some(cb) = &ctx.callback_url {
-        body["callBackUrl"] = json!(cb);
-    }
-    HttpRequest {
-        method: Method::Post,
-        path: "/api/v1/jobs/createTask".into(),
-        headers: vec![],
-        body: Some(body),
-    }
-}
-
-fn kie_read_task(a: &Value) -> Result<TaskState, AnswerError> {
-    match answer::state(a, "/data/state")?.as_str() {
-        "waiting" | "queuing" => Ok(TaskState::Pending),
-        "generating" => Ok(TaskState::Processing),
-        "success" => Ok(TaskState::Done(Outcome::Completed {
-            outputs: answer::outputs(
-                a,
-                "/data/resultJson",
-                true,
-                Some("/resultUrls"),
-                OutputKind::Url,
-            )?,
-            provider_cost: answer::provider_cost(a, "/data/consumeCredits", "1"),
-        })),
-        "fail" => Ok(TaskState::Done(Outcome::Failed {
-            message: answer::message(a, "/data/failMsg").unwrap_or_else(|| "failed".into()),
-            code: answer::message(a, "/data/failCode"),
-        })),
-        other => Err(AnswerError::UnknownState(other.into())),
-    }
-}
-
-fn kie_poll(task_id: &str) -> Option<HttpRequest> {
-    Some(HttpRequest {
-        method: Method::Get,
-        path: format!(
-            "/api/v1/jobs/recordInfo?taskId={}",
-            runtime::http::percent_encode(task_id)
-        ),
-        headers: vec![],
-        body: None,
-    })
-}
-
-fn read_task_id(a: &Value, p: &str) -> Result<SubmitAnswer, AnswerError> {
-    Ok(SubmitAnswer::Accepted {
-        task_id: answer::string(a, p)?,
-        provider_cost: None,
-    })
-}
+const KIE_STATUS: StatusReading<'static> = StatusReading {
+    request: request(
+        Method::Get,
+        &[
+            Segment::Text("/api/v1/jobs/recordInfo?taskId="),
+            Segment::Slot(Slot::TaskId),
+        ],
+        None,
+    ),
+    status: "/data/state",
+    states: &[
+        ("waiting", TaskStatus::Pending),
+        ("queuing", TaskStatus::Pending),
+        ("generating", TaskStatus::Processing),
+        ("success", TaskStatus::Completed),
+        ("fail", TaskStatus::Failed),
+    ],
+    outputs: OutputsAt {
+        at: "/data/resultJson",
+        json_string: true,
+        then: Some("/resultUrls"),
+        kind: OutputKind::Url,
+    },
+    error: Some("/data/failMsg"),
+    error_code: Some("/data/failCode"),
+    provider_cost: Some(ProviderCostAt {
+        at: "/data/consumeCredits",
+        credits_per_unit: "1",
+    }),
+};
 
 /// KIE-shaped webhook model (prompt to video).
-pub struct KieWebhookModel;
-impl Model for KieWebhookModel {
-    type Params = Value;
-    const INFO: &'static ModelInfo = &ModelInfo {
-        content_type: ContentType::Video,
-        ..info(
-            "test_kie_webhook",
-            &KIE,
-            "prompt_to_video",
-            "KIE_AI_API_KEY_PROMPT_TO_VIDEO",
-            Mode::Webhook,
-        )
-    };
-    fn submit_request(p: &Value, ctx: &RequestContext) -> HttpRequest {
-        kie_submit(p, ctx)
-    }
-    fn read_submit(a: &Value) -> Result<SubmitAnswer, AnswerError> {
-        read_task_id(a, "/data/taskId")
-    }
-    fn poll_request(t: &str) -> Option<HttpRequest> {
-        kie_poll(t)
-    }
-    fn read_task(a: &Value) -> Result<TaskState, AnswerError> {
-        kie_read_task(a)
-    }
-}
+pub static KIE_WEBHOOK: ModelInfo = ModelInfo {
+    content_type: ContentType::Video,
+    submit: request(
+        Method::Post,
+        &[Segment::Text("/api/v1/jobs/createTask")],
+        Some(Template::Object(&[
+            ("model", Template::Str("bytedance/v1-lite-text-to-video")),
+            ("callBackUrl", Template::Slot(Slot::CallbackUrl)),
+            ("input", KIE_INPUT),
+        ])),
+    ),
+    response: KIE_READING,
+    status: Some(KIE_STATUS),
+    ..info(
+        "test_kie_webhook",
+        &KIE,
+        "prompt_to_video",
+        "KIE_AI_API_KEY_PROMPT_TO_VIDEO",
+        Mode::Webhook,
+    )
+};
 
 /// KIE-shaped polled model (image to video: another scope of the same provider).
-pub struct KiePollModel;
-impl Model for KiePollModel {
-    type Params = Value;
-    const INFO: &'static ModelInfo = &ModelInfo {
-        content_type: ContentType::Video,
-        ..info(
-            "test_kie_poll",
-            &KIE,
-            "image_to_video",
-            "KIE_AI_API_KEY_IMAGE_TO_VIDEO",
-            Mode::Poll,
-        )
-    };
-    fn submit_request(p: &Value, ctx: &RequestContext) -> HttpRequest {
-        kie_submit(p, ctx)
-    }
-    fn read_submit(a: &Value) -> Result<SubmitAnswer, AnswerError> {
-        read_task_id(a, "/data/taskId")
-    }
-    fn poll_request(t: &str) -> Option<HttpRequest> {
-        kie_poll(t)
-    }
-    fn read_task(a: &Value) -> Result<TaskState, AnswerError> {
-        kie_read_task(a)
-    }
-}
+pub static KIE_POLL: ModelInfo = ModelInfo {
+    content_type: ContentType::Video,
+    submit: request(
+        Method::Post,
+        &[Segment::Text("/api/v1/jobs/createTask")],
+        Some(Template::Object(&[
+            ("model", Template::Str("bytedance/v1-lite-text-to-video")),
+            ("input", KIE_INPUT),
+        ])),
+    ),
+    response: KIE_READING,
+    status: Some(KIE_STATUS),
+    ..info(
+        "test_kie_poll",
+        &KIE,
+        "image_to_video",
+        "KIE_AI_API_KEY_IMAGE_TO_VIDEO",
+        Mode::Poll,
+    )
+};
 
 /// Replicate-shaped webhook model (Standard Webhooks).
-pub struct ReplicateWebhookModel;
-impl Model for ReplicateWebhookModel {
-    type Params = Value;
-    const INFO: &'static ModelInfo = &info(
+pub static REPLICATE_WEBHOOK: ModelInfo = ModelInfo {
+    submit: request(
+        Method::Post,
+        &[Segment::Text(
+            "/v1/models/black-forest-labs/flux-dev/predictions",
+        )],
+        Some(Template::Object(&[
+            (
+                "input",
+                Template::Object(&[
+                    ("prompt", Template::param("prompt")),
+                    ("num_outputs", Template::param("number_results")),
+                ]),
+            ),
+            ("webhook", Template::Slot(Slot::CallbackUrl)),
+            ("webhook_events_filter", Template::Json("[\"completed\"]")),
+        ])),
+    ),
+    response: SubmitReading {
+        task_id: Some("/id"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(StatusReading {
+        request: request(
+            Method::Get,
+            &[
+                Segment::Text("/v1/predictions/"),
+                Segment::Slot(Slot::TaskId),
+            ],
+            None,
+        ),
+        status: "/status",
+        states: &[
+            ("starting", TaskStatus::Pending),
+            ("processing", TaskStatus::Processing),
+            ("succeeded", TaskStatus::Completed),
+            ("failed", TaskStatus::Failed),
+            ("canceled", TaskStatus::Failed),
+        ],
+        outputs: OutputsAt {
+            at: "/output/*",
+            json_string: false,
+            then: None,
+            kind: OutputKind::Url,
+        },
+        error: Some("/error"),
+        error_code: None,
+        provider_cost: None,
+    }),
+    ..info(
         "test_replicate",
         &REPLICATE,
         "image",
         "REPLICATE_API_TOKEN_IMAGE",
         Mode::Webhook,
-    );
-    fn submit_request(p: &Value, ctx: &RequestContext) -> HttpRequest {
-        let mut body = json!({"input": {"prompt": get(p, "prompt"), "num_outputs": get(p, "number_results")}, "webhook_events_filter": ["completed"]});
-        if let Some(cb) = &ctx.callback_url {
-            body["webhook"] = json!(cb);
-        }
-        HttpRequest {
-            method: Method::Post,
-            path: "/v1/models/black-forest-labs/flux-dev/predictions".into(),
-            headers: vec![],
-            body: Some(body),
-        }
-    }
-    fn read_submit(a: &Value) -> Result<SubmitAnswer, AnswerError> {
-        read_task_id(a, "/id")
-    }
-    fn poll_request(t: &str) -> Option<HttpRequest> {
-        Some(HttpRequest {
-            method: Method::Get,
-            path: format!("/v1/predictions/{}", runtime::http::percent_encode(t)),
-            headers: vec![],
-            body: None,
-        })
-    }
-    fn read_task(a: &Value) -> Result<TaskState, AnswerError> {
-        match answer::state(a, "/status")?.as_str() {
-            "starting" => Ok(TaskState::Pending),
-            "processing" => Ok(TaskState::Processing),
-            "succeeded" => Ok(TaskState::Done(Outcome::Completed {
-                outputs: answer::outputs(a, "/output/*", false, None, OutputKind::Url)?,
-                provider_cost: None,
-            })),
-            "failed" | "canceled" => Ok(TaskState::Done(Outcome::Failed {
-                message: answer::message(a, "/error").unwrap_or_else(|| "failed".into()),
-                code: None,
-            })),
-            other => Err(AnswerError::UnknownState(other.into())),
-        }
-    }
-}
+    )
+};
 
-pub static MODELS: &[&dyn DynModel] = &[
-    &Erased::<SyncModel>::NEW,
-    &Erased::<IdempotentSyncModel>::NEW,
-    &Erased::<DisabledModel>::NEW,
-    &Erased::<KieWebhookModel>::NEW,
-    &Erased::<KiePollModel>::NEW,
-    &Erased::<ReplicateWebhookModel>::NEW,
+pub static MODELS: &[&ModelInfo] = &[
+    &SYNC,
+    &IDEMPOTENT_SYNC,
+    &DISABLED,
+    &KIE_WEBHOOK,
+    &KIE_POLL,
+    &REPLICATE_WEBHOOK,
 ];
 
 /// Known key values, distinct per scope.

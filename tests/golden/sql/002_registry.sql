@@ -40,9 +40,9 @@ values
         'kie_like_video', 'KIE-like Video', 'kie_like', 'video', 'webhook',
         'video', 'KIE_LIKE_KEY_VIDEO', true, interval '2 minutes', interval '10 minutes',
         8,
-        '[{"kind":"table","param":"resolution","entries":{"1080p":"2.5","480p":"1","720p":"1.5"}},{"kind":"ratio","param":"duration","per":5}]'::jsonb,
+        '[{"kind":"table","param":"resolution","entries":{"480p":"1","720p":"1.5","1080p":"2.5"}},{"kind":"ratio","param":"duration","per":5}]'::jsonb,
         'ceil', 0,
-        '8 × resolution{1080p: 2.5, 480p: 1, 720p: 1.5} × duration/5, ceil',
+        '8 × resolution{480p: 1, 720p: 1.5, 1080p: 2.5} × duration/5, ceil',
         '{"resolution":"720p","duration":5,"watermark":true}'::jsonb,
         'kie_like/kie_like_video.yaml'
     )

@@ -169,7 +169,7 @@ export const MODELS = {
     cost: {
       base: "8",
       multipliers: [
-        { kind: "table", param: "resolution", factors: { "1080p": "2.5", "480p": "1", "720p": "1.5" } },
+        { kind: "table", param: "resolution", factors: { "480p": "1", "720p": "1.5", "1080p": "2.5" } },
         { kind: "ratio", param: "duration", per: 5 },
       ],
       round: "ceil",

@@ -1,6 +1,6 @@
 //! Params cannot be built around the checks: their fields are private.
 
-use generated_models::models::seedance_v1_lite::{AspectRatio, Resolution};
+use generated_models::models::seedance_v1_lite::{AspectRatio, DurationValue, Resolution};
 use generated_models::SeedanceV1LiteParams;
 
 fn main() {
@@ -8,7 +8,7 @@ fn main() {
         prompt: String::new(),
         aspect_ratio: AspectRatio::R16x9,
         resolution: Resolution::P720,
-        duration: 7,
+        duration: DurationValue::V5,
         camera_fixed: false,
         seed: None,
     };

@@ -1,4 +1,4 @@
-//! `duration` is an integer (sent to the provider as a string, but typed as a number here).
+//! `duration` is one of 5, 10: typed as its values are (sent to the provider as a string).
 
 use generated_models::SeedanceV1LiteParams;
 

@@ -6,7 +6,7 @@ mod golden;
 use golden::models::acme_collage::Layout;
 use golden::models::acme_upscale::Type;
 use golden::{AcmeCollage, AcmeCollageParams, AcmeUpscale, AcmeUpscaleParams, KieLikeVideo, KieLikeVideoParams};
-use runtime::model::{Model, RequestContext, TaskState};
+use registry_core::model::{Model, RequestContext, TaskState};
 
 fn main() {
     let ctx = RequestContext { uuid: "0f0e".into(), callback_url: Some("https://hook.test/cb".into()) };
@@ -23,7 +23,7 @@ fn main() {
     assert_eq!(task["spacing"], "0.5");
     assert_eq!(task["title"], "Collage of 16:9");
     assert!(task.get("caption").is_none() && task.get("tags").is_none());
-    assert_eq!(request.headers, vec![("X-Request-Id", "collage-0f0e".to_owned())]);
+    assert_eq!(request.headers, vec![("X-Request-Id".to_owned(), "collage-0f0e".to_owned())]);
     assert_eq!(AcmeCollage::cost(&collage).unwrap().to_string(), "1");
 
     // Poll, a keyword-named param, a path placeholder percent-encoded, disabled.
@@ -46,7 +46,7 @@ fn main() {
     assert!(body["input"].get("seed").is_none());
 
     // The registry lists every model, disabled ones too.
-    let ids: Vec<&str> = golden::MODELS.iter().map(|m| m.info().id).collect();
+    let ids: Vec<&str> = golden::MODELS.iter().map(|m| m.id).collect();
     assert_eq!(ids, ["acme_collage", "acme_upscale", "kie_like_video"]);
-    assert!(!golden::by_id("acme_upscale").unwrap().info().enabled);
+    assert!(!golden::by_id("acme_upscale").unwrap().enabled);
 }

@@ -1,14 +1,14 @@
 //! The typed entry: required params as arguments, enums as Rust enums, bounds checked at build.
 
-use generated_models::models::seedance_v1_lite::{AspectRatio, Resolution};
+use generated_models::models::seedance_v1_lite::{AspectRatio, DurationValue, Resolution};
 use generated_models::{SeedanceV1Lite, SeedanceV1LiteParams};
-use runtime::model::{Model, RequestContext};
+use registry_core::model::{Model, RequestContext};
 
 fn main() {
     let params = SeedanceV1LiteParams::builder("Ocean waves crashing")
         .resolution(Resolution::P1080)
         .aspect_ratio(AspectRatio::R9x16)
-        .duration(10)
+        .duration(DurationValue::V10)
         .seed(42)
         .build()
         .expect("valid params");
@@ -25,6 +25,11 @@ fn main() {
     // Bounds are checked when built, with the runtime's messages.
     let too_long = SeedanceV1LiteParams::new("x".repeat(2001)).unwrap_err();
     assert_eq!(too_long.to_string(), "prompt must be at most 2000 characters (got 2001)");
-    let bad_duration = SeedanceV1LiteParams::builder("waves").duration(7).build().unwrap_err();
+    // A duration outside its value set does not compile; from JSON it is refused with the
+    // runtime's message.
+    let bad_duration = serde_json::from_value::<SeedanceV1LiteParams>(
+        serde_json::json!({"prompt": "waves", "duration": 7}),
+    )
+    .unwrap_err();
     assert_eq!(bad_duration.to_string(), "duration must be one of 5, 10 (got 7)");
 }

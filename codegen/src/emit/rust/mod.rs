@@ -1,189 +1,144 @@
 //! The Rust emitter: the `generated-models` crate under `generated/rust/`.
 //!
-//! Every item is built with `quote!` and `format_ident!`, parsed back with syn (so a generator
-//! bug fails here, not in a downstream build) and printed with prettyplease. Items are emitted
-//! in IR order (models and providers by id, params in form order), so the output never depends
-//! on map iteration order. The files are split by item kind like this emitter:
+//! Generated Rust is the typed surface plus data, the way typify emits types and leaves
+//! behaviour to a runtime crate:
+//! - per model, the params type a Rust user types against (required params as constructor
+//!   arguments, a builder for the rest, enums for value sets, `Decimal` for decimals), and
+//! - a `static` [`registry_core::model::ModelInfo`] holding everything else as data (param rules,
+//!   cost formula, request templates, answer pointers, state map), which `registry-core`
+//!   interprets. No request building or answer mapping is printed per model.
 //!
-//! - [`crate_files`] emits `Cargo.toml`;
-//! - [`registry`] emits `lib.rs`, `registry.rs` (every model by id), `providers.rs`, `models/mod.rs`;
-//! - [`params`] emits, per model, the params type, its builder and enums;
-//! - [`executor`] emits, per model, the executor type and its `runtime::model::Model` impl;
-//! - [`request`] builds requests from the spec's templates (used by [`executor`]).
+//! The code is printed directly, in the layout rustfmt would give it, by [`out::Out`]: the
+//! items are few and regular, and printing them costs microseconds where building and
+//! formatting syntax trees cost milliseconds per model. Every identifier comes from
+//! [`names`], every literal from [`out::lit`], and the golden tests compile the output, so a
+//! printing bug fails a test rather than a user's build. Items come in IR order (models and
+//! providers by id, params in form order), so output never depends on map order.
+//!
+//! - `crate_files`: `Cargo.toml`;
+//! - [`registry`]: `lib.rs`, `registry.rs` (every model by id), `providers.rs`, `models/mod.rs`;
+//! - [`typed`]: per model, the params type, its builder and enums;
+//! - [`data`]: per model, the `ModelInfo` static; per provider, the `ProviderInfo` static.
 //!
 //! Generated code uses no `crate::` paths (only `super::`), so each generated crate root can
 //! also be compiled as a module, which is how the golden tests compile their fixture crates.
 
 mod crate_files;
-mod executor;
+mod data;
 mod names;
-mod params;
+mod out;
 mod registry;
-mod request;
-
-use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+mod typed;
 
 use super::{EmitError, HEADER};
 use crate::ir::{self, Param, ParamKind};
 use crate::write::Files;
+use out::Out;
 
 /// Add `rust/**` to `files`.
 pub(super) fn emit(ir: &ir::Registry, files: &mut Files) -> Result<(), EmitError> {
     files.insert("rust/Cargo.toml".into(), crate_files::cargo_toml());
     let views: Vec<ModelView<'_>> = ir.models.values().map(ModelView::new).collect();
-    files.insert(
-        "rust/src/lib.rs".into(),
-        render("src/lib.rs", registry::lib_rs(ir, &views))?,
-    );
-    files.insert(
-        "rust/src/registry.rs".into(),
-        render("src/registry.rs", registry::registry_rs(&views))?,
-    );
-    files.insert(
-        "rust/src/providers.rs".into(),
-        render("src/providers.rs", registry::providers_rs(ir))?,
-    );
+    files.insert("rust/src/lib.rs".into(), registry::lib_rs(ir, &views));
+    files.insert("rust/src/registry.rs".into(), registry::registry_rs(&views));
+    files.insert("rust/src/providers.rs".into(), registry::providers_rs(ir));
     files.insert(
         "rust/src/models/mod.rs".into(),
-        render("src/models/mod.rs", registry::models_mod_rs(&views))?,
+        registry::models_mod_rs(&views),
     );
-    // One file per model, rendered on every core: parsing and printing dominate the run time.
-    // Token types are not `Send`, so each thread builds the views of its own share of models;
-    // the results land in the ordered file map, so output does not depend on scheduling.
-    let models: Vec<&ir::Model> = ir.models.values().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(models.len().max(1));
-    let chunk = models.len().div_ceil(threads).max(1);
-    let rendered: Vec<Result<Vec<(String, String)>, EmitError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = models
-            .chunks(chunk)
-            .map(|share| {
-                scope.spawn(move || {
-                    share
-                        .iter()
-                        .map(|model| {
-                            let view = ModelView::new(model);
-                            let provider = &ir.providers[&model.provider];
-                            let path = format!("src/models/{}.rs", view.module);
-                            let text = render(&path, model_file(&view, provider))?;
-                            Ok((format!("rust/{path}"), text))
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(EmitError::Other("a Rust rendering thread panicked".into()))
-                })
-            })
-            .collect()
-    });
-    for share in rendered {
-        files.extend(share?);
+    for view in &views {
+        let provider = ir.providers.get(&view.model.provider).ok_or_else(|| {
+            EmitError::Other(format!(
+                "model `{}` names provider `{}`, which the IR lacks",
+                view.model.id, view.model.provider
+            ))
+        })?;
+        files.insert(
+            format!("rust/src/models/{}.rs", view.module),
+            model_file(view, provider),
+        );
     }
     Ok(())
 }
 
-/// One model's module: docs, params, enums, executor.
-fn model_file(view: &ModelView<'_>, provider: &ir::Provider) -> TokenStream {
+/// One model's module: docs, imports, params, enums, the model type and its data.
+fn model_file(view: &ModelView<'_>, provider: &ir::Provider) -> String {
     let m = view.model;
-    let mut doc = vec![format!(
+    let mut body = Out::body();
+    typed::items(&mut body, view);
+    data::model(&mut body, view, provider);
+    let body = body.finish();
+
+    let mut o = Out::file();
+    o.inner_doc(&format!(
         "{} (`{}`), by {}.",
         m.display_name, m.id, provider.display_name
-    )];
+    ));
     if let Some(d) = &m.description {
-        doc.push(String::new());
-        doc.extend(d.lines().map(str::to_owned));
+        o.inner_doc("");
+        for line in d.lines() {
+            o.inner_doc(line);
+        }
     }
-    doc.push(String::new());
-    doc.push(format!("Generated from `models/{}`.", m.source));
-    let doc = inner_doc(&doc);
-    let params = params::items(view);
-    let executor = executor::items(view, provider);
-    quote! {
-        #doc
-        use std::time::Duration;
-
-        use runtime::{cost, model, params};
-        use serde_json::{Map, Value};
-
-        #params
-        #executor
+    o.inner_doc("");
+    o.inner_doc(&format!("Generated from `models/{}`.", m.source));
+    // Import what the body names, so no import is unused.
+    let uses =
+        |name: &str| body.contains(&format!("{name}::")) || body.contains(&format!("{name} {{"));
+    if uses("Duration") {
+        o.line("use std::time::Duration;");
+        o.blank();
     }
-}
-
-/// Parse `tokens` as a file and print it, after the generated-file header.
-fn render(what: &str, tokens: TokenStream) -> Result<String, EmitError> {
-    let file: syn::File = syn::parse2(tokens).map_err(|e| EmitError::Rust {
-        what: what.to_owned(),
-        message: e.to_string(),
-    })?;
-    let code = prettyplease::unparse(&file);
-    Ok(format!("// {HEADER}\n\n{code}"))
-}
-
-/// `#[doc = " line"]` attributes (printed as `///` comments), one per line.
-fn doc(lines: &[String]) -> TokenStream {
-    let attrs = lines.iter().map(|l| {
-        let text = if l.is_empty() {
-            String::new()
-        } else {
-            format!(" {l}")
-        };
-        quote!(#[doc = #text])
-    });
-    quote!(#(#attrs)*)
-}
-
-/// `#![doc = " line"]` attributes (printed as `//!` comments).
-fn inner_doc(lines: &[String]) -> TokenStream {
-    let attrs = lines.iter().map(|l| {
-        let text = if l.is_empty() {
-            String::new()
-        } else {
-            format!(" {l}")
-        };
-        quote!(#![doc = #text])
-    });
-    quote!(#(#attrs)*)
-}
-
-/// A doc comment from an optional description, else `fallback`.
-fn describe(description: Option<&str>, fallback: String) -> Vec<String> {
-    match description {
-        Some(d) => d.lines().map(str::to_owned).collect(),
-        None => vec![fallback],
-    }
-}
-
-/// A `Duration` constructor for milliseconds (model modules import `std::time::Duration`).
-fn duration(ms: u64) -> TokenStream {
-    if ms % 1000 == 0 {
-        let s = proc_macro2::Literal::u64_unsuffixed(ms / 1000);
-        quote!(Duration::from_secs(#s))
-    } else {
-        let ms = proc_macro2::Literal::u64_unsuffixed(ms);
-        quote!(Duration::from_millis(#ms))
-    }
-}
-
-/// `Some(x)` / `None` for an optional token stream.
-fn option(value: Option<TokenStream>) -> TokenStream {
-    match value {
-        Some(v) => quote!(Some(#v)),
-        None => quote!(None),
-    }
+    let params: Vec<&str> = ["Kind", "ParamRule"]
+        .into_iter()
+        .filter(|n| uses(n))
+        .collect();
+    o.line(&format!(
+        "use registry_core::params::{{{}}};",
+        params
+            .into_iter()
+            .chain(["Violations"])
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let template: Vec<&str> = ["RequestTemplate", "Segment", "Slot", "Template"]
+        .into_iter()
+        .filter(|n| uses(n))
+        .collect();
+    o.line(&format!(
+        "use registry_core::template::{{{}}};",
+        template.join(", ")
+    ));
+    o.line("use registry_core::{cost, model, typed};");
+    o.line("use serde_json::{Map, Value};");
+    o.blank();
+    o.line("use super::providers;");
+    let mut text = o.finish();
+    text.push_str(&body);
+    text
 }
 
 /// Type names a model module uses unqualified (imported or from the prelude), which its own
 /// types must not shadow.
-const TAKEN: [&str; 10] = [
-    "Default", "Duration", "Into", "Map", "Option", "Result", "String", "TryFrom", "Value", "Vec",
+const TAKEN: [&str; 18] = [
+    "Default",
+    "Duration",
+    "Into",
+    "Kind",
+    "Map",
+    "Option",
+    "ParamRule",
+    "RequestTemplate",
+    "Result",
+    "Segment",
+    "Slot",
+    "String",
+    "Template",
+    "TryFrom",
+    "Value",
+    "Vec",
+    "Violations",
+    "Decimal",
 ];
 
 /// Names and Rust shapes of one model's items.
@@ -191,13 +146,13 @@ pub(crate) struct ModelView<'a> {
     /// The model.
     pub model: &'a ir::Model,
     /// Module name.
-    pub module: Ident,
-    /// Executor type.
-    pub ty: Ident,
+    pub module: String,
+    /// Model type.
+    pub ty: String,
     /// Params type.
-    pub params_ty: Ident,
+    pub params_ty: String,
     /// Params builder type.
-    pub builder_ty: Ident,
+    pub builder_ty: String,
     /// Params in form order.
     pub fields: Vec<Field<'a>>,
 }
@@ -208,28 +163,28 @@ impl<'a> ModelView<'a> {
         if TAKEN.contains(&base.as_str()) {
             base.push_str("Model");
         }
-        let ty = format_ident!("{}", base);
-        let params_ty = format_ident!("{}Params", base);
-        let builder_ty = format_ident!("{}ParamsBuilder", base);
-        let reserved = [
-            ty.to_string(),
-            params_ty.to_string(),
-            builder_ty.to_string(),
-        ];
+        let params_ty = format!("{base}Params");
+        let builder_ty = format!("{base}ParamsBuilder");
+        let reserved = [base.clone(), params_ty.clone(), builder_ty.clone()];
         let fields = model
             .params
             .iter()
             .map(|param| {
-                let enum_ty = match &param.kind {
-                    ParamKind::Enum { values } => {
-                        let mut name = names::pascal(&param.name);
-                        if reserved.contains(&name) || TAKEN.contains(&name.as_str()) {
-                            name.push_str("Value");
-                        }
-                        Some((format_ident!("{}", name), names::variants(values)))
-                    }
+                let values: Option<Vec<String>> = match &param.kind {
+                    ParamKind::Enum { values } => Some(values.clone()),
+                    ParamKind::Integer {
+                        values: Some(values),
+                        ..
+                    } => Some(values.iter().map(|v| int_variant_value(*v)).collect()),
                     _ => None,
                 };
+                let enum_ty = values.map(|values| {
+                    let mut name = names::pascal(&param.name);
+                    if reserved.contains(&name) || TAKEN.contains(&name.as_str()) {
+                        name.push_str("Value");
+                    }
+                    (name, names::variants(&values))
+                });
                 Field {
                     param,
                     ident: names::ident(&param.name),
@@ -240,7 +195,7 @@ impl<'a> ModelView<'a> {
         ModelView {
             model,
             module: names::ident(&names::snake(&model.id)),
-            ty,
+            ty: base,
             params_ty,
             builder_ty,
             fields,
@@ -248,14 +203,24 @@ impl<'a> ModelView<'a> {
     }
 }
 
+/// The text an integer value's variant is named from: `5` -> `V5`, `-1` -> `Minus1`.
+fn int_variant_value(v: i64) -> String {
+    if v < 0 {
+        format!("minus{}", v.unsigned_abs())
+    } else {
+        format!("v{v}")
+    }
+}
+
 /// One param as a Rust field.
 pub(crate) struct Field<'a> {
     /// The param.
     pub param: &'a Param,
-    /// Field, getter and setter name.
-    pub ident: Ident,
-    /// Enum type and its variants (one per value, in order), for enum params.
-    pub enum_ty: Option<(Ident, Vec<Ident>)>,
+    /// Field name.
+    pub ident: String,
+    /// Enum type and its variants (one per value, in order), for enum params and integer
+    /// params with a value set.
+    pub enum_ty: Option<(String, Vec<String>)>,
 }
 
 impl Field<'_> {
@@ -265,56 +230,57 @@ impl Field<'_> {
     }
 
     /// The value type, without the `Option` of optional params.
-    pub fn base_ty(&self) -> TokenStream {
+    pub fn base_ty(&self) -> &str {
+        if let Some((ty, _)) = &self.enum_ty {
+            return ty;
+        }
         match &self.param.kind {
-            ParamKind::String { .. } | ParamKind::ImageUrl | ParamKind::Decimal { .. } => {
-                quote!(String)
-            }
-            ParamKind::Integer { .. } => quote!(i64),
-            ParamKind::Boolean => quote!(bool),
-            ParamKind::Enum { .. } => {
-                let (ty, _) = self
-                    .enum_ty
-                    .as_ref()
-                    .expect("enum params have an enum type");
-                quote!(#ty)
-            }
-            ParamKind::Array { .. } => quote!(Vec<String>),
+            ParamKind::String { .. } | ParamKind::ImageUrl => "String",
+            ParamKind::Decimal { .. } => "registry_core::Decimal",
+            ParamKind::Integer { .. } => "i64",
+            ParamKind::Boolean => "bool",
+            ParamKind::Array { .. } => "Vec<String>",
+            // Enums always have an enum type.
+            ParamKind::Enum { .. } => "String",
         }
     }
 
     /// The field type.
-    pub fn ty(&self) -> TokenStream {
-        let base = self.base_ty();
+    pub fn ty(&self) -> String {
         if self.optional() {
-            quote!(Option<#base>)
+            format!("Option<{}>", self.base_ty())
         } else {
-            base
+            self.base_ty().to_owned()
         }
     }
 
     /// Held as a `String` (borrowed as `&str`).
     pub fn is_text(&self) -> bool {
-        matches!(
-            self.param.kind,
-            ParamKind::String { .. } | ParamKind::ImageUrl | ParamKind::Decimal { .. }
-        )
+        self.enum_ty.is_none()
+            && matches!(
+                self.param.kind,
+                ParamKind::String { .. } | ParamKind::ImageUrl
+            )
     }
 
-    /// `Copy` values (integers, booleans, enums).
-    pub fn is_copy(&self) -> bool {
-        matches!(
-            self.param.kind,
-            ParamKind::Integer { .. } | ParamKind::Boolean | ParamKind::Enum { .. }
-        )
+    /// Held as a `Vec<String>` (borrowed as `&[String]`).
+    pub fn is_list(&self) -> bool {
+        matches!(self.param.kind, ParamKind::Array { .. })
     }
 
-    /// The variant for an enum value.
-    pub fn variant(&self, value: &str) -> Option<&Ident> {
-        let ParamKind::Enum { values } = &self.param.kind else {
-            return None;
-        };
+    /// The variant for a default value, for enum-typed fields.
+    pub fn variant(&self, value: &serde_json::Value) -> Option<&str> {
         let (_, variants) = self.enum_ty.as_ref()?;
-        values.iter().position(|v| v == value).map(|i| &variants[i])
+        let i = match &self.param.kind {
+            ParamKind::Enum { values } => values
+                .iter()
+                .position(|v| Some(v.as_str()) == value.as_str()),
+            ParamKind::Integer {
+                values: Some(values),
+                ..
+            } => values.iter().position(|v| Some(*v) == value.as_i64()),
+            _ => None,
+        }?;
+        Some(&variants[i])
     }
 }

@@ -2,8 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Ident, Span};
-
 /// Words that cannot be raw identifiers.
 const NOT_RAW: [&str; 4] = ["self", "Self", "super", "crate"];
 
@@ -67,20 +65,20 @@ pub fn screaming(name: &str) -> String {
 
 /// An identifier for a snake_case name, raw when it is a keyword (`r#type`); the four words that
 /// cannot be raw get a trailing underscore.
-pub fn ident(name: &str) -> Ident {
+pub fn ident(name: &str) -> String {
     if NOT_RAW.contains(&name) {
-        Ident::new(&format!("{name}_"), Span::call_site())
+        format!("{name}_")
     } else if KEYWORDS.contains(&name) {
-        Ident::new_raw(name, Span::call_site())
+        format!("r#{name}")
     } else {
-        Ident::new(name, Span::call_site())
+        name.to_owned()
     }
 }
 
 /// A readable, collision-free variant name for each enum value, in order:
 /// `720p` -> `P720`, `16:9` -> `R16x9`, `portrait_4_3` -> `Portrait4x3`, `JPG` -> `Jpg`,
 /// `1024x1536` -> `V1024x1536`.
-pub fn variants(values: &[String]) -> Vec<Ident> {
+pub fn variants(values: &[String]) -> Vec<String> {
     let mut taken = BTreeSet::new();
     values
         .iter()
@@ -92,7 +90,7 @@ pub fn variants(values: &[String]) -> Vec<Ident> {
                 name = format!("{base}{n}");
                 n += 1;
             }
-            Ident::new(&name, Span::call_site())
+            name
         })
         .collect()
 }
@@ -138,36 +136,6 @@ fn variant(value: &str) -> String {
     out
 }
 
-/// Local variable names handed out once each.
-#[derive(Debug, Default)]
-pub struct Locals {
-    taken: BTreeSet<String>,
-}
-
-impl Locals {
-    /// Names the generated code already uses in the same function.
-    pub fn new(reserved: &[&str]) -> Self {
-        Locals {
-            taken: reserved.iter().map(|s| (*s).to_owned()).collect(),
-        }
-    }
-
-    /// A fresh name based on `hint`.
-    pub fn fresh(&mut self, hint: &str) -> Ident {
-        let mut base = snake(hint);
-        if KEYWORDS.contains(&base.as_str()) {
-            base.push_str("_value");
-        }
-        let mut name = base.clone();
-        let mut n = 2;
-        while !self.taken.insert(name.clone()) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
-        Ident::new(&name, Span::call_site())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,9 +173,5 @@ mod tests {
         assert_eq!(snake("0"), "v_0");
         assert_eq!(ident("type").to_string(), "r#type");
         assert_eq!(ident("self").to_string(), "self_");
-        let mut locals = Locals::new(&["params"]);
-        assert_eq!(locals.fresh("params").to_string(), "params_2");
-        assert_eq!(locals.fresh("input").to_string(), "input");
-        assert_eq!(locals.fresh("input").to_string(), "input_2");
     }
 }

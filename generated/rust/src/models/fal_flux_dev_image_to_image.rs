@@ -6,8 +6,14 @@
 //!
 //! Generated from `models/fal/fal_flux_dev_image_to_image.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
+
+use super::providers;
+
 /// Params of [`FalFluxDevImageToImage`], checked against the spec's bounds.
 ///
 /// Build them with [`FalFluxDevImageToImageParams::new`] (required params only) or [`FalFluxDevImageToImageParams::builder`];
@@ -15,49 +21,27 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct FalFluxDevImageToImageParams {
-    /// The image to start from.
-    ///
-    /// An http(s) URL. Required.
     image_url: String,
-    /// How to change it.
-    ///
-    /// At most 4000 characters. Required.
     prompt: String,
-    /// How far to move from the input.
-    ///
-    /// An exact decimal, such as `"0.5"`. From 0.01 to 1. A multiple of 0.01. Default: `0.95`.
-    strength: String,
-    /// How many images.
-    ///
-    /// From 1 to 4. Default: `1`.
+    strength: registry_core::Decimal,
     num_images: i64,
-    /// Inference steps; priced per step, 28 steps at the base price.
-    ///
-    /// From 1 to 50. Default: `28`.
     num_inference_steps: i64,
 }
+
 impl FalFluxDevImageToImageParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
-    pub fn new(
-        image_url: impl Into<String>,
-        prompt: impl Into<String>,
-    ) -> Result<Self, params::Violations> {
+    pub fn new(image_url: impl Into<String>, prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(image_url, prompt).build()
     }
-    /// A builder with `image_url`, `prompt`, other params at their defaults; [`build`](FalFluxDevImageToImageParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        image_url: impl Into<String>,
-        prompt: impl Into<String>,
-    ) -> FalFluxDevImageToImageParamsBuilder {
-        FalFluxDevImageToImageParamsBuilder {
-            params: Self {
-                image_url: image_url.into(),
-                prompt: prompt.into(),
-                strength: "0.95".to_owned(),
-                num_images: 1,
-                num_inference_steps: 28,
-            },
-        }
+    /// A builder with `image_url`, `prompt` and every other param at its default; [`build`](FalFluxDevImageToImageParamsBuilder::build) checks the bounds.
+    pub fn builder(image_url: impl Into<String>, prompt: impl Into<String>) -> FalFluxDevImageToImageParamsBuilder {
+        FalFluxDevImageToImageParamsBuilder(Self {
+            image_url: image_url.into(),
+            prompt: prompt.into(),
+            strength: registry_core::Decimal::from_str_exact("0.95").unwrap_or_default(),
+            num_images: 1,
+            num_inference_steps: 28,
+        })
     }
     /// The image to start from.
     pub fn image_url(&self) -> &str {
@@ -68,8 +52,8 @@ impl FalFluxDevImageToImageParams {
         &self.prompt
     }
     /// How far to move from the input.
-    pub fn strength(&self) -> &str {
-        &self.strength
+    pub fn strength(&self) -> registry_core::Decimal {
+        self.strength
     }
     /// How many images.
     pub fn num_images(&self) -> i64 {
@@ -79,217 +63,134 @@ impl FalFluxDevImageToImageParams {
     pub fn num_inference_steps(&self) -> i64 {
         self.num_inference_steps
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("strength".to_owned(), Value::from(self.strength.clone()));
-        map.insert("num_images".to_owned(), Value::from(self.num_images));
-        map.insert(
-            "num_inference_steps".to_owned(),
-            Value::from(self.num_inference_steps),
-        );
-        map
-    }
 }
+
 /// Builds [`FalFluxDevImageToImageParams`]: set optional params, then [`build`](FalFluxDevImageToImageParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct FalFluxDevImageToImageParamsBuilder {
-    params: FalFluxDevImageToImageParams,
-}
+pub struct FalFluxDevImageToImageParamsBuilder(FalFluxDevImageToImageParams);
+
 impl FalFluxDevImageToImageParamsBuilder {
     /// How far to move from the input.
     ///
     /// An exact decimal, such as `"0.5"`. From 0.01 to 1. A multiple of 0.01. Default: `0.95`.
-    pub fn strength(mut self, strength: impl Into<String>) -> Self {
-        self.params.strength = strength.into();
+    pub fn strength(mut self, strength: registry_core::Decimal) -> Self {
+        self.0.strength = strength;
         self
     }
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
     pub fn num_images(mut self, num_images: i64) -> Self {
-        self.params.num_images = num_images;
+        self.0.num_images = num_images;
         self
     }
     /// Inference steps; priced per step, 28 steps at the base price.
     ///
     /// From 1 to 50. Default: `28`.
     pub fn num_inference_steps(mut self, num_inference_steps: i64) -> Self {
-        self.params.num_inference_steps = num_inference_steps;
+        self.0.num_inference_steps = num_inference_steps;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<FalFluxDevImageToImageParams, params::Violations> {
-        params::validate(
-            <FalFluxDevImageToImage as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<FalFluxDevImageToImageParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for FalFluxDevImageToImageParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <FalFluxDevImageToImage as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            image_url: super::take(&mut valid, "image_url")?,
-            prompt: super::take(&mut valid, "prompt")?,
-            strength: super::take(&mut valid, "strength")?,
-            num_images: super::take(&mut valid, "num_images")?,
-            num_inference_steps: super::take(&mut valid, "num_inference_steps")?,
+            image_url: typed::take(&mut valid, "image_url")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            strength: typed::take(&mut valid, "strength")?,
+            num_images: typed::take(&mut valid, "num_images")?,
+            num_inference_steps: typed::take(&mut valid, "num_inference_steps")?,
         })
     }
 }
+
 impl serde::Serialize for FalFluxDevImageToImageParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for FalFluxDevImageToImageParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "image_url", &self.image_url);
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "strength", &self.strength);
+        typed::put(&mut map, "num_images", &self.num_images);
+        typed::put(&mut map, "num_inference_steps", &self.num_inference_steps);
+        map
+    }
+}
+
 /// FLUX.1 [dev] image-to-image (fal).
 ///
 /// Redraws an input image guided by a prompt.
 ///
 /// Runs as `fal_flux_dev_image_to_image` on fal (sync mode, expected latency 10s, timeout 1m30s) with the `image_to_image` key scope.
+/// Cost: `2.5 × count(num_images) × num_inference_steps/28, half even to 2 places`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FalFluxDevImageToImage;
-impl FalFluxDevImageToImage {
-    /// The exact credit cost of a generation: `2.5 × count(num_images) × num_inference_steps/28, half even to 2 places`.
-    pub fn cost(
-        params: &FalFluxDevImageToImageParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for FalFluxDevImageToImage {
     type Params = FalFluxDevImageToImageParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "fal_flux_dev_image_to_image",
-        display_name: "FLUX.1 [dev] image-to-image (fal)",
-        description: Some("Redraws an input image guided by a prompt."),
-        provider: &super::providers::FAL,
-        content_type: model::ContentType::Image,
-        key_scope: "image_to_image",
-        secret_name: "FAL_KEY_IMAGE_TO_IMAGE",
-        mode: model::Mode::Sync,
-        enabled: true,
-        expected_latency: Duration::from_secs(10),
-        timeout: Duration::from_secs(90),
-        poll: None,
-        params: &[
-            params::ParamRule {
-                name: "image_url",
-                required: true,
-                default: None,
-                kind: params::Kind::ImageUrl,
-            },
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(4000),
-                },
-            },
-            params::ParamRule {
-                name: "strength",
-                required: false,
-                default: Some("\"0.95\""),
-                kind: params::Kind::Decimal {
-                    min: Some("0.01"),
-                    max: Some("1"),
-                    step: Some("0.01"),
-                },
-            },
-            params::ParamRule {
-                name: "num_images",
-                required: false,
-                default: Some("1"),
-                kind: params::Kind::Integer {
-                    min: Some(1),
-                    max: Some(4),
-                    step: None,
-                    values: None,
-                },
-            },
-            params::ParamRule {
-                name: "num_inference_steps",
-                required: false,
-                default: Some("28"),
-                kind: params::Kind::Integer {
-                    min: Some(1),
-                    max: Some(50),
-                    step: None,
-                    values: None,
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "2.5",
-            factors: &[
-                cost::Factor::Count {
-                    param: "num_images",
-                },
-                cost::Factor::Ratio {
-                    param: "num_inference_steps",
-                    per: 28,
-                },
-            ],
-            round: cost::Round::HalfEven,
-            scale: 2,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"Make it a watercolor\",\"image_url\":\"https://example.com/apple.png\"}",
-            within: Duration::from_secs(30),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("image_url".to_owned(), Value::from(params.image_url.clone()));
-        body.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        body.insert("strength".to_owned(), Value::from(params.strength.clone()));
-        body.insert("num_images".to_owned(), Value::from(params.num_images));
-        body.insert(
-            "num_inference_steps".to_owned(),
-            Value::from(params.num_inference_steps),
-        );
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/fal-ai/flux/dev/image-to-image".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(
-            model::SubmitAnswer::Done(model::Outcome::Completed {
-                outputs: runtime::answer::outputs(
-                    answer,
-                    "/images/*/url",
-                    false,
-                    None,
-                    model::OutputKind::Url,
-                )?,
-                provider_cost: None,
-            }),
-        )
-    }
-    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
-        None
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match Self::read_submit(answer)? {
-            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
-            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`FalFluxDevImageToImage`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "fal_flux_dev_image_to_image",
+    display_name: "FLUX.1 [dev] image-to-image (fal)",
+    description: Some("Redraws an input image guided by a prompt."),
+    provider: &providers::FAL,
+    content_type: model::ContentType::Image,
+    key_scope: "image_to_image",
+    secret_name: "FAL_KEY_IMAGE_TO_IMAGE",
+    mode: model::Mode::Sync,
+    enabled: true,
+    expected_latency: Duration::from_secs(10),
+    timeout: Duration::from_secs(90),
+    poll: None,
+    params: &[
+        ParamRule::required("image_url", Kind::ImageUrl),
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(4000) }),
+        ParamRule::with_default("strength", "\"0.95\"", Kind::Decimal { min: Some("0.01"), max: Some("1"), step: Some("0.01") }),
+        ParamRule::with_default("num_images", "1", Kind::Integer { min: Some(1), max: Some(4), step: None, values: None }),
+        ParamRule::with_default("num_inference_steps", "28", Kind::Integer { min: Some(1), max: Some(50), step: None, values: None }),
+    ],
+    cost: cost::Formula {
+        base: "2.5",
+        multipliers: &[
+            cost::Multiplier::Count { param: "num_images" },
+            cost::Multiplier::Ratio { param: "num_inference_steps", per: 28 },
+        ],
+        round: cost::Round::HalfEven,
+        scale: 2,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"Make it a watercolor\",\"image_url\":\"https://example.com/apple.png\"}", within: Duration::from_secs(30) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/fal-ai/flux/dev/image-to-image")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("image_url", Template::param("image_url")),
+            ("prompt", Template::param("prompt")),
+            ("strength", Template::param("strength")),
+            ("num_images", Template::param("num_images")),
+            ("num_inference_steps", Template::param("num_inference_steps")),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: None,
+        outputs: Some(model::OutputsAt { at: "/images/*/url", json_string: false, then: None, kind: model::OutputKind::Url }),
+        provider_cost: None,
+    },
+    status: None,
+};

@@ -6,68 +6,28 @@
 //!
 //! Generated from `models/fal/fal_flux_schnell.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// Frame size.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum ImageSize {
-    /// `square_hd`.
-    #[serde(rename = "square_hd")]
-    SquareHd,
-    /// `square`.
-    #[serde(rename = "square")]
-    Square,
-    /// `portrait_4_3`.
-    #[serde(rename = "portrait_4_3")]
-    Portrait4x3,
-    /// `portrait_16_9`.
-    #[serde(rename = "portrait_16_9")]
-    Portrait16x9,
-    /// `landscape_4_3`.
-    #[default]
-    #[serde(rename = "landscape_4_3")]
-    Landscape4x3,
-    /// `landscape_16_9`.
-    #[serde(rename = "landscape_16_9")]
-    Landscape16x9,
-}
-impl ImageSize {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 6] = [
-        Self::SquareHd,
-        Self::Square,
-        Self::Portrait4x3,
-        Self::Portrait16x9,
-        Self::Landscape4x3,
-        Self::Landscape16x9,
-    ];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::SquareHd => "square_hd",
-            Self::Square => "square",
-            Self::Portrait4x3 => "portrait_4_3",
-            Self::Portrait16x9 => "portrait_16_9",
-            Self::Landscape4x3 => "landscape_4_3",
-            Self::Landscape16x9 => "landscape_16_9",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// Frame size.
+    #[derive(Default)]
+    pub enum ImageSize {
+        SquareHd = "square_hd",
+        Square = "square",
+        Portrait4x3 = "portrait_4_3",
+        Portrait16x9 = "portrait_16_9",
+        #[default]
+        Landscape4x3 = "landscape_4_3",
+        Landscape16x9 = "landscape_16_9",
     }
 }
-impl std::fmt::Display for ImageSize {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+
 /// Params of [`FalFluxSchnell`], checked against the spec's bounds.
 ///
 /// Build them with [`FalFluxSchnellParams::new`] (required params only) or [`FalFluxSchnellParams::builder`];
@@ -75,43 +35,27 @@ impl std::fmt::Display for ImageSize {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct FalFluxSchnellParams {
-    /// What to draw.
-    ///
-    /// At most 4000 characters. Required.
     prompt: String,
-    /// Frame size.
-    ///
-    /// Default: `landscape_4_3`.
     image_size: ImageSize,
-    /// Inference steps.
-    ///
-    /// From 1 to 12. Default: `4`.
     num_inference_steps: i64,
-    /// How many images.
-    ///
-    /// From 1 to 4. Default: `1`.
     num_images: i64,
-    /// Filter unsafe images.
-    ///
-    /// Default: `true`.
     enable_safety_checker: bool,
 }
+
 impl FalFluxSchnellParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](FalFluxSchnellParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](FalFluxSchnellParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> FalFluxSchnellParamsBuilder {
-        FalFluxSchnellParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                image_size: ImageSize::Landscape4x3,
-                num_inference_steps: 4,
-                num_images: 1,
-                enable_safety_checker: true,
-            },
-        }
+        FalFluxSchnellParamsBuilder(Self {
+            prompt: prompt.into(),
+            image_size: ImageSize::Landscape4x3,
+            num_inference_steps: 4,
+            num_images: 1,
+            enable_safety_checker: true,
+        })
     }
     /// What to draw.
     pub fn prompt(&self) -> &str {
@@ -133,232 +77,141 @@ impl FalFluxSchnellParams {
     pub fn enable_safety_checker(&self) -> bool {
         self.enable_safety_checker
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("image_size".to_owned(), Value::from(self.image_size.as_str()));
-        map.insert(
-            "num_inference_steps".to_owned(),
-            Value::from(self.num_inference_steps),
-        );
-        map.insert("num_images".to_owned(), Value::from(self.num_images));
-        map.insert(
-            "enable_safety_checker".to_owned(),
-            Value::from(self.enable_safety_checker),
-        );
-        map
-    }
 }
+
 /// Builds [`FalFluxSchnellParams`]: set optional params, then [`build`](FalFluxSchnellParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct FalFluxSchnellParamsBuilder {
-    params: FalFluxSchnellParams,
-}
+pub struct FalFluxSchnellParamsBuilder(FalFluxSchnellParams);
+
 impl FalFluxSchnellParamsBuilder {
     /// Frame size.
     ///
     /// Default: `landscape_4_3`.
     pub fn image_size(mut self, image_size: ImageSize) -> Self {
-        self.params.image_size = image_size;
+        self.0.image_size = image_size;
         self
     }
     /// Inference steps.
     ///
     /// From 1 to 12. Default: `4`.
     pub fn num_inference_steps(mut self, num_inference_steps: i64) -> Self {
-        self.params.num_inference_steps = num_inference_steps;
+        self.0.num_inference_steps = num_inference_steps;
         self
     }
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
     pub fn num_images(mut self, num_images: i64) -> Self {
-        self.params.num_images = num_images;
+        self.0.num_images = num_images;
         self
     }
     /// Filter unsafe images.
     ///
     /// Default: `true`.
     pub fn enable_safety_checker(mut self, enable_safety_checker: bool) -> Self {
-        self.params.enable_safety_checker = enable_safety_checker;
+        self.0.enable_safety_checker = enable_safety_checker;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<FalFluxSchnellParams, params::Violations> {
-        params::validate(
-            <FalFluxSchnell as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<FalFluxSchnellParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for FalFluxSchnellParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <FalFluxSchnell as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            image_size: super::take(&mut valid, "image_size")?,
-            num_inference_steps: super::take(&mut valid, "num_inference_steps")?,
-            num_images: super::take(&mut valid, "num_images")?,
-            enable_safety_checker: super::take(&mut valid, "enable_safety_checker")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            image_size: typed::take(&mut valid, "image_size")?,
+            num_inference_steps: typed::take(&mut valid, "num_inference_steps")?,
+            num_images: typed::take(&mut valid, "num_images")?,
+            enable_safety_checker: typed::take(&mut valid, "enable_safety_checker")?,
         })
     }
 }
+
 impl serde::Serialize for FalFluxSchnellParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for FalFluxSchnellParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "image_size", &self.image_size);
+        typed::put(&mut map, "num_inference_steps", &self.num_inference_steps);
+        typed::put(&mut map, "num_images", &self.num_images);
+        typed::put(&mut map, "enable_safety_checker", &self.enable_safety_checker);
+        map
+    }
+}
+
 /// FLUX.1 [schnell] (fal).
 ///
 /// FLUX.1 schnell on fal's synchronous endpoint.
 ///
 /// Runs as `fal_flux_schnell` on fal (sync mode, expected latency 5s, timeout 1m) with the `text_to_image` key scope.
+/// Cost: `1 × count(num_images), ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FalFluxSchnell;
-impl FalFluxSchnell {
-    /// The exact credit cost of a generation: `1 × count(num_images), ceil`.
-    pub fn cost(
-        params: &FalFluxSchnellParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for FalFluxSchnell {
     type Params = FalFluxSchnellParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "fal_flux_schnell",
-        display_name: "FLUX.1 [schnell] (fal)",
-        description: Some("FLUX.1 schnell on fal's synchronous endpoint."),
-        provider: &super::providers::FAL,
-        content_type: model::ContentType::Image,
-        key_scope: "text_to_image",
-        secret_name: "FAL_KEY_TEXT_TO_IMAGE",
-        mode: model::Mode::Sync,
-        enabled: true,
-        expected_latency: Duration::from_secs(5),
-        timeout: Duration::from_secs(60),
-        poll: None,
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(4000),
-                },
-            },
-            params::ParamRule {
-                name: "image_size",
-                required: false,
-                default: Some("\"landscape_4_3\""),
-                kind: params::Kind::Enum {
-                    values: &[
-                        "square_hd",
-                        "square",
-                        "portrait_4_3",
-                        "portrait_16_9",
-                        "landscape_4_3",
-                        "landscape_16_9",
-                    ],
-                },
-            },
-            params::ParamRule {
-                name: "num_inference_steps",
-                required: false,
-                default: Some("4"),
-                kind: params::Kind::Integer {
-                    min: Some(1),
-                    max: Some(12),
-                    step: None,
-                    values: None,
-                },
-            },
-            params::ParamRule {
-                name: "num_images",
-                required: false,
-                default: Some("1"),
-                kind: params::Kind::Integer {
-                    min: Some(1),
-                    max: Some(4),
-                    step: None,
-                    values: None,
-                },
-            },
-            params::ParamRule {
-                name: "enable_safety_checker",
-                required: false,
-                default: Some("true"),
-                kind: params::Kind::Boolean,
-            },
-        ],
-        cost: cost::Formula {
-            base: "1",
-            factors: &[
-                cost::Factor::Count {
-                    param: "num_images",
-                },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"A red apple on a table\"}",
-            within: Duration::from_secs(15),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        body.insert("image_size".to_owned(), Value::from(params.image_size.as_str()));
-        body.insert(
-            "num_inference_steps".to_owned(),
-            Value::from(params.num_inference_steps),
-        );
-        body.insert("num_images".to_owned(), Value::from(params.num_images));
-        body.insert(
-            "enable_safety_checker".to_owned(),
-            Value::from(params.enable_safety_checker),
-        );
-        body.insert("sync_mode".to_owned(), Value::Bool(false));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/fal-ai/flux/schnell".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(
-            model::SubmitAnswer::Done(model::Outcome::Completed {
-                outputs: runtime::answer::outputs(
-                    answer,
-                    "/images/*/url",
-                    false,
-                    None,
-                    model::OutputKind::Url,
-                )?,
-                provider_cost: None,
-            }),
-        )
-    }
-    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
-        None
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match Self::read_submit(answer)? {
-            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
-            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`FalFluxSchnell`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "fal_flux_schnell",
+    display_name: "FLUX.1 [schnell] (fal)",
+    description: Some("FLUX.1 schnell on fal's synchronous endpoint."),
+    provider: &providers::FAL,
+    content_type: model::ContentType::Image,
+    key_scope: "text_to_image",
+    secret_name: "FAL_KEY_TEXT_TO_IMAGE",
+    mode: model::Mode::Sync,
+    enabled: true,
+    expected_latency: Duration::from_secs(5),
+    timeout: Duration::from_secs(60),
+    poll: None,
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(4000) }),
+        ParamRule::with_default("image_size", "\"landscape_4_3\"", Kind::Enum { values: &["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"] }),
+        ParamRule::with_default("num_inference_steps", "4", Kind::Integer { min: Some(1), max: Some(12), step: None, values: None }),
+        ParamRule::with_default("num_images", "1", Kind::Integer { min: Some(1), max: Some(4), step: None, values: None }),
+        ParamRule::with_default("enable_safety_checker", "true", Kind::Boolean),
+    ],
+    cost: cost::Formula {
+        base: "1",
+        multipliers: &[
+            cost::Multiplier::Count { param: "num_images" },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"A red apple on a table\"}", within: Duration::from_secs(15) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/fal-ai/flux/schnell")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("prompt", Template::param("prompt")),
+            ("image_size", Template::param("image_size")),
+            ("num_inference_steps", Template::param("num_inference_steps")),
+            ("num_images", Template::param("num_images")),
+            ("enable_safety_checker", Template::param("enable_safety_checker")),
+            ("sync_mode", Template::Json("false")),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: None,
+        outputs: Some(model::OutputsAt { at: "/images/*/url", json_string: false, then: None, kind: model::OutputKind::Url }),
+        provider_cost: None,
+    },
+    status: None,
+};

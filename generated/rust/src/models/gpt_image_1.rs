@@ -6,103 +6,38 @@
 //!
 //! Generated from `models/openai/gpt_image_1.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// Image size.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum Size {
-    /// `1024x1024`.
-    #[serde(rename = "1024x1024")]
-    V1024x1024,
-    /// `1536x1024`.
-    #[serde(rename = "1536x1024")]
-    V1536x1024,
-    /// `1024x1536`.
-    #[serde(rename = "1024x1536")]
-    V1024x1536,
-    /// `auto`.
-    #[default]
-    #[serde(rename = "auto")]
-    Auto,
-}
-impl Size {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 4] = [
-        Self::V1024x1024,
-        Self::V1536x1024,
-        Self::V1024x1536,
-        Self::Auto,
-    ];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::V1024x1024 => "1024x1024",
-            Self::V1536x1024 => "1536x1024",
-            Self::V1024x1536 => "1024x1536",
-            Self::Auto => "auto",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// Image size.
+    #[derive(Default)]
+    pub enum Size {
+        V1024x1024 = "1024x1024",
+        V1536x1024 = "1536x1024",
+        V1024x1536 = "1024x1536",
+        #[default]
+        Auto = "auto",
     }
 }
-impl std::fmt::Display for Size {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+
+registry_core::str_enum! {
+    /// Rendering quality.
+    #[derive(Default)]
+    pub enum Quality {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+        #[default]
+        Auto = "auto",
     }
 }
-/// Rendering quality.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum Quality {
-    /// `low`.
-    #[serde(rename = "low")]
-    Low,
-    /// `medium`.
-    #[serde(rename = "medium")]
-    Medium,
-    /// `high`.
-    #[serde(rename = "high")]
-    High,
-    /// `auto`.
-    #[default]
-    #[serde(rename = "auto")]
-    Auto,
-}
-impl Quality {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 4] = [Self::Low, Self::Medium, Self::High, Self::Auto];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Auto => "auto",
-        }
-    }
-}
-impl std::fmt::Display for Quality {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+
 /// Params of [`GptImage1`], checked against the spec's bounds.
 ///
 /// Build them with [`GptImage1Params::new`] (required params only) or [`GptImage1Params::builder`];
@@ -110,38 +45,25 @@ impl std::fmt::Display for Quality {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct GptImage1Params {
-    /// What to draw.
-    ///
-    /// At most 32000 characters. Required.
     prompt: String,
-    /// Image size.
-    ///
-    /// Default: `auto`.
     size: Size,
-    /// Rendering quality.
-    ///
-    /// Default: `auto`.
     quality: Quality,
-    /// How many images.
-    ///
-    /// From 1 to 10. Default: `1`.
     n: i64,
 }
+
 impl GptImage1Params {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](GptImage1ParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](GptImage1ParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> GptImage1ParamsBuilder {
-        GptImage1ParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                size: Size::Auto,
-                quality: Quality::Auto,
-                n: 1,
-            },
-        }
+        GptImage1ParamsBuilder(Self {
+            prompt: prompt.into(),
+            size: Size::Auto,
+            quality: Quality::Auto,
+            n: 1,
+        })
     }
     /// What to draw.
     pub fn prompt(&self) -> &str {
@@ -159,199 +81,131 @@ impl GptImage1Params {
     pub fn n(&self) -> i64 {
         self.n
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("size".to_owned(), Value::from(self.size.as_str()));
-        map.insert("quality".to_owned(), Value::from(self.quality.as_str()));
-        map.insert("n".to_owned(), Value::from(self.n));
-        map
-    }
 }
+
 /// Builds [`GptImage1Params`]: set optional params, then [`build`](GptImage1ParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct GptImage1ParamsBuilder {
-    params: GptImage1Params,
-}
+pub struct GptImage1ParamsBuilder(GptImage1Params);
+
 impl GptImage1ParamsBuilder {
     /// Image size.
     ///
     /// Default: `auto`.
     pub fn size(mut self, size: Size) -> Self {
-        self.params.size = size;
+        self.0.size = size;
         self
     }
     /// Rendering quality.
     ///
     /// Default: `auto`.
     pub fn quality(mut self, quality: Quality) -> Self {
-        self.params.quality = quality;
+        self.0.quality = quality;
         self
     }
     /// How many images.
     ///
     /// From 1 to 10. Default: `1`.
     pub fn n(mut self, n: i64) -> Self {
-        self.params.n = n;
+        self.0.n = n;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<GptImage1Params, params::Violations> {
-        params::validate(
-            <GptImage1 as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<GptImage1Params, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for GptImage1Params {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <GptImage1 as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            size: super::take(&mut valid, "size")?,
-            quality: super::take(&mut valid, "quality")?,
-            n: super::take(&mut valid, "n")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            size: typed::take(&mut valid, "size")?,
+            quality: typed::take(&mut valid, "quality")?,
+            n: typed::take(&mut valid, "n")?,
         })
     }
 }
+
 impl serde::Serialize for GptImage1Params {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for GptImage1Params {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "size", &self.size);
+        typed::put(&mut map, "quality", &self.quality);
+        typed::put(&mut map, "n", &self.n);
+        map
+    }
+}
+
 /// GPT Image 1.
 ///
 /// OpenAI's image model; images come back as base64.
 ///
 /// Runs as `gpt_image_1` on OpenAI (sync mode, expected latency 30s, timeout 3m) with the `images` key scope.
+/// Cost: `2 × quality{low: 0.5, medium: 2, high: 8, auto: 2} × count(n), ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GptImage1;
-impl GptImage1 {
-    /// The exact credit cost of a generation: `2 × quality{auto: 2, high: 8, low: 0.5, medium: 2} × count(n), ceil`.
-    pub fn cost(params: &GptImage1Params) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for GptImage1 {
     type Params = GptImage1Params;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "gpt_image_1",
-        display_name: "GPT Image 1",
-        description: Some("OpenAI's image model; images come back as base64."),
-        provider: &super::providers::OPENAI,
-        content_type: model::ContentType::Image,
-        key_scope: "images",
-        secret_name: "OPENAI_API_KEY_IMAGES",
-        mode: model::Mode::Sync,
-        enabled: true,
-        expected_latency: Duration::from_secs(30),
-        timeout: Duration::from_secs(180),
-        poll: None,
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(32000),
-                },
-            },
-            params::ParamRule {
-                name: "size",
-                required: false,
-                default: Some("\"auto\""),
-                kind: params::Kind::Enum {
-                    values: &["1024x1024", "1536x1024", "1024x1536", "auto"],
-                },
-            },
-            params::ParamRule {
-                name: "quality",
-                required: false,
-                default: Some("\"auto\""),
-                kind: params::Kind::Enum {
-                    values: &["low", "medium", "high", "auto"],
-                },
-            },
-            params::ParamRule {
-                name: "n",
-                required: false,
-                default: Some("1"),
-                kind: params::Kind::Integer {
-                    min: Some(1),
-                    max: Some(10),
-                    step: None,
-                    values: None,
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "2",
-            factors: &[
-                cost::Factor::Table {
-                    param: "quality",
-                    entries: &[
-                        ("auto", "2"),
-                        ("high", "8"),
-                        ("low", "0.5"),
-                        ("medium", "2"),
-                    ],
-                },
-                cost::Factor::Count { param: "n" },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"A red apple on a table\",\"quality\":\"low\"}",
-            within: Duration::from_secs(60),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("model".to_owned(), Value::from("gpt-image-1"));
-        body.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        body.insert("size".to_owned(), Value::from(params.size.as_str()));
-        body.insert("quality".to_owned(), Value::from(params.quality.as_str()));
-        body.insert("n".to_owned(), Value::from(params.n));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/v1/images/generations".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(
-            model::SubmitAnswer::Done(model::Outcome::Completed {
-                outputs: runtime::answer::outputs(
-                    answer,
-                    "/data/*/b64_json",
-                    false,
-                    None,
-                    model::OutputKind::Base64,
-                )?,
-                provider_cost: None,
-            }),
-        )
-    }
-    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
-        None
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match Self::read_submit(answer)? {
-            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
-            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`GptImage1`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "gpt_image_1",
+    display_name: "GPT Image 1",
+    description: Some("OpenAI's image model; images come back as base64."),
+    provider: &providers::OPENAI,
+    content_type: model::ContentType::Image,
+    key_scope: "images",
+    secret_name: "OPENAI_API_KEY_IMAGES",
+    mode: model::Mode::Sync,
+    enabled: true,
+    expected_latency: Duration::from_secs(30),
+    timeout: Duration::from_secs(180),
+    poll: None,
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(32000) }),
+        ParamRule::with_default("size", "\"auto\"", Kind::Enum { values: &["1024x1024", "1536x1024", "1024x1536", "auto"] }),
+        ParamRule::with_default("quality", "\"auto\"", Kind::Enum { values: &["low", "medium", "high", "auto"] }),
+        ParamRule::with_default("n", "1", Kind::Integer { min: Some(1), max: Some(10), step: None, values: None }),
+    ],
+    cost: cost::Formula {
+        base: "2",
+        multipliers: &[
+            cost::Multiplier::Table { param: "quality", entries: &[("low", "0.5"), ("medium", "2"), ("high", "8"), ("auto", "2")] },
+            cost::Multiplier::Count { param: "n" },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"A red apple on a table\",\"quality\":\"low\"}", within: Duration::from_secs(60) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v1/images/generations")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("model", Template::Str("gpt-image-1")),
+            ("prompt", Template::param("prompt")),
+            ("size", Template::param("size")),
+            ("quality", Template::param("quality")),
+            ("n", Template::param("n")),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: None,
+        outputs: Some(model::OutputsAt { at: "/data/*/b64_json", json_string: false, then: None, kind: model::OutputKind::Base64 }),
+        provider_cost: None,
+    },
+    status: None,
+};

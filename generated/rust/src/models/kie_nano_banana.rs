@@ -6,105 +6,38 @@
 //!
 //! Generated from `models/kie_ai/kie_nano_banana.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// Image file format.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum OutputFormat {
-    /// `png`.
-    #[default]
-    #[serde(rename = "png")]
-    Png,
-    /// `jpeg`.
-    #[serde(rename = "jpeg")]
-    Jpeg,
-}
-impl OutputFormat {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 2] = [Self::Png, Self::Jpeg];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Png => "png",
-            Self::Jpeg => "jpeg",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// Image file format.
+    #[derive(Default)]
+    pub enum OutputFormat {
+        #[default]
+        Png = "png",
+        Jpeg = "jpeg",
     }
 }
-impl std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+
+registry_core::str_enum! {
+    /// Frame shape.
+    #[derive(Default)]
+    pub enum ImageSize {
+        #[default]
+        R1x1 = "1:1",
+        R9x16 = "9:16",
+        R16x9 = "16:9",
+        R3x4 = "3:4",
+        R4x3 = "4:3",
+        Auto = "auto",
     }
 }
-/// Frame shape.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum ImageSize {
-    /// `1:1`.
-    #[default]
-    #[serde(rename = "1:1")]
-    R1x1,
-    /// `9:16`.
-    #[serde(rename = "9:16")]
-    R9x16,
-    /// `16:9`.
-    #[serde(rename = "16:9")]
-    R16x9,
-    /// `3:4`.
-    #[serde(rename = "3:4")]
-    R3x4,
-    /// `4:3`.
-    #[serde(rename = "4:3")]
-    R4x3,
-    /// `auto`.
-    #[serde(rename = "auto")]
-    Auto,
-}
-impl ImageSize {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 6] = [
-        Self::R1x1,
-        Self::R9x16,
-        Self::R16x9,
-        Self::R3x4,
-        Self::R4x3,
-        Self::Auto,
-    ];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::R1x1 => "1:1",
-            Self::R9x16 => "9:16",
-            Self::R16x9 => "16:9",
-            Self::R3x4 => "3:4",
-            Self::R4x3 => "4:3",
-            Self::Auto => "auto",
-        }
-    }
-}
-impl std::fmt::Display for ImageSize {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+
 /// Params of [`KieNanoBanana`], checked against the spec's bounds.
 ///
 /// Build them with [`KieNanoBananaParams::new`] (required params only) or [`KieNanoBananaParams::builder`];
@@ -112,33 +45,23 @@ impl std::fmt::Display for ImageSize {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct KieNanoBananaParams {
-    /// What to draw.
-    ///
-    /// At most 5000 characters. Required.
     prompt: String,
-    /// Image file format.
-    ///
-    /// Default: `png`.
     output_format: OutputFormat,
-    /// Frame shape.
-    ///
-    /// Default: `1:1`.
     image_size: ImageSize,
 }
+
 impl KieNanoBananaParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](KieNanoBananaParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](KieNanoBananaParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> KieNanoBananaParamsBuilder {
-        KieNanoBananaParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                output_format: OutputFormat::Png,
-                image_size: ImageSize::R1x1,
-            },
-        }
+        KieNanoBananaParamsBuilder(Self {
+            prompt: prompt.into(),
+            output_format: OutputFormat::Png,
+            image_size: ImageSize::R1x1,
+        })
     }
     /// What to draw.
     pub fn prompt(&self) -> &str {
@@ -152,205 +75,138 @@ impl KieNanoBananaParams {
     pub fn image_size(&self) -> ImageSize {
         self.image_size
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("output_format".to_owned(), Value::from(self.output_format.as_str()));
-        map.insert("image_size".to_owned(), Value::from(self.image_size.as_str()));
-        map
-    }
 }
+
 /// Builds [`KieNanoBananaParams`]: set optional params, then [`build`](KieNanoBananaParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct KieNanoBananaParamsBuilder {
-    params: KieNanoBananaParams,
-}
+pub struct KieNanoBananaParamsBuilder(KieNanoBananaParams);
+
 impl KieNanoBananaParamsBuilder {
     /// Image file format.
     ///
     /// Default: `png`.
     pub fn output_format(mut self, output_format: OutputFormat) -> Self {
-        self.params.output_format = output_format;
+        self.0.output_format = output_format;
         self
     }
     /// Frame shape.
     ///
     /// Default: `1:1`.
     pub fn image_size(mut self, image_size: ImageSize) -> Self {
-        self.params.image_size = image_size;
+        self.0.image_size = image_size;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<KieNanoBananaParams, params::Violations> {
-        params::validate(
-            <KieNanoBanana as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<KieNanoBananaParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for KieNanoBananaParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <KieNanoBanana as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            output_format: super::take(&mut valid, "output_format")?,
-            image_size: super::take(&mut valid, "image_size")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            output_format: typed::take(&mut valid, "output_format")?,
+            image_size: typed::take(&mut valid, "image_size")?,
         })
     }
 }
+
 impl serde::Serialize for KieNanoBananaParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for KieNanoBananaParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "output_format", &self.output_format);
+        typed::put(&mut map, "image_size", &self.image_size);
+        map
+    }
+}
+
 /// Nano Banana (KIE).
 ///
 /// Gemini 2.5 Flash Image through KIE's task API, polled.
 ///
 /// Runs as `kie_nano_banana` on KIE AI (poll mode, expected latency 20s, timeout 5m) with the `prompt_to_image` key scope.
+/// Cost: `4, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KieNanoBanana;
-impl KieNanoBanana {
-    /// The exact credit cost of a generation: `4, ceil`.
-    pub fn cost(params: &KieNanoBananaParams) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for KieNanoBanana {
     type Params = KieNanoBananaParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "kie_nano_banana",
-        display_name: "Nano Banana (KIE)",
-        description: Some("Gemini 2.5 Flash Image through KIE's task API, polled."),
-        provider: &super::providers::KIE_AI,
-        content_type: model::ContentType::Image,
-        key_scope: "prompt_to_image",
-        secret_name: "KIE_AI_API_KEY_PROMPT_TO_IMAGE",
-        mode: model::Mode::Poll,
-        enabled: true,
-        expected_latency: Duration::from_secs(20),
-        timeout: Duration::from_secs(300),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(2),
-            max_interval: Duration::from_secs(10),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(5000),
-                },
-            },
-            params::ParamRule {
-                name: "output_format",
-                required: false,
-                default: Some("\"png\""),
-                kind: params::Kind::Enum {
-                    values: &["png", "jpeg"],
-                },
-            },
-            params::ParamRule {
-                name: "image_size",
-                required: false,
-                default: Some("\"1:1\""),
-                kind: params::Kind::Enum {
-                    values: &["1:1", "9:16", "16:9", "3:4", "4:3", "auto"],
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "4",
-            factors: &[],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"Simple test image\"}",
-            within: Duration::from_secs(60),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("model".to_owned(), Value::from("google/nano-banana"));
-        let mut input = Map::new();
-        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        input
-            .insert(
-                "output_format".to_owned(),
-                Value::from(params.output_format.as_str()),
-            );
-        input.insert("image_size".to_owned(), Value::from(params.image_size.as_str()));
-        body.insert("input".to_owned(), Value::Object(input));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/api/v1/jobs/createTask".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/data/taskId")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!(
-                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
-            ),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(model::TaskState::Pending),
-            "generating" => Ok(model::TaskState::Processing),
-            "success" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/data/resultJson",
-                            true,
-                            Some("/resultUrls"),
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: runtime::answer::provider_cost(
-                            answer,
-                            "/data/consumeCredits",
-                            "1",
-                        ),
-                    }),
-                )
-            }
-            "fail" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/data/failMsg")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: runtime::answer::message(answer, "/data/failCode"),
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`KieNanoBanana`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "kie_nano_banana",
+    display_name: "Nano Banana (KIE)",
+    description: Some("Gemini 2.5 Flash Image through KIE's task API, polled."),
+    provider: &providers::KIE_AI,
+    content_type: model::ContentType::Image,
+    key_scope: "prompt_to_image",
+    secret_name: "KIE_AI_API_KEY_PROMPT_TO_IMAGE",
+    mode: model::Mode::Poll,
+    enabled: true,
+    expected_latency: Duration::from_secs(20),
+    timeout: Duration::from_secs(300),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(2), max_interval: Duration::from_secs(10) }),
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(5000) }),
+        ParamRule::with_default("output_format", "\"png\"", Kind::Enum { values: &["png", "jpeg"] }),
+        ParamRule::with_default("image_size", "\"1:1\"", Kind::Enum { values: &["1:1", "9:16", "16:9", "3:4", "4:3", "auto"] }),
+    ],
+    cost: cost::Formula {
+        base: "4",
+        multipliers: &[],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"Simple test image\"}", within: Duration::from_secs(60) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/api/v1/jobs/createTask")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("model", Template::Str("google/nano-banana")),
+            ("input", Template::Object(&[
+                ("prompt", Template::param("prompt")),
+                ("output_format", Template::param("output_format")),
+                ("image_size", Template::param("image_size")),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/data/taskId"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/api/v1/jobs/recordInfo?taskId="), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/data/state",
+        states: &[
+            ("fail", model::TaskStatus::Failed),
+            ("generating", model::TaskStatus::Processing),
+            ("queuing", model::TaskStatus::Pending),
+            ("success", model::TaskStatus::Completed),
+            ("waiting", model::TaskStatus::Pending),
+        ],
+        outputs: model::OutputsAt { at: "/data/resultJson", json_string: true, then: Some("/resultUrls"), kind: model::OutputKind::Url },
+        error: Some("/data/failMsg"),
+        error_code: Some("/data/failCode"),
+        provider_cost: Some(model::ProviderCostAt { at: "/data/consumeCredits", credits_per_unit: "1" }),
+    }),
+};

@@ -6,49 +6,35 @@
 //!
 //! Generated from `models/kie_ai/kling_v2_master_text_to_video.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// Frame shape.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum AspectRatio {
-    /// `16:9`.
-    #[default]
-    #[serde(rename = "16:9")]
-    R16x9,
-    /// `9:16`.
-    #[serde(rename = "9:16")]
-    R9x16,
-    /// `1:1`.
-    #[serde(rename = "1:1")]
-    R1x1,
-}
-impl AspectRatio {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 3] = [Self::R16x9, Self::R9x16, Self::R1x1];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::R16x9 => "16:9",
-            Self::R9x16 => "9:16",
-            Self::R1x1 => "1:1",
-        }
+
+use super::providers;
+
+registry_core::int_enum! {
+    /// Length in seconds.
+    #[derive(Default)]
+    pub enum DurationValue {
+        #[default]
+        V5 = 5,
+        V10 = 10,
     }
 }
-impl std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+
+registry_core::str_enum! {
+    /// Frame shape.
+    #[derive(Default)]
+    pub enum AspectRatio {
+        #[default]
+        R16x9 = "16:9",
+        R9x16 = "9:16",
+        R1x1 = "1:1",
     }
 }
+
 /// Params of [`KlingV2MasterTextToVideo`], checked against the spec's bounds.
 ///
 /// Build them with [`KlingV2MasterTextToVideoParams::new`] (required params only) or [`KlingV2MasterTextToVideoParams::builder`];
@@ -56,50 +42,34 @@ impl std::fmt::Display for AspectRatio {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct KlingV2MasterTextToVideoParams {
-    /// The scene to film.
-    ///
-    /// At most 2500 characters. Required.
     prompt: String,
-    /// Length in seconds.
-    ///
-    /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
-    duration: i64,
-    /// Frame shape.
-    ///
-    /// Default: `16:9`.
+    duration: DurationValue,
     aspect_ratio: AspectRatio,
-    /// What to avoid.
-    ///
-    /// At most 2500 characters. Optional: left out of the request when not set.
     negative_prompt: Option<String>,
-    /// How closely to follow the prompt.
-    ///
-    /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
-    cfg_scale: String,
+    cfg_scale: registry_core::Decimal,
 }
+
 impl KlingV2MasterTextToVideoParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](KlingV2MasterTextToVideoParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](KlingV2MasterTextToVideoParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> KlingV2MasterTextToVideoParamsBuilder {
-        KlingV2MasterTextToVideoParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                duration: 5,
-                aspect_ratio: AspectRatio::R16x9,
-                negative_prompt: None,
-                cfg_scale: "0.5".to_owned(),
-            },
-        }
+        KlingV2MasterTextToVideoParamsBuilder(Self {
+            prompt: prompt.into(),
+            duration: DurationValue::V5,
+            aspect_ratio: AspectRatio::R16x9,
+            negative_prompt: None,
+            cfg_scale: registry_core::Decimal::from_str_exact("0.5").unwrap_or_default(),
+        })
     }
     /// The scene to film.
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Length in seconds.
-    pub fn duration(&self) -> i64 {
+    pub fn duration(&self) -> DurationValue {
         self.duration
     }
     /// Frame shape.
@@ -111,261 +81,167 @@ impl KlingV2MasterTextToVideoParams {
         self.negative_prompt.as_deref()
     }
     /// How closely to follow the prompt.
-    pub fn cfg_scale(&self) -> &str {
-        &self.cfg_scale
-    }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("duration".to_owned(), Value::from(self.duration));
-        map.insert("aspect_ratio".to_owned(), Value::from(self.aspect_ratio.as_str()));
-        if let Some(value) = &self.negative_prompt {
-            map.insert("negative_prompt".to_owned(), Value::from(value.clone()));
-        }
-        map.insert("cfg_scale".to_owned(), Value::from(self.cfg_scale.clone()));
-        map
+    pub fn cfg_scale(&self) -> registry_core::Decimal {
+        self.cfg_scale
     }
 }
+
 /// Builds [`KlingV2MasterTextToVideoParams`]: set optional params, then [`build`](KlingV2MasterTextToVideoParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct KlingV2MasterTextToVideoParamsBuilder {
-    params: KlingV2MasterTextToVideoParams,
-}
+pub struct KlingV2MasterTextToVideoParamsBuilder(KlingV2MasterTextToVideoParams);
+
 impl KlingV2MasterTextToVideoParamsBuilder {
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
-    pub fn duration(mut self, duration: i64) -> Self {
-        self.params.duration = duration;
+    pub fn duration(mut self, duration: DurationValue) -> Self {
+        self.0.duration = duration;
         self
     }
     /// Frame shape.
     ///
     /// Default: `16:9`.
     pub fn aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
-        self.params.aspect_ratio = aspect_ratio;
+        self.0.aspect_ratio = aspect_ratio;
         self
     }
     /// What to avoid.
     ///
     /// At most 2500 characters. Optional: left out of the request when not set.
     pub fn negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
-        self.params.negative_prompt = Some(negative_prompt.into());
+        self.0.negative_prompt = Some(negative_prompt.into());
         self
     }
     /// How closely to follow the prompt.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
-    pub fn cfg_scale(mut self, cfg_scale: impl Into<String>) -> Self {
-        self.params.cfg_scale = cfg_scale.into();
+    pub fn cfg_scale(mut self, cfg_scale: registry_core::Decimal) -> Self {
+        self.0.cfg_scale = cfg_scale;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<KlingV2MasterTextToVideoParams, params::Violations> {
-        params::validate(
-            <KlingV2MasterTextToVideo as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<KlingV2MasterTextToVideoParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for KlingV2MasterTextToVideoParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <KlingV2MasterTextToVideo as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            duration: super::take(&mut valid, "duration")?,
-            aspect_ratio: super::take(&mut valid, "aspect_ratio")?,
-            negative_prompt: super::take(&mut valid, "negative_prompt")?,
-            cfg_scale: super::take(&mut valid, "cfg_scale")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            duration: typed::take(&mut valid, "duration")?,
+            aspect_ratio: typed::take(&mut valid, "aspect_ratio")?,
+            negative_prompt: typed::take(&mut valid, "negative_prompt")?,
+            cfg_scale: typed::take(&mut valid, "cfg_scale")?,
         })
     }
 }
+
 impl serde::Serialize for KlingV2MasterTextToVideoParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for KlingV2MasterTextToVideoParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "duration", &self.duration);
+        typed::put(&mut map, "aspect_ratio", &self.aspect_ratio);
+        typed::put(&mut map, "negative_prompt", &self.negative_prompt);
+        typed::put(&mut map, "cfg_scale", &self.cfg_scale);
+        map
+    }
+}
+
 /// Kling V2.1 Master (text to video).
 ///
 /// Kling's top text-to-video model. Rolled back after failures; kept so history stays readable.
 ///
 /// Runs as `kling_v2_master_text_to_video` on KIE AI (poll mode, expected latency 6m, timeout 20m) with the `prompt_to_video` key scope.
+/// Cost: `40 × duration/5, ceil`.
 ///
 /// Disabled (rolled back): listed in the registry, but the engine refuses to run it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KlingV2MasterTextToVideo;
-impl KlingV2MasterTextToVideo {
-    /// The exact credit cost of a generation: `40 × duration/5, ceil`.
-    pub fn cost(
-        params: &KlingV2MasterTextToVideoParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for KlingV2MasterTextToVideo {
     type Params = KlingV2MasterTextToVideoParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "kling_v2_master_text_to_video",
-        display_name: "Kling V2.1 Master (text to video)",
-        description: Some(
-            "Kling's top text-to-video model. Rolled back after failures; kept so history stays readable.",
-        ),
-        provider: &super::providers::KIE_AI,
-        content_type: model::ContentType::Video,
-        key_scope: "prompt_to_video",
-        secret_name: "KIE_AI_API_KEY_PROMPT_TO_VIDEO",
-        mode: model::Mode::Poll,
-        enabled: false,
-        expected_latency: Duration::from_secs(360),
-        timeout: Duration::from_secs(1200),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(5),
-            max_interval: Duration::from_secs(30),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(2500),
-                },
-            },
-            params::ParamRule {
-                name: "duration",
-                required: false,
-                default: Some("5"),
-                kind: params::Kind::Integer {
-                    min: None,
-                    max: None,
-                    step: None,
-                    values: Some(&[5, 10]),
-                },
-            },
-            params::ParamRule {
-                name: "aspect_ratio",
-                required: false,
-                default: Some("\"16:9\""),
-                kind: params::Kind::Enum {
-                    values: &["16:9", "9:16", "1:1"],
-                },
-            },
-            params::ParamRule {
-                name: "negative_prompt",
-                required: false,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(2500),
-                },
-            },
-            params::ParamRule {
-                name: "cfg_scale",
-                required: false,
-                default: Some("\"0.5\""),
-                kind: params::Kind::Decimal {
-                    min: Some("0"),
-                    max: Some("1"),
-                    step: Some("0.1"),
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "40",
-            factors: &[
-                cost::Factor::Ratio {
-                    param: "duration",
-                    per: 5,
-                },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"A paper boat on a river\"}",
-            within: Duration::from_secs(600),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("model".to_owned(), Value::from("kling/v2-1-master-text-to-video"));
-        let mut input = Map::new();
-        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
-        input
-            .insert(
-                "aspect_ratio".to_owned(),
-                Value::from(params.aspect_ratio.as_str()),
-            );
-        if let Some(value) = &params.negative_prompt {
-            input.insert("negative_prompt".to_owned(), Value::from(value.clone()));
-        }
-        input.insert("cfg_scale".to_owned(), Value::from(params.cfg_scale.clone()));
-        body.insert("input".to_owned(), Value::Object(input));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/api/v1/jobs/createTask".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/data/taskId")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!(
-                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
-            ),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(model::TaskState::Pending),
-            "generating" => Ok(model::TaskState::Processing),
-            "success" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/data/resultJson",
-                            true,
-                            Some("/resultUrls"),
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: None,
-                    }),
-                )
-            }
-            "fail" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/data/failMsg")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: runtime::answer::message(answer, "/data/failCode"),
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`KlingV2MasterTextToVideo`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "kling_v2_master_text_to_video",
+    display_name: "Kling V2.1 Master (text to video)",
+    description: Some("Kling's top text-to-video model. Rolled back after failures; kept so history stays readable."),
+    provider: &providers::KIE_AI,
+    content_type: model::ContentType::Video,
+    key_scope: "prompt_to_video",
+    secret_name: "KIE_AI_API_KEY_PROMPT_TO_VIDEO",
+    mode: model::Mode::Poll,
+    enabled: false,
+    expected_latency: Duration::from_secs(360),
+    timeout: Duration::from_secs(1200),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(5), max_interval: Duration::from_secs(30) }),
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2500) }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+        ParamRule::with_default("aspect_ratio", "\"16:9\"", Kind::Enum { values: &["16:9", "9:16", "1:1"] }),
+        ParamRule::optional("negative_prompt", Kind::String { min_length: None, max_length: Some(2500) }),
+        ParamRule::with_default("cfg_scale", "\"0.5\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.1") }),
+    ],
+    cost: cost::Formula {
+        base: "40",
+        multipliers: &[
+            cost::Multiplier::Ratio { param: "duration", per: 5 },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"A paper boat on a river\"}", within: Duration::from_secs(600) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/api/v1/jobs/createTask")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("model", Template::Str("kling/v2-1-master-text-to-video")),
+            ("input", Template::Object(&[
+                ("prompt", Template::param("prompt")),
+                ("duration", Template::param_as_string("duration")),
+                ("aspect_ratio", Template::param("aspect_ratio")),
+                ("negative_prompt", Template::param("negative_prompt")),
+                ("cfg_scale", Template::param("cfg_scale")),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/data/taskId"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/api/v1/jobs/recordInfo?taskId="), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/data/state",
+        states: &[
+            ("fail", model::TaskStatus::Failed),
+            ("generating", model::TaskStatus::Processing),
+            ("queuing", model::TaskStatus::Pending),
+            ("success", model::TaskStatus::Completed),
+            ("waiting", model::TaskStatus::Pending),
+        ],
+        outputs: model::OutputsAt { at: "/data/resultJson", json_string: true, then: Some("/resultUrls"), kind: model::OutputKind::Url },
+        error: Some("/data/failMsg"),
+        error_code: Some("/data/failCode"),
+        provider_cost: None,
+    }),
+};

@@ -6,8 +6,24 @@
 //!
 //! Generated from `models/kie_ai/kling_v2_pro.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
+
+use super::providers;
+
+registry_core::int_enum! {
+    /// Length in seconds.
+    #[derive(Default)]
+    pub enum DurationValue {
+        #[default]
+        V5 = 5,
+        V10 = 10,
+    }
+}
+
 /// Params of [`KlingV2Pro`], checked against the spec's bounds.
 ///
 /// Build them with [`KlingV2ProParams::new`] (required params only) or [`KlingV2ProParams::builder`];
@@ -15,54 +31,29 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct KlingV2ProParams {
-    /// The first frame.
-    ///
-    /// An http(s) URL. Required.
     image_url: String,
-    /// How it moves.
-    ///
-    /// At most 2500 characters. Required.
     prompt: String,
-    /// Length in seconds.
-    ///
-    /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
-    duration: i64,
-    /// What to avoid.
-    ///
-    /// At most 2500 characters. Optional: left out of the request when not set.
+    duration: DurationValue,
     negative_prompt: Option<String>,
-    /// How closely to follow the prompt.
-    ///
-    /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
-    cfg_scale: String,
-    /// The last frame, if fixed.
-    ///
-    /// An http(s) URL. Optional: left out of the request when not set.
+    cfg_scale: registry_core::Decimal,
     tail_image_url: Option<String>,
 }
+
 impl KlingV2ProParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
-    pub fn new(
-        image_url: impl Into<String>,
-        prompt: impl Into<String>,
-    ) -> Result<Self, params::Violations> {
+    pub fn new(image_url: impl Into<String>, prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(image_url, prompt).build()
     }
-    /// A builder with `image_url`, `prompt`, other params at their defaults; [`build`](KlingV2ProParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        image_url: impl Into<String>,
-        prompt: impl Into<String>,
-    ) -> KlingV2ProParamsBuilder {
-        KlingV2ProParamsBuilder {
-            params: Self {
-                image_url: image_url.into(),
-                prompt: prompt.into(),
-                duration: 5,
-                negative_prompt: None,
-                cfg_scale: "0.5".to_owned(),
-                tail_image_url: None,
-            },
-        }
+    /// A builder with `image_url`, `prompt` and every other param at its default; [`build`](KlingV2ProParamsBuilder::build) checks the bounds.
+    pub fn builder(image_url: impl Into<String>, prompt: impl Into<String>) -> KlingV2ProParamsBuilder {
+        KlingV2ProParamsBuilder(Self {
+            image_url: image_url.into(),
+            prompt: prompt.into(),
+            duration: DurationValue::V5,
+            negative_prompt: None,
+            cfg_scale: registry_core::Decimal::from_str_exact("0.5").unwrap_or_default(),
+            tail_image_url: None,
+        })
     }
     /// The first frame.
     pub fn image_url(&self) -> &str {
@@ -73,7 +64,7 @@ impl KlingV2ProParams {
         &self.prompt
     }
     /// Length in seconds.
-    pub fn duration(&self) -> i64 {
+    pub fn duration(&self) -> DurationValue {
         self.duration
     }
     /// What to avoid.
@@ -81,273 +72,174 @@ impl KlingV2ProParams {
         self.negative_prompt.as_deref()
     }
     /// How closely to follow the prompt.
-    pub fn cfg_scale(&self) -> &str {
-        &self.cfg_scale
+    pub fn cfg_scale(&self) -> registry_core::Decimal {
+        self.cfg_scale
     }
     /// The last frame, if fixed.
     pub fn tail_image_url(&self) -> Option<&str> {
         self.tail_image_url.as_deref()
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("duration".to_owned(), Value::from(self.duration));
-        if let Some(value) = &self.negative_prompt {
-            map.insert("negative_prompt".to_owned(), Value::from(value.clone()));
-        }
-        map.insert("cfg_scale".to_owned(), Value::from(self.cfg_scale.clone()));
-        if let Some(value) = &self.tail_image_url {
-            map.insert("tail_image_url".to_owned(), Value::from(value.clone()));
-        }
-        map
-    }
 }
+
 /// Builds [`KlingV2ProParams`]: set optional params, then [`build`](KlingV2ProParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct KlingV2ProParamsBuilder {
-    params: KlingV2ProParams,
-}
+pub struct KlingV2ProParamsBuilder(KlingV2ProParams);
+
 impl KlingV2ProParamsBuilder {
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
-    pub fn duration(mut self, duration: i64) -> Self {
-        self.params.duration = duration;
+    pub fn duration(mut self, duration: DurationValue) -> Self {
+        self.0.duration = duration;
         self
     }
     /// What to avoid.
     ///
     /// At most 2500 characters. Optional: left out of the request when not set.
     pub fn negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
-        self.params.negative_prompt = Some(negative_prompt.into());
+        self.0.negative_prompt = Some(negative_prompt.into());
         self
     }
     /// How closely to follow the prompt.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
-    pub fn cfg_scale(mut self, cfg_scale: impl Into<String>) -> Self {
-        self.params.cfg_scale = cfg_scale.into();
+    pub fn cfg_scale(mut self, cfg_scale: registry_core::Decimal) -> Self {
+        self.0.cfg_scale = cfg_scale;
         self
     }
     /// The last frame, if fixed.
     ///
     /// An http(s) URL. Optional: left out of the request when not set.
     pub fn tail_image_url(mut self, tail_image_url: impl Into<String>) -> Self {
-        self.params.tail_image_url = Some(tail_image_url.into());
+        self.0.tail_image_url = Some(tail_image_url.into());
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<KlingV2ProParams, params::Violations> {
-        params::validate(
-            <KlingV2Pro as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<KlingV2ProParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for KlingV2ProParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <KlingV2Pro as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            image_url: super::take(&mut valid, "image_url")?,
-            prompt: super::take(&mut valid, "prompt")?,
-            duration: super::take(&mut valid, "duration")?,
-            negative_prompt: super::take(&mut valid, "negative_prompt")?,
-            cfg_scale: super::take(&mut valid, "cfg_scale")?,
-            tail_image_url: super::take(&mut valid, "tail_image_url")?,
+            image_url: typed::take(&mut valid, "image_url")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            duration: typed::take(&mut valid, "duration")?,
+            negative_prompt: typed::take(&mut valid, "negative_prompt")?,
+            cfg_scale: typed::take(&mut valid, "cfg_scale")?,
+            tail_image_url: typed::take(&mut valid, "tail_image_url")?,
         })
     }
 }
+
 impl serde::Serialize for KlingV2ProParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for KlingV2ProParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "image_url", &self.image_url);
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "duration", &self.duration);
+        typed::put(&mut map, "negative_prompt", &self.negative_prompt);
+        typed::put(&mut map, "cfg_scale", &self.cfg_scale);
+        typed::put(&mut map, "tail_image_url", &self.tail_image_url);
+        map
+    }
+}
+
 /// Kling V2.1 Pro.
 ///
 /// Kling image-to-video, from a first frame and optionally a last one.
 ///
 /// Runs as `kling_v2_pro` on KIE AI (webhook mode, expected latency 5m, timeout 15m) with the `image_to_video` key scope.
+/// Cost: `20 × duration/5, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KlingV2Pro;
-impl KlingV2Pro {
-    /// The exact credit cost of a generation: `20 × duration/5, ceil`.
-    pub fn cost(params: &KlingV2ProParams) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for KlingV2Pro {
     type Params = KlingV2ProParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "kling_v2_pro",
-        display_name: "Kling V2.1 Pro",
-        description: Some(
-            "Kling image-to-video, from a first frame and optionally a last one.",
-        ),
-        provider: &super::providers::KIE_AI,
-        content_type: model::ContentType::Video,
-        key_scope: "image_to_video",
-        secret_name: "KIE_AI_API_KEY_IMAGE_TO_VIDEO",
-        mode: model::Mode::Webhook,
-        enabled: true,
-        expected_latency: Duration::from_secs(300),
-        timeout: Duration::from_secs(900),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(5),
-            max_interval: Duration::from_secs(30),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "image_url",
-                required: true,
-                default: None,
-                kind: params::Kind::ImageUrl,
-            },
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(2500),
-                },
-            },
-            params::ParamRule {
-                name: "duration",
-                required: false,
-                default: Some("5"),
-                kind: params::Kind::Integer {
-                    min: None,
-                    max: None,
-                    step: None,
-                    values: Some(&[5, 10]),
-                },
-            },
-            params::ParamRule {
-                name: "negative_prompt",
-                required: false,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(2500),
-                },
-            },
-            params::ParamRule {
-                name: "cfg_scale",
-                required: false,
-                default: Some("\"0.5\""),
-                kind: params::Kind::Decimal {
-                    min: Some("0"),
-                    max: Some("1"),
-                    step: Some("0.1"),
-                },
-            },
-            params::ParamRule {
-                name: "tail_image_url",
-                required: false,
-                default: None,
-                kind: params::Kind::ImageUrl,
-            },
-        ],
-        cost: cost::Formula {
-            base: "20",
-            factors: &[
-                cost::Factor::Ratio {
-                    param: "duration",
-                    per: 5,
-                },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"Slow zoom on the apple\",\"image_url\":\"https://example.com/apple.png\"}",
-            within: Duration::from_secs(600),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("model".to_owned(), Value::from("kling/v2-1-pro"));
-        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
-        let mut input = Map::new();
-        input.insert("image_url".to_owned(), Value::from(params.image_url.clone()));
-        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
-        if let Some(value) = &params.negative_prompt {
-            input.insert("negative_prompt".to_owned(), Value::from(value.clone()));
-        }
-        input.insert("cfg_scale".to_owned(), Value::from(params.cfg_scale.clone()));
-        if let Some(value) = &params.tail_image_url {
-            input.insert("tail_image_url".to_owned(), Value::from(value.clone()));
-        }
-        body.insert("input".to_owned(), Value::Object(input));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/api/v1/jobs/createTask".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/data/taskId")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!(
-                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
-            ),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(model::TaskState::Pending),
-            "generating" => Ok(model::TaskState::Processing),
-            "success" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/data/resultJson",
-                            true,
-                            Some("/resultUrls"),
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: runtime::answer::provider_cost(
-                            answer,
-                            "/data/consumeCredits",
-                            "1",
-                        ),
-                    }),
-                )
-            }
-            "fail" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/data/failMsg")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: runtime::answer::message(answer, "/data/failCode"),
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`KlingV2Pro`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "kling_v2_pro",
+    display_name: "Kling V2.1 Pro",
+    description: Some("Kling image-to-video, from a first frame and optionally a last one."),
+    provider: &providers::KIE_AI,
+    content_type: model::ContentType::Video,
+    key_scope: "image_to_video",
+    secret_name: "KIE_AI_API_KEY_IMAGE_TO_VIDEO",
+    mode: model::Mode::Webhook,
+    enabled: true,
+    expected_latency: Duration::from_secs(300),
+    timeout: Duration::from_secs(900),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(5), max_interval: Duration::from_secs(30) }),
+    params: &[
+        ParamRule::required("image_url", Kind::ImageUrl),
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2500) }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+        ParamRule::optional("negative_prompt", Kind::String { min_length: None, max_length: Some(2500) }),
+        ParamRule::with_default("cfg_scale", "\"0.5\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.1") }),
+        ParamRule::optional("tail_image_url", Kind::ImageUrl),
+    ],
+    cost: cost::Formula {
+        base: "20",
+        multipliers: &[
+            cost::Multiplier::Ratio { param: "duration", per: 5 },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"Slow zoom on the apple\",\"image_url\":\"https://example.com/apple.png\"}", within: Duration::from_secs(600) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/api/v1/jobs/createTask")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("model", Template::Str("kling/v2-1-pro")),
+            ("callBackUrl", Template::Slot(Slot::CallbackUrl)),
+            ("input", Template::Object(&[
+                ("image_url", Template::param("image_url")),
+                ("prompt", Template::param("prompt")),
+                ("duration", Template::param_as_string("duration")),
+                ("negative_prompt", Template::param("negative_prompt")),
+                ("cfg_scale", Template::param("cfg_scale")),
+                ("tail_image_url", Template::param("tail_image_url")),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/data/taskId"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/api/v1/jobs/recordInfo?taskId="), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/data/state",
+        states: &[
+            ("fail", model::TaskStatus::Failed),
+            ("generating", model::TaskStatus::Processing),
+            ("queuing", model::TaskStatus::Pending),
+            ("success", model::TaskStatus::Completed),
+            ("waiting", model::TaskStatus::Pending),
+        ],
+        outputs: model::OutputsAt { at: "/data/resultJson", json_string: true, then: Some("/resultUrls"), kind: model::OutputKind::Url },
+        error: Some("/data/failMsg"),
+        error_code: Some("/data/failCode"),
+        provider_cost: Some(model::ProviderCostAt { at: "/data/consumeCredits", credits_per_unit: "1" }),
+    }),
+};

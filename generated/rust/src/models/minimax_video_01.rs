@@ -6,8 +6,14 @@
 //!
 //! Generated from `models/replicate/minimax_video_01.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
+
+use super::providers;
+
 /// Params of [`MinimaxVideo01`], checked against the spec's bounds.
 ///
 /// Build them with [`MinimaxVideo01Params::new`] (required params only) or [`MinimaxVideo01Params::builder`];
@@ -15,33 +21,23 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct MinimaxVideo01Params {
-    /// The scene to film.
-    ///
-    /// At most 2000 characters. Required.
     prompt: String,
-    /// Let the model rewrite the prompt.
-    ///
-    /// Default: `true`.
     prompt_optimizer: bool,
-    /// Optional first frame.
-    ///
-    /// An http(s) URL. Optional: left out of the request when not set.
     first_frame_image: Option<String>,
 }
+
 impl MinimaxVideo01Params {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](MinimaxVideo01ParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](MinimaxVideo01ParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> MinimaxVideo01ParamsBuilder {
-        MinimaxVideo01ParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                prompt_optimizer: true,
-                first_frame_image: None,
-            },
-        }
+        MinimaxVideo01ParamsBuilder(Self {
+            prompt: prompt.into(),
+            prompt_optimizer: true,
+            first_frame_image: None,
+        })
     }
     /// The scene to film.
     pub fn prompt(&self) -> &str {
@@ -55,197 +51,137 @@ impl MinimaxVideo01Params {
     pub fn first_frame_image(&self) -> Option<&str> {
         self.first_frame_image.as_deref()
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("prompt_optimizer".to_owned(), Value::from(self.prompt_optimizer));
-        if let Some(value) = &self.first_frame_image {
-            map.insert("first_frame_image".to_owned(), Value::from(value.clone()));
-        }
-        map
-    }
 }
+
 /// Builds [`MinimaxVideo01Params`]: set optional params, then [`build`](MinimaxVideo01ParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct MinimaxVideo01ParamsBuilder {
-    params: MinimaxVideo01Params,
-}
+pub struct MinimaxVideo01ParamsBuilder(MinimaxVideo01Params);
+
 impl MinimaxVideo01ParamsBuilder {
     /// Let the model rewrite the prompt.
     ///
     /// Default: `true`.
     pub fn prompt_optimizer(mut self, prompt_optimizer: bool) -> Self {
-        self.params.prompt_optimizer = prompt_optimizer;
+        self.0.prompt_optimizer = prompt_optimizer;
         self
     }
     /// Optional first frame.
     ///
     /// An http(s) URL. Optional: left out of the request when not set.
     pub fn first_frame_image(mut self, first_frame_image: impl Into<String>) -> Self {
-        self.params.first_frame_image = Some(first_frame_image.into());
+        self.0.first_frame_image = Some(first_frame_image.into());
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<MinimaxVideo01Params, params::Violations> {
-        params::validate(
-            <MinimaxVideo01 as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<MinimaxVideo01Params, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for MinimaxVideo01Params {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <MinimaxVideo01 as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            prompt_optimizer: super::take(&mut valid, "prompt_optimizer")?,
-            first_frame_image: super::take(&mut valid, "first_frame_image")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            prompt_optimizer: typed::take(&mut valid, "prompt_optimizer")?,
+            first_frame_image: typed::take(&mut valid, "first_frame_image")?,
         })
     }
 }
+
 impl serde::Serialize for MinimaxVideo01Params {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for MinimaxVideo01Params {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "prompt_optimizer", &self.prompt_optimizer);
+        typed::put(&mut map, "first_frame_image", &self.first_frame_image);
+        map
+    }
+}
+
 /// MiniMax Video-01 (Replicate).
 ///
 /// Six-second clips from text, polled.
 ///
 /// Runs as `minimax_video_01` on Replicate (poll mode, expected latency 4m, timeout 15m) with the `video` key scope.
+/// Cost: `25, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MinimaxVideo01;
-impl MinimaxVideo01 {
-    /// The exact credit cost of a generation: `25, ceil`.
-    pub fn cost(
-        params: &MinimaxVideo01Params,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for MinimaxVideo01 {
     type Params = MinimaxVideo01Params;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "minimax_video_01",
-        display_name: "MiniMax Video-01 (Replicate)",
-        description: Some("Six-second clips from text, polled."),
-        provider: &super::providers::REPLICATE,
-        content_type: model::ContentType::Video,
-        key_scope: "video",
-        secret_name: "REPLICATE_API_TOKEN_VIDEO",
-        mode: model::Mode::Poll,
-        enabled: true,
-        expected_latency: Duration::from_secs(240),
-        timeout: Duration::from_secs(900),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(5),
-            max_interval: Duration::from_secs(30),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(2000),
-                },
-            },
-            params::ParamRule {
-                name: "prompt_optimizer",
-                required: false,
-                default: Some("true"),
-                kind: params::Kind::Boolean,
-            },
-            params::ParamRule {
-                name: "first_frame_image",
-                required: false,
-                default: None,
-                kind: params::Kind::ImageUrl,
-            },
-        ],
-        cost: cost::Formula {
-            base: "25",
-            factors: &[],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"A cat walking on a fence\"}",
-            within: Duration::from_secs(480),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        let mut input = Map::new();
-        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        input
-            .insert("prompt_optimizer".to_owned(), Value::from(params.prompt_optimizer));
-        if let Some(value) = &params.first_frame_image {
-            input.insert("first_frame_image".to_owned(), Value::from(value.clone()));
-        }
-        body.insert("input".to_owned(), Value::Object(input));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/v1/models/minimax/video-01/predictions".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/id")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!("/v1/predictions/{}", model::encode_component(task_id)),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/status")?.as_str() {
-            "starting" => Ok(model::TaskState::Pending),
-            "processing" => Ok(model::TaskState::Processing),
-            "succeeded" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/output",
-                            false,
-                            None,
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: None,
-                    }),
-                )
-            }
-            "canceled" | "failed" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/error")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: None,
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`MinimaxVideo01`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "minimax_video_01",
+    display_name: "MiniMax Video-01 (Replicate)",
+    description: Some("Six-second clips from text, polled."),
+    provider: &providers::REPLICATE,
+    content_type: model::ContentType::Video,
+    key_scope: "video",
+    secret_name: "REPLICATE_API_TOKEN_VIDEO",
+    mode: model::Mode::Poll,
+    enabled: true,
+    expected_latency: Duration::from_secs(240),
+    timeout: Duration::from_secs(900),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(5), max_interval: Duration::from_secs(30) }),
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2000) }),
+        ParamRule::with_default("prompt_optimizer", "true", Kind::Boolean),
+        ParamRule::optional("first_frame_image", Kind::ImageUrl),
+    ],
+    cost: cost::Formula {
+        base: "25",
+        multipliers: &[],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"A cat walking on a fence\"}", within: Duration::from_secs(480) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v1/models/minimax/video-01/predictions")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("input", Template::Object(&[
+                ("prompt", Template::param("prompt")),
+                ("prompt_optimizer", Template::param("prompt_optimizer")),
+                ("first_frame_image", Template::param("first_frame_image")),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/id"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/v1/predictions/"), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/status",
+        states: &[
+            ("canceled", model::TaskStatus::Failed),
+            ("failed", model::TaskStatus::Failed),
+            ("processing", model::TaskStatus::Processing),
+            ("starting", model::TaskStatus::Pending),
+            ("succeeded", model::TaskStatus::Completed),
+        ],
+        outputs: model::OutputsAt { at: "/output", json_string: false, then: None, kind: model::OutputKind::Url },
+        error: Some("/error"),
+        error_code: None,
+        provider_cost: None,
+    }),
+};

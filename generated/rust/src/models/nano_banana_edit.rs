@@ -6,8 +6,14 @@
 //!
 //! Generated from `models/lovable_ai/nano_banana_edit.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
+
+use super::providers;
+
 /// Params of [`NanoBananaEdit`], checked against the spec's bounds.
 ///
 /// Build them with [`NanoBananaEditParams::new`] (required params only) or [`NanoBananaEditParams::builder`];
@@ -15,34 +21,21 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct NanoBananaEditParams {
-    /// What to change.
-    ///
-    /// From 1 to 4000 characters. Required.
     prompt: String,
-    /// The image to edit.
-    ///
-    /// An http(s) URL. Required.
     image_url: String,
 }
+
 impl NanoBananaEditParams {
     /// Params with `prompt`, `image_url` and every other param at its default, checked.
-    pub fn new(
-        prompt: impl Into<String>,
-        image_url: impl Into<String>,
-    ) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>, image_url: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt, image_url).build()
     }
-    /// A builder with `prompt`, `image_url`, other params at their defaults; [`build`](NanoBananaEditParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        prompt: impl Into<String>,
-        image_url: impl Into<String>,
-    ) -> NanoBananaEditParamsBuilder {
-        NanoBananaEditParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                image_url: image_url.into(),
-            },
-        }
+    /// A builder with `prompt`, `image_url` and every other param at its default; [`build`](NanoBananaEditParamsBuilder::build) checks the bounds.
+    pub fn builder(prompt: impl Into<String>, image_url: impl Into<String>) -> NanoBananaEditParamsBuilder {
+        NanoBananaEditParamsBuilder(Self {
+            prompt: prompt.into(),
+            image_url: image_url.into(),
+        })
     }
     /// What to change.
     pub fn prompt(&self) -> &str {
@@ -52,164 +45,118 @@ impl NanoBananaEditParams {
     pub fn image_url(&self) -> &str {
         &self.image_url
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
-        map
-    }
 }
+
 /// Builds [`NanoBananaEditParams`]: set optional params, then [`build`](NanoBananaEditParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct NanoBananaEditParamsBuilder {
-    params: NanoBananaEditParams,
-}
+pub struct NanoBananaEditParamsBuilder(NanoBananaEditParams);
+
 impl NanoBananaEditParamsBuilder {
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<NanoBananaEditParams, params::Violations> {
-        params::validate(
-            <NanoBananaEdit as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<NanoBananaEditParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for NanoBananaEditParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <NanoBananaEdit as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            image_url: super::take(&mut valid, "image_url")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            image_url: typed::take(&mut valid, "image_url")?,
         })
     }
 }
+
 impl serde::Serialize for NanoBananaEditParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for NanoBananaEditParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "image_url", &self.image_url);
+        map
+    }
+}
+
 /// Nano Banana (edit).
 ///
 /// Edits an image from an instruction, through the Lovable AI gateway.
 ///
 /// Runs as `nano_banana_edit` on Lovable AI Gateway (sync mode, expected latency 10s, timeout 1m) with the `image_generation` key scope.
+/// Cost: `3, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NanoBananaEdit;
-impl NanoBananaEdit {
-    /// The exact credit cost of a generation: `3, ceil`.
-    pub fn cost(
-        params: &NanoBananaEditParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for NanoBananaEdit {
     type Params = NanoBananaEditParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "nano_banana_edit",
-        display_name: "Nano Banana (edit)",
-        description: Some(
-            "Edits an image from an instruction, through the Lovable AI gateway.",
-        ),
-        provider: &super::providers::LOVABLE_AI,
-        content_type: model::ContentType::Image,
-        key_scope: "image_generation",
-        secret_name: "LOVABLE_API_KEY",
-        mode: model::Mode::Sync,
-        enabled: true,
-        expected_latency: Duration::from_secs(10),
-        timeout: Duration::from_secs(60),
-        poll: None,
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: Some(1),
-                    max_length: Some(4000),
-                },
-            },
-            params::ParamRule {
-                name: "image_url",
-                required: true,
-                default: None,
-                kind: params::Kind::ImageUrl,
-            },
-        ],
-        cost: cost::Formula {
-            base: "3",
-            factors: &[],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"Make the apple green\",\"image_url\":\"https://example.com/apple.png\"}",
-            within: Duration::from_secs(20),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("model".to_owned(), Value::from("google/gemini-2.5-flash-image"));
-        let mut message = Map::new();
-        message.insert("role".to_owned(), Value::from("user"));
-        let mut content_item = Map::new();
-        content_item.insert("type".to_owned(), Value::from("text"));
-        content_item.insert("text".to_owned(), Value::from(params.prompt.clone()));
-        let mut content_item_2 = Map::new();
-        content_item_2.insert("type".to_owned(), Value::from("image_url"));
-        let mut image_url = Map::new();
-        image_url.insert("url".to_owned(), Value::from(params.image_url.clone()));
-        content_item_2.insert("image_url".to_owned(), Value::Object(image_url));
-        message
-            .insert(
-                "content".to_owned(),
-                Value::Array(
-                    vec![Value::Object(content_item), Value::Object(content_item_2)],
-                ),
-            );
-        body.insert("messages".to_owned(), Value::Array(vec![Value::Object(message)]));
-        body.insert(
-            "modalities".to_owned(),
-            Value::Array(vec![Value::from("image"), Value::from("text")]),
-        );
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/v1/chat/completions".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(
-            model::SubmitAnswer::Done(model::Outcome::Completed {
-                outputs: runtime::answer::outputs(
-                    answer,
-                    "/choices/0/message/images/*/image_url/url",
-                    false,
-                    None,
-                    model::OutputKind::DataUrl,
-                )?,
-                provider_cost: None,
-            }),
-        )
-    }
-    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
-        None
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match Self::read_submit(answer)? {
-            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
-            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`NanoBananaEdit`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "nano_banana_edit",
+    display_name: "Nano Banana (edit)",
+    description: Some("Edits an image from an instruction, through the Lovable AI gateway."),
+    provider: &providers::LOVABLE_AI,
+    content_type: model::ContentType::Image,
+    key_scope: "image_generation",
+    secret_name: "LOVABLE_API_KEY",
+    mode: model::Mode::Sync,
+    enabled: true,
+    expected_latency: Duration::from_secs(10),
+    timeout: Duration::from_secs(60),
+    poll: None,
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: Some(1), max_length: Some(4000) }),
+        ParamRule::required("image_url", Kind::ImageUrl),
+    ],
+    cost: cost::Formula {
+        base: "3",
+        multipliers: &[],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"Make the apple green\",\"image_url\":\"https://example.com/apple.png\"}", within: Duration::from_secs(20) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v1/chat/completions")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("model", Template::Str("google/gemini-2.5-flash-image")),
+            ("messages", Template::Array(&[
+                Template::Object(&[
+                    ("role", Template::Str("user")),
+                    ("content", Template::Array(&[
+                        Template::Object(&[
+                            ("type", Template::Str("text")),
+                            ("text", Template::param("prompt")),
+                        ]),
+                        Template::Object(&[
+                            ("type", Template::Str("image_url")),
+                            ("image_url", Template::Object(&[
+                                ("url", Template::param("image_url")),
+                            ])),
+                        ]),
+                    ])),
+                ]),
+            ])),
+            ("modalities", Template::Array(&[
+                Template::Str("image"),
+                Template::Str("text"),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: None,
+        outputs: Some(model::OutputsAt { at: "/choices/0/message/images/*/image_url/url", json_string: false, then: None, kind: model::OutputKind::DataUrl }),
+        provider_cost: None,
+    },
+    status: None,
+};

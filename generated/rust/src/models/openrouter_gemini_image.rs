@@ -6,8 +6,14 @@
 //!
 //! Generated from `models/openrouter/openrouter_gemini_image.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
+
+use super::providers;
+
 /// Params of [`OpenrouterGeminiImage`], checked against the spec's bounds.
 ///
 /// Build them with [`OpenrouterGeminiImageParams::new`] (required params only) or [`OpenrouterGeminiImageParams::builder`];
@@ -15,165 +21,122 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct OpenrouterGeminiImageParams {
-    /// What to draw.
-    ///
-    /// From 1 to 4000 characters. Required.
     prompt: String,
 }
+
 impl OpenrouterGeminiImageParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](OpenrouterGeminiImageParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](OpenrouterGeminiImageParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> OpenrouterGeminiImageParamsBuilder {
-        OpenrouterGeminiImageParamsBuilder {
-            params: Self { prompt: prompt.into() },
-        }
+        OpenrouterGeminiImageParamsBuilder(Self {
+            prompt: prompt.into(),
+        })
     }
     /// What to draw.
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map
-    }
 }
+
 /// Builds [`OpenrouterGeminiImageParams`]: set optional params, then [`build`](OpenrouterGeminiImageParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct OpenrouterGeminiImageParamsBuilder {
-    params: OpenrouterGeminiImageParams,
-}
+pub struct OpenrouterGeminiImageParamsBuilder(OpenrouterGeminiImageParams);
+
 impl OpenrouterGeminiImageParamsBuilder {
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<OpenrouterGeminiImageParams, params::Violations> {
-        params::validate(
-            <OpenrouterGeminiImage as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<OpenrouterGeminiImageParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for OpenrouterGeminiImageParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <OpenrouterGeminiImage as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
+            prompt: typed::take(&mut valid, "prompt")?,
         })
     }
 }
+
 impl serde::Serialize for OpenrouterGeminiImageParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for OpenrouterGeminiImageParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        map
+    }
+}
+
 /// Gemini 2.5 Flash Image (OpenRouter).
 ///
 /// The same image model as Nano Banana, routed through OpenRouter.
 ///
 /// Runs as `openrouter_gemini_image` on OpenRouter (sync mode, expected latency 10s, timeout 1m) with the `image_generation` key scope.
+/// Cost: `2, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenrouterGeminiImage;
-impl OpenrouterGeminiImage {
-    /// The exact credit cost of a generation: `2, ceil`.
-    pub fn cost(
-        params: &OpenrouterGeminiImageParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for OpenrouterGeminiImage {
     type Params = OpenrouterGeminiImageParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "openrouter_gemini_image",
-        display_name: "Gemini 2.5 Flash Image (OpenRouter)",
-        description: Some(
-            "The same image model as Nano Banana, routed through OpenRouter.",
-        ),
-        provider: &super::providers::OPENROUTER,
-        content_type: model::ContentType::Image,
-        key_scope: "image_generation",
-        secret_name: "OPENROUTER_API_KEY",
-        mode: model::Mode::Sync,
-        enabled: true,
-        expected_latency: Duration::from_secs(10),
-        timeout: Duration::from_secs(60),
-        poll: None,
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: Some(1),
-                    max_length: Some(4000),
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "2",
-            factors: &[],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"Simple test image\"}",
-            within: Duration::from_secs(20),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert(
-            "model".to_owned(),
-            Value::from("google/gemini-2.5-flash-image-preview"),
-        );
-        let mut message = Map::new();
-        message.insert("role".to_owned(), Value::from("user"));
-        message.insert("content".to_owned(), Value::from(params.prompt.clone()));
-        body.insert("messages".to_owned(), Value::Array(vec![Value::Object(message)]));
-        body.insert(
-            "modalities".to_owned(),
-            Value::Array(vec![Value::from("image"), Value::from("text")]),
-        );
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/v1/chat/completions".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(
-            model::SubmitAnswer::Done(model::Outcome::Completed {
-                outputs: runtime::answer::outputs(
-                    answer,
-                    "/choices/0/message/images/*/image_url/url",
-                    false,
-                    None,
-                    model::OutputKind::DataUrl,
-                )?,
-                provider_cost: None,
-            }),
-        )
-    }
-    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
-        None
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match Self::read_submit(answer)? {
-            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
-            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`OpenrouterGeminiImage`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "openrouter_gemini_image",
+    display_name: "Gemini 2.5 Flash Image (OpenRouter)",
+    description: Some("The same image model as Nano Banana, routed through OpenRouter."),
+    provider: &providers::OPENROUTER,
+    content_type: model::ContentType::Image,
+    key_scope: "image_generation",
+    secret_name: "OPENROUTER_API_KEY",
+    mode: model::Mode::Sync,
+    enabled: true,
+    expected_latency: Duration::from_secs(10),
+    timeout: Duration::from_secs(60),
+    poll: None,
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: Some(1), max_length: Some(4000) }),
+    ],
+    cost: cost::Formula {
+        base: "2",
+        multipliers: &[],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"Simple test image\"}", within: Duration::from_secs(20) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v1/chat/completions")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("model", Template::Str("google/gemini-2.5-flash-image-preview")),
+            ("messages", Template::Array(&[
+                Template::Object(&[
+                    ("role", Template::Str("user")),
+                    ("content", Template::param("prompt")),
+                ]),
+            ])),
+            ("modalities", Template::Array(&[
+                Template::Str("image"),
+                Template::Str("text"),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: None,
+        outputs: Some(model::OutputsAt { at: "/choices/0/message/images/*/image_url/url", json_string: false, then: None, kind: model::OutputKind::DataUrl }),
+        provider_cost: None,
+    },
+    status: None,
+};

@@ -6,134 +6,44 @@
 //!
 //! Generated from `models/replicate/replicate_flux_dev.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// Frame shape.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum AspectRatio {
-    /// `1:1`.
-    #[default]
-    #[serde(rename = "1:1")]
-    R1x1,
-    /// `16:9`.
-    #[serde(rename = "16:9")]
-    R16x9,
-    /// `21:9`.
-    #[serde(rename = "21:9")]
-    R21x9,
-    /// `3:2`.
-    #[serde(rename = "3:2")]
-    R3x2,
-    /// `2:3`.
-    #[serde(rename = "2:3")]
-    R2x3,
-    /// `4:5`.
-    #[serde(rename = "4:5")]
-    R4x5,
-    /// `5:4`.
-    #[serde(rename = "5:4")]
-    R5x4,
-    /// `3:4`.
-    #[serde(rename = "3:4")]
-    R3x4,
-    /// `4:3`.
-    #[serde(rename = "4:3")]
-    R4x3,
-    /// `9:16`.
-    #[serde(rename = "9:16")]
-    R9x16,
-    /// `9:21`.
-    #[serde(rename = "9:21")]
-    R9x21,
-}
-impl AspectRatio {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 11] = [
-        Self::R1x1,
-        Self::R16x9,
-        Self::R21x9,
-        Self::R3x2,
-        Self::R2x3,
-        Self::R4x5,
-        Self::R5x4,
-        Self::R3x4,
-        Self::R4x3,
-        Self::R9x16,
-        Self::R9x21,
-    ];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::R1x1 => "1:1",
-            Self::R16x9 => "16:9",
-            Self::R21x9 => "21:9",
-            Self::R3x2 => "3:2",
-            Self::R2x3 => "2:3",
-            Self::R4x5 => "4:5",
-            Self::R5x4 => "5:4",
-            Self::R3x4 => "3:4",
-            Self::R4x3 => "4:3",
-            Self::R9x16 => "9:16",
-            Self::R9x21 => "9:21",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// Frame shape.
+    #[derive(Default)]
+    pub enum AspectRatio {
+        #[default]
+        R1x1 = "1:1",
+        R16x9 = "16:9",
+        R21x9 = "21:9",
+        R3x2 = "3:2",
+        R2x3 = "2:3",
+        R4x5 = "4:5",
+        R5x4 = "5:4",
+        R3x4 = "3:4",
+        R4x3 = "4:3",
+        R9x16 = "9:16",
+        R9x21 = "9:21",
     }
 }
-impl std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+
+registry_core::str_enum! {
+    /// Image file format.
+    #[derive(Default)]
+    pub enum OutputFormat {
+        #[default]
+        Webp = "webp",
+        Jpg = "jpg",
+        Png = "png",
     }
 }
-/// Image file format.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum OutputFormat {
-    /// `webp`.
-    #[default]
-    #[serde(rename = "webp")]
-    Webp,
-    /// `jpg`.
-    #[serde(rename = "jpg")]
-    Jpg,
-    /// `png`.
-    #[serde(rename = "png")]
-    Png,
-}
-impl OutputFormat {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 3] = [Self::Webp, Self::Jpg, Self::Png];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Webp => "webp",
-            Self::Jpg => "jpg",
-            Self::Png => "png",
-        }
-    }
-}
-impl std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+
 /// Params of [`ReplicateFluxDev`], checked against the spec's bounds.
 ///
 /// Build them with [`ReplicateFluxDevParams::new`] (required params only) or [`ReplicateFluxDevParams::builder`];
@@ -141,43 +51,27 @@ impl std::fmt::Display for OutputFormat {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct ReplicateFluxDevParams {
-    /// What to draw.
-    ///
-    /// At most 4000 characters. Required.
     prompt: String,
-    /// Frame shape.
-    ///
-    /// Default: `1:1`.
     aspect_ratio: AspectRatio,
-    /// How many images.
-    ///
-    /// From 1 to 4. Default: `1`.
     num_outputs: i64,
-    /// Prompt guidance.
-    ///
-    /// An exact decimal, such as `"0.5"`. From 0 to 10. A multiple of 0.5. Default: `3`.
-    guidance: String,
-    /// Image file format.
-    ///
-    /// Default: `webp`.
+    guidance: registry_core::Decimal,
     output_format: OutputFormat,
 }
+
 impl ReplicateFluxDevParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](ReplicateFluxDevParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](ReplicateFluxDevParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> ReplicateFluxDevParamsBuilder {
-        ReplicateFluxDevParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                aspect_ratio: AspectRatio::R1x1,
-                num_outputs: 1,
-                guidance: "3".to_owned(),
-                output_format: OutputFormat::Webp,
-            },
-        }
+        ReplicateFluxDevParamsBuilder(Self {
+            prompt: prompt.into(),
+            aspect_ratio: AspectRatio::R1x1,
+            num_outputs: 1,
+            guidance: registry_core::Decimal::from_str_exact("3").unwrap_or_default(),
+            output_format: OutputFormat::Webp,
+        })
     }
     /// What to draw.
     pub fn prompt(&self) -> &str {
@@ -192,275 +86,172 @@ impl ReplicateFluxDevParams {
         self.num_outputs
     }
     /// Prompt guidance.
-    pub fn guidance(&self) -> &str {
-        &self.guidance
+    pub fn guidance(&self) -> registry_core::Decimal {
+        self.guidance
     }
     /// Image file format.
     pub fn output_format(&self) -> OutputFormat {
         self.output_format
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("aspect_ratio".to_owned(), Value::from(self.aspect_ratio.as_str()));
-        map.insert("num_outputs".to_owned(), Value::from(self.num_outputs));
-        map.insert("guidance".to_owned(), Value::from(self.guidance.clone()));
-        map.insert("output_format".to_owned(), Value::from(self.output_format.as_str()));
-        map
-    }
 }
+
 /// Builds [`ReplicateFluxDevParams`]: set optional params, then [`build`](ReplicateFluxDevParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct ReplicateFluxDevParamsBuilder {
-    params: ReplicateFluxDevParams,
-}
+pub struct ReplicateFluxDevParamsBuilder(ReplicateFluxDevParams);
+
 impl ReplicateFluxDevParamsBuilder {
     /// Frame shape.
     ///
     /// Default: `1:1`.
     pub fn aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
-        self.params.aspect_ratio = aspect_ratio;
+        self.0.aspect_ratio = aspect_ratio;
         self
     }
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
     pub fn num_outputs(mut self, num_outputs: i64) -> Self {
-        self.params.num_outputs = num_outputs;
+        self.0.num_outputs = num_outputs;
         self
     }
     /// Prompt guidance.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 10. A multiple of 0.5. Default: `3`.
-    pub fn guidance(mut self, guidance: impl Into<String>) -> Self {
-        self.params.guidance = guidance.into();
+    pub fn guidance(mut self, guidance: registry_core::Decimal) -> Self {
+        self.0.guidance = guidance;
         self
     }
     /// Image file format.
     ///
     /// Default: `webp`.
     pub fn output_format(mut self, output_format: OutputFormat) -> Self {
-        self.params.output_format = output_format;
+        self.0.output_format = output_format;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<ReplicateFluxDevParams, params::Violations> {
-        params::validate(
-            <ReplicateFluxDev as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<ReplicateFluxDevParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for ReplicateFluxDevParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <ReplicateFluxDev as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            aspect_ratio: super::take(&mut valid, "aspect_ratio")?,
-            num_outputs: super::take(&mut valid, "num_outputs")?,
-            guidance: super::take(&mut valid, "guidance")?,
-            output_format: super::take(&mut valid, "output_format")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            aspect_ratio: typed::take(&mut valid, "aspect_ratio")?,
+            num_outputs: typed::take(&mut valid, "num_outputs")?,
+            guidance: typed::take(&mut valid, "guidance")?,
+            output_format: typed::take(&mut valid, "output_format")?,
         })
     }
 }
+
 impl serde::Serialize for ReplicateFluxDevParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for ReplicateFluxDevParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "aspect_ratio", &self.aspect_ratio);
+        typed::put(&mut map, "num_outputs", &self.num_outputs);
+        typed::put(&mut map, "guidance", &self.guidance);
+        typed::put(&mut map, "output_format", &self.output_format);
+        map
+    }
+}
+
 /// FLUX.1 [dev] (Replicate).
 ///
 /// FLUX.1 dev on Replicate; signed webhook, polled as a fallback.
 ///
 /// Runs as `replicate_flux_dev` on Replicate (webhook mode, expected latency 15s, timeout 5m) with the `image` key scope.
+/// Cost: `3 × count(num_outputs), ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReplicateFluxDev;
-impl ReplicateFluxDev {
-    /// The exact credit cost of a generation: `3 × count(num_outputs), ceil`.
-    pub fn cost(
-        params: &ReplicateFluxDevParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for ReplicateFluxDev {
     type Params = ReplicateFluxDevParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "replicate_flux_dev",
-        display_name: "FLUX.1 [dev] (Replicate)",
-        description: Some(
-            "FLUX.1 dev on Replicate; signed webhook, polled as a fallback.",
-        ),
-        provider: &super::providers::REPLICATE,
-        content_type: model::ContentType::Image,
-        key_scope: "image",
-        secret_name: "REPLICATE_API_TOKEN_IMAGE",
-        mode: model::Mode::Webhook,
-        enabled: true,
-        expected_latency: Duration::from_secs(15),
-        timeout: Duration::from_secs(300),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(1),
-            max_interval: Duration::from_secs(10),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(4000),
-                },
-            },
-            params::ParamRule {
-                name: "aspect_ratio",
-                required: false,
-                default: Some("\"1:1\""),
-                kind: params::Kind::Enum {
-                    values: &[
-                        "1:1",
-                        "16:9",
-                        "21:9",
-                        "3:2",
-                        "2:3",
-                        "4:5",
-                        "5:4",
-                        "3:4",
-                        "4:3",
-                        "9:16",
-                        "9:21",
-                    ],
-                },
-            },
-            params::ParamRule {
-                name: "num_outputs",
-                required: false,
-                default: Some("1"),
-                kind: params::Kind::Integer {
-                    min: Some(1),
-                    max: Some(4),
-                    step: None,
-                    values: None,
-                },
-            },
-            params::ParamRule {
-                name: "guidance",
-                required: false,
-                default: Some("\"3\""),
-                kind: params::Kind::Decimal {
-                    min: Some("0"),
-                    max: Some("10"),
-                    step: Some("0.5"),
-                },
-            },
-            params::ParamRule {
-                name: "output_format",
-                required: false,
-                default: Some("\"webp\""),
-                kind: params::Kind::Enum {
-                    values: &["webp", "jpg", "png"],
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "3",
-            factors: &[
-                cost::Factor::Count {
-                    param: "num_outputs",
-                },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"A lighthouse at dusk\"}",
-            within: Duration::from_secs(60),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        let mut input = Map::new();
-        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        input
-            .insert(
-                "aspect_ratio".to_owned(),
-                Value::from(params.aspect_ratio.as_str()),
-            );
-        input.insert("num_outputs".to_owned(), Value::from(params.num_outputs));
-        input.insert("guidance".to_owned(), Value::from(params.guidance.clone()));
-        input
-            .insert(
-                "output_format".to_owned(),
-                Value::from(params.output_format.as_str()),
-            );
-        body.insert("input".to_owned(), Value::Object(input));
-        body.insert("webhook".to_owned(), Value::from(ctx.callback_url.clone()));
-        body.insert(
-            "webhook_events_filter".to_owned(),
-            Value::Array(vec![Value::from("completed")]),
-        );
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/v1/models/black-forest-labs/flux-dev/predictions".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/id")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!("/v1/predictions/{}", model::encode_component(task_id)),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/status")?.as_str() {
-            "starting" => Ok(model::TaskState::Pending),
-            "processing" => Ok(model::TaskState::Processing),
-            "succeeded" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/output/*",
-                            false,
-                            None,
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: None,
-                    }),
-                )
-            }
-            "canceled" | "failed" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/error")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: None,
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`ReplicateFluxDev`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "replicate_flux_dev",
+    display_name: "FLUX.1 [dev] (Replicate)",
+    description: Some("FLUX.1 dev on Replicate; signed webhook, polled as a fallback."),
+    provider: &providers::REPLICATE,
+    content_type: model::ContentType::Image,
+    key_scope: "image",
+    secret_name: "REPLICATE_API_TOKEN_IMAGE",
+    mode: model::Mode::Webhook,
+    enabled: true,
+    expected_latency: Duration::from_secs(15),
+    timeout: Duration::from_secs(300),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(1), max_interval: Duration::from_secs(10) }),
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(4000) }),
+        ParamRule::with_default("aspect_ratio", "\"1:1\"", Kind::Enum { values: &["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"] }),
+        ParamRule::with_default("num_outputs", "1", Kind::Integer { min: Some(1), max: Some(4), step: None, values: None }),
+        ParamRule::with_default("guidance", "\"3\"", Kind::Decimal { min: Some("0"), max: Some("10"), step: Some("0.5") }),
+        ParamRule::with_default("output_format", "\"webp\"", Kind::Enum { values: &["webp", "jpg", "png"] }),
+    ],
+    cost: cost::Formula {
+        base: "3",
+        multipliers: &[
+            cost::Multiplier::Count { param: "num_outputs" },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"A lighthouse at dusk\"}", within: Duration::from_secs(60) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v1/models/black-forest-labs/flux-dev/predictions")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("input", Template::Object(&[
+                ("prompt", Template::param("prompt")),
+                ("aspect_ratio", Template::param("aspect_ratio")),
+                ("num_outputs", Template::param("num_outputs")),
+                ("guidance", Template::param("guidance")),
+                ("output_format", Template::param("output_format")),
+            ])),
+            ("webhook", Template::Slot(Slot::CallbackUrl)),
+            ("webhook_events_filter", Template::Array(&[
+                Template::Str("completed"),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/id"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/v1/predictions/"), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/status",
+        states: &[
+            ("canceled", model::TaskStatus::Failed),
+            ("failed", model::TaskStatus::Failed),
+            ("processing", model::TaskStatus::Processing),
+            ("starting", model::TaskStatus::Pending),
+            ("succeeded", model::TaskStatus::Completed),
+        ],
+        outputs: model::OutputsAt { at: "/output/*", json_string: false, then: None, kind: model::OutputKind::Url },
+        error: Some("/error"),
+        error_code: None,
+        provider_cost: None,
+    }),
+};

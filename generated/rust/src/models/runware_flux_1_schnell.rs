@@ -6,49 +6,25 @@
 //!
 //! Generated from `models/runware/runware_flux_1_schnell.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// Image file format.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum OutputFormat {
-    /// `JPG`.
-    #[serde(rename = "JPG")]
-    Jpg,
-    /// `PNG`.
-    #[serde(rename = "PNG")]
-    Png,
-    /// `WEBP`.
-    #[default]
-    #[serde(rename = "WEBP")]
-    Webp,
-}
-impl OutputFormat {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 3] = [Self::Jpg, Self::Png, Self::Webp];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Jpg => "JPG",
-            Self::Png => "PNG",
-            Self::Webp => "WEBP",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// Image file format.
+    #[derive(Default)]
+    pub enum OutputFormat {
+        Jpg = "JPG",
+        Png = "PNG",
+        #[default]
+        Webp = "WEBP",
     }
 }
-impl std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+
 /// Params of [`RunwareFlux1Schnell`], checked against the spec's bounds.
 ///
 /// Build them with [`RunwareFlux1SchnellParams::new`] (required params only) or [`RunwareFlux1SchnellParams::builder`];
@@ -56,48 +32,29 @@ impl std::fmt::Display for OutputFormat {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct RunwareFlux1SchnellParams {
-    /// What to draw.
-    ///
-    /// From 2 to 3000 characters. Required.
     prompt: String,
-    /// Image width in pixels.
-    ///
-    /// From 128 to 2048. A multiple of 64. Default: `1024`.
     width: i64,
-    /// Image height in pixels.
-    ///
-    /// From 128 to 2048. A multiple of 64. Default: `1024`.
     height: i64,
-    /// Inference steps.
-    ///
-    /// From 1 to 100. Default: `4`.
     steps: i64,
-    /// How many images.
-    ///
-    /// From 1 to 4. Default: `1`.
     number_results: i64,
-    /// Image file format.
-    ///
-    /// Default: `WEBP`.
     output_format: OutputFormat,
 }
+
 impl RunwareFlux1SchnellParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](RunwareFlux1SchnellParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](RunwareFlux1SchnellParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> RunwareFlux1SchnellParamsBuilder {
-        RunwareFlux1SchnellParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                width: 1024,
-                height: 1024,
-                steps: 4,
-                number_results: 1,
-                output_format: OutputFormat::Webp,
-            },
-        }
+        RunwareFlux1SchnellParamsBuilder(Self {
+            prompt: prompt.into(),
+            width: 1024,
+            height: 1024,
+            steps: 4,
+            number_results: 1,
+            output_format: OutputFormat::Webp,
+        })
     }
     /// What to draw.
     pub fn prompt(&self) -> &str {
@@ -123,252 +80,158 @@ impl RunwareFlux1SchnellParams {
     pub fn output_format(&self) -> OutputFormat {
         self.output_format
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("width".to_owned(), Value::from(self.width));
-        map.insert("height".to_owned(), Value::from(self.height));
-        map.insert("steps".to_owned(), Value::from(self.steps));
-        map.insert("number_results".to_owned(), Value::from(self.number_results));
-        map.insert("output_format".to_owned(), Value::from(self.output_format.as_str()));
-        map
-    }
 }
+
 /// Builds [`RunwareFlux1SchnellParams`]: set optional params, then [`build`](RunwareFlux1SchnellParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct RunwareFlux1SchnellParamsBuilder {
-    params: RunwareFlux1SchnellParams,
-}
+pub struct RunwareFlux1SchnellParamsBuilder(RunwareFlux1SchnellParams);
+
 impl RunwareFlux1SchnellParamsBuilder {
     /// Image width in pixels.
     ///
     /// From 128 to 2048. A multiple of 64. Default: `1024`.
     pub fn width(mut self, width: i64) -> Self {
-        self.params.width = width;
+        self.0.width = width;
         self
     }
     /// Image height in pixels.
     ///
     /// From 128 to 2048. A multiple of 64. Default: `1024`.
     pub fn height(mut self, height: i64) -> Self {
-        self.params.height = height;
+        self.0.height = height;
         self
     }
     /// Inference steps.
     ///
     /// From 1 to 100. Default: `4`.
     pub fn steps(mut self, steps: i64) -> Self {
-        self.params.steps = steps;
+        self.0.steps = steps;
         self
     }
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
     pub fn number_results(mut self, number_results: i64) -> Self {
-        self.params.number_results = number_results;
+        self.0.number_results = number_results;
         self
     }
     /// Image file format.
     ///
     /// Default: `WEBP`.
     pub fn output_format(mut self, output_format: OutputFormat) -> Self {
-        self.params.output_format = output_format;
+        self.0.output_format = output_format;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<RunwareFlux1SchnellParams, params::Violations> {
-        params::validate(
-            <RunwareFlux1Schnell as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<RunwareFlux1SchnellParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for RunwareFlux1SchnellParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <RunwareFlux1Schnell as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            width: super::take(&mut valid, "width")?,
-            height: super::take(&mut valid, "height")?,
-            steps: super::take(&mut valid, "steps")?,
-            number_results: super::take(&mut valid, "number_results")?,
-            output_format: super::take(&mut valid, "output_format")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            width: typed::take(&mut valid, "width")?,
+            height: typed::take(&mut valid, "height")?,
+            steps: typed::take(&mut valid, "steps")?,
+            number_results: typed::take(&mut valid, "number_results")?,
+            output_format: typed::take(&mut valid, "output_format")?,
         })
     }
 }
+
 impl serde::Serialize for RunwareFlux1SchnellParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for RunwareFlux1SchnellParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "width", &self.width);
+        typed::put(&mut map, "height", &self.height);
+        typed::put(&mut map, "steps", &self.steps);
+        typed::put(&mut map, "number_results", &self.number_results);
+        typed::put(&mut map, "output_format", &self.output_format);
+        map
+    }
+}
+
 /// FLUX.1 [schnell] (Runware).
 ///
 /// Fast text-to-image; the deployment plan's first smoke test.
 ///
 /// Runs as `runware_flux_1_schnell` on Runware (sync mode, expected latency 10s, timeout 1m) with the `text_to_image` key scope.
+/// Cost: `1 × count(number_results), ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunwareFlux1Schnell;
-impl RunwareFlux1Schnell {
-    /// The exact credit cost of a generation: `1 × count(number_results), ceil`.
-    pub fn cost(
-        params: &RunwareFlux1SchnellParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for RunwareFlux1Schnell {
     type Params = RunwareFlux1SchnellParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "runware_flux_1_schnell",
-        display_name: "FLUX.1 [schnell] (Runware)",
-        description: Some("Fast text-to-image; the deployment plan's first smoke test."),
-        provider: &super::providers::RUNWARE,
-        content_type: model::ContentType::Image,
-        key_scope: "text_to_image",
-        secret_name: "RUNWARE_API_KEY_TEXT_TO_IMAGE",
-        mode: model::Mode::Sync,
-        enabled: true,
-        expected_latency: Duration::from_secs(10),
-        timeout: Duration::from_secs(60),
-        poll: None,
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: Some(2),
-                    max_length: Some(3000),
-                },
-            },
-            params::ParamRule {
-                name: "width",
-                required: false,
-                default: Some("1024"),
-                kind: params::Kind::Integer {
-                    min: Some(128),
-                    max: Some(2048),
-                    step: Some(64),
-                    values: None,
-                },
-            },
-            params::ParamRule {
-                name: "height",
-                required: false,
-                default: Some("1024"),
-                kind: params::Kind::Integer {
-                    min: Some(128),
-                    max: Some(2048),
-                    step: Some(64),
-                    values: None,
-                },
-            },
-            params::ParamRule {
-                name: "steps",
-                required: false,
-                default: Some("4"),
-                kind: params::Kind::Integer {
-                    min: Some(1),
-                    max: Some(100),
-                    step: None,
-                    values: None,
-                },
-            },
-            params::ParamRule {
-                name: "number_results",
-                required: false,
-                default: Some("1"),
-                kind: params::Kind::Integer {
-                    min: Some(1),
-                    max: Some(4),
-                    step: None,
-                    values: None,
-                },
-            },
-            params::ParamRule {
-                name: "output_format",
-                required: false,
-                default: Some("\"WEBP\""),
-                kind: params::Kind::Enum {
-                    values: &["JPG", "PNG", "WEBP"],
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "1",
-            factors: &[
-                cost::Factor::Count {
-                    param: "number_results",
-                },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"A red apple on a table\"}",
-            within: Duration::from_secs(10),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body_item = Map::new();
-        body_item.insert("taskType".to_owned(), Value::from("imageInference"));
-        body_item.insert("taskUUID".to_owned(), Value::from(ctx.uuid.clone()));
-        body_item.insert("model".to_owned(), Value::from("runware:100@1"));
-        body_item
-            .insert("positivePrompt".to_owned(), Value::from(params.prompt.clone()));
-        body_item.insert("width".to_owned(), Value::from(params.width));
-        body_item.insert("height".to_owned(), Value::from(params.height));
-        body_item.insert("steps".to_owned(), Value::from(params.steps));
-        body_item.insert("numberResults".to_owned(), Value::from(params.number_results));
-        body_item
-            .insert(
-                "outputFormat".to_owned(),
-                Value::from(params.output_format.as_str()),
-            );
-        body_item.insert("outputType".to_owned(), Value::from("URL"));
-        body_item.insert("includeCost".to_owned(), Value::Bool(true));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/v1".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Array(vec![Value::Object(body_item)])),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(
-            model::SubmitAnswer::Done(model::Outcome::Completed {
-                outputs: runtime::answer::outputs(
-                    answer,
-                    "/data/*/imageURL",
-                    false,
-                    None,
-                    model::OutputKind::Url,
-                )?,
-                provider_cost: runtime::answer::provider_cost(
-                    answer,
-                    "/data/0/cost",
-                    "1000",
-                ),
-            }),
-        )
-    }
-    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
-        None
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match Self::read_submit(answer)? {
-            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
-            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`RunwareFlux1Schnell`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "runware_flux_1_schnell",
+    display_name: "FLUX.1 [schnell] (Runware)",
+    description: Some("Fast text-to-image; the deployment plan's first smoke test."),
+    provider: &providers::RUNWARE,
+    content_type: model::ContentType::Image,
+    key_scope: "text_to_image",
+    secret_name: "RUNWARE_API_KEY_TEXT_TO_IMAGE",
+    mode: model::Mode::Sync,
+    enabled: true,
+    expected_latency: Duration::from_secs(10),
+    timeout: Duration::from_secs(60),
+    poll: None,
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: Some(2), max_length: Some(3000) }),
+        ParamRule::with_default("width", "1024", Kind::Integer { min: Some(128), max: Some(2048), step: Some(64), values: None }),
+        ParamRule::with_default("height", "1024", Kind::Integer { min: Some(128), max: Some(2048), step: Some(64), values: None }),
+        ParamRule::with_default("steps", "4", Kind::Integer { min: Some(1), max: Some(100), step: None, values: None }),
+        ParamRule::with_default("number_results", "1", Kind::Integer { min: Some(1), max: Some(4), step: None, values: None }),
+        ParamRule::with_default("output_format", "\"WEBP\"", Kind::Enum { values: &["JPG", "PNG", "WEBP"] }),
+    ],
+    cost: cost::Formula {
+        base: "1",
+        multipliers: &[
+            cost::Multiplier::Count { param: "number_results" },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"A red apple on a table\"}", within: Duration::from_secs(10) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v1")],
+        headers: &[],
+        body: Some(Template::Array(&[
+            Template::Object(&[
+                ("taskType", Template::Str("imageInference")),
+                ("taskUUID", Template::Slot(Slot::Uuid)),
+                ("model", Template::Str("runware:100@1")),
+                ("positivePrompt", Template::param("prompt")),
+                ("width", Template::param("width")),
+                ("height", Template::param("height")),
+                ("steps", Template::param("steps")),
+                ("numberResults", Template::param("number_results")),
+                ("outputFormat", Template::param("output_format")),
+                ("outputType", Template::Str("URL")),
+                ("includeCost", Template::Json("true")),
+            ]),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: None,
+        outputs: Some(model::OutputsAt { at: "/data/*/imageURL", json_string: false, then: None, kind: model::OutputKind::Url }),
+        provider_cost: Some(model::ProviderCostAt { at: "/data/0/cost", credits_per_unit: "1000" }),
+    },
+    status: None,
+};

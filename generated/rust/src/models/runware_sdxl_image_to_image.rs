@@ -6,8 +6,14 @@
 //!
 //! Generated from `models/runware/runware_sdxl_image_to_image.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
+
+use super::providers;
+
 /// Params of [`RunwareSdxlImageToImage`], checked against the spec's bounds.
 ///
 /// Build them with [`RunwareSdxlImageToImageParams::new`] (required params only) or [`RunwareSdxlImageToImageParams::builder`];
@@ -15,44 +21,25 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct RunwareSdxlImageToImageParams {
-    /// The image to start from.
-    ///
-    /// An http(s) URL. Required.
     seed_image: String,
-    /// How to change it.
-    ///
-    /// From 2 to 3000 characters. Required.
     prompt: String,
-    /// How far to move from the input (0 keeps it, 1 ignores it).
-    ///
-    /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.05. Default: `0.8`.
-    strength: String,
-    /// Prompt guidance.
-    ///
-    /// An exact decimal, such as `"0.5"`. From 0 to 50. A multiple of 0.5. Default: `7`.
-    cfg_scale: String,
+    strength: registry_core::Decimal,
+    cfg_scale: registry_core::Decimal,
 }
+
 impl RunwareSdxlImageToImageParams {
     /// Params with `seed_image`, `prompt` and every other param at its default, checked.
-    pub fn new(
-        seed_image: impl Into<String>,
-        prompt: impl Into<String>,
-    ) -> Result<Self, params::Violations> {
+    pub fn new(seed_image: impl Into<String>, prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(seed_image, prompt).build()
     }
-    /// A builder with `seed_image`, `prompt`, other params at their defaults; [`build`](RunwareSdxlImageToImageParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        seed_image: impl Into<String>,
-        prompt: impl Into<String>,
-    ) -> RunwareSdxlImageToImageParamsBuilder {
-        RunwareSdxlImageToImageParamsBuilder {
-            params: Self {
-                seed_image: seed_image.into(),
-                prompt: prompt.into(),
-                strength: "0.8".to_owned(),
-                cfg_scale: "7".to_owned(),
-            },
-        }
+    /// A builder with `seed_image`, `prompt` and every other param at its default; [`build`](RunwareSdxlImageToImageParamsBuilder::build) checks the bounds.
+    pub fn builder(seed_image: impl Into<String>, prompt: impl Into<String>) -> RunwareSdxlImageToImageParamsBuilder {
+        RunwareSdxlImageToImageParamsBuilder(Self {
+            seed_image: seed_image.into(),
+            prompt: prompt.into(),
+            strength: registry_core::Decimal::from_str_exact("0.8").unwrap_or_default(),
+            cfg_scale: registry_core::Decimal::from_str_exact("7").unwrap_or_default(),
+        })
     }
     /// The image to start from.
     pub fn seed_image(&self) -> &str {
@@ -63,198 +50,134 @@ impl RunwareSdxlImageToImageParams {
         &self.prompt
     }
     /// How far to move from the input (0 keeps it, 1 ignores it).
-    pub fn strength(&self) -> &str {
-        &self.strength
+    pub fn strength(&self) -> registry_core::Decimal {
+        self.strength
     }
     /// Prompt guidance.
-    pub fn cfg_scale(&self) -> &str {
-        &self.cfg_scale
-    }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("seed_image".to_owned(), Value::from(self.seed_image.clone()));
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("strength".to_owned(), Value::from(self.strength.clone()));
-        map.insert("cfg_scale".to_owned(), Value::from(self.cfg_scale.clone()));
-        map
+    pub fn cfg_scale(&self) -> registry_core::Decimal {
+        self.cfg_scale
     }
 }
+
 /// Builds [`RunwareSdxlImageToImageParams`]: set optional params, then [`build`](RunwareSdxlImageToImageParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct RunwareSdxlImageToImageParamsBuilder {
-    params: RunwareSdxlImageToImageParams,
-}
+pub struct RunwareSdxlImageToImageParamsBuilder(RunwareSdxlImageToImageParams);
+
 impl RunwareSdxlImageToImageParamsBuilder {
     /// How far to move from the input (0 keeps it, 1 ignores it).
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.05. Default: `0.8`.
-    pub fn strength(mut self, strength: impl Into<String>) -> Self {
-        self.params.strength = strength.into();
+    pub fn strength(mut self, strength: registry_core::Decimal) -> Self {
+        self.0.strength = strength;
         self
     }
     /// Prompt guidance.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 50. A multiple of 0.5. Default: `7`.
-    pub fn cfg_scale(mut self, cfg_scale: impl Into<String>) -> Self {
-        self.params.cfg_scale = cfg_scale.into();
+    pub fn cfg_scale(mut self, cfg_scale: registry_core::Decimal) -> Self {
+        self.0.cfg_scale = cfg_scale;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<RunwareSdxlImageToImageParams, params::Violations> {
-        params::validate(
-            <RunwareSdxlImageToImage as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<RunwareSdxlImageToImageParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for RunwareSdxlImageToImageParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <RunwareSdxlImageToImage as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            seed_image: super::take(&mut valid, "seed_image")?,
-            prompt: super::take(&mut valid, "prompt")?,
-            strength: super::take(&mut valid, "strength")?,
-            cfg_scale: super::take(&mut valid, "cfg_scale")?,
+            seed_image: typed::take(&mut valid, "seed_image")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            strength: typed::take(&mut valid, "strength")?,
+            cfg_scale: typed::take(&mut valid, "cfg_scale")?,
         })
     }
 }
+
 impl serde::Serialize for RunwareSdxlImageToImageParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for RunwareSdxlImageToImageParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "seed_image", &self.seed_image);
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "strength", &self.strength);
+        typed::put(&mut map, "cfg_scale", &self.cfg_scale);
+        map
+    }
+}
+
 /// SDXL image-to-image (Runware).
 ///
 /// Redraws an input image guided by a prompt.
 ///
 /// Runs as `runware_sdxl_image_to_image` on Runware (sync mode, expected latency 15s, timeout 1m30s) with the `image_to_image` key scope.
+/// Cost: `2, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunwareSdxlImageToImage;
-impl RunwareSdxlImageToImage {
-    /// The exact credit cost of a generation: `2, ceil`.
-    pub fn cost(
-        params: &RunwareSdxlImageToImageParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for RunwareSdxlImageToImage {
     type Params = RunwareSdxlImageToImageParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "runware_sdxl_image_to_image",
-        display_name: "SDXL image-to-image (Runware)",
-        description: Some("Redraws an input image guided by a prompt."),
-        provider: &super::providers::RUNWARE,
-        content_type: model::ContentType::Image,
-        key_scope: "image_to_image",
-        secret_name: "RUNWARE_API_KEY_IMAGE_TO_IMAGE",
-        mode: model::Mode::Sync,
-        enabled: true,
-        expected_latency: Duration::from_secs(15),
-        timeout: Duration::from_secs(90),
-        poll: None,
-        params: &[
-            params::ParamRule {
-                name: "seed_image",
-                required: true,
-                default: None,
-                kind: params::Kind::ImageUrl,
-            },
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: Some(2),
-                    max_length: Some(3000),
-                },
-            },
-            params::ParamRule {
-                name: "strength",
-                required: false,
-                default: Some("\"0.8\""),
-                kind: params::Kind::Decimal {
-                    min: Some("0"),
-                    max: Some("1"),
-                    step: Some("0.05"),
-                },
-            },
-            params::ParamRule {
-                name: "cfg_scale",
-                required: false,
-                default: Some("\"7\""),
-                kind: params::Kind::Decimal {
-                    min: Some("0"),
-                    max: Some("50"),
-                    step: Some("0.5"),
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "2",
-            factors: &[],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"Make it winter\",\"seed_image\":\"https://example.com/apple.png\"}",
-            within: Duration::from_secs(30),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body_item = Map::new();
-        body_item.insert("taskType".to_owned(), Value::from("imageInference"));
-        body_item.insert("taskUUID".to_owned(), Value::from(ctx.uuid.clone()));
-        body_item.insert("model".to_owned(), Value::from("civitai:101055@128078"));
-        body_item
-            .insert("positivePrompt".to_owned(), Value::from(params.prompt.clone()));
-        body_item.insert("seedImage".to_owned(), Value::from(params.seed_image.clone()));
-        body_item.insert("strength".to_owned(), Value::from(params.strength.clone()));
-        body_item.insert("CFGScale".to_owned(), Value::from(params.cfg_scale.clone()));
-        body_item.insert("outputType".to_owned(), Value::from("URL"));
-        body_item.insert("includeCost".to_owned(), Value::Bool(true));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/v1".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Array(vec![Value::Object(body_item)])),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(
-            model::SubmitAnswer::Done(model::Outcome::Completed {
-                outputs: runtime::answer::outputs(
-                    answer,
-                    "/data/*/imageURL",
-                    false,
-                    None,
-                    model::OutputKind::Url,
-                )?,
-                provider_cost: runtime::answer::provider_cost(
-                    answer,
-                    "/data/0/cost",
-                    "1000",
-                ),
-            }),
-        )
-    }
-    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
-        None
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match Self::read_submit(answer)? {
-            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
-            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`RunwareSdxlImageToImage`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "runware_sdxl_image_to_image",
+    display_name: "SDXL image-to-image (Runware)",
+    description: Some("Redraws an input image guided by a prompt."),
+    provider: &providers::RUNWARE,
+    content_type: model::ContentType::Image,
+    key_scope: "image_to_image",
+    secret_name: "RUNWARE_API_KEY_IMAGE_TO_IMAGE",
+    mode: model::Mode::Sync,
+    enabled: true,
+    expected_latency: Duration::from_secs(15),
+    timeout: Duration::from_secs(90),
+    poll: None,
+    params: &[
+        ParamRule::required("seed_image", Kind::ImageUrl),
+        ParamRule::required("prompt", Kind::String { min_length: Some(2), max_length: Some(3000) }),
+        ParamRule::with_default("strength", "\"0.8\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.05") }),
+        ParamRule::with_default("cfg_scale", "\"7\"", Kind::Decimal { min: Some("0"), max: Some("50"), step: Some("0.5") }),
+    ],
+    cost: cost::Formula {
+        base: "2",
+        multipliers: &[],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"Make it winter\",\"seed_image\":\"https://example.com/apple.png\"}", within: Duration::from_secs(30) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v1")],
+        headers: &[],
+        body: Some(Template::Array(&[
+            Template::Object(&[
+                ("taskType", Template::Str("imageInference")),
+                ("taskUUID", Template::Slot(Slot::Uuid)),
+                ("model", Template::Str("civitai:101055@128078")),
+                ("positivePrompt", Template::param("prompt")),
+                ("seedImage", Template::param("seed_image")),
+                ("strength", Template::param("strength")),
+                ("CFGScale", Template::param("cfg_scale")),
+                ("outputType", Template::Str("URL")),
+                ("includeCost", Template::Json("true")),
+            ]),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: None,
+        outputs: Some(model::OutputsAt { at: "/data/*/imageURL", json_string: false, then: None, kind: model::OutputKind::Url }),
+        provider_cost: Some(model::ProviderCostAt { at: "/data/0/cost", credits_per_unit: "1000" }),
+    },
+    status: None,
+};

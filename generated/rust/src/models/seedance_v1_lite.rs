@@ -6,109 +6,49 @@
 //!
 //! Generated from `models/kie_ai/seedance_v1_lite.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// Frame shape.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum AspectRatio {
-    /// `16:9`.
-    #[default]
-    #[serde(rename = "16:9")]
-    R16x9,
-    /// `9:16`.
-    #[serde(rename = "9:16")]
-    R9x16,
-    /// `1:1`.
-    #[serde(rename = "1:1")]
-    R1x1,
-    /// `4:3`.
-    #[serde(rename = "4:3")]
-    R4x3,
-    /// `3:4`.
-    #[serde(rename = "3:4")]
-    R3x4,
-    /// `21:9`.
-    #[serde(rename = "21:9")]
-    R21x9,
-}
-impl AspectRatio {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 6] = [
-        Self::R16x9,
-        Self::R9x16,
-        Self::R1x1,
-        Self::R4x3,
-        Self::R3x4,
-        Self::R21x9,
-    ];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::R16x9 => "16:9",
-            Self::R9x16 => "9:16",
-            Self::R1x1 => "1:1",
-            Self::R4x3 => "4:3",
-            Self::R3x4 => "3:4",
-            Self::R21x9 => "21:9",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// Frame shape.
+    #[derive(Default)]
+    pub enum AspectRatio {
+        #[default]
+        R16x9 = "16:9",
+        R9x16 = "9:16",
+        R1x1 = "1:1",
+        R4x3 = "4:3",
+        R3x4 = "3:4",
+        R21x9 = "21:9",
     }
 }
-impl std::fmt::Display for AspectRatio {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+
+registry_core::str_enum! {
+    /// Output resolution.
+    #[derive(Default)]
+    pub enum Resolution {
+        P480 = "480p",
+        #[default]
+        P720 = "720p",
+        P1080 = "1080p",
     }
 }
-/// Output resolution.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum Resolution {
-    /// `480p`.
-    #[serde(rename = "480p")]
-    P480,
-    /// `720p`.
-    #[default]
-    #[serde(rename = "720p")]
-    P720,
-    /// `1080p`.
-    #[serde(rename = "1080p")]
-    P1080,
-}
-impl Resolution {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 3] = [Self::P480, Self::P720, Self::P1080];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::P480 => "480p",
-            Self::P720 => "720p",
-            Self::P1080 => "1080p",
-        }
+
+registry_core::int_enum! {
+    /// Length in seconds.
+    #[derive(Default)]
+    pub enum DurationValue {
+        #[default]
+        V5 = 5,
+        V10 = 10,
     }
 }
-impl std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+
 /// Params of [`SeedanceV1Lite`], checked against the spec's bounds.
 ///
 /// Build them with [`SeedanceV1LiteParams::new`] (required params only) or [`SeedanceV1LiteParams::builder`];
@@ -116,48 +56,29 @@ impl std::fmt::Display for Resolution {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct SeedanceV1LiteParams {
-    /// The scene to film.
-    ///
-    /// At most 2000 characters. Required.
     prompt: String,
-    /// Frame shape.
-    ///
-    /// Default: `16:9`.
     aspect_ratio: AspectRatio,
-    /// Output resolution.
-    ///
-    /// Default: `720p`.
     resolution: Resolution,
-    /// Length in seconds.
-    ///
-    /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
-    duration: i64,
-    /// Keep the camera still.
-    ///
-    /// Default: `false`.
+    duration: DurationValue,
     camera_fixed: bool,
-    /// Random seed; -1 or absent for a random one.
-    ///
-    /// From -1 to 2147483647. Optional: left out of the request when not set.
     seed: Option<i64>,
 }
+
 impl SeedanceV1LiteParams {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](SeedanceV1LiteParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](SeedanceV1LiteParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> SeedanceV1LiteParamsBuilder {
-        SeedanceV1LiteParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                aspect_ratio: AspectRatio::R16x9,
-                resolution: Resolution::P720,
-                duration: 5,
-                camera_fixed: false,
-                seed: None,
-            },
-        }
+        SeedanceV1LiteParamsBuilder(Self {
+            prompt: prompt.into(),
+            aspect_ratio: AspectRatio::R16x9,
+            resolution: Resolution::P720,
+            duration: DurationValue::V5,
+            camera_fixed: false,
+            seed: None,
+        })
     }
     /// The scene to film.
     pub fn prompt(&self) -> &str {
@@ -172,7 +93,7 @@ impl SeedanceV1LiteParams {
         self.resolution
     }
     /// Length in seconds.
-    pub fn duration(&self) -> i64 {
+    pub fn duration(&self) -> DurationValue {
         self.duration
     }
     /// Keep the camera still.
@@ -183,281 +104,175 @@ impl SeedanceV1LiteParams {
     pub fn seed(&self) -> Option<i64> {
         self.seed
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("aspect_ratio".to_owned(), Value::from(self.aspect_ratio.as_str()));
-        map.insert("resolution".to_owned(), Value::from(self.resolution.as_str()));
-        map.insert("duration".to_owned(), Value::from(self.duration));
-        map.insert("camera_fixed".to_owned(), Value::from(self.camera_fixed));
-        if let Some(value) = &self.seed {
-            map.insert("seed".to_owned(), Value::from(*value));
-        }
-        map
-    }
 }
+
 /// Builds [`SeedanceV1LiteParams`]: set optional params, then [`build`](SeedanceV1LiteParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct SeedanceV1LiteParamsBuilder {
-    params: SeedanceV1LiteParams,
-}
+pub struct SeedanceV1LiteParamsBuilder(SeedanceV1LiteParams);
+
 impl SeedanceV1LiteParamsBuilder {
     /// Frame shape.
     ///
     /// Default: `16:9`.
     pub fn aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
-        self.params.aspect_ratio = aspect_ratio;
+        self.0.aspect_ratio = aspect_ratio;
         self
     }
     /// Output resolution.
     ///
     /// Default: `720p`.
     pub fn resolution(mut self, resolution: Resolution) -> Self {
-        self.params.resolution = resolution;
+        self.0.resolution = resolution;
         self
     }
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
-    pub fn duration(mut self, duration: i64) -> Self {
-        self.params.duration = duration;
+    pub fn duration(mut self, duration: DurationValue) -> Self {
+        self.0.duration = duration;
         self
     }
     /// Keep the camera still.
     ///
     /// Default: `false`.
     pub fn camera_fixed(mut self, camera_fixed: bool) -> Self {
-        self.params.camera_fixed = camera_fixed;
+        self.0.camera_fixed = camera_fixed;
         self
     }
     /// Random seed; -1 or absent for a random one.
     ///
     /// From -1 to 2147483647. Optional: left out of the request when not set.
     pub fn seed(mut self, seed: i64) -> Self {
-        self.params.seed = Some(seed);
+        self.0.seed = Some(seed);
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<SeedanceV1LiteParams, params::Violations> {
-        params::validate(
-            <SeedanceV1Lite as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<SeedanceV1LiteParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for SeedanceV1LiteParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <SeedanceV1Lite as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            aspect_ratio: super::take(&mut valid, "aspect_ratio")?,
-            resolution: super::take(&mut valid, "resolution")?,
-            duration: super::take(&mut valid, "duration")?,
-            camera_fixed: super::take(&mut valid, "camera_fixed")?,
-            seed: super::take(&mut valid, "seed")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            aspect_ratio: typed::take(&mut valid, "aspect_ratio")?,
+            resolution: typed::take(&mut valid, "resolution")?,
+            duration: typed::take(&mut valid, "duration")?,
+            camera_fixed: typed::take(&mut valid, "camera_fixed")?,
+            seed: typed::take(&mut valid, "seed")?,
         })
     }
 }
+
 impl serde::Serialize for SeedanceV1LiteParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for SeedanceV1LiteParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "aspect_ratio", &self.aspect_ratio);
+        typed::put(&mut map, "resolution", &self.resolution);
+        typed::put(&mut map, "duration", &self.duration);
+        typed::put(&mut map, "camera_fixed", &self.camera_fixed);
+        typed::put(&mut map, "seed", &self.seed);
+        map
+    }
+}
+
 /// Seedance V1 Lite.
 ///
 /// ByteDance text-to-video; webhook delivery with polling as a fallback.
 ///
 /// Runs as `seedance_v1_lite` on KIE AI (webhook mode, expected latency 4m, timeout 15m) with the `prompt_to_video` key scope.
+/// Cost: `8 × resolution{480p: 1, 720p: 1.5, 1080p: 2.5} × duration/5, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SeedanceV1Lite;
-impl SeedanceV1Lite {
-    /// The exact credit cost of a generation: `8 × resolution{1080p: 2.5, 480p: 1, 720p: 1.5} × duration/5, ceil`.
-    pub fn cost(
-        params: &SeedanceV1LiteParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for SeedanceV1Lite {
     type Params = SeedanceV1LiteParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "seedance_v1_lite",
-        display_name: "Seedance V1 Lite",
-        description: Some(
-            "ByteDance text-to-video; webhook delivery with polling as a fallback.",
-        ),
-        provider: &super::providers::KIE_AI,
-        content_type: model::ContentType::Video,
-        key_scope: "prompt_to_video",
-        secret_name: "KIE_AI_API_KEY_PROMPT_TO_VIDEO",
-        mode: model::Mode::Webhook,
-        enabled: true,
-        expected_latency: Duration::from_secs(240),
-        timeout: Duration::from_secs(900),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(3),
-            max_interval: Duration::from_secs(30),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(2000),
-                },
-            },
-            params::ParamRule {
-                name: "aspect_ratio",
-                required: false,
-                default: Some("\"16:9\""),
-                kind: params::Kind::Enum {
-                    values: &["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"],
-                },
-            },
-            params::ParamRule {
-                name: "resolution",
-                required: false,
-                default: Some("\"720p\""),
-                kind: params::Kind::Enum {
-                    values: &["480p", "720p", "1080p"],
-                },
-            },
-            params::ParamRule {
-                name: "duration",
-                required: false,
-                default: Some("5"),
-                kind: params::Kind::Integer {
-                    min: None,
-                    max: None,
-                    step: None,
-                    values: Some(&[5, 10]),
-                },
-            },
-            params::ParamRule {
-                name: "camera_fixed",
-                required: false,
-                default: Some("false"),
-                kind: params::Kind::Boolean,
-            },
-            params::ParamRule {
-                name: "seed",
-                required: false,
-                default: None,
-                kind: params::Kind::Integer {
-                    min: Some(-1),
-                    max: Some(2147483647),
-                    step: None,
-                    values: None,
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "8",
-            factors: &[
-                cost::Factor::Table {
-                    param: "resolution",
-                    entries: &[("1080p", "2.5"), ("480p", "1"), ("720p", "1.5")],
-                },
-                cost::Factor::Ratio {
-                    param: "duration",
-                    per: 5,
-                },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"Ocean waves crashing\"}",
-            within: Duration::from_secs(300),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("model".to_owned(), Value::from("bytedance/v1-lite-text-to-video"));
-        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
-        let mut input = Map::new();
-        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        input
-            .insert(
-                "aspect_ratio".to_owned(),
-                Value::from(params.aspect_ratio.as_str()),
-            );
-        input.insert("resolution".to_owned(), Value::from(params.resolution.as_str()));
-        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
-        input.insert("camera_fixed".to_owned(), Value::from(params.camera_fixed));
-        if let Some(value) = &params.seed {
-            input.insert("seed".to_owned(), Value::from(*value));
-        }
-        body.insert("input".to_owned(), Value::Object(input));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/api/v1/jobs/createTask".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/data/taskId")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!(
-                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
-            ),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(model::TaskState::Pending),
-            "generating" => Ok(model::TaskState::Processing),
-            "success" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/data/resultJson",
-                            true,
-                            Some("/resultUrls"),
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: runtime::answer::provider_cost(
-                            answer,
-                            "/data/consumeCredits",
-                            "1",
-                        ),
-                    }),
-                )
-            }
-            "fail" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/data/failMsg")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: runtime::answer::message(answer, "/data/failCode"),
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`SeedanceV1Lite`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "seedance_v1_lite",
+    display_name: "Seedance V1 Lite",
+    description: Some("ByteDance text-to-video; webhook delivery with polling as a fallback."),
+    provider: &providers::KIE_AI,
+    content_type: model::ContentType::Video,
+    key_scope: "prompt_to_video",
+    secret_name: "KIE_AI_API_KEY_PROMPT_TO_VIDEO",
+    mode: model::Mode::Webhook,
+    enabled: true,
+    expected_latency: Duration::from_secs(240),
+    timeout: Duration::from_secs(900),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(3), max_interval: Duration::from_secs(30) }),
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2000) }),
+        ParamRule::with_default("aspect_ratio", "\"16:9\"", Kind::Enum { values: &["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"] }),
+        ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: &["480p", "720p", "1080p"] }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+        ParamRule::with_default("camera_fixed", "false", Kind::Boolean),
+        ParamRule::optional("seed", Kind::Integer { min: Some(-1), max: Some(2147483647), step: None, values: None }),
+    ],
+    cost: cost::Formula {
+        base: "8",
+        multipliers: &[
+            cost::Multiplier::Table { param: "resolution", entries: &[("480p", "1"), ("720p", "1.5"), ("1080p", "2.5")] },
+            cost::Multiplier::Ratio { param: "duration", per: 5 },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"Ocean waves crashing\"}", within: Duration::from_secs(300) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/api/v1/jobs/createTask")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("model", Template::Str("bytedance/v1-lite-text-to-video")),
+            ("callBackUrl", Template::Slot(Slot::CallbackUrl)),
+            ("input", Template::Object(&[
+                ("prompt", Template::param("prompt")),
+                ("aspect_ratio", Template::param("aspect_ratio")),
+                ("resolution", Template::param("resolution")),
+                ("duration", Template::param_as_string("duration")),
+                ("camera_fixed", Template::param("camera_fixed")),
+                ("seed", Template::param("seed")),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/data/taskId"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/api/v1/jobs/recordInfo?taskId="), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/data/state",
+        states: &[
+            ("fail", model::TaskStatus::Failed),
+            ("generating", model::TaskStatus::Processing),
+            ("queuing", model::TaskStatus::Pending),
+            ("success", model::TaskStatus::Completed),
+            ("waiting", model::TaskStatus::Pending),
+        ],
+        outputs: model::OutputsAt { at: "/data/resultJson", json_string: true, then: Some("/resultUrls"), kind: model::OutputKind::Url },
+        error: Some("/data/failMsg"),
+        error_code: Some("/data/failCode"),
+        provider_cost: Some(model::ProviderCostAt { at: "/data/consumeCredits", credits_per_unit: "1" }),
+    }),
+};

@@ -6,49 +6,35 @@
 //!
 //! Generated from `models/kie_ai/seedance_v1_lite_image_to_video.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// Output resolution.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum Resolution {
-    /// `480p`.
-    #[serde(rename = "480p")]
-    P480,
-    /// `720p`.
-    #[default]
-    #[serde(rename = "720p")]
-    P720,
-    /// `1080p`.
-    #[serde(rename = "1080p")]
-    P1080,
-}
-impl Resolution {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 3] = [Self::P480, Self::P720, Self::P1080];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::P480 => "480p",
-            Self::P720 => "720p",
-            Self::P1080 => "1080p",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// Output resolution.
+    #[derive(Default)]
+    pub enum Resolution {
+        P480 = "480p",
+        #[default]
+        P720 = "720p",
+        P1080 = "1080p",
     }
 }
-impl std::fmt::Display for Resolution {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+
+registry_core::int_enum! {
+    /// Length in seconds.
+    #[derive(Default)]
+    pub enum DurationValue {
+        #[default]
+        V5 = 5,
+        V10 = 10,
     }
 }
+
 /// Params of [`SeedanceV1LiteImageToVideo`], checked against the spec's bounds.
 ///
 /// Build them with [`SeedanceV1LiteImageToVideoParams::new`] (required params only) or [`SeedanceV1LiteImageToVideoParams::builder`];
@@ -56,44 +42,25 @@ impl std::fmt::Display for Resolution {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct SeedanceV1LiteImageToVideoParams {
-    /// The first frame.
-    ///
-    /// An http(s) URL. Required.
     image_url: String,
-    /// How it moves.
-    ///
-    /// At most 2000 characters. Required.
     prompt: String,
-    /// Output resolution.
-    ///
-    /// Default: `720p`.
     resolution: Resolution,
-    /// Length in seconds.
-    ///
-    /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
-    duration: i64,
+    duration: DurationValue,
 }
+
 impl SeedanceV1LiteImageToVideoParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
-    pub fn new(
-        image_url: impl Into<String>,
-        prompt: impl Into<String>,
-    ) -> Result<Self, params::Violations> {
+    pub fn new(image_url: impl Into<String>, prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(image_url, prompt).build()
     }
-    /// A builder with `image_url`, `prompt`, other params at their defaults; [`build`](SeedanceV1LiteImageToVideoParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        image_url: impl Into<String>,
-        prompt: impl Into<String>,
-    ) -> SeedanceV1LiteImageToVideoParamsBuilder {
-        SeedanceV1LiteImageToVideoParamsBuilder {
-            params: Self {
-                image_url: image_url.into(),
-                prompt: prompt.into(),
-                resolution: Resolution::P720,
-                duration: 5,
-            },
-        }
+    /// A builder with `image_url`, `prompt` and every other param at its default; [`build`](SeedanceV1LiteImageToVideoParamsBuilder::build) checks the bounds.
+    pub fn builder(image_url: impl Into<String>, prompt: impl Into<String>) -> SeedanceV1LiteImageToVideoParamsBuilder {
+        SeedanceV1LiteImageToVideoParamsBuilder(Self {
+            image_url: image_url.into(),
+            prompt: prompt.into(),
+            resolution: Resolution::P720,
+            duration: DurationValue::V5,
+        })
     }
     /// The first frame.
     pub fn image_url(&self) -> &str {
@@ -108,228 +75,149 @@ impl SeedanceV1LiteImageToVideoParams {
         self.resolution
     }
     /// Length in seconds.
-    pub fn duration(&self) -> i64 {
+    pub fn duration(&self) -> DurationValue {
         self.duration
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("resolution".to_owned(), Value::from(self.resolution.as_str()));
-        map.insert("duration".to_owned(), Value::from(self.duration));
-        map
-    }
 }
+
 /// Builds [`SeedanceV1LiteImageToVideoParams`]: set optional params, then [`build`](SeedanceV1LiteImageToVideoParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct SeedanceV1LiteImageToVideoParamsBuilder {
-    params: SeedanceV1LiteImageToVideoParams,
-}
+pub struct SeedanceV1LiteImageToVideoParamsBuilder(SeedanceV1LiteImageToVideoParams);
+
 impl SeedanceV1LiteImageToVideoParamsBuilder {
     /// Output resolution.
     ///
     /// Default: `720p`.
     pub fn resolution(mut self, resolution: Resolution) -> Self {
-        self.params.resolution = resolution;
+        self.0.resolution = resolution;
         self
     }
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
-    pub fn duration(mut self, duration: i64) -> Self {
-        self.params.duration = duration;
+    pub fn duration(mut self, duration: DurationValue) -> Self {
+        self.0.duration = duration;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<SeedanceV1LiteImageToVideoParams, params::Violations> {
-        params::validate(
-            <SeedanceV1LiteImageToVideo as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<SeedanceV1LiteImageToVideoParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for SeedanceV1LiteImageToVideoParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <SeedanceV1LiteImageToVideo as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            image_url: super::take(&mut valid, "image_url")?,
-            prompt: super::take(&mut valid, "prompt")?,
-            resolution: super::take(&mut valid, "resolution")?,
-            duration: super::take(&mut valid, "duration")?,
+            image_url: typed::take(&mut valid, "image_url")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            resolution: typed::take(&mut valid, "resolution")?,
+            duration: typed::take(&mut valid, "duration")?,
         })
     }
 }
+
 impl serde::Serialize for SeedanceV1LiteImageToVideoParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for SeedanceV1LiteImageToVideoParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "image_url", &self.image_url);
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "resolution", &self.resolution);
+        typed::put(&mut map, "duration", &self.duration);
+        map
+    }
+}
+
 /// Seedance V1 Lite (image to video).
 ///
 /// ByteDance image-to-video; animates a still.
 ///
 /// Runs as `seedance_v1_lite_image_to_video` on KIE AI (webhook mode, expected latency 4m, timeout 15m) with the `image_to_video` key scope.
+/// Cost: `8 × resolution{480p: 1, 720p: 1.5, 1080p: 2.5} × duration/5, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SeedanceV1LiteImageToVideo;
-impl SeedanceV1LiteImageToVideo {
-    /// The exact credit cost of a generation: `8 × resolution{1080p: 2.5, 480p: 1, 720p: 1.5} × duration/5, ceil`.
-    pub fn cost(
-        params: &SeedanceV1LiteImageToVideoParams,
-    ) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for SeedanceV1LiteImageToVideo {
     type Params = SeedanceV1LiteImageToVideoParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "seedance_v1_lite_image_to_video",
-        display_name: "Seedance V1 Lite (image to video)",
-        description: Some("ByteDance image-to-video; animates a still."),
-        provider: &super::providers::KIE_AI,
-        content_type: model::ContentType::Video,
-        key_scope: "image_to_video",
-        secret_name: "KIE_AI_API_KEY_IMAGE_TO_VIDEO",
-        mode: model::Mode::Webhook,
-        enabled: true,
-        expected_latency: Duration::from_secs(240),
-        timeout: Duration::from_secs(900),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(3),
-            max_interval: Duration::from_secs(30),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "image_url",
-                required: true,
-                default: None,
-                kind: params::Kind::ImageUrl,
-            },
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(2000),
-                },
-            },
-            params::ParamRule {
-                name: "resolution",
-                required: false,
-                default: Some("\"720p\""),
-                kind: params::Kind::Enum {
-                    values: &["480p", "720p", "1080p"],
-                },
-            },
-            params::ParamRule {
-                name: "duration",
-                required: false,
-                default: Some("5"),
-                kind: params::Kind::Integer {
-                    min: None,
-                    max: None,
-                    step: None,
-                    values: Some(&[5, 10]),
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "8",
-            factors: &[
-                cost::Factor::Table {
-                    param: "resolution",
-                    entries: &[("1080p", "2.5"), ("480p", "1"), ("720p", "1.5")],
-                },
-                cost::Factor::Ratio {
-                    param: "duration",
-                    per: 5,
-                },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"The apple rolls off the table\",\"image_url\":\"https://example.com/apple.png\"}",
-            within: Duration::from_secs(300),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("model".to_owned(), Value::from("bytedance/v1-lite-image-to-video"));
-        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
-        let mut input = Map::new();
-        input.insert("image_url".to_owned(), Value::from(params.image_url.clone()));
-        input.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        input.insert("resolution".to_owned(), Value::from(params.resolution.as_str()));
-        input.insert("duration".to_owned(), Value::from(params.duration.to_string()));
-        body.insert("input".to_owned(), Value::Object(input));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/api/v1/jobs/createTask".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/data/taskId")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!(
-                "/api/v1/jobs/recordInfo?taskId={}", model::encode_component(task_id)
-            ),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/data/state")?.as_str() {
-            "queuing" | "waiting" => Ok(model::TaskState::Pending),
-            "generating" => Ok(model::TaskState::Processing),
-            "success" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/data/resultJson",
-                            true,
-                            Some("/resultUrls"),
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: runtime::answer::provider_cost(
-                            answer,
-                            "/data/consumeCredits",
-                            "1",
-                        ),
-                    }),
-                )
-            }
-            "fail" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/data/failMsg")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: runtime::answer::message(answer, "/data/failCode"),
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`SeedanceV1LiteImageToVideo`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "seedance_v1_lite_image_to_video",
+    display_name: "Seedance V1 Lite (image to video)",
+    description: Some("ByteDance image-to-video; animates a still."),
+    provider: &providers::KIE_AI,
+    content_type: model::ContentType::Video,
+    key_scope: "image_to_video",
+    secret_name: "KIE_AI_API_KEY_IMAGE_TO_VIDEO",
+    mode: model::Mode::Webhook,
+    enabled: true,
+    expected_latency: Duration::from_secs(240),
+    timeout: Duration::from_secs(900),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(3), max_interval: Duration::from_secs(30) }),
+    params: &[
+        ParamRule::required("image_url", Kind::ImageUrl),
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2000) }),
+        ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: &["480p", "720p", "1080p"] }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+    ],
+    cost: cost::Formula {
+        base: "8",
+        multipliers: &[
+            cost::Multiplier::Table { param: "resolution", entries: &[("480p", "1"), ("720p", "1.5"), ("1080p", "2.5")] },
+            cost::Multiplier::Ratio { param: "duration", per: 5 },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"The apple rolls off the table\",\"image_url\":\"https://example.com/apple.png\"}", within: Duration::from_secs(300) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/api/v1/jobs/createTask")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("model", Template::Str("bytedance/v1-lite-image-to-video")),
+            ("callBackUrl", Template::Slot(Slot::CallbackUrl)),
+            ("input", Template::Object(&[
+                ("image_url", Template::param("image_url")),
+                ("prompt", Template::param("prompt")),
+                ("resolution", Template::param("resolution")),
+                ("duration", Template::param_as_string("duration")),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/data/taskId"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/api/v1/jobs/recordInfo?taskId="), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/data/state",
+        states: &[
+            ("fail", model::TaskStatus::Failed),
+            ("generating", model::TaskStatus::Processing),
+            ("queuing", model::TaskStatus::Pending),
+            ("success", model::TaskStatus::Completed),
+            ("waiting", model::TaskStatus::Pending),
+        ],
+        outputs: model::OutputsAt { at: "/data/resultJson", json_string: true, then: Some("/resultUrls"), kind: model::OutputKind::Url },
+        error: Some("/data/failMsg"),
+        error_code: Some("/data/failCode"),
+        provider_cost: Some(model::ProviderCostAt { at: "/data/consumeCredits", credits_per_unit: "1" }),
+    }),
+};

@@ -6,8 +6,14 @@
 //!
 //! Generated from `models/kie_ai/suno_v4_5.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
+
+use super::providers;
+
 /// Params of [`SunoV45`], checked against the spec's bounds.
 ///
 /// Build them with [`SunoV45Params::new`] (required params only) or [`SunoV45Params::builder`];
@@ -15,28 +21,21 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct SunoV45Params {
-    /// What the song is about.
-    ///
-    /// At most 400 characters. Required.
     prompt: String,
-    /// No vocals.
-    ///
-    /// Default: `false`.
     instrumental: bool,
 }
+
 impl SunoV45Params {
     /// Params with `prompt` and every other param at its default, checked.
-    pub fn new(prompt: impl Into<String>) -> Result<Self, params::Violations> {
+    pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
-    /// A builder with `prompt`, other params at their defaults; [`build`](SunoV45ParamsBuilder::build) checks the bounds.
+    /// A builder with `prompt` and every other param at its default; [`build`](SunoV45ParamsBuilder::build) checks the bounds.
     pub fn builder(prompt: impl Into<String>) -> SunoV45ParamsBuilder {
-        SunoV45ParamsBuilder {
-            params: Self {
-                prompt: prompt.into(),
-                instrumental: false,
-            },
-        }
+        SunoV45ParamsBuilder(Self {
+            prompt: prompt.into(),
+            instrumental: false,
+        })
     }
     /// What the song is about.
     pub fn prompt(&self) -> &str {
@@ -46,179 +45,130 @@ impl SunoV45Params {
     pub fn instrumental(&self) -> bool {
         self.instrumental
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("prompt".to_owned(), Value::from(self.prompt.clone()));
-        map.insert("instrumental".to_owned(), Value::from(self.instrumental));
-        map
-    }
 }
+
 /// Builds [`SunoV45Params`]: set optional params, then [`build`](SunoV45ParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct SunoV45ParamsBuilder {
-    params: SunoV45Params,
-}
+pub struct SunoV45ParamsBuilder(SunoV45Params);
+
 impl SunoV45ParamsBuilder {
     /// No vocals.
     ///
     /// Default: `false`.
     pub fn instrumental(mut self, instrumental: bool) -> Self {
-        self.params.instrumental = instrumental;
+        self.0.instrumental = instrumental;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<SunoV45Params, params::Violations> {
-        params::validate(
-            <SunoV45 as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<SunoV45Params, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for SunoV45Params {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <SunoV45 as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            prompt: super::take(&mut valid, "prompt")?,
-            instrumental: super::take(&mut valid, "instrumental")?,
+            prompt: typed::take(&mut valid, "prompt")?,
+            instrumental: typed::take(&mut valid, "instrumental")?,
         })
     }
 }
+
 impl serde::Serialize for SunoV45Params {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for SunoV45Params {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "prompt", &self.prompt);
+        typed::put(&mut map, "instrumental", &self.instrumental);
+        map
+    }
+}
+
 /// Suno V4.5.
 ///
 /// Songs from a prompt through KIE's Suno API.
 ///
 /// Runs as `suno_v4_5` on KIE AI (webhook mode, expected latency 2m, timeout 10m) with the `prompt_to_audio` key scope.
+/// Cost: `12, ceil`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SunoV45;
-impl SunoV45 {
-    /// The exact credit cost of a generation: `12, ceil`.
-    pub fn cost(params: &SunoV45Params) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for SunoV45 {
     type Params = SunoV45Params;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "suno_v4_5",
-        display_name: "Suno V4.5",
-        description: Some("Songs from a prompt through KIE's Suno API."),
-        provider: &super::providers::KIE_AI,
-        content_type: model::ContentType::Audio,
-        key_scope: "prompt_to_audio",
-        secret_name: "KIE_AI_API_KEY_PROMPT_TO_AUDIO",
-        mode: model::Mode::Webhook,
-        enabled: true,
-        expected_latency: Duration::from_secs(120),
-        timeout: Duration::from_secs(600),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(5),
-            max_interval: Duration::from_secs(30),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "prompt",
-                required: true,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(400),
-                },
-            },
-            params::ParamRule {
-                name: "instrumental",
-                required: false,
-                default: Some("false"),
-                kind: params::Kind::Boolean,
-            },
-        ],
-        cost: cost::Formula {
-            base: "12",
-            factors: &[],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"prompt\":\"A calm piano piece about the sea\"}",
-            within: Duration::from_secs(300),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        body.insert("prompt".to_owned(), Value::from(params.prompt.clone()));
-        body.insert("customMode".to_owned(), Value::Bool(false));
-        body.insert("instrumental".to_owned(), Value::from(params.instrumental));
-        body.insert("model".to_owned(), Value::from("V4_5"));
-        body.insert("callBackUrl".to_owned(), Value::from(ctx.callback_url.clone()));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/api/v1/generate".to_owned(),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/data/taskId")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!(
-                "/api/v1/generate/record-info?taskId={}",
-                model::encode_component(task_id)
-            ),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/data/status")?.as_str() {
-            "PENDING" => Ok(model::TaskState::Pending),
-            "FIRST_SUCCESS" | "TEXT_SUCCESS" => Ok(model::TaskState::Processing),
-            "SUCCESS" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/data/response/sunoData/*/audioUrl",
-                            false,
-                            None,
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: None,
-                    }),
-                )
-            }
-            "CALLBACK_EXCEPTION" | "CREATE_TASK_FAILED" | "GENERATE_AUDIO_FAILED"
-            | "SENSITIVE_WORD_ERROR" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/data/errorMessage")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: None,
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`SunoV45`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "suno_v4_5",
+    display_name: "Suno V4.5",
+    description: Some("Songs from a prompt through KIE's Suno API."),
+    provider: &providers::KIE_AI,
+    content_type: model::ContentType::Audio,
+    key_scope: "prompt_to_audio",
+    secret_name: "KIE_AI_API_KEY_PROMPT_TO_AUDIO",
+    mode: model::Mode::Webhook,
+    enabled: true,
+    expected_latency: Duration::from_secs(120),
+    timeout: Duration::from_secs(600),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(5), max_interval: Duration::from_secs(30) }),
+    params: &[
+        ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(400) }),
+        ParamRule::with_default("instrumental", "false", Kind::Boolean),
+    ],
+    cost: cost::Formula {
+        base: "12",
+        multipliers: &[],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: Some(model::Smoke { params: "{\"prompt\":\"A calm piano piece about the sea\"}", within: Duration::from_secs(300) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/api/v1/generate")],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("prompt", Template::param("prompt")),
+            ("customMode", Template::Json("false")),
+            ("instrumental", Template::param("instrumental")),
+            ("model", Template::Str("V4_5")),
+            ("callBackUrl", Template::Slot(Slot::CallbackUrl)),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/data/taskId"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/api/v1/generate/record-info?taskId="), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/data/status",
+        states: &[
+            ("CALLBACK_EXCEPTION", model::TaskStatus::Failed),
+            ("CREATE_TASK_FAILED", model::TaskStatus::Failed),
+            ("FIRST_SUCCESS", model::TaskStatus::Processing),
+            ("GENERATE_AUDIO_FAILED", model::TaskStatus::Failed),
+            ("PENDING", model::TaskStatus::Pending),
+            ("SENSITIVE_WORD_ERROR", model::TaskStatus::Failed),
+            ("SUCCESS", model::TaskStatus::Completed),
+            ("TEXT_SUCCESS", model::TaskStatus::Processing),
+        ],
+        outputs: model::OutputsAt { at: "/data/response/sunoData/*/audioUrl", json_string: false, then: None, kind: model::OutputKind::Url },
+        error: Some("/data/errorMessage"),
+        error_code: None,
+        provider_cost: None,
+    }),
+};

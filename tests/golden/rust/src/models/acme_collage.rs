@@ -7,53 +7,26 @@
 //!
 //! Generated from `models/acme/acme_collage.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// How images are placed.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-pub enum Layout {
-    /// `grid`.
-    #[default]
-    #[serde(rename = "grid")]
-    Grid,
-    /// `2x2`.
-    #[serde(rename = "2x2")]
-    V2x2,
-    /// `16:9`.
-    #[serde(rename = "16:9")]
-    R16x9,
-    /// `strip`.
-    #[serde(rename = "strip")]
-    Strip,
-}
-impl Layout {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 4] = [Self::Grid, Self::V2x2, Self::R16x9, Self::Strip];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Grid => "grid",
-            Self::V2x2 => "2x2",
-            Self::R16x9 => "16:9",
-            Self::Strip => "strip",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// How images are placed.
+    #[derive(Default)]
+    pub enum Layout {
+        #[default]
+        Grid = "grid",
+        V2x2 = "2x2",
+        R16x9 = "16:9",
+        Strip = "strip",
     }
 }
-impl std::fmt::Display for Layout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+
 /// Params of [`AcmeCollage`], checked against the spec's bounds.
 ///
 /// Build them with [`AcmeCollageParams::new`] (required params only) or [`AcmeCollageParams::builder`];
@@ -61,43 +34,27 @@ impl std::fmt::Display for Layout {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct AcmeCollageParams {
-    /// Images to combine.
-    ///
-    /// A list of http(s) URLs. From 1 to 4 items. Required.
     image_urls: Vec<String>,
-    /// Text under the collage.
-    ///
-    /// At most 200 characters. Optional: left out of the request when not set.
     caption: Option<String>,
-    /// How images are placed.
-    ///
-    /// Default: `grid`.
     layout: Layout,
-    /// Gap between images.
-    ///
-    /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.25. Default: `0.5`.
-    spacing: String,
-    /// Labels for search.
-    ///
-    /// A list of texts. At most 3 items. Optional: left out of the request when not set.
+    spacing: registry_core::Decimal,
     tags: Option<Vec<String>>,
 }
+
 impl AcmeCollageParams {
     /// Params with `image_urls` and every other param at its default, checked.
-    pub fn new(image_urls: Vec<String>) -> Result<Self, params::Violations> {
+    pub fn new(image_urls: Vec<String>) -> Result<Self, Violations> {
         Self::builder(image_urls).build()
     }
-    /// A builder with `image_urls`, other params at their defaults; [`build`](AcmeCollageParamsBuilder::build) checks the bounds.
+    /// A builder with `image_urls` and every other param at its default; [`build`](AcmeCollageParamsBuilder::build) checks the bounds.
     pub fn builder(image_urls: Vec<String>) -> AcmeCollageParamsBuilder {
-        AcmeCollageParamsBuilder {
-            params: Self {
-                image_urls,
-                caption: None,
-                layout: Layout::Grid,
-                spacing: "0.5".to_owned(),
-                tags: None,
-            },
-        }
+        AcmeCollageParamsBuilder(Self {
+            image_urls,
+            caption: None,
+            layout: Layout::Grid,
+            spacing: registry_core::Decimal::from_str_exact("0.5").unwrap_or_default(),
+            tags: None,
+        })
     }
     /// Images to combine.
     pub fn image_urls(&self) -> &[String] {
@@ -112,245 +69,159 @@ impl AcmeCollageParams {
         self.layout
     }
     /// Gap between images.
-    pub fn spacing(&self) -> &str {
-        &self.spacing
+    pub fn spacing(&self) -> registry_core::Decimal {
+        self.spacing
     }
     /// Labels for search.
     pub fn tags(&self) -> Option<&[String]> {
         self.tags.as_deref()
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("image_urls".to_owned(), Value::from(self.image_urls.clone()));
-        if let Some(value) = &self.caption {
-            map.insert("caption".to_owned(), Value::from(value.clone()));
-        }
-        map.insert("layout".to_owned(), Value::from(self.layout.as_str()));
-        map.insert("spacing".to_owned(), Value::from(self.spacing.clone()));
-        if let Some(value) = &self.tags {
-            map.insert("tags".to_owned(), Value::from(value.clone()));
-        }
-        map
-    }
 }
+
 /// Builds [`AcmeCollageParams`]: set optional params, then [`build`](AcmeCollageParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct AcmeCollageParamsBuilder {
-    params: AcmeCollageParams,
-}
+pub struct AcmeCollageParamsBuilder(AcmeCollageParams);
+
 impl AcmeCollageParamsBuilder {
     /// Text under the collage.
     ///
     /// At most 200 characters. Optional: left out of the request when not set.
     pub fn caption(mut self, caption: impl Into<String>) -> Self {
-        self.params.caption = Some(caption.into());
+        self.0.caption = Some(caption.into());
         self
     }
     /// How images are placed.
     ///
     /// Default: `grid`.
     pub fn layout(mut self, layout: Layout) -> Self {
-        self.params.layout = layout;
+        self.0.layout = layout;
         self
     }
     /// Gap between images.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.25. Default: `0.5`.
-    pub fn spacing(mut self, spacing: impl Into<String>) -> Self {
-        self.params.spacing = spacing.into();
+    pub fn spacing(mut self, spacing: registry_core::Decimal) -> Self {
+        self.0.spacing = spacing;
         self
     }
     /// Labels for search.
     ///
     /// A list of texts. At most 3 items. Optional: left out of the request when not set.
     pub fn tags(mut self, tags: Vec<String>) -> Self {
-        self.params.tags = Some(tags);
+        self.0.tags = Some(tags);
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<AcmeCollageParams, params::Violations> {
-        params::validate(
-            <AcmeCollage as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<AcmeCollageParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for AcmeCollageParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <AcmeCollage as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            image_urls: super::take(&mut valid, "image_urls")?,
-            caption: super::take(&mut valid, "caption")?,
-            layout: super::take(&mut valid, "layout")?,
-            spacing: super::take(&mut valid, "spacing")?,
-            tags: super::take(&mut valid, "tags")?,
+            image_urls: typed::take(&mut valid, "image_urls")?,
+            caption: typed::take(&mut valid, "caption")?,
+            layout: typed::take(&mut valid, "layout")?,
+            spacing: typed::take(&mut valid, "spacing")?,
+            tags: typed::take(&mut valid, "tags")?,
         })
     }
 }
+
 impl serde::Serialize for AcmeCollageParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for AcmeCollageParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "image_urls", &self.image_urls);
+        typed::put(&mut map, "caption", &self.caption);
+        typed::put(&mut map, "layout", &self.layout);
+        typed::put(&mut map, "spacing", &self.spacing);
+        typed::put(&mut map, "tags", &self.tags);
+        map
+    }
+}
+
 /// Acme Collage.
 ///
 /// Sync fixture: an array param, an optional param without a default,
 /// a decimal, a UUID in the body and a header template.
 ///
 /// Runs as `acme_collage` on Acme Images (sync mode, expected latency 3s, timeout 30s) with the `images` key scope.
+/// Cost: `0.5 × count(image_urls), half even to 1 places`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AcmeCollage;
-impl AcmeCollage {
-    /// The exact credit cost of a generation: `0.5 × count(image_urls), half even to 1 places`.
-    pub fn cost(params: &AcmeCollageParams) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for AcmeCollage {
     type Params = AcmeCollageParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "acme_collage",
-        display_name: "Acme Collage",
-        description: Some(
-            "Sync fixture: an array param, an optional param without a default,\na decimal, a UUID in the body and a header template.",
-        ),
-        provider: &super::providers::ACME,
-        content_type: model::ContentType::Image,
-        key_scope: "images",
-        secret_name: "ACME_KEY_IMAGES",
-        mode: model::Mode::Sync,
-        enabled: true,
-        expected_latency: Duration::from_secs(3),
-        timeout: Duration::from_secs(30),
-        poll: None,
-        params: &[
-            params::ParamRule {
-                name: "image_urls",
-                required: true,
-                default: None,
-                kind: params::Kind::Array {
-                    items: params::Item::ImageUrl,
-                    min_items: Some(1),
-                    max_items: Some(4),
-                },
-            },
-            params::ParamRule {
-                name: "caption",
-                required: false,
-                default: None,
-                kind: params::Kind::String {
-                    min_length: None,
-                    max_length: Some(200),
-                },
-            },
-            params::ParamRule {
-                name: "layout",
-                required: false,
-                default: Some("\"grid\""),
-                kind: params::Kind::Enum {
-                    values: &["grid", "2x2", "16:9", "strip"],
-                },
-            },
-            params::ParamRule {
-                name: "spacing",
-                required: false,
-                default: Some("\"0.5\""),
-                kind: params::Kind::Decimal {
-                    min: Some("0"),
-                    max: Some("1"),
-                    step: Some("0.25"),
-                },
-            },
-            params::ParamRule {
-                name: "tags",
-                required: false,
-                default: None,
-                kind: params::Kind::Array {
-                    items: params::Item::String,
-                    min_items: None,
-                    max_items: Some(3),
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "0.5",
-            factors: &[
-                cost::Factor::Count {
-                    param: "image_urls",
-                },
-            ],
-            round: cost::Round::HalfEven,
-            scale: 1,
-        },
-        smoke: Some(model::Smoke {
-            params: "{\"image_urls\":[\"https://example.com/a.png\"]}",
-            within: Duration::from_secs(10),
-        }),
-    };
-    fn submit_request(
-        params: &Self::Params,
-        ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body_item = Map::new();
-        body_item.insert("task".to_owned(), Value::from("collage"));
-        body_item.insert("id".to_owned(), Value::from(ctx.uuid.clone()));
-        body_item.insert("images".to_owned(), Value::from(params.image_urls.clone()));
-        if let Some(value) = &params.caption {
-            body_item.insert("caption".to_owned(), Value::from(value.clone()));
-        }
-        body_item.insert("layout".to_owned(), Value::from(params.layout.as_str()));
-        body_item.insert("spacing".to_owned(), Value::from(params.spacing.clone()));
-        if let Some(value) = &params.tags {
-            body_item.insert("tags".to_owned(), Value::from(value.clone()));
-        }
-        body_item
-            .insert(
-                "title".to_owned(),
-                Value::from(format!("Collage of {}", params.layout)),
-            );
-        let mut output = Map::new();
-        output.insert("format".to_owned(), Value::from("png"));
-        output.insert("dpi".to_owned(), Value::from(300));
-        body_item.insert("output".to_owned(), Value::Object(output));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: "/v2/collage".to_owned(),
-            headers: vec![("X-Request-Id", format!("collage-{}", ctx.uuid))],
-            body: Some(Value::Array(vec![Value::Object(body_item)])),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(
-            model::SubmitAnswer::Done(model::Outcome::Completed {
-                outputs: runtime::answer::outputs(
-                    answer,
-                    "/results/*/url",
-                    false,
-                    None,
-                    model::OutputKind::Url,
-                )?,
-                provider_cost: runtime::answer::provider_cost(
-                    answer,
-                    "/usage/usd",
-                    "100",
-                ),
-            }),
-        )
-    }
-    fn poll_request(_task_id: &str) -> Option<model::HttpRequest> {
-        None
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match Self::read_submit(answer)? {
-            model::SubmitAnswer::Done(outcome) => Ok(model::TaskState::Done(outcome)),
-            model::SubmitAnswer::Accepted { .. } => Ok(model::TaskState::Pending),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`AcmeCollage`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "acme_collage",
+    display_name: "Acme Collage",
+    description: Some("Sync fixture: an array param, an optional param without a default,\na decimal, a UUID in the body and a header template."),
+    provider: &providers::ACME,
+    content_type: model::ContentType::Image,
+    key_scope: "images",
+    secret_name: "ACME_KEY_IMAGES",
+    mode: model::Mode::Sync,
+    enabled: true,
+    expected_latency: Duration::from_secs(3),
+    timeout: Duration::from_secs(30),
+    poll: None,
+    params: &[
+        ParamRule::required("image_urls", Kind::Array { items: registry_core::params::Item::ImageUrl, min_items: Some(1), max_items: Some(4) }),
+        ParamRule::optional("caption", Kind::String { min_length: None, max_length: Some(200) }),
+        ParamRule::with_default("layout", "\"grid\"", Kind::Enum { values: &["grid", "2x2", "16:9", "strip"] }),
+        ParamRule::with_default("spacing", "\"0.5\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.25") }),
+        ParamRule::optional("tags", Kind::Array { items: registry_core::params::Item::String, min_items: None, max_items: Some(3) }),
+    ],
+    cost: cost::Formula {
+        base: "0.5",
+        multipliers: &[
+            cost::Multiplier::Count { param: "image_urls" },
+        ],
+        round: cost::Round::HalfEven,
+        scale: 1,
+    },
+    smoke: Some(model::Smoke { params: "{\"image_urls\":[\"https://example.com/a.png\"]}", within: Duration::from_secs(10) }),
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v2/collage")],
+        headers: &[
+            ("X-Request-Id", &[Segment::Text("collage-"), Segment::Slot(Slot::Uuid)]),
+        ],
+        body: Some(Template::Array(&[
+            Template::Object(&[
+                ("task", Template::Str("collage")),
+                ("id", Template::Slot(Slot::Uuid)),
+                ("images", Template::param("image_urls")),
+                ("caption", Template::param("caption")),
+                ("layout", Template::param("layout")),
+                ("spacing", Template::param("spacing")),
+                ("tags", Template::param("tags")),
+                ("title", Template::Text(&[Segment::Text("Collage of "), Segment::Slot(Slot::Param { name: "layout", as_string: false })])),
+                ("output", Template::Object(&[
+                    ("format", Template::Str("png")),
+                    ("dpi", Template::Json("300")),
+                ])),
+            ]),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: None,
+        outputs: Some(model::OutputsAt { at: "/results/*/url", json_string: false, then: None, kind: model::OutputKind::Url }),
+        provider_cost: Some(model::ProviderCostAt { at: "/usage/usd", credits_per_unit: "100" }),
+    },
+    status: None,
+};

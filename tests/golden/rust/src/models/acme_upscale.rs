@@ -6,34 +6,32 @@
 //!
 //! Generated from `models/acme/acme_upscale.yaml`.
 use std::time::Duration;
-use runtime::{cost, model, params};
+
+use registry_core::params::{Kind, ParamRule, Violations};
+use registry_core::template::{RequestTemplate, Segment, Slot, Template};
+use registry_core::{cost, model, typed};
 use serde_json::{Map, Value};
-/// What the image shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Type {
-    /// `photo`.
-    #[serde(rename = "photo")]
-    Photo,
-    /// `art`.
-    #[serde(rename = "art")]
-    Art,
-}
-impl Type {
-    /// Every value, in the spec's order.
-    pub const ALL: [Self; 2] = [Self::Photo, Self::Art];
-    /// The value as the provider spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Photo => "photo",
-            Self::Art => "art",
-        }
+
+use super::providers;
+
+registry_core::str_enum! {
+    /// What the image shows.
+    pub enum Type {
+        Photo = "photo",
+        Art = "art",
     }
 }
-impl std::fmt::Display for Type {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+
+registry_core::int_enum! {
+    /// Scale factor.
+    #[derive(Default)]
+    pub enum Factor {
+        #[default]
+        V2 = 2,
+        V4 = 4,
     }
 }
+
 /// Params of [`AcmeUpscale`], checked against the spec's bounds.
 ///
 /// Build them with [`AcmeUpscaleParams::new`] (required params only) or [`AcmeUpscaleParams::builder`];
@@ -41,39 +39,23 @@ impl std::fmt::Display for Type {
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "Value")]
 pub struct AcmeUpscaleParams {
-    /// The image to enlarge.
-    ///
-    /// An http(s) URL. Required.
     image_url: String,
-    /// What the image shows.
-    ///
-    /// Required.
     r#type: Type,
-    /// Scale factor.
-    ///
-    /// One of 2, 4. Sent to the provider as a JSON string. Default: `2`.
-    factor: i64,
+    factor: Factor,
 }
+
 impl AcmeUpscaleParams {
     /// Params with `image_url`, `type` and every other param at its default, checked.
-    pub fn new(
-        image_url: impl Into<String>,
-        r#type: Type,
-    ) -> Result<Self, params::Violations> {
+    pub fn new(image_url: impl Into<String>, r#type: Type) -> Result<Self, Violations> {
         Self::builder(image_url, r#type).build()
     }
-    /// A builder with `image_url`, `type`, other params at their defaults; [`build`](AcmeUpscaleParamsBuilder::build) checks the bounds.
-    pub fn builder(
-        image_url: impl Into<String>,
-        r#type: Type,
-    ) -> AcmeUpscaleParamsBuilder {
-        AcmeUpscaleParamsBuilder {
-            params: Self {
-                image_url: image_url.into(),
-                r#type,
-                factor: 2,
-            },
-        }
+    /// A builder with `image_url`, `type` and every other param at its default; [`build`](AcmeUpscaleParamsBuilder::build) checks the bounds.
+    pub fn builder(image_url: impl Into<String>, r#type: Type) -> AcmeUpscaleParamsBuilder {
+        AcmeUpscaleParamsBuilder(Self {
+            image_url: image_url.into(),
+            r#type,
+            factor: Factor::V2,
+        })
     }
     /// The image to enlarge.
     pub fn image_url(&self) -> &str {
@@ -84,197 +66,136 @@ impl AcmeUpscaleParams {
         self.r#type
     }
     /// Scale factor.
-    pub fn factor(&self) -> i64 {
+    pub fn factor(&self) -> Factor {
         self.factor
     }
-    /// These params as a JSON object, the way the dynamic path and the cost formula see them.
-    pub fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        map.insert("image_url".to_owned(), Value::from(self.image_url.clone()));
-        map.insert("type".to_owned(), Value::from(self.r#type.as_str()));
-        map.insert("factor".to_owned(), Value::from(self.factor));
-        map
-    }
 }
+
 /// Builds [`AcmeUpscaleParams`]: set optional params, then [`build`](AcmeUpscaleParamsBuilder::build).
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct AcmeUpscaleParamsBuilder {
-    params: AcmeUpscaleParams,
-}
+pub struct AcmeUpscaleParamsBuilder(AcmeUpscaleParams);
+
 impl AcmeUpscaleParamsBuilder {
     /// Scale factor.
     ///
     /// One of 2, 4. Sent to the provider as a JSON string. Default: `2`.
-    pub fn factor(mut self, factor: i64) -> Self {
-        self.params.factor = factor;
+    pub fn factor(mut self, factor: Factor) -> Self {
+        self.0.factor = factor;
         self
     }
     /// Check every bound and return the params, or every violation.
-    pub fn build(self) -> Result<AcmeUpscaleParams, params::Violations> {
-        params::validate(
-            <AcmeUpscale as model::Model>::INFO.params,
-            &Value::Object(self.params.to_json()),
-        )?;
-        Ok(self.params)
+    pub fn build(self) -> Result<AcmeUpscaleParams, Violations> {
+        typed::checked(&INFO, self.0)
     }
 }
+
 impl TryFrom<Value> for AcmeUpscaleParams {
-    type Error = params::Violations;
-    fn try_from(value: Value) -> Result<Self, Self::Error> {
-        let mut valid = params::validate(
-            <AcmeUpscale as model::Model>::INFO.params,
-            &value,
-        )?;
+    type Error = Violations;
+    fn try_from(value: Value) -> Result<Self, Violations> {
+        let mut valid = INFO.validate(&value)?;
         Ok(Self {
-            image_url: super::take(&mut valid, "image_url")?,
-            r#type: super::take(&mut valid, "type")?,
-            factor: super::take(&mut valid, "factor")?,
+            image_url: typed::take(&mut valid, "image_url")?,
+            r#type: typed::take(&mut valid, "type")?,
+            factor: typed::take(&mut valid, "factor")?,
         })
     }
 }
+
 impl serde::Serialize for AcmeUpscaleParams {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&self.to_json(), serializer)
+        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
     }
 }
+
+impl model::Params for AcmeUpscaleParams {
+    fn to_json(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        typed::put(&mut map, "image_url", &self.image_url);
+        typed::put(&mut map, "type", &self.r#type);
+        typed::put(&mut map, "factor", &self.factor);
+        map
+    }
+}
+
 /// Acme Upscale.
 ///
 /// Poll fixture; a param named with a Rust keyword, and a disabled (rolled back) model.
 ///
 /// Runs as `acme_upscale` on Acme Images (poll mode, expected latency 20s, timeout 2m) with the `edits` key scope.
+/// Cost: `3 × factor{2: 1, 4: 2}, ceil`.
 ///
 /// Disabled (rolled back): listed in the registry, but the engine refuses to run it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AcmeUpscale;
-impl AcmeUpscale {
-    /// The exact credit cost of a generation: `3 × factor{2: 1, 4: 2}, ceil`.
-    pub fn cost(params: &AcmeUpscaleParams) -> Result<cost::Credits, cost::CostError> {
-        cost::compute(&<Self as model::Model>::INFO.cost, &params.to_json())
-    }
-}
+
 impl model::Model for AcmeUpscale {
     type Params = AcmeUpscaleParams;
-    const INFO: &'static model::ModelInfo = &model::ModelInfo {
-        id: "acme_upscale",
-        display_name: "Acme Upscale",
-        description: Some(
-            "Poll fixture; a param named with a Rust keyword, and a disabled (rolled back) model.",
-        ),
-        provider: &super::providers::ACME,
-        content_type: model::ContentType::Image,
-        key_scope: "edits",
-        secret_name: "ACME_KEY_EDITS",
-        mode: model::Mode::Poll,
-        enabled: false,
-        expected_latency: Duration::from_secs(20),
-        timeout: Duration::from_secs(120),
-        poll: Some(model::PollTiming {
-            interval: Duration::from_secs(1),
-            max_interval: Duration::from_secs(5),
-        }),
-        params: &[
-            params::ParamRule {
-                name: "image_url",
-                required: true,
-                default: None,
-                kind: params::Kind::ImageUrl,
-            },
-            params::ParamRule {
-                name: "type",
-                required: true,
-                default: None,
-                kind: params::Kind::Enum {
-                    values: &["photo", "art"],
-                },
-            },
-            params::ParamRule {
-                name: "factor",
-                required: false,
-                default: Some("2"),
-                kind: params::Kind::Integer {
-                    min: None,
-                    max: None,
-                    step: None,
-                    values: Some(&[2, 4]),
-                },
-            },
-        ],
-        cost: cost::Formula {
-            base: "3",
-            factors: &[
-                cost::Factor::Table {
-                    param: "factor",
-                    entries: &[("2", "1"), ("4", "2")],
-                },
-            ],
-            round: cost::Round::Ceil,
-            scale: 0,
-        },
-        smoke: None,
-    };
-    fn submit_request(
-        params: &Self::Params,
-        _ctx: &model::RequestContext,
-    ) -> model::HttpRequest {
-        let mut body = Map::new();
-        let mut input = Map::new();
-        input.insert("image".to_owned(), Value::from(params.image_url.clone()));
-        input.insert("factor".to_owned(), Value::from(params.factor.to_string()));
-        body.insert("input".to_owned(), Value::Object(input));
-        model::HttpRequest {
-            method: model::Method::Post,
-            path: format!(
-                "/v2/upscale/{}", model::encode_component(params.r#type.as_str())
-            ),
-            headers: Vec::new(),
-            body: Some(Value::Object(body)),
-        }
-    }
-    fn read_submit(answer: &Value) -> Result<model::SubmitAnswer, model::AnswerError> {
-        Ok(model::SubmitAnswer::Accepted {
-            task_id: runtime::answer::string(answer, "/job/id")?,
-            provider_cost: None,
-        })
-    }
-    fn poll_request(task_id: &str) -> Option<model::HttpRequest> {
-        Some(model::HttpRequest {
-            method: model::Method::Get,
-            path: format!("/v2/jobs/{}", model::encode_component(task_id)),
-            headers: Vec::new(),
-            body: None,
-        })
-    }
-    fn read_task(answer: &Value) -> Result<model::TaskState, model::AnswerError> {
-        match runtime::answer::state(answer, "/job/status")?.as_str() {
-            "queued" => Ok(model::TaskState::Pending),
-            "running" => Ok(model::TaskState::Processing),
-            "done" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Completed {
-                        outputs: runtime::answer::outputs(
-                            answer,
-                            "/job/output",
-                            false,
-                            None,
-                            model::OutputKind::Url,
-                        )?,
-                        provider_cost: None,
-                    }),
-                )
-            }
-            "cancelled" | "error" => {
-                Ok(
-                    model::TaskState::Done(model::Outcome::Failed {
-                        message: runtime::answer::message(answer, "/job/error")
-                            .unwrap_or_else(|| {
-                                "the provider reported a failure".to_owned()
-                            }),
-                        code: None,
-                    }),
-                )
-            }
-            other => Err(model::AnswerError::UnknownState(other.to_owned())),
-        }
-    }
+    const INFO: &'static model::ModelInfo = &INFO;
 }
+
+/// [`AcmeUpscale`] as data: its rules and its protocol.
+pub static INFO: model::ModelInfo = model::ModelInfo {
+    id: "acme_upscale",
+    display_name: "Acme Upscale",
+    description: Some("Poll fixture; a param named with a Rust keyword, and a disabled (rolled back) model."),
+    provider: &providers::ACME,
+    content_type: model::ContentType::Image,
+    key_scope: "edits",
+    secret_name: "ACME_KEY_EDITS",
+    mode: model::Mode::Poll,
+    enabled: false,
+    expected_latency: Duration::from_secs(20),
+    timeout: Duration::from_secs(120),
+    poll: Some(model::PollTiming { interval: Duration::from_secs(1), max_interval: Duration::from_secs(5) }),
+    params: &[
+        ParamRule::required("image_url", Kind::ImageUrl),
+        ParamRule::required("type", Kind::Enum { values: &["photo", "art"] }),
+        ParamRule::with_default("factor", "2", Kind::Integer { min: None, max: None, step: None, values: Some(&[2, 4]) }),
+    ],
+    cost: cost::Formula {
+        base: "3",
+        multipliers: &[
+            cost::Multiplier::Table { param: "factor", entries: &[("2", "1"), ("4", "2")] },
+        ],
+        round: cost::Round::Ceil,
+        scale: 0,
+    },
+    smoke: None,
+    submit: RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v2/upscale/"), Segment::Slot(Slot::Param { name: "type", as_string: false })],
+        headers: &[],
+        body: Some(Template::Object(&[
+            ("input", Template::Object(&[
+                ("image", Template::param("image_url")),
+                ("factor", Template::param_as_string("factor")),
+            ])),
+        ])),
+    },
+    response: model::SubmitReading {
+        task_id: Some("/job/id"),
+        outputs: None,
+        provider_cost: None,
+    },
+    status: Some(model::StatusReading {
+        request: RequestTemplate {
+            method: model::Method::Get,
+            path: &[Segment::Text("/v2/jobs/"), Segment::Slot(Slot::TaskId)],
+            headers: &[],
+            body: None,
+        },
+        status: "/job/status",
+        states: &[
+            ("cancelled", model::TaskStatus::Failed),
+            ("done", model::TaskStatus::Completed),
+            ("error", model::TaskStatus::Failed),
+            ("queued", model::TaskStatus::Pending),
+            ("running", model::TaskStatus::Processing),
+        ],
+        outputs: model::OutputsAt { at: "/job/output", json_string: false, then: None, kind: model::OutputKind::Url },
+        error: Some("/job/error"),
+        error_code: None,
+        provider_cost: None,
+    }),
+};

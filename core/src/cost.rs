@@ -37,37 +37,37 @@ pub enum Round {
     HalfEven,
 }
 
-/// One factor of a cost formula.
+/// One multiplier of a cost formula.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Factor {
+pub enum Multiplier<'a> {
     /// Factor looked up by the param's value rendered as text (`"720p"`, `"5"`, `"true"`).
     Table {
         /// Param name.
-        param: &'static str,
+        param: &'a str,
         /// `(value, factor)` pairs; factors are decimal strings.
-        entries: &'static [(&'static str, &'static str)],
+        entries: &'a [(&'a str, &'a str)],
     },
     /// `value / per`.
     Ratio {
         /// Param name (integer or decimal).
-        param: &'static str,
+        param: &'a str,
         /// Positive divisor.
         per: u64,
     },
     /// The param's integer value, or its number of items.
     Count {
         /// Param name.
-        param: &'static str,
+        param: &'a str,
     },
 }
 
 /// A model's cost formula.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Formula {
+pub struct Formula<'a> {
     /// Base credits, a decimal string.
-    pub base: &'static str,
-    /// Factors in order.
-    pub factors: &'static [Factor],
+    pub base: &'a str,
+    /// Multipliers in the spec's order.
+    pub multipliers: &'a [Multiplier<'a>],
     /// Rounding mode.
     pub round: Round,
     /// Decimal places kept.
@@ -183,25 +183,25 @@ fn numeric(param: &str, v: &Value) -> Result<Decimal, CostError> {
 
 /// Compute the cost of `params` (a JSON object with defaults already applied).
 pub fn compute(
-    formula: &Formula,
+    formula: &Formula<'_>,
     params: &serde_json::Map<String, Value>,
 ) -> Result<Credits, CostError> {
     let mut numerator = dec(formula.base)?;
     let mut denominator: i128 = 1;
-    for factor in formula.factors {
+    for factor in formula.multipliers {
         let (name, value) = match factor {
-            Factor::Table { param, .. } | Factor::Ratio { param, .. } | Factor::Count { param } => {
-                (
-                    *param,
-                    params
-                        .get(*param)
-                        .filter(|v| !v.is_null())
-                        .ok_or_else(|| CostError::MissingParam((*param).to_owned()))?,
-                )
-            }
+            Multiplier::Table { param, .. }
+            | Multiplier::Ratio { param, .. }
+            | Multiplier::Count { param } => (
+                *param,
+                params
+                    .get(*param)
+                    .filter(|v| !v.is_null())
+                    .ok_or_else(|| CostError::MissingParam((*param).to_owned()))?,
+            ),
         };
         match factor {
-            Factor::Table { entries, .. } => {
+            Multiplier::Table { entries, .. } => {
                 let key = table_key(value).ok_or_else(|| bad(name, value, "not a table key"))?;
                 let (_, f) = entries
                     .iter()
@@ -209,13 +209,13 @@ pub fn compute(
                     .ok_or_else(|| bad(name, value, "no factor for this value"))?;
                 numerator = mul(numerator, dec(f)?)?;
             }
-            Factor::Ratio { per, .. } => {
+            Multiplier::Ratio { per, .. } => {
                 numerator = mul(numerator, numeric(name, value)?)?;
                 denominator = denominator
                     .checked_mul(i128::from(*per))
                     .ok_or(CostError::Overflow)?;
             }
-            Factor::Count { .. } => {
+            Multiplier::Count { .. } => {
                 let n = match value {
                     Value::Array(items) => Decimal::from(items.len()),
                     Value::Number(n) if n.is_i64() => Decimal::from(n.as_i64().unwrap_or_default()),
@@ -277,14 +277,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const SEEDANCE: Formula = Formula {
+    const SEEDANCE: Formula<'static> = Formula {
         base: "8",
-        factors: &[
-            Factor::Table {
+        multipliers: &[
+            Multiplier::Table {
                 param: "resolution",
                 entries: &[("480p", "1"), ("720p", "1.5"), ("1080p", "2.5")],
             },
-            Factor::Ratio {
+            Multiplier::Ratio {
                 param: "duration",
                 per: 5,
             },
@@ -293,7 +293,7 @@ mod tests {
         scale: 0,
     };
 
-    fn cost(f: &Formula, p: serde_json::Value) -> String {
+    fn cost(f: &Formula<'_>, p: serde_json::Value) -> String {
         compute(f, p.as_object().unwrap()).unwrap().to_string()
     }
 

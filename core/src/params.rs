@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 /// Type and bounds of a param.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum Kind<'a> {
     /// Text.
     String {
         /// Fewest code points.
@@ -35,21 +35,21 @@ pub enum Kind {
         /// Multiple of.
         step: Option<i64>,
         /// Allowed values.
-        values: Option<&'static [i64]>,
+        values: Option<&'a [i64]>,
     },
     /// Exact decimal, given as a string (or an integer).
     Decimal {
         /// Smallest value.
-        min: Option<&'static str>,
+        min: Option<&'a str>,
         /// Largest value.
-        max: Option<&'static str>,
+        max: Option<&'a str>,
         /// Multiple of.
-        step: Option<&'static str>,
+        step: Option<&'a str>,
     },
     /// One of `values`.
     Enum {
         /// Allowed values.
-        values: &'static [&'static str],
+        values: &'a [&'a str],
     },
     /// `true` or `false`.
     Boolean,
@@ -77,15 +77,47 @@ pub enum Item {
 
 /// One param of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ParamRule {
+pub struct ParamRule<'a> {
     /// Name.
-    pub name: &'static str,
+    pub name: &'a str,
     /// Must be given.
     pub required: bool,
     /// Default as JSON text.
-    pub default: Option<&'static str>,
+    pub default: Option<&'a str>,
     /// Type and bounds.
-    pub kind: Kind,
+    pub kind: Kind<'a>,
+}
+
+impl<'a> ParamRule<'a> {
+    /// A param that must be given.
+    pub const fn required(name: &'a str, kind: Kind<'a>) -> Self {
+        ParamRule {
+            name,
+            required: true,
+            default: None,
+            kind,
+        }
+    }
+
+    /// A param that may be left out, and then is.
+    pub const fn optional(name: &'a str, kind: Kind<'a>) -> Self {
+        ParamRule {
+            name,
+            required: false,
+            default: None,
+            kind,
+        }
+    }
+
+    /// A param that takes `default` (JSON text) when left out.
+    pub const fn with_default(name: &'a str, default: &'a str, kind: Kind<'a>) -> Self {
+        ParamRule {
+            name,
+            required: false,
+            default: Some(default),
+            kind,
+        }
+    }
 }
 
 /// Violation codes, shared with the TypeScript bindings.
@@ -151,7 +183,7 @@ fn v(param: &str, code: Code, message: String) -> Violation {
 }
 
 /// Check `params` against `rules`; on success return them with defaults filled in.
-pub fn validate(rules: &[ParamRule], params: &Value) -> Result<Map<String, Value>, Violations> {
+pub fn validate(rules: &[ParamRule<'_>], params: &Value) -> Result<Map<String, Value>, Violations> {
     let empty = Map::new();
     let given = match params {
         Value::Object(m) => m,
@@ -241,7 +273,7 @@ fn dec(text: &str) -> Decimal {
 }
 
 /// Check one value; the first failing check wins.
-pub fn check(name: &str, kind: &Kind, value: &Value) -> Result<(), Violation> {
+pub fn check(name: &str, kind: &Kind<'_>, value: &Value) -> Result<(), Violation> {
     match *kind {
         Kind::String {
             min_length,
@@ -404,7 +436,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const RULES: &[ParamRule] = &[
+    const RULES: &[ParamRule<'static>] = &[
         ParamRule {
             name: "prompt",
             required: true,

@@ -6,7 +6,6 @@
 //! [`DynModel`] (by id, with JSON params).
 
 use std::fmt::Debug;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -14,8 +13,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::cost::Formula;
+use crate::cost::{CostError, Credits, Formula};
 use crate::params::{ParamRule, Violations};
+use crate::template::{RequestTemplate, Values};
 
 /// What a model produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -166,11 +166,97 @@ pub struct ModelInfo {
     /// Poll pacing (poll and webhook modes).
     pub poll: Option<PollTiming>,
     /// Param rules, in form order.
-    pub params: &'static [ParamRule],
+    pub params: &'static [ParamRule<'static>],
     /// Cost formula.
-    pub cost: Formula,
+    pub cost: Formula<'static>,
     /// Smoke test.
     pub smoke: Option<Smoke>,
+    /// The request that starts a generation.
+    pub submit: RequestTemplate<'static>,
+    /// Reading the submit answer.
+    pub response: SubmitReading<'static>,
+    /// The status request and its reading (poll and webhook modes).
+    pub status: Option<StatusReading<'static>>,
+}
+
+/// Our four states, as a provider state maps to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Accepted, not started.
+    Pending,
+    /// Running.
+    Processing,
+    /// Finished with outputs.
+    Completed,
+    /// Finished with a failure.
+    Failed,
+}
+
+/// Where outputs are in an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputsAt<'a> {
+    /// Pointer (a `*` segment stands for every element).
+    pub at: &'a str,
+    /// The value is a JSON document in a string, parsed first.
+    pub json_string: bool,
+    /// Pointer inside the parsed string.
+    pub then: Option<&'a str>,
+    /// What the values are.
+    pub kind: OutputKind,
+}
+
+impl OutputsAt<'_> {
+    /// The outputs of `answer`.
+    pub fn read(&self, answer: &Value) -> Result<Vec<Output>, AnswerError> {
+        crate::answer::outputs(answer, self.at, self.json_string, self.then, self.kind)
+    }
+}
+
+/// Where the provider reports what it charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderCostAt<'a> {
+    /// Pointer to the amount.
+    pub at: &'a str,
+    /// Credits per provider unit, a decimal string.
+    pub credits_per_unit: &'a str,
+}
+
+impl ProviderCostAt<'_> {
+    /// The reported cost in credits, when `answer` has one.
+    pub fn read(&self, answer: &Value) -> Option<Decimal> {
+        crate::answer::provider_cost(answer, self.at, self.credits_per_unit)
+    }
+}
+
+/// How a submit answer is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmitReading<'a> {
+    /// The task id (poll and webhook modes).
+    pub task_id: Option<&'a str>,
+    /// The outputs (sync mode).
+    pub outputs: Option<OutputsAt<'a>>,
+    /// The provider-reported cost.
+    pub provider_cost: Option<ProviderCostAt<'a>>,
+}
+
+/// How a task's status is asked for and read (poll answers and webhook deliveries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusReading<'a> {
+    /// The status request.
+    pub request: RequestTemplate<'a>,
+    /// Pointer to the provider's state.
+    pub status: &'a str,
+    /// Provider state -> ours, in the spec's order.
+    pub states: &'a [(&'a str, TaskStatus)],
+    /// The outputs once completed.
+    pub outputs: OutputsAt<'a>,
+    /// The failure message.
+    pub error: Option<&'a str>,
+    /// The failure code.
+    pub error_code: Option<&'a str>,
+    /// The provider-reported cost.
+    pub provider_cost: Option<ProviderCostAt<'a>>,
 }
 
 /// HTTP methods.
@@ -192,7 +278,7 @@ pub struct HttpRequest {
     /// Path and query, already percent-encoded.
     pub path: String,
     /// Extra headers.
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(String, String)>,
     /// JSON body.
     pub body: Option<Value>,
 }
@@ -300,85 +386,127 @@ pub enum AnswerError {
     NoOutputs,
 }
 
-/// A model generated from a spec. Implemented by `generated/rust`, run by the engine.
+/// Params of a model, typed: built and checked by generated code, seen by the rules as JSON.
+pub trait Params: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static {
+    /// The params as the rules see them: a JSON object with every default filled in.
+    fn to_json(&self) -> Map<String, Value>;
+}
+
+/// A model generated from a spec: a typed params type and its static [`ModelInfo`]. Everything
+/// else (requests, answer reading, cost) is the data in `INFO`, interpreted by this crate.
 pub trait Model: Send + Sync + 'static {
     /// Typed params: required params are needed to build it, enums are Rust enums.
-    type Params: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static;
+    type Params: Params;
 
-    /// Static facts.
+    /// Static facts and the protocol as data.
     const INFO: &'static ModelInfo;
 
-    /// The submit request for `params` (already validated).
-    fn submit_request(params: &Self::Params, ctx: &RequestContext) -> HttpRequest;
+    /// The submit request for `params` (already checked when they were built).
+    fn submit_request(params: &Self::Params, ctx: &RequestContext) -> HttpRequest {
+        Self::INFO.submit_request(&params.to_json(), ctx)
+    }
 
-    /// Read a submit answer whose HTTP status was 2xx and whose body is not a provider error.
-    fn read_submit(answer: &Value) -> Result<SubmitAnswer, AnswerError>;
+    /// The exact credit cost of a generation with `params`.
+    fn cost(params: &Self::Params) -> Result<Credits, CostError> {
+        Self::INFO.cost(&params.to_json())
+    }
+
+    /// See [`ModelInfo::read_submit`].
+    fn read_submit(answer: &Value) -> Result<SubmitAnswer, AnswerError> {
+        Self::INFO.read_submit(answer)
+    }
+
+    /// See [`ModelInfo::poll_request`].
+    fn poll_request(task_id: &str) -> Option<HttpRequest> {
+        Self::INFO.poll_request(task_id)
+    }
+
+    /// See [`ModelInfo::read_task`].
+    fn read_task(answer: &Value) -> Result<TaskState, AnswerError> {
+        Self::INFO.read_task(answer)
+    }
+}
+
+impl ModelInfo {
+    /// Check JSON params against the rules and fill defaults.
+    pub fn validate(&self, params: &Value) -> Result<Map<String, Value>, Violations> {
+        crate::params::validate(self.params, params)
+    }
+
+    /// The exact cost of checked params (defaults filled in).
+    pub fn cost(&self, params: &Map<String, Value>) -> Result<Credits, CostError> {
+        crate::cost::compute(&self.cost, params)
+    }
+
+    /// The submit request for checked params (defaults filled in).
+    pub fn submit_request(&self, params: &Map<String, Value>, ctx: &RequestContext) -> HttpRequest {
+        self.submit.render(&Values {
+            params,
+            ctx,
+            task_id: None,
+        })
+    }
 
     /// The status request for a task (poll and webhook modes).
-    fn poll_request(task_id: &str) -> Option<HttpRequest>;
-
-    /// Read a poll answer or a webhook delivery.
-    fn read_task(answer: &Value) -> Result<TaskState, AnswerError>;
-}
-
-/// A model behind a pointer, with JSON params: for lookup by id and dynamic callers.
-pub trait DynModel: Send + Sync {
-    /// Static facts.
-    fn info(&self) -> &'static ModelInfo;
-    /// Validate JSON params and fill defaults.
-    fn validate(&self, params: &Value) -> Result<Map<String, Value>, Violations>;
-    /// The submit request for validated params.
-    fn submit_request(
-        &self,
-        params: &Map<String, Value>,
-        ctx: &RequestContext,
-    ) -> Result<HttpRequest, Violations>;
-    /// See [`Model::read_submit`].
-    fn read_submit(&self, answer: &Value) -> Result<SubmitAnswer, AnswerError>;
-    /// See [`Model::poll_request`].
-    fn poll_request(&self, task_id: &str) -> Option<HttpRequest>;
-    /// See [`Model::read_task`].
-    fn read_task(&self, answer: &Value) -> Result<TaskState, AnswerError>;
-}
-
-/// The [`DynModel`] of a [`Model`]: `static X: Erased<SeedanceV1Lite> = Erased::NEW;`.
-pub struct Erased<M>(PhantomData<fn() -> M>);
-
-impl<M> Erased<M> {
-    /// The one value.
-    pub const NEW: Erased<M> = Erased(PhantomData);
-}
-
-impl<M: Model> DynModel for Erased<M> {
-    fn info(&self) -> &'static ModelInfo {
-        M::INFO
+    pub fn poll_request(&self, task_id: &str) -> Option<HttpRequest> {
+        let status = self.status.as_ref()?;
+        let ctx = RequestContext {
+            uuid: String::new(),
+            callback_url: None,
+        };
+        Some(status.request.render(&Values {
+            params: &Map::new(),
+            ctx: &ctx,
+            task_id: Some(task_id),
+        }))
     }
-    fn validate(&self, params: &Value) -> Result<Map<String, Value>, Violations> {
-        crate::params::validate(M::INFO.params, params)
+
+    /// Read a submit answer whose HTTP status was 2xx and whose body is not a provider error.
+    pub fn read_submit(&self, answer: &Value) -> Result<SubmitAnswer, AnswerError> {
+        let r = &self.response;
+        let provider_cost = r.provider_cost.and_then(|c| c.read(answer));
+        match (r.task_id, r.outputs) {
+            (Some(task_id), _) => Ok(SubmitAnswer::Accepted {
+                task_id: crate::answer::string(answer, task_id)?,
+                provider_cost,
+            }),
+            (None, Some(outputs)) => Ok(SubmitAnswer::Done(Outcome::Completed {
+                outputs: outputs.read(answer)?,
+                provider_cost,
+            })),
+            (None, None) => Err(AnswerError::NoOutputs),
+        }
     }
-    fn submit_request(
-        &self,
-        params: &Map<String, Value>,
-        ctx: &RequestContext,
-    ) -> Result<HttpRequest, Violations> {
-        let typed: M::Params =
-            serde_json::from_value(Value::Object(params.clone())).map_err(|e| {
-                Violations(vec![crate::params::Violation {
-                    param: String::new(),
-                    code: crate::params::Code::Type,
-                    message: e.to_string(),
-                }])
-            })?;
-        Ok(M::submit_request(&typed, ctx))
-    }
-    fn read_submit(&self, answer: &Value) -> Result<SubmitAnswer, AnswerError> {
-        M::read_submit(answer)
-    }
-    fn poll_request(&self, task_id: &str) -> Option<HttpRequest> {
-        M::poll_request(task_id)
-    }
-    fn read_task(&self, answer: &Value) -> Result<TaskState, AnswerError> {
-        M::read_task(answer)
+
+    /// Read a poll answer or a webhook delivery. A sync model's is read like a submit answer.
+    pub fn read_task(&self, answer: &Value) -> Result<TaskState, AnswerError> {
+        let Some(status) = &self.status else {
+            return match self.read_submit(answer)? {
+                SubmitAnswer::Done(outcome) => Ok(TaskState::Done(outcome)),
+                SubmitAnswer::Accepted { .. } => Ok(TaskState::Pending),
+            };
+        };
+        let state = crate::answer::state(answer, status.status)?;
+        let Some((_, mapped)) = status.states.iter().find(|(name, _)| *name == state) else {
+            return Err(AnswerError::UnknownState(state));
+        };
+        Ok(match mapped {
+            TaskStatus::Pending => TaskState::Pending,
+            TaskStatus::Processing => TaskState::Processing,
+            TaskStatus::Completed => TaskState::Done(Outcome::Completed {
+                outputs: status.outputs.read(answer)?,
+                provider_cost: status.provider_cost.and_then(|c| c.read(answer)),
+            }),
+            TaskStatus::Failed => TaskState::Done(Outcome::Failed {
+                message: status
+                    .error
+                    .and_then(|p| crate::answer::message(answer, p))
+                    .unwrap_or_else(|| "the provider reported a failure".to_owned()),
+                code: status
+                    .error_code
+                    .and_then(|p| crate::answer::message(answer, p)),
+            }),
+        })
     }
 }
 

@@ -1,0 +1,465 @@
+//! The data half of generated Rust: per model a `static INFO: ModelInfo`, per provider a
+//! `ProviderInfo` static, both interpreted by `registry-core`.
+
+use super::ModelView;
+use super::names::screaming;
+use super::out::{Out, duration, lit, opt};
+use crate::emit::{cost_formula, human_duration};
+use crate::ir::{
+    self, Auth, ContentType, ExecutionMode, HttpMethod, ItemType, Multiplier, OutputKind,
+    ParamKind, Placeholder, RoundMode, RuntimeValue, Segment, SignatureScheme, TaskStatus,
+    Template,
+};
+
+/// The model type, its `Model` impl and its `INFO`.
+pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
+    let m = view.model;
+    let ModelView { ty, params_ty, .. } = view;
+    o.blank();
+    o.doc(&format!("{}.", m.display_name.trim_end_matches('.')));
+    if let Some(d) = &m.description {
+        o.doc("");
+        for line in d.lines() {
+            o.doc(line);
+        }
+    }
+    o.doc("");
+    o.doc(&format!(
+        "Runs as `{}` on {} ({} mode, expected latency {}, timeout {}) with the `{}` key scope.",
+        m.id,
+        provider.display_name,
+        m.execution.mode.name(),
+        human_duration(m.execution.expected_latency_ms),
+        human_duration(m.execution.timeout_ms),
+        m.key_scope,
+    ));
+    o.doc(&format!("Cost: `{}`.", cost_formula(&m.cost)));
+    if !m.enabled {
+        o.doc("");
+        o.doc("Disabled (rolled back): listed in the registry, but the engine refuses to run it.");
+    }
+    o.line("#[derive(Debug, Clone, Copy, Default)]");
+    o.line(&format!("pub struct {ty};"));
+    o.blank();
+    o.line(&format!("impl model::Model for {ty} {{"));
+    o.line(&format!("type Params = {params_ty};"));
+    o.line("const INFO: &'static model::ModelInfo = &INFO;");
+    o.line("}");
+    o.blank();
+    o.doc(&format!("[`{ty}`] as data: its rules and its protocol."));
+    o.line("pub static INFO: model::ModelInfo = model::ModelInfo {");
+    o.line(&format!("id: {},", lit(&m.id)));
+    o.line(&format!("display_name: {},", lit(&m.display_name)));
+    o.line(&format!(
+        "description: {},",
+        opt(m.description.as_deref(), lit)
+    ));
+    o.line(&format!(
+        "provider: &providers::{},",
+        screaming(&provider.id)
+    ));
+    let content = match m.content_type {
+        ContentType::Image => "Image",
+        ContentType::Video => "Video",
+        ContentType::Audio => "Audio",
+        ContentType::Text => "Text",
+    };
+    o.line(&format!("content_type: model::ContentType::{content},"));
+    o.line(&format!("key_scope: {},", lit(&m.key_scope)));
+    o.line(&format!("secret_name: {},", lit(&m.secret_name)));
+    let mode = match m.execution.mode {
+        ExecutionMode::Sync => "Sync",
+        ExecutionMode::Poll => "Poll",
+        ExecutionMode::Webhook => "Webhook",
+    };
+    o.line(&format!("mode: model::Mode::{mode},"));
+    o.line(&format!("enabled: {},", m.enabled));
+    o.line(&format!(
+        "expected_latency: {},",
+        duration(m.execution.expected_latency_ms)
+    ));
+    o.line(&format!("timeout: {},", duration(m.execution.timeout_ms)));
+    o.line(&format!(
+        "poll: {},",
+        opt(m.execution.poll.as_ref(), |p| format!(
+            "model::PollTiming {{ interval: {}, max_interval: {} }}",
+            duration(p.interval_ms),
+            duration(p.max_interval_ms)
+        ))
+    ));
+    o.line("params: &[");
+    for p in &m.params {
+        let (name, kind) = (lit(&p.name), kind(&p.kind));
+        o.line(&match &p.default {
+            Some(d) => format!(
+                "ParamRule::with_default({name}, {}, {kind}),",
+                lit(&d.to_string())
+            ),
+            None if p.required => format!("ParamRule::required({name}, {kind}),"),
+            None => format!("ParamRule::optional({name}, {kind}),"),
+        });
+    }
+    o.line("],");
+    formula(o, &m.cost);
+    o.line(&format!(
+        "smoke: {},",
+        opt(m.smoke.as_ref(), |s| format!(
+            "model::Smoke {{ params: {}, within: {} }}",
+            lit(&serde_json::Value::Object(s.params.clone()).to_string()),
+            duration(s.within_ms)
+        ))
+    ));
+    o.line("submit: RequestTemplate {");
+    request(o, m, &m.execution.submit);
+    o.line("},");
+    let r = &m.execution.response;
+    o.line("response: model::SubmitReading {");
+    o.line(&format!("task_id: {},", opt(r.task_id.as_deref(), lit)));
+    o.line(&format!("outputs: {},", opt(r.outputs.as_ref(), outputs)));
+    o.line(&format!(
+        "provider_cost: {},",
+        opt(r.provider_cost.as_ref(), provider_cost)
+    ));
+    o.line("},");
+    match &m.execution.poll {
+        None => o.line("status: None,"),
+        Some(poll) => {
+            o.line("status: Some(model::StatusReading {");
+            o.line("request: RequestTemplate {");
+            request(o, m, &poll.request);
+            o.line("},");
+            o.line(&format!("status: {},", lit(&poll.status)));
+            o.line("states: &[");
+            for (name, status) in &poll.states {
+                let s = match status {
+                    TaskStatus::Pending => "Pending",
+                    TaskStatus::Processing => "Processing",
+                    TaskStatus::Completed => "Completed",
+                    TaskStatus::Failed => "Failed",
+                };
+                o.line(&format!("({}, model::TaskStatus::{s}),", lit(name)));
+            }
+            o.line("],");
+            o.line(&format!("outputs: {},", outputs(&poll.outputs)));
+            o.line(&format!("error: {},", opt(poll.error.as_deref(), lit)));
+            o.line(&format!(
+                "error_code: {},",
+                opt(poll.error_code.as_deref(), lit)
+            ));
+            o.line(&format!(
+                "provider_cost: {},",
+                opt(poll.provider_cost.as_ref(), provider_cost)
+            ));
+            o.line("}),");
+        }
+    }
+    o.line("};");
+}
+
+fn kind(kind: &ParamKind) -> String {
+    let n = |v: Option<u32>| opt(v, |n| n.to_string());
+    let i = |v: Option<i64>| opt(v, |n| n.to_string());
+    let s = |v: &Option<String>| opt(v.as_deref(), lit);
+    match kind {
+        ParamKind::String {
+            min_length,
+            max_length,
+        } => format!(
+            "Kind::String {{ min_length: {}, max_length: {} }}",
+            n(*min_length),
+            n(*max_length)
+        ),
+        ParamKind::Integer {
+            min,
+            max,
+            step,
+            values,
+        } => format!(
+            "Kind::Integer {{ min: {}, max: {}, step: {}, values: {} }}",
+            i(*min),
+            i(*max),
+            i(*step),
+            opt(values.as_ref(), |vs| {
+                let vs: Vec<String> = vs.iter().map(i64::to_string).collect();
+                format!("&[{}]", vs.join(", "))
+            })
+        ),
+        ParamKind::Decimal { min, max, step } => format!(
+            "Kind::Decimal {{ min: {}, max: {}, step: {} }}",
+            s(min),
+            s(max),
+            s(step)
+        ),
+        ParamKind::Enum { values } => {
+            let vs: Vec<String> = values.iter().map(|v| lit(v)).collect();
+            format!("Kind::Enum {{ values: &[{}] }}", vs.join(", "))
+        }
+        ParamKind::Boolean => "Kind::Boolean".to_owned(),
+        ParamKind::ImageUrl => "Kind::ImageUrl".to_owned(),
+        ParamKind::Array {
+            items,
+            min_items,
+            max_items,
+        } => {
+            let items = match items {
+                ItemType::String => "String",
+                ItemType::ImageUrl => "ImageUrl",
+            };
+            format!(
+                "Kind::Array {{ items: registry_core::params::Item::{items}, min_items: {}, max_items: {} }}",
+                n(*min_items),
+                n(*max_items)
+            )
+        }
+    }
+}
+
+fn formula(o: &mut Out, cost: &ir::Cost) {
+    o.line("cost: cost::Formula {");
+    o.line(&format!("base: {},", lit(&cost.base)));
+    if cost.multipliers.is_empty() {
+        o.line("multipliers: &[],");
+    } else {
+        o.line("multipliers: &[");
+        for m in &cost.multipliers {
+            o.line(&match m {
+                Multiplier::Table { param, entries } => {
+                    let e: Vec<String> = entries
+                        .iter()
+                        .map(|(k, v)| format!("({}, {})", lit(k), lit(v)))
+                        .collect();
+                    format!(
+                        "cost::Multiplier::Table {{ param: {}, entries: &[{}] }},",
+                        lit(param),
+                        e.join(", ")
+                    )
+                }
+                Multiplier::Ratio { param, per } => format!(
+                    "cost::Multiplier::Ratio {{ param: {}, per: {per} }},",
+                    lit(param)
+                ),
+                Multiplier::Count { param } => {
+                    format!("cost::Multiplier::Count {{ param: {} }},", lit(param))
+                }
+            });
+        }
+        o.line("],");
+    }
+    let round = match cost.round {
+        RoundMode::Ceil => "Ceil",
+        RoundMode::Floor => "Floor",
+        RoundMode::HalfUp => "HalfUp",
+        RoundMode::HalfEven => "HalfEven",
+    };
+    o.line(&format!("round: cost::Round::{round},"));
+    o.line(&format!("scale: {},", cost.scale));
+    o.line("},");
+}
+
+/// The fields of a `RequestTemplate`.
+fn request(o: &mut Out, m: &ir::Model, r: &ir::Request) {
+    let method = match r.method {
+        HttpMethod::Get => "Get",
+        HttpMethod::Post => "Post",
+        HttpMethod::Put => "Put",
+    };
+    o.line(&format!("method: model::Method::{method},"));
+    o.line(&format!("path: {},", segments(m, &r.path)));
+    if r.headers.is_empty() {
+        o.line("headers: &[],");
+    } else {
+        o.line("headers: &[");
+        for (name, value) in &r.headers {
+            o.line(&format!("({}, {}),", lit(name), segments(m, value)));
+        }
+        o.line("],");
+    }
+    match &r.body {
+        None => o.line("body: None,"),
+        Some(t) => {
+            template(o, m, "body: Some(", t, "),");
+        }
+    }
+}
+
+fn slot(m: &ir::Model, p: &Placeholder) -> String {
+    match p {
+        Placeholder::Param(name) => format!(
+            "Slot::Param {{ name: {}, as_string: {} }}",
+            lit(name),
+            m.param(name).is_some_and(|p| p.send_as_string)
+        ),
+        Placeholder::Runtime(RuntimeValue::Uuid) => "Slot::Uuid".to_owned(),
+        Placeholder::Runtime(RuntimeValue::CallbackUrl) => "Slot::CallbackUrl".to_owned(),
+        Placeholder::Runtime(RuntimeValue::TaskId) => "Slot::TaskId".to_owned(),
+    }
+}
+
+fn segments(m: &ir::Model, s: &[Segment]) -> String {
+    let parts: Vec<String> = s
+        .iter()
+        .map(|seg| match seg {
+            Segment::Text(t) => format!("Segment::Text({})", lit(t)),
+            Segment::Value(p) => format!("Segment::Slot({})", slot(m, p)),
+        })
+        .collect();
+    format!("&[{}]", parts.join(", "))
+}
+
+/// Print `template` as `<before><Template expression><after>`, over several lines for objects
+/// and arrays.
+fn template(o: &mut Out, m: &ir::Model, before: &str, t: &Template, after: &str) {
+    match t {
+        Template::Literal(serde_json::Value::Object(members)) => {
+            let members: Vec<(String, Template)> = members
+                .iter()
+                .map(|(k, v)| (k.clone(), Template::Literal(v.clone())))
+                .collect();
+            template(o, m, before, &Template::Object(members), after);
+        }
+        Template::Literal(serde_json::Value::Array(items)) => {
+            let items: Vec<Template> = items.iter().map(|v| Template::Literal(v.clone())).collect();
+            template(o, m, before, &Template::Array(items), after);
+        }
+        Template::Literal(serde_json::Value::String(s)) => {
+            o.line(&format!("{before}Template::Str({}){after}", lit(s)));
+        }
+        Template::Literal(v) => {
+            o.line(&format!(
+                "{before}Template::Json({}){after}",
+                lit(&v.to_string())
+            ));
+        }
+        Template::Value(Placeholder::Param(name)) => {
+            let f = if m.param(name).is_some_and(|p| p.send_as_string) {
+                "param_as_string"
+            } else {
+                "param"
+            };
+            o.line(&format!("{before}Template::{f}({}){after}", lit(name)));
+        }
+        Template::Value(p) => o.line(&format!("{before}Template::Slot({}){after}", slot(m, p))),
+        Template::Text(s) => o.line(&format!(
+            "{before}Template::Text({}){after}",
+            segments(m, s)
+        )),
+        Template::Object(members) if members.is_empty() => {
+            o.line(&format!("{before}Template::Object(&[]){after}"));
+        }
+        Template::Object(members) => {
+            o.line(&format!("{before}Template::Object(&["));
+            for (key, value) in members {
+                template(o, m, &format!("({}, ", lit(key)), value, "),");
+            }
+            o.line(&format!("]){after}"));
+        }
+        Template::Array(items) if items.is_empty() => {
+            o.line(&format!("{before}Template::Array(&[]){after}"));
+        }
+        Template::Array(items) => {
+            o.line(&format!("{before}Template::Array(&["));
+            for item in items {
+                template(o, m, "", item, ",");
+            }
+            o.line(&format!("]){after}"));
+        }
+    }
+}
+
+fn output_kind(kind: OutputKind) -> &'static str {
+    match kind {
+        OutputKind::Url => "Url",
+        OutputKind::DataUrl => "DataUrl",
+        OutputKind::Base64 => "Base64",
+        OutputKind::Text => "Text",
+    }
+}
+
+fn outputs(o: &ir::Outputs) -> String {
+    format!(
+        "model::OutputsAt {{ at: {}, json_string: {}, then: {}, kind: model::OutputKind::{} }}",
+        lit(&o.at),
+        o.json_string,
+        opt(o.then.as_deref(), lit),
+        output_kind(o.kind)
+    )
+}
+
+fn provider_cost(c: &ir::ProviderCost) -> String {
+    format!(
+        "model::ProviderCostAt {{ at: {}, credits_per_unit: {} }}",
+        lit(&c.at),
+        lit(&c.credits_per_unit)
+    )
+}
+
+/// A provider's `ProviderInfo` static.
+pub fn provider(o: &mut Out, p: &ir::Provider) {
+    o.doc(&format!("{} (`{}`).", p.display_name, p.id));
+    if let Some(d) = &p.description {
+        o.doc("");
+        for line in d.lines() {
+            o.doc(line);
+        }
+    }
+    o.line(&format!(
+        "pub static {}: registry_core::model::ProviderInfo = registry_core::model::ProviderInfo {{",
+        screaming(&p.id)
+    ));
+    o.line(&format!("id: {},", lit(&p.id)));
+    o.line(&format!("display_name: {},", lit(&p.display_name)));
+    o.line(&format!("base_url: {},", lit(&p.base_url)));
+    o.line(&format!(
+        "auth: {},",
+        match &p.auth {
+            Auth::Bearer => "registry_core::model::Auth::Bearer".to_owned(),
+            Auth::Header { name, prefix } => format!(
+                "registry_core::model::Auth::Header {{ name: {}, prefix: {} }}",
+                lit(name),
+                lit(prefix)
+            ),
+            Auth::Query { name } => format!(
+                "registry_core::model::Auth::Query {{ name: {} }}",
+                lit(name)
+            ),
+        }
+    ));
+    o.line(&format!(
+        "errors: {},",
+        opt(p.errors.as_ref(), |e| {
+            let codes: Vec<String> = e.ok_codes.iter().map(|c| lit(&c.to_string())).collect();
+            format!(
+                "registry_core::model::ErrorRule {{ message: {}, code: {}, ok_codes: &[{}] }}",
+                lit(&e.message),
+                opt(e.code.as_deref(), lit),
+                codes.join(", ")
+            )
+        })
+    ));
+    match &p.webhook {
+        None => o.line("webhook: None,"),
+        Some(w) => {
+            let signature = match w.signature {
+                SignatureScheme::None => "None",
+                SignatureScheme::UrlToken => "UrlToken",
+                SignatureScheme::StandardWebhooks => "StandardWebhooks",
+                SignatureScheme::KieHmac => "KieHmac",
+            };
+            let task_id: Vec<String> = w.task_id.iter().map(|t| lit(t)).collect();
+            o.line("webhook: Some(registry_core::model::WebhookRule {");
+            o.line(&format!(
+                "signature: registry_core::model::Signature::{signature},"
+            ));
+            o.line(&format!(
+                "secret_name: {},",
+                opt(w.secret_name.as_deref(), lit)
+            ));
+            o.line(&format!("task_id: &[{}],", task_id.join(", ")));
+            o.line(&format!("confirm_by_poll: {},", w.confirm_by_poll));
+            o.line(&format!("tolerance: {},", opt(w.tolerance_ms, duration)));
+            o.line("}),");
+        }
+    }
+    o.line(&format!("idempotent_submit: {},", p.idempotent_submit));
+    o.line("};");
+}

@@ -1,0 +1,404 @@
+//! Per model: the params type, its builder, its enums, and JSON conversion that checks bounds.
+//!
+//! Required params are arguments of `new`/`builder`, so a missing one does not compile; enum
+//! params and integer params with a value set are Rust enums, so an unknown value does not
+//! compile. Bounds (length, range, step) are checked by `registry_core::params` when params are
+//! built or deserialized, so messages are the same as on the dynamic path and in TypeScript.
+
+use serde_json::Value;
+
+use super::out::{Out, lit};
+use super::{Field, ModelView};
+use crate::ir::{ItemType, ParamKind};
+
+/// Every params item of one model.
+pub fn items(o: &mut Out, view: &ModelView<'_>) {
+    for field in &view.fields {
+        enum_item(o, field);
+    }
+    params_struct(o, view);
+    builder(o, view);
+    json_impls(o, view);
+}
+
+/// Method names of the params type and builder that a param's getter or setter must not take.
+const METHODS: [&str; 4] = ["new", "builder", "build", "to_json"];
+
+/// Getter and setter name of a field.
+pub fn method(field: &Field<'_>) -> String {
+    if METHODS.contains(&field.param.name.as_str()) {
+        format!("{}_param", field.param.name)
+    } else {
+        field.ident.clone()
+    }
+}
+
+/// A description's lines, else `fallback`.
+fn describe(description: Option<&str>, fallback: String) -> Vec<String> {
+    match description {
+        Some(d) => d.lines().map(str::to_owned).collect(),
+        None => vec![fallback],
+    }
+}
+
+/// The doc lines of a param: its description, then its bounds and default.
+fn field_doc(field: &Field<'_>) -> Vec<String> {
+    let p = field.param;
+    let mut lines = describe(p.description.as_deref(), format!("The `{}` param.", p.name));
+    let mut facts = Vec::new();
+    match &p.kind {
+        ParamKind::String {
+            min_length,
+            max_length,
+        } => facts.push(range(
+            "characters",
+            min_length.map(|n| n.to_string()),
+            max_length.map(|n| n.to_string()),
+        )),
+        ParamKind::Integer {
+            min,
+            max,
+            step,
+            values,
+        } => {
+            if let Some(values) = values {
+                let list: Vec<String> = values.iter().map(i64::to_string).collect();
+                facts.push(format!("One of {}.", list.join(", ")));
+            }
+            facts.push(range(
+                "",
+                min.map(|n| n.to_string()),
+                max.map(|n| n.to_string()),
+            ));
+            if let Some(step) = step {
+                facts.push(format!("A multiple of {step}."));
+            }
+        }
+        ParamKind::Decimal { min, max, step } => {
+            facts.push("An exact decimal, such as `\"0.5\"`.".to_owned());
+            facts.push(range("", min.clone(), max.clone()));
+            if let Some(step) = step {
+                facts.push(format!("A multiple of {step}."));
+            }
+        }
+        ParamKind::ImageUrl => facts.push("An http(s) URL.".to_owned()),
+        ParamKind::Array {
+            items,
+            min_items,
+            max_items,
+        } => {
+            facts.push(match items {
+                ItemType::String => "A list of texts.".to_owned(),
+                ItemType::ImageUrl => "A list of http(s) URLs.".to_owned(),
+            });
+            facts.push(range(
+                "items",
+                min_items.map(|n| n.to_string()),
+                max_items.map(|n| n.to_string()),
+            ));
+        }
+        ParamKind::Enum { .. } | ParamKind::Boolean => {}
+    }
+    if p.send_as_string {
+        facts.push("Sent to the provider as a JSON string.".to_owned());
+    }
+    match &p.default {
+        Some(d) => facts.push(format!("Default: `{}`.", show(d))),
+        None if p.required => facts.push("Required.".to_owned()),
+        None => facts.push("Optional: left out of the request when not set.".to_owned()),
+    }
+    let facts: Vec<String> = facts.into_iter().filter(|f| !f.is_empty()).collect();
+    lines.push(String::new());
+    lines.push(facts.join(" "));
+    lines
+}
+
+fn range(unit: &str, min: Option<String>, max: Option<String>) -> String {
+    let unit = if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    };
+    match (min, max) {
+        (Some(a), Some(b)) => format!("From {a} to {b}{unit}."),
+        (Some(a), None) => format!("At least {a}{unit}."),
+        (None, Some(b)) => format!("At most {b}{unit}."),
+        (None, None) => String::new(),
+    }
+}
+
+/// A JSON value as people write it: strings without quotes.
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The enum of an enum param or of an integer param with a value set.
+fn enum_item(o: &mut Out, field: &Field<'_>) {
+    let Some((ty, variants)) = &field.enum_ty else {
+        return;
+    };
+    let p = field.param;
+    let (mac, values): (&str, Vec<String>) = match &p.kind {
+        ParamKind::Enum { values } => ("str_enum", values.iter().map(|v| lit(v)).collect()),
+        ParamKind::Integer {
+            values: Some(values),
+            ..
+        } => ("int_enum", values.iter().map(i64::to_string).collect()),
+        _ => return,
+    };
+    let default = p.default.as_ref().and_then(|d| field.variant(d));
+    o.blank();
+    o.line(&format!("registry_core::{mac}! {{"));
+    o.docs(&describe(
+        p.description.as_deref(),
+        format!("Values of the `{}` param.", p.name),
+    ));
+    if default.is_some() {
+        o.line("#[derive(Default)]");
+    }
+    o.line(&format!("pub enum {ty} {{"));
+    for (variant, value) in variants.iter().zip(&values) {
+        if default == Some(variant.as_str()) {
+            o.line("#[default]");
+        }
+        o.line(&format!("{variant} = {value},"));
+    }
+    o.line("}");
+    o.line("}");
+}
+
+/// How a field's value is written in Rust, for defaults.
+fn rust_value(field: &Field<'_>, v: &Value) -> String {
+    if let Some(variant) = field.variant(v) {
+        return format!("{}::{variant}", field.base_ty());
+    }
+    match (&field.param.kind, v) {
+        (ParamKind::Decimal { .. }, Value::String(s)) => {
+            format!(
+                "registry_core::Decimal::from_str_exact({}).unwrap_or_default()",
+                lit(s)
+            )
+        }
+        (ParamKind::Decimal { .. }, other) => {
+            format!("registry_core::Decimal::from({})", other)
+        }
+        (_, Value::String(s)) => format!("{}.to_owned()", lit(s)),
+        (_, Value::Array(items)) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|i| format!("{}.to_owned()", lit(i.as_str().unwrap_or_default())))
+                .collect();
+            format!("vec![{}]", items.join(", "))
+        }
+        (_, other) => other.to_string(),
+    }
+}
+
+fn params_struct(o: &mut Out, view: &ModelView<'_>) {
+    let ModelView {
+        ty,
+        params_ty,
+        builder_ty,
+        ..
+    } = view;
+    let required: Vec<&Field<'_>> = view.fields.iter().filter(|f| f.param.required).collect();
+    o.blank();
+    o.doc(&format!(
+        "Params of [`{ty}`], checked against the spec's bounds."
+    ));
+    o.doc("");
+    o.doc(&format!(
+        "Build them with [`{params_ty}::new`] (required params only) or [`{params_ty}::builder`];"
+    ));
+    o.doc("deserializing from JSON checks the same bounds with the same messages.");
+    o.line("#[derive(Debug, Clone, PartialEq, serde::Deserialize)]");
+    o.line("#[serde(try_from = \"Value\")]");
+    o.line(&format!("pub struct {params_ty} {{"));
+    // Fields are private (documented on their setters and getters).
+    for f in &view.fields {
+        o.line(&format!("{}: {},", f.ident, f.ty()));
+    }
+    o.line("}");
+    o.blank();
+    let args: Vec<String> = required.iter().map(|f| arg(f)).collect();
+    let names: Vec<&str> = required.iter().map(|f| f.ident.as_str()).collect();
+    let listed: Vec<String> = required
+        .iter()
+        .map(|f| format!("`{}`", f.param.name))
+        .collect();
+    let listed = if listed.is_empty() {
+        "every param at its default".to_owned()
+    } else {
+        format!("{} and every other param at its default", listed.join(", "))
+    };
+    o.line(&format!("impl {params_ty} {{"));
+    o.doc(&format!("Params with {listed}, checked."));
+    o.line(&format!(
+        "pub fn new({}) -> Result<Self, Violations> {{",
+        args.join(", ")
+    ));
+    o.line(&format!("Self::builder({}).build()", names.join(", ")));
+    o.line("}");
+    o.doc(&format!(
+        "A builder with {listed}; [`build`]({builder_ty}::build) checks the bounds."
+    ));
+    o.line(&format!(
+        "pub fn builder({}) -> {builder_ty} {{",
+        args.join(", ")
+    ));
+    o.line(&format!("{builder_ty}(Self {{"));
+    for f in &view.fields {
+        let value = if f.param.required {
+            convert(f, &f.ident)
+        } else if let Some(d) = &f.param.default {
+            rust_value(f, d)
+        } else {
+            "None".to_owned()
+        };
+        if value == f.ident {
+            o.line(&format!("{},", f.ident));
+        } else {
+            o.line(&format!("{}: {value},", f.ident));
+        }
+    }
+    o.line("})");
+    o.line("}");
+    for f in &view.fields {
+        let (ret, body) = getter(f);
+        o.docs(&describe(
+            f.param
+                .description
+                .as_deref()
+                .and_then(|d| d.lines().next()),
+            format!("The `{}` param.", f.param.name),
+        ));
+        o.line(&format!("pub fn {}(&self) -> {ret} {{", method(f)));
+        o.line(&body);
+        o.line("}");
+    }
+    o.line("}");
+}
+
+/// The argument of a required param in `new` and `builder`.
+fn arg(f: &Field<'_>) -> String {
+    if f.is_text() {
+        format!("{}: impl Into<String>", f.ident)
+    } else {
+        format!("{}: {}", f.ident, f.base_ty())
+    }
+}
+
+/// The stored value of an argument named `name`.
+fn convert(f: &Field<'_>, name: &str) -> String {
+    if f.is_text() {
+        format!("{name}.into()")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// A getter's return type and body.
+fn getter(f: &Field<'_>) -> (String, String) {
+    let id = &f.ident;
+    match (f.is_text(), f.is_list(), f.optional()) {
+        (true, _, false) => ("&str".into(), format!("&self.{id}")),
+        (true, _, true) => ("Option<&str>".into(), format!("self.{id}.as_deref()")),
+        (_, true, false) => ("&[String]".into(), format!("&self.{id}")),
+        (_, true, true) => ("Option<&[String]>".into(), format!("self.{id}.as_deref()")),
+        _ => (f.ty(), format!("self.{id}")),
+    }
+}
+
+fn builder(o: &mut Out, view: &ModelView<'_>) {
+    let ModelView {
+        params_ty,
+        builder_ty,
+        ..
+    } = view;
+    o.blank();
+    o.doc(&format!(
+        "Builds [`{params_ty}`]: set optional params, then [`build`]({builder_ty}::build)."
+    ));
+    o.line("#[derive(Debug, Clone)]");
+    o.line("#[must_use]");
+    o.line(&format!("pub struct {builder_ty}({params_ty});"));
+    o.blank();
+    o.line(&format!("impl {builder_ty} {{"));
+    for f in view.fields.iter().filter(|f| !f.param.required) {
+        o.docs(&field_doc(f));
+        let id = &f.ident;
+        o.line(&format!(
+            "pub fn {}(mut self, {}) -> Self {{",
+            method(f),
+            arg(f)
+        ));
+        let value = convert(f, id);
+        if f.optional() {
+            o.line(&format!("self.0.{id} = Some({value});"));
+        } else {
+            o.line(&format!("self.0.{id} = {value};"));
+        }
+        o.line("self");
+        o.line("}");
+    }
+    o.doc("Check every bound and return the params, or every violation.");
+    o.line(&format!(
+        "pub fn build(self) -> Result<{params_ty}, Violations> {{"
+    ));
+    o.line("typed::checked(&INFO, self.0)");
+    o.line("}");
+    o.line("}");
+}
+
+fn json_impls(o: &mut Out, view: &ModelView<'_>) {
+    let params_ty = &view.params_ty;
+    o.blank();
+    o.line(&format!("impl TryFrom<Value> for {params_ty} {{"));
+    o.line("type Error = Violations;");
+    o.line("fn try_from(value: Value) -> Result<Self, Violations> {");
+    if view.fields.is_empty() {
+        o.line("INFO.validate(&value)?;");
+        o.line("Ok(Self {})");
+    } else {
+        o.line("let mut valid = INFO.validate(&value)?;");
+        o.line("Ok(Self {");
+        for f in &view.fields {
+            o.line(&format!(
+                "{}: typed::take(&mut valid, {})?,",
+                f.ident,
+                lit(&f.param.name)
+            ));
+        }
+        o.line("})");
+    }
+    o.line("}");
+    o.line("}");
+    o.blank();
+    o.line(&format!("impl serde::Serialize for {params_ty} {{"));
+    o.line("fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {");
+    o.line("serde::Serialize::serialize(&model::Params::to_json(self), serializer)");
+    o.line("}");
+    o.line("}");
+    o.blank();
+    o.line(&format!("impl model::Params for {params_ty} {{"));
+    if view.fields.is_empty() {
+        o.line("fn to_json(&self) -> Map<String, Value> {");
+        o.line("Map::new()");
+    } else {
+        o.line("fn to_json(&self) -> Map<String, Value> {");
+        o.line("let mut map = Map::new();");
+        for f in &view.fields {
+            o.line(&format!(
+                "typed::put(&mut map, {}, &self.{});",
+                lit(&f.param.name),
+                f.ident
+            ));
+        }
+        o.line("map");
+    }
+    o.line("}");
+    o.line("}");
+}
