@@ -195,7 +195,7 @@ fn report(diags: &[Diagnostic]) {
     }
     eprintln!(
         "error: {} problem(s) in {} file(s); nothing was written",
-        codegen::diag::problem_count(&diags),
+        codegen::diag::problem_count(diags),
         files.len()
     );
 }

@@ -1,0 +1,155 @@
+//! The cost formula: base, multipliers and rounding, checked and lowered.
+
+use super::*;
+
+pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> Option<Cost> {
+    let before = r.count;
+    let c = &spec.cost;
+    let base = match parse_decimal(&c.base) {
+        Ok(d) if d.is_sign_negative() && !d.is_zero() => {
+            r.at("/cost/base", format!("negative cost `{}`", c.base))
+                .expect("a cost of zero or more credits");
+            None
+        }
+        Ok(d) => Some(canonical(d)),
+        Err(e) => {
+            r.at("/cost/base", e)
+                .expect("a decimal string such as \"8\" or \"0.5\"");
+            None
+        }
+    };
+    let mut multipliers = Vec::new();
+    for (i, mspec) in c.multipliers.iter().enumerate() {
+        let at = format!("/cost/multipliers/{i}");
+        let Some(p) = params.iter().find(|p| p.name == mspec.param) else {
+            if !spec.params.contains_key(&mspec.param) {
+                r.at(
+                    &format!("{at}/param"),
+                    format!("multiplier on unknown param `{}`", mspec.param),
+                )
+                .expect(format!("one of {}", list(spec.params.keys())))
+                .suggest(&mspec.param, spec.params.keys().map(String::as_str));
+            }
+            continue;
+        };
+        if !p.required && p.default.is_none() {
+            r.at(
+                &format!("{at}/param"),
+                format!("multiplier on `{}`, which may be absent", p.name),
+            )
+            .help(format!(
+                "give `{}` a default or make it required, so the cost is always defined",
+                p.name
+            ));
+            continue;
+        }
+        let kinds = [
+            mspec.table.is_some(),
+            mspec.per.is_some(),
+            mspec.count == Some(true),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            r.at(&at, "a multiplier needs exactly one of `table`, `per` or `count: true`")
+                .help("`table` maps each value to a factor; `per: N` divides the value by N; `count: true` multiplies by the value or the number of items");
+            continue;
+        }
+        if let Some(table) = &mspec.table {
+            let values: Option<Vec<String>> = match &p.kind {
+                ParamKind::Enum { values } => Some(values.clone()),
+                ParamKind::Boolean => Some(vec!["false".into(), "true".into()]),
+                ParamKind::Integer {
+                    values: Some(vs), ..
+                } => Some(vs.iter().map(i64::to_string).collect()),
+                _ => None,
+            };
+            let Some(values) = values else {
+                r.at(&format!("{at}/param"), format!("a `table` multiplier needs an enum, boolean or fixed-set integer param; `{}` is not", p.name))
+                    .help("use `per:` for a numeric ratio or `count: true` for a count");
+                continue;
+            };
+            let mut entries = indexmap::IndexMap::new();
+            for v in &values {
+                if !table.contains_key(v) {
+                    r.at(
+                        &format!("{at}/table"),
+                        format!("the table has no factor for `{v}`"),
+                    )
+                    .expect(format!(
+                        "a factor for every value of `{}`: {}",
+                        p.name,
+                        values.join(", ")
+                    ))
+                    .help(format!("add `\"{v}\": \"1\"` (or the right factor)"));
+                }
+            }
+            for (k, f) in table {
+                let fat = format!("{at}/table/{}", crate::spec::yaml::escape_token(k));
+                if !values.contains(k) {
+                    r.at_key(&fat, format!("`{k}` is not a value of `{}`", p.name))
+                        .expect(format!("one of {}", values.join(", ")))
+                        .suggest(k, values.iter().map(String::as_str));
+                    continue;
+                }
+                match parse_decimal(f) {
+                    Ok(d) if d.is_sign_negative() && !d.is_zero() => {
+                        r.at(&fat, format!("negative factor `{f}`"))
+                            .expect("a factor of zero or more");
+                    }
+                    Ok(d) => {
+                        entries.insert(k.clone(), canonical(d));
+                    }
+                    Err(e) => {
+                        r.at(&fat, e).expect("a decimal string such as \"1.5\"");
+                    }
+                }
+            }
+            multipliers.push(Multiplier::Table {
+                param: p.name.clone(),
+                entries,
+            });
+        } else if let Some(per) = mspec.per {
+            if !matches!(
+                p.kind,
+                ParamKind::Integer { .. } | ParamKind::Decimal { .. }
+            ) {
+                r.at(
+                    &format!("{at}/param"),
+                    format!(
+                        "a `per` multiplier needs an integer or decimal param; `{}` is not",
+                        p.name
+                    ),
+                )
+                .help("use `table:` to give each value its factor");
+                continue;
+            }
+            multipliers.push(Multiplier::Ratio {
+                param: p.name.clone(),
+                per,
+            });
+        } else {
+            if !matches!(p.kind, ParamKind::Integer { .. } | ParamKind::Array { .. }) {
+                r.at(
+                    &format!("{at}/param"),
+                    format!(
+                        "a `count` multiplier needs an integer or array param; `{}` is not",
+                        p.name
+                    ),
+                )
+                .help("use `table:` to give each value its factor");
+                continue;
+            }
+            multipliers.push(Multiplier::Count {
+                param: p.name.clone(),
+            });
+        }
+    }
+    if r.count > before {
+        return None;
+    }
+    Some(Cost {
+        base: base?,
+        multipliers,
+        round: c.round,
+        scale: c.scale,
+    })
+}

@@ -1,0 +1,171 @@
+//! Request templates: placeholders resolved, every param used, runtime values where they exist.
+
+use super::*;
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn request(
+    r: &mut Reporter<'_>,
+    at: &str,
+    req: &RequestSpec,
+    param_names: &[String],
+    is_param: &dyn Fn(&str) -> bool,
+    mode: ExecutionMode,
+    polling: bool,
+) -> Option<Request> {
+    let before = r.count;
+    let bad_placeholder =
+        |r: &mut Reporter<'_>, field: &str, message: String, unknown: Option<String>| {
+            let d = r.at(field, message);
+            d.expect("a declared param or a runtime value (`uuid`, `callback_url`, `task_id`)");
+            if let Some(name) = unknown {
+                let runtime = RuntimeValue::ALL.iter().map(|(n, _)| *n);
+                match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
+                    Some(m) => d.help(format!("did you mean `{m}`?")),
+                    None => d.help(format!(
+                        "declare `{name}` under `params`, or fix the spelling"
+                    )),
+                };
+            }
+        };
+    let path = match parse_segments(&req.path, is_param) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let unknown = e
+                .strip_prefix("unknown placeholder `")
+                .map(|s| s.trim_end_matches('`').to_owned());
+            bad_placeholder(r, &format!("{at}/path"), e, unknown);
+            None
+        }
+    };
+    let mut headers = BTreeMap::new();
+    for (k, v) in &req.headers {
+        match parse_segments(v, is_param) {
+            Ok(s) => {
+                headers.insert(k.clone(), s);
+            }
+            Err(e) => {
+                let unknown = e
+                    .strip_prefix("unknown placeholder `")
+                    .map(|s| s.trim_end_matches('`').to_owned());
+                bad_placeholder(
+                    r,
+                    &format!("{at}/headers/{}", crate::spec::yaml::escape_token(k)),
+                    e,
+                    unknown,
+                );
+            }
+        }
+    }
+    let body = match &req.body {
+        None => None,
+        Some(b) => match parse_template(b, is_param) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                bad_placeholder(r, &format!("{at}/body{}", e.at), e.message, e.unknown);
+                None
+            }
+        },
+    };
+    if r.count > before {
+        return None;
+    }
+    let request = Request {
+        method: req.method,
+        path: path?,
+        headers,
+        body,
+    };
+    // Runtime values that this request cannot have.
+    let mut placeholders = Vec::new();
+    collect_placeholders(&request, &mut placeholders);
+    for p in placeholders {
+        let name = match &p {
+            Placeholder::Param(n) => n.as_str(),
+            Placeholder::Runtime(rv) => rv.name(),
+        };
+        let place =
+            find_placeholder(req, name).map_or_else(|| at.to_owned(), |p| format!("{at}{p}"));
+        match p {
+            Placeholder::Runtime(RuntimeValue::TaskId) if !polling => {
+                r.at(&place, "`{{ task_id }}` is only known when polling")
+                    .help("use it in `execution.poll`, not in `submit`");
+            }
+            Placeholder::Runtime(RuntimeValue::CallbackUrl)
+                if mode != ExecutionMode::Webhook || polling =>
+            {
+                r.at(
+                    &place,
+                    "`{{ callback_url }}` is only available in the submit of a `webhook` model",
+                )
+                .help("set `mode: webhook`, or remove the callback URL");
+            }
+            Placeholder::Param(name) if polling => {
+                r.at(
+                    &place,
+                    format!("the poll request uses param `{name}`; a poll only knows `task_id`"),
+                )
+                .help("use `{{ task_id }}` only");
+            }
+            _ => {}
+        }
+    }
+    if r.count > before {
+        return None;
+    }
+    Some(request)
+}
+
+/// Where in a request spec (relative pointer) the placeholder `name` is written.
+pub(super) fn find_placeholder(req: &RequestSpec, name: &str) -> Option<String> {
+    fn mentions(text: &str, name: &str) -> bool {
+        text.split("{{")
+            .skip(1)
+            .any(|rest| rest.split("}}").next().map(str::trim) == Some(name))
+    }
+    fn walk(v: &Value, name: &str, at: String) -> Option<String> {
+        match v {
+            Value::String(s) if mentions(s, name) => Some(at),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, name, format!("{at}/{i}"))),
+            Value::Object(m) => m.iter().find_map(|(k, x)| {
+                walk(
+                    x,
+                    name,
+                    format!("{at}/{}", crate::spec::yaml::escape_token(k)),
+                )
+            }),
+            _ => None,
+        }
+    }
+    if mentions(&req.path, name) {
+        return Some("/path".into());
+    }
+    if let Some((k, _)) = req.headers.iter().find(|(_, v)| mentions(v, name)) {
+        return Some(format!("/headers/{}", crate::spec::yaml::escape_token(k)));
+    }
+    req.body
+        .as_ref()
+        .and_then(|b| walk(b, name, "/body".into()))
+}
+
+pub(super) fn collect_placeholders(req: &Request, out: &mut Vec<Placeholder>) {
+    segment_placeholders(&req.path, out);
+    for h in req.headers.values() {
+        segment_placeholders(h, out);
+    }
+    if let Some(b) = &req.body {
+        template_placeholders(b, out);
+    }
+}
+
+pub(super) fn collect_params(req: &Request, used: &mut BTreeSet<String>) {
+    let mut out = Vec::new();
+    collect_placeholders(req, &mut out);
+    for p in out {
+        if let Placeholder::Param(n) = p {
+            used.insert(n);
+        }
+    }
+}
