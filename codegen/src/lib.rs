@@ -58,6 +58,9 @@ pub fn schema_files() -> write::Files {
             (k.schema_file().to_owned(), text)
         })
         .collect();
+    let mut ir = serde_json::to_string_pretty(&ir::schema()).unwrap_or_default();
+    ir.push('\n');
+    files.insert("ir.schema.json".to_owned(), ir);
     files.insert("SPEC.md".to_owned(), spec::reference::render());
     files
 }

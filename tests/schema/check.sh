@@ -13,6 +13,7 @@ mapfile -t models < <(find models -mindepth 2 -name '*.yaml' -not -path 'models/
 "$cj" --schemafile schema/provider.schema.json models/providers/*.yaml
 "$cj" --schemafile schema/model.schema.json "${models[@]}"
 "$cj" --schemafile schema/monitoring.schema.json models/monitoring.yaml
+"$cj" --schemafile schema/ir.schema.json generated/registry.json
 for bad in unknown_field float_looking_cost enum_value_typo; do
   if "$cj" --schemafile schema/model.schema.json "tests/invalid/cases/$bad/models/acme/bad.yaml" >/dev/null 2>&1; then
     echo "check-jsonschema accepted the broken spec of case $bad" >&2

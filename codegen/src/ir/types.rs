@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::spec::types::{
@@ -17,7 +18,7 @@ pub use crate::spec::types::{
 pub const IR_VERSION: u32 = 1;
 
 /// The whole registry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Registry {
     /// [`IR_VERSION`].
     pub version: u32,
@@ -30,7 +31,7 @@ pub struct Registry {
 }
 
 /// A provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Provider {
     /// Provider id.
     pub id: String,
@@ -53,7 +54,7 @@ pub struct Provider {
 }
 
 /// How the key is sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Auth {
     /// `Authorization: Bearer <key>`.
@@ -73,7 +74,7 @@ pub enum Auth {
 }
 
 /// How errors show in an answer body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorMapping {
     /// Pointer to the message.
     pub message: String,
@@ -84,7 +85,7 @@ pub struct ErrorMapping {
 }
 
 /// Webhook delivery.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Webhook {
     /// Authentication scheme.
     pub signature: SignatureScheme,
@@ -101,7 +102,7 @@ pub struct Webhook {
 }
 
 /// A model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Model {
     /// Model id.
     pub id: String,
@@ -132,7 +133,7 @@ pub struct Model {
 }
 
 /// A param.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Param {
     /// Name (a snake_case identifier).
     pub name: String,
@@ -149,7 +150,7 @@ pub struct Param {
 }
 
 /// A param's type and bounds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ParamKind {
     /// Text.
@@ -200,7 +201,7 @@ pub enum ParamKind {
 }
 
 /// Cost formula: `base x multipliers`, rounded once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Cost {
     /// Base credits, canonical decimal string.
     pub base: String,
@@ -213,7 +214,7 @@ pub struct Cost {
 }
 
 /// One cost factor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Multiplier {
     /// Factor looked up by the param's value (as a string: `"720p"`, `"5"`, `"true"`).
@@ -238,7 +239,7 @@ pub enum Multiplier {
 }
 
 /// How to execute.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Execution {
     /// Mode.
     pub mode: ExecutionMode,
@@ -255,7 +256,7 @@ pub struct Execution {
 }
 
 /// A request template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Request {
     /// Method.
     pub method: HttpMethod,
@@ -268,7 +269,7 @@ pub struct Request {
 }
 
 /// A JSON template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "t", content = "v", rename_all = "snake_case")]
 pub enum Template {
     /// A JSON value without placeholders.
@@ -284,7 +285,7 @@ pub enum Template {
 }
 
 /// Part of a string template.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "t", content = "v", rename_all = "snake_case")]
 pub enum Segment {
     /// Literal text.
@@ -294,7 +295,7 @@ pub enum Segment {
 }
 
 /// What a placeholder stands for.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "t", content = "v", rename_all = "snake_case")]
 pub enum Placeholder {
     /// A param of the model.
@@ -304,7 +305,9 @@ pub enum Placeholder {
 }
 
 /// Values the runtime supplies to templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RuntimeValue {
     /// A fresh UUID v4 per request.
@@ -334,7 +337,7 @@ impl RuntimeValue {
 }
 
 /// Reading a submit answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Response {
     /// Outputs (sync).
     pub outputs: Option<Outputs>,
@@ -345,7 +348,7 @@ pub struct Response {
 }
 
 /// Where outputs are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Outputs {
     /// Pointer (`*` = every element).
     pub at: String,
@@ -358,7 +361,7 @@ pub struct Outputs {
 }
 
 /// Provider-reported cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProviderCost {
     /// Pointer to the amount.
     pub at: String,
@@ -367,7 +370,7 @@ pub struct ProviderCost {
 }
 
 /// Polling.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Poll {
     /// The status request.
     pub request: Request,
@@ -390,7 +393,7 @@ pub struct Poll {
 }
 
 /// Smoke test.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Smoke {
     /// Params given (defaults fill the rest).
     pub params: serde_json::Map<String, serde_json::Value>,
@@ -400,7 +403,7 @@ pub struct Smoke {
 
 /// Alert thresholds. Percentages and factors are canonical decimal strings; windows are
 /// seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Monitoring {
     /// Fewest generations before a rate alert fires.
     pub min_sample: u32,
@@ -438,5 +441,45 @@ impl Model {
     /// The param named `name`.
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.params.iter().find(|p| p.name == name)
+    }
+}
+
+/// The IR's JSON Schema (for `generated/registry.json` and `--dump-ir`), derived from these
+/// types. Its `$comment` names [`IR_VERSION`], so a layout change shows in review as a schema
+/// diff next to the version.
+pub fn schema() -> serde_json::Value {
+    let mut schema = schemars::schema_for!(Registry).to_value();
+    if let serde_json::Value::Object(map) = &mut schema {
+        map.insert(
+            "$id".into(),
+            "https://model-registry.local/schema/ir.schema.json".into(),
+        );
+        map.insert("$comment".into(), format!("IR version {IR_VERSION}").into());
+    }
+    schema
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checked-in IR schema is what these types derive, at this version. After a change of
+    /// the layout: bump `IR_VERSION` if it is incompatible, then `cargo run -p codegen`.
+    #[test]
+    fn the_ir_schema_is_pinned_to_its_version() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/ir.schema.json");
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("schema/ir.schema.json"))
+                .expect("the IR schema parses");
+        assert_eq!(
+            IR_VERSION, 1,
+            "a new IR version: update this pin with the schema"
+        );
+        assert_eq!(committed["$comment"], format!("IR version {IR_VERSION}"));
+        assert_eq!(
+            committed,
+            schema(),
+            "schema/ir.schema.json is stale: run `cargo run -p codegen`"
+        );
     }
 }
