@@ -1,6 +1,8 @@
 //! The intermediate representation. Specs are lowered into it by [`crate::validate`], which
 //! applies every semantic rule during the same walk.
 
+pub mod enums;
 pub mod types;
 
+pub use enums::*;
 pub use types::*;

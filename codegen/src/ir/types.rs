@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use crate::spec::types::{
-    AuthKind, ContentType, ExecutionMode, HttpMethod, ItemType, OutputKind, RoundMode,
-    SignatureScheme, TaskStatus,
+use super::enums::{
+    ContentType, ExecutionMode, HttpMethod, ItemType, OutputKind, RoundMode, SignatureScheme,
+    TaskStatus,
 };
 
 /// Version of the IR layout; bumped on any incompatible change.

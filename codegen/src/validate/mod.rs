@@ -5,10 +5,12 @@
 //! multipliers, durations, pointers, secrets. Each rule reports at the position of the value it
 //! talks about, and every problem of every file is collected before giving up.
 
+mod enums;
 mod model;
 mod monitoring;
 mod provider;
 mod secrets;
+mod template;
 
 use std::collections::{BTreeMap, HashMap};
 

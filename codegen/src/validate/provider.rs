@@ -131,7 +131,7 @@ pub(super) fn lower(
             }
         });
         Webhook {
-            signature: w.signature,
+            signature: w.signature.into(),
             secret_name,
             secret_scope: w.secret_scope.clone(),
             task_id: w.task_id.clone(),

@@ -149,7 +149,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
     Some(Cost {
         base: base?,
         multipliers,
-        round: c.round,
+        round: c.round.into(),
         scale: c.scale,
     })
 }

@@ -28,9 +28,9 @@ use crate::spec::types::{
     ExecutionMode, ItemType, ModelSpec, OutputSpec, ParamSpec, ParamType, ProviderCostSpec,
     ProviderSpec, RequestSpec, SendAs, TaskStatus,
 };
-use crate::spec::values::{
-    canonical, parse_decimal, parse_duration, parse_segments, parse_template, segment_placeholders,
-    template_placeholders,
+use crate::spec::values::{canonical, parse_decimal, parse_duration};
+use crate::validate::template::{
+    parse_segments, parse_template, segment_placeholders, template_placeholders,
 };
 
 /// Check one model against its provider and lower it.
@@ -228,7 +228,11 @@ pub(super) fn lower(
                     Some(Poll {
                         request,
                         status: p.status.clone(),
-                        states: p.states.clone(),
+                        states: p
+                            .states
+                            .iter()
+                            .map(|(k, v)| (k.clone(), (*v).into()))
+                            .collect(),
                         outputs,
                         error: p.error.clone(),
                         error_code: p.error_code.clone(),
@@ -285,14 +289,14 @@ pub(super) fn lower(
         display_name: spec.display_name.clone(),
         description: spec.description.clone(),
         provider: spec.provider.clone(),
-        content_type: spec.content_type,
+        content_type: spec.content_type.into(),
         key_scope: spec.key_scope.clone(),
         secret_name: secret_name?,
         enabled: spec.enabled,
         params,
         cost: cost?,
         execution: Execution {
-            mode: ex.mode,
+            mode: ex.mode.into(),
             submit: submit?,
             response: response?,
             poll,

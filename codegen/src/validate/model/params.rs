@@ -234,7 +234,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
                 }
             }
             ParamKind::Array {
-                items: ps.items.unwrap_or(ItemType::String),
+                items: ps.items.unwrap_or(ItemType::String).into(),
                 min_items: ps.min_items,
                 max_items: ps.max_items,
             }

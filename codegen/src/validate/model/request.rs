@@ -70,7 +70,7 @@ pub(super) fn request(
         return None;
     }
     let request = Request {
-        method: req.method,
+        method: req.method.into(),
         path: path?,
         headers,
         body,

@@ -86,7 +86,7 @@ pub(super) fn outputs(r: &mut Reporter<'_>, at: &str, o: &OutputSpec) -> Option<
         at: o.at.clone(),
         json_string,
         then: o.then.clone(),
-        kind: o.kind,
+        kind: o.kind.into(),
     })
 }
 
