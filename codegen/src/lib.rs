@@ -9,6 +9,7 @@ pub mod emit;
 pub mod ir;
 pub mod rules;
 pub mod spec;
+pub mod spelling;
 pub mod validate;
 pub mod write;
 

@@ -2,6 +2,7 @@
 //! `generated/`.
 
 mod catalog;
+mod names;
 mod registry;
 mod rust;
 mod sql;
@@ -44,7 +45,7 @@ pub fn emit_all(ir: &Registry) -> Result<Files, EmitError> {
 
 /// Human-readable cost formula, such as `8 × resolution[480p 1, 720p 1.5] × duration/5, ceil`.
 pub fn cost_formula(cost: &crate::ir::Cost) -> String {
-    use crate::ir::{Multiplier, RoundMode};
+    use crate::ir::Multiplier;
     let mut out = cost.base.clone();
     for m in &cost.multipliers {
         out.push_str(" × ");
@@ -57,12 +58,7 @@ pub fn cost_formula(cost: &crate::ir::Cost) -> String {
             Multiplier::Count { param } => out.push_str(&format!("count({param})")),
         }
     }
-    let round = match cost.round {
-        RoundMode::Ceil => "ceil",
-        RoundMode::Floor => "floor",
-        RoundMode::HalfUp => "half up",
-        RoundMode::HalfEven => "half even",
-    };
+    let round = cost.round.name().replace('_', " ");
     if cost.scale == 0 {
         format!("{out}, {round}")
     } else {

@@ -1,7 +1,8 @@
 //! The IR's closed value sets.
 //!
 //! They spell their values as the spec does (the lowering stage converts each spec value with
-//! one exhaustive match), so `generated/registry.json` reads like the specs it comes from.
+//! one exhaustive match), so `generated/registry.json` reads like the specs it comes from. That
+//! serde spelling is the only one: `name()` reads it back ([`crate::spelling`]).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -116,37 +117,25 @@ pub enum SignatureScheme {
     KieHmac,
 }
 
-impl ContentType {
-    /// The name as written in a spec.
-    pub fn name(self) -> &'static str {
-        match self {
-            ContentType::Image => "image",
-            ContentType::Video => "video",
-            ContentType::Audio => "audio",
-            ContentType::Text => "text",
+/// `name()` on each value set, read from its serde spelling.
+macro_rules! spelled {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// The value's name, as a spec writes it and `generated/registry.json` stores it.
+            pub fn name(self) -> &'static str {
+                crate::spelling::variant_name(&self)
+            }
         }
-    }
+    )*};
 }
 
-impl ExecutionMode {
-    /// The name as written in a spec.
-    pub fn name(self) -> &'static str {
-        match self {
-            ExecutionMode::Sync => "sync",
-            ExecutionMode::Poll => "poll",
-            ExecutionMode::Webhook => "webhook",
-        }
-    }
-}
-
-impl TaskStatus {
-    /// The name as written in a spec and stored in `generations.status`.
-    pub fn name(self) -> &'static str {
-        match self {
-            TaskStatus::Pending => "pending",
-            TaskStatus::Processing => "processing",
-            TaskStatus::Completed => "completed",
-            TaskStatus::Failed => "failed",
-        }
-    }
-}
+spelled!(
+    ContentType,
+    ItemType,
+    RoundMode,
+    ExecutionMode,
+    HttpMethod,
+    OutputKind,
+    TaskStatus,
+    SignatureScheme
+);

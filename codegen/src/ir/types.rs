@@ -319,20 +319,16 @@ pub enum RuntimeValue {
 }
 
 impl RuntimeValue {
-    /// All runtime values with their placeholder names.
-    pub const ALL: [(&'static str, RuntimeValue); 3] = [
-        ("uuid", RuntimeValue::Uuid),
-        ("callback_url", RuntimeValue::CallbackUrl),
-        ("task_id", RuntimeValue::TaskId),
+    /// All runtime values.
+    pub const ALL: [RuntimeValue; 3] = [
+        RuntimeValue::Uuid,
+        RuntimeValue::CallbackUrl,
+        RuntimeValue::TaskId,
     ];
 
-    /// The placeholder name.
+    /// The placeholder name (`uuid`, `callback_url`, `task_id`): its serde spelling.
     pub fn name(self) -> &'static str {
-        match self {
-            RuntimeValue::Uuid => "uuid",
-            RuntimeValue::CallbackUrl => "callback_url",
-            RuntimeValue::TaskId => "task_id",
-        }
+        crate::spelling::variant_name(&self)
     }
 }
 

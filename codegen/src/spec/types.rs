@@ -636,38 +636,3 @@ impl Default for MonitoringSpec {
         serde_json::from_value(serde_json::json!({})).expect("every monitoring field has a default")
     }
 }
-
-impl ContentType {
-    /// The name as written in a spec.
-    pub fn name(self) -> &'static str {
-        match self {
-            ContentType::Image => "image",
-            ContentType::Video => "video",
-            ContentType::Audio => "audio",
-            ContentType::Text => "text",
-        }
-    }
-}
-
-impl ExecutionMode {
-    /// The name as written in a spec.
-    pub fn name(self) -> &'static str {
-        match self {
-            ExecutionMode::Sync => "sync",
-            ExecutionMode::Poll => "poll",
-            ExecutionMode::Webhook => "webhook",
-        }
-    }
-}
-
-impl TaskStatus {
-    /// The name as written in a spec and stored in `generations.status`.
-    pub fn name(self) -> &'static str {
-        match self {
-            TaskStatus::Pending => "pending",
-            TaskStatus::Processing => "processing",
-            TaskStatus::Completed => "completed",
-            TaskStatus::Failed => "failed",
-        }
-    }
-}

@@ -36,8 +36,8 @@ fn placeholder(name: &str, params: &dyn Fn(&str) -> bool) -> Result<Placeholder,
     if params(name) {
         return Ok(Placeholder::Param(name.to_owned()));
     }
-    if let Some((_, rv)) = RuntimeValue::ALL.iter().find(|(n, _)| *n == name) {
-        return Ok(Placeholder::Runtime(*rv));
+    if let Some(rv) = RuntimeValue::ALL.into_iter().find(|rv| rv.name() == name) {
+        return Ok(Placeholder::Runtime(rv));
     }
     Err(format!("unknown placeholder `{name}`"))
 }

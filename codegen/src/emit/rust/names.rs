@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+pub use crate::emit::names::pascal;
+
 /// Words that cannot be raw identifiers.
 const NOT_RAW: [&str; 4] = ["self", "Self", "super", "crate"];
 
@@ -13,26 +15,6 @@ const KEYWORDS: [&str; 51] = [
     "return", "self", "Self", "static", "struct", "super", "trait", "true", "try", "type",
     "typeof", "unsafe", "unsized", "use", "virtual", "where", "while",
 ];
-
-/// `seedance_v1_lite` -> `SeedanceV1Lite`; anything that is not a letter or digit separates
-/// words.
-pub fn pascal(name: &str) -> String {
-    let mut out = String::new();
-    for word in name
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let mut chars = word.chars();
-        if let Some(first) = chars.next() {
-            out.push(first.to_ascii_uppercase());
-            out.extend(chars.map(|c| c.to_ascii_lowercase()));
-        }
-    }
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, 'M');
-    }
-    out
-}
 
 /// `SEEDANCE-v1` -> `seedance_v1`, for modules and local variables.
 pub fn snake(name: &str) -> String {

@@ -163,16 +163,6 @@ const RULES: &[Rule] = &[
     },
 ];
 
-/// The snake_case name serde gives an IR enum value.
-fn serde_name<T: Serialize>(v: &T) -> Result<String, EmitError> {
-    match serde_json::to_value(v) {
-        Ok(Value::String(s)) => Ok(s),
-        other => Err(EmitError::Other(format!(
-            "expected an enum name, got {other:?}"
-        ))),
-    }
-}
-
 /// Build the view model.
 pub fn build(ir: &Registry) -> Result<Context, EmitError> {
     let statuses = [
@@ -181,22 +171,15 @@ pub fn build(ir: &Registry) -> Result<Context, EmitError> {
         TaskStatus::Completed,
         TaskStatus::Failed,
     ]
-    .iter()
-    .map(serde_name)
-    .collect::<Result<Vec<_>, _>>()?;
-    let finished = [TaskStatus::Completed, TaskStatus::Failed]
-        .iter()
-        .map(serde_name)
-        .collect::<Result<Vec<_>, _>>()?;
+    .map(TaskStatus::name);
+    let finished = [TaskStatus::Completed, TaskStatus::Failed].map(TaskStatus::name);
     let rounds = [
         RoundMode::Ceil,
         RoundMode::Floor,
         RoundMode::HalfUp,
         RoundMode::HalfEven,
     ]
-    .iter()
-    .map(serde_name)
-    .collect::<Result<Vec<_>, _>>()?;
+    .map(RoundMode::name);
 
     let models = ir
         .models
@@ -223,9 +206,9 @@ pub fn build(ir: &Registry) -> Result<Context, EmitError> {
     }
     Ok(Context {
         header: HEADER,
-        statuses: literal::text_list(statuses.iter().map(String::as_str))?,
-        round_modes: literal::text_list(rounds.iter().map(String::as_str))?,
-        finished: literal::text_list(finished.iter().map(String::as_str))?,
+        statuses: literal::text_list(statuses)?,
+        round_modes: literal::text_list(rounds)?,
+        finished: literal::text_list(finished)?,
         models,
         model_ids: ir
             .models
@@ -256,8 +239,8 @@ fn model_row(model: &Model) -> Result<ModelRow, EmitError> {
         id: literal::text(&model.id)?,
         display_name: literal::text(&model.display_name)?,
         provider: literal::text(&model.provider)?,
-        content_type: literal::text(&serde_name(&model.content_type)?)?,
-        execution_mode: literal::text(&serde_name(&model.execution.mode)?)?,
+        content_type: literal::text(model.content_type.name())?,
+        execution_mode: literal::text(model.execution.mode.name())?,
         key_scope: literal::text(&model.key_scope)?,
         secret_name: literal::text(&model.secret_name)?,
         enabled: literal::boolean(model.enabled),
@@ -265,7 +248,7 @@ fn model_row(model: &Model) -> Result<ModelRow, EmitError> {
         timeout: literal::interval_ms(model.execution.timeout_ms),
         cost_base: literal::numeric(&model.cost.base)?,
         cost_factors: literal::jsonb(&factors)?,
-        cost_round: literal::text(&serde_name(&model.cost.round)?)?,
+        cost_round: literal::text(model.cost.round.name())?,
         cost_scale: model.cost.scale.to_string(),
         cost_formula: literal::text(&cost_formula(&model.cost))?,
         param_defaults: literal::jsonb(&Value::Object(defaults))?,

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::schema;
+use crate::emit::names::pascal;
 use crate::emit::{EmitError, HEADER};
 use crate::ir::{ContentType, ItemType, Model, Multiplier, Param, ParamKind, Provider, Registry};
 
@@ -97,28 +98,6 @@ pub(super) fn key(s: &str) -> String {
     if ident { s.to_owned() } else { lit(s) }
 }
 
-/// The serde name of a spec enum value (`half_even`, `webhook`, ...).
-pub(super) fn serde_name<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
-/// `seedance_v1_lite` -> `SeedanceV1Lite`.
-fn pascal(id: &str) -> String {
-    id.split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 /// Text safe inside a `/** */` comment.
 fn doc_text(s: &str) -> String {
     s.replace("*/", "*\\/")
@@ -171,10 +150,10 @@ pub(super) fn build(ir: &Registry) -> Result<View, EmitError> {
     Ok(View {
         header: HEADER,
         type_imports: type_imports.into(),
-        content_type_union: union(CONTENT_TYPES.iter().map(|c| lit(&serde_name(c)))),
+        content_type_union: union(CONTENT_TYPES.iter().map(|c| lit(c.name()))),
         content_types: CONTENT_TYPES
             .iter()
-            .map(|c| lit(&serde_name(c)))
+            .map(|c| lit(c.name()))
             .collect::<Vec<_>>()
             .join(", "),
         provider_union: union(ir.providers.keys().map(|p| lit(p))),
@@ -217,9 +196,9 @@ fn model(m: &Model) -> Result<ModelView, EmitError> {
     }
     fields.extend([
         format!("provider: {}", lit(&m.provider)),
-        format!("contentType: {}", lit(&serde_name(&m.content_type))),
+        format!("contentType: {}", lit(m.content_type.name())),
         format!("enabled: {}", m.enabled),
-        format!("mode: {}", lit(&serde_name(&m.execution.mode))),
+        format!("mode: {}", lit(m.execution.mode.name())),
         format!("expectedLatencyMs: {}", m.execution.expected_latency_ms),
         format!("timeoutMs: {}", m.execution.timeout_ms),
     ]);
@@ -240,7 +219,7 @@ fn model(m: &Model) -> Result<ModelView, EmitError> {
         ),
         fields,
         cost_base: lit(&m.cost.base),
-        cost_round: lit(&serde_name(&m.cost.round)),
+        cost_round: lit(m.cost.round.name()),
         cost_scale: m.cost.scale,
         multipliers,
         param_defs: m.params.iter().map(param_def).collect(),
@@ -269,7 +248,7 @@ fn multiplier(m: &Multiplier) -> String {
 }
 
 fn item_name(items: ItemType) -> String {
-    serde_name(&items)
+    items.name().to_owned()
 }
 
 fn param_type(kind: &ParamKind) -> String {

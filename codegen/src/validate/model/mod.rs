@@ -29,6 +29,7 @@ use crate::spec::types::{
     ProviderSpec, RequestSpec, SendAs, TaskStatus,
 };
 use crate::spec::values::{canonical, parse_decimal, parse_duration};
+use crate::spelling::variant_name;
 use crate::validate::template::{
     parse_segments, parse_template, segment_placeholders, template_placeholders,
 };
@@ -115,7 +116,7 @@ pub(super) fn lower(
                 .help("use lowercase letters, digits and `_`, starting with a letter");
             continue;
         }
-        if RuntimeValue::ALL.iter().any(|(n, _)| n == name) {
+        if RuntimeValue::ALL.iter().any(|rv| rv.name() == name) {
             r.at_key(
                 &at,
                 format!("`{name}` is a runtime value, not a param name"),
@@ -176,7 +177,7 @@ pub(super) fn lower(
             None
         }
         (None, ExecutionMode::Poll | ExecutionMode::Webhook) => {
-            r.at("/execution", format!("missing `poll` for `mode: {}`", ex.mode.name()))
+            r.at("/execution", format!("missing `poll` for `mode: {}`", variant_name(&ex.mode)))
                 .help("add `poll:` with the status request and how to read it (webhook models poll as a fallback)");
             None
         }
@@ -203,7 +204,7 @@ pub(super) fn lower(
                 if !statuses.contains(&needed) {
                     r.at(
                         "/execution/poll/states",
-                        format!("no provider state maps to `{}`", needed.name()),
+                        format!("no provider state maps to `{}`", variant_name(&needed)),
                     )
                     .help("map each provider state to pending, processing, completed or failed");
                 }

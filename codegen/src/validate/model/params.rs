@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) -> Option<Param> {
     let before = r.count;
     let ty = ps.kind;
-    let type_name = type_name(ty);
+    let type_name = variant_name(&ty);
     // Fields that only fit some types.
     let fits: [(&str, bool, &[ParamType]); 8] = [
         ("min_length", ps.min_length.is_some(), &[ParamType::String]),
@@ -53,7 +53,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
                 "a `{field}` only on {} params",
                 types
                     .iter()
-                    .map(|t| format!("`{}`", self::type_name(*t)))
+                    .map(|t| format!("`{}`", variant_name(t)))
                     .collect::<Vec<_>>()
                     .join(" or ")
             ))
@@ -261,16 +261,4 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
         kind,
         send_as_string: ps.send_as == Some(SendAs::String),
     })
-}
-
-pub(super) fn type_name(t: ParamType) -> &'static str {
-    match t {
-        ParamType::String => "string",
-        ParamType::Integer => "integer",
-        ParamType::Decimal => "decimal",
-        ParamType::Enum => "enum",
-        ParamType::Boolean => "boolean",
-        ParamType::ImageUrl => "image_url",
-        ParamType::Array => "array",
-    }
 }

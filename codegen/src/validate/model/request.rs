@@ -18,7 +18,7 @@ pub(super) fn request(
             let d = r.at(field, message);
             d.expect("a declared param or a runtime value (`uuid`, `callback_url`, `task_id`)");
             if let Some(name) = unknown {
-                let runtime = RuntimeValue::ALL.iter().map(|(n, _)| *n);
+                let runtime = RuntimeValue::ALL.map(RuntimeValue::name);
                 match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
                     Some(m) => d.help(format!("did you mean `{m}`?")),
                     None => d.help(format!(
