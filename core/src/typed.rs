@@ -80,18 +80,22 @@ pub fn checked<P: Params>(info: &ModelInfo, params: P) -> Result<P, Violations> 
 }
 
 /// An enum of string values: `Debug`, `Copy`, `Eq`, `Hash`, serde as the value, `ALL`,
-/// `as_str` and `Display`. Generated params types declare their enum params with it.
+/// `VALUES`, `as_str` and `Display`. Generated params types declare their enum params with it.
+/// The serde impls are written out rather than derived, so a registry of many models compiles
+/// without a derive expansion per enum.
 #[macro_export]
 macro_rules! str_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+            $($(#[$vmeta])* $variant,)+
         }
         impl $name {
             /// Every value, in the spec's order.
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+            /// Every value as the provider spells it, in the spec's order.
+            pub const VALUES: &'static [&'static str] = &[$($text),+];
             /// The value as the provider spells it.
             pub const fn as_str(self) -> &'static str {
                 match self {
@@ -107,6 +111,68 @@ macro_rules! str_enum {
         impl $crate::typed::ParamValue for $name {
             fn to_value(&self) -> ::std::option::Option<::serde_json::Value> {
                 ::std::option::Option::Some(::serde_json::Value::from(self.as_str()))
+            }
+        }
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                let text = <::std::string::String as ::serde::Deserialize>::deserialize(d)?;
+                match $crate::typed::position(Self::VALUES, &text) {
+                    ::std::option::Option::Some(i) => ::std::result::Result::Ok(Self::ALL[i]),
+                    ::std::option::Option::None => ::std::result::Result::Err(
+                        <D::Error as ::serde::de::Error>::custom($crate::typed::not_one_of(&text, Self::VALUES)),
+                    ),
+                }
+            }
+        }
+    };
+}
+
+/// Where `text` is in `values`.
+pub fn position(values: &[&str], text: &str) -> Option<usize> {
+    values.iter().position(|v| *v == text)
+}
+
+/// "`text` is not one of a, b".
+pub fn not_one_of(text: &str, values: &[&str]) -> String {
+    format!("`{text}` is not one of {}", values.join(", "))
+}
+
+/// The JSON side of a generated params type: `TryFrom<Value>` (checked by the model's rules),
+/// serde (through that), and [`Params`](crate::model::Params). `$info` is the model's
+/// `ModelInfo`; each field is named with its param.
+#[macro_export]
+macro_rules! params_json {
+    ($ty:ident, $info:path, { $($field:ident: $name:literal),* $(,)? }) => {
+        impl ::std::convert::TryFrom<::serde_json::Value> for $ty {
+            type Error = $crate::params::Violations;
+            #[allow(unused_mut, unused_variables)]
+            fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
+                let mut valid = $info.validate(&value)?;
+                ::std::result::Result::Ok(Self { $($field: $crate::typed::take(&mut valid, $name)?,)* })
+            }
+        }
+        impl $crate::model::Params for $ty {
+            #[allow(unused_mut)]
+            fn to_json(&self) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+                let mut map = ::serde_json::Map::new();
+                $($crate::typed::put(&mut map, $name, &self.$field);)*
+                map
+            }
+        }
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                ::serde::Serialize::serialize(&$crate::model::Params::to_json(self), s)
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(d)?;
+                Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
             }
         }
     };

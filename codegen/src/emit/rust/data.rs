@@ -89,7 +89,14 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
     ));
     o.line("params: &[");
     for p in &m.params {
-        let (name, kind) = (lit(&p.name), kind(&p.kind));
+        let name = lit(&p.name);
+        // An enum's values are its Rust enum's `VALUES`: written once.
+        let kind = match view.fields.iter().find(|f| f.param.name == p.name) {
+            Some(f) if matches!(p.kind, ParamKind::Enum { .. }) && f.enum_ty.is_some() => {
+                format!("Kind::Enum {{ values: {}::VALUES }}", f.base_ty())
+            }
+            _ => kind(&p.kind),
+        };
         o.line(&match &p.default {
             Some(d) => format!(
                 "ParamRule::with_default({name}, {}, {kind}),",

@@ -110,7 +110,6 @@ fn model_file(view: &ModelView<'_>, provider: &ir::Provider) -> String {
         template.join(", ")
     ));
     o.line("use registry_core::{cost, model, typed};");
-    o.line("use serde_json::{Map, Value};");
     o.blank();
     o.line("use super::providers;");
     let mut text = o.finish();

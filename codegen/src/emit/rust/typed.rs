@@ -214,8 +214,7 @@ fn params_struct(o: &mut Out, view: &ModelView<'_>) {
         "Build them with [`{params_ty}::new`] (required params only) or [`{params_ty}::builder`];"
     ));
     o.doc("deserializing from JSON checks the same bounds with the same messages.");
-    o.line("#[derive(Debug, Clone, PartialEq, serde::Deserialize)]");
-    o.line("#[serde(try_from = \"Value\")]");
+    o.line("#[derive(Debug, Clone, PartialEq)]");
     o.line(&format!("pub struct {params_ty} {{"));
     // Fields are private (documented on their setters and getters).
     for f in &view.fields {
@@ -354,51 +353,20 @@ fn builder(o: &mut Out, view: &ModelView<'_>) {
 }
 
 fn json_impls(o: &mut Out, view: &ModelView<'_>) {
-    let params_ty = &view.params_ty;
     o.blank();
-    o.line(&format!("impl TryFrom<Value> for {params_ty} {{"));
-    o.line("type Error = Violations;");
-    o.line("fn try_from(value: Value) -> Result<Self, Violations> {");
     if view.fields.is_empty() {
-        o.line("INFO.validate(&value)?;");
-        o.line("Ok(Self {})");
-    } else {
-        o.line("let mut valid = INFO.validate(&value)?;");
-        o.line("Ok(Self {");
-        for f in &view.fields {
-            o.line(&format!(
-                "{}: typed::take(&mut valid, {})?,",
-                f.ident,
-                lit(&f.param.name)
-            ));
-        }
-        o.line("})");
+        o.line(&format!(
+            "registry_core::params_json!({}, INFO, {{}});",
+            view.params_ty
+        ));
+        return;
     }
-    o.line("}");
-    o.line("}");
-    o.blank();
-    o.line(&format!("impl serde::Serialize for {params_ty} {{"));
-    o.line("fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {");
-    o.line("serde::Serialize::serialize(&model::Params::to_json(self), serializer)");
-    o.line("}");
-    o.line("}");
-    o.blank();
-    o.line(&format!("impl model::Params for {params_ty} {{"));
-    if view.fields.is_empty() {
-        o.line("fn to_json(&self) -> Map<String, Value> {");
-        o.line("Map::new()");
-    } else {
-        o.line("fn to_json(&self) -> Map<String, Value> {");
-        o.line("let mut map = Map::new();");
-        for f in &view.fields {
-            o.line(&format!(
-                "typed::put(&mut map, {}, &self.{});",
-                lit(&f.param.name),
-                f.ident
-            ));
-        }
-        o.line("map");
+    o.line(&format!(
+        "registry_core::params_json!({}, INFO, {{",
+        view.params_ty
+    ));
+    for f in &view.fields {
+        o.line(&format!("{}: {},", f.ident, lit(&f.param.name)));
     }
-    o.line("}");
-    o.line("}");
+    o.line("});");
 }

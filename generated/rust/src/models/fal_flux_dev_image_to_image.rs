@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -18,8 +17,7 @@ use super::providers;
 ///
 /// Build them with [`FalFluxDevImageToImageParams::new`] (required params only) or [`FalFluxDevImageToImageParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FalFluxDevImageToImageParams {
     image_url: String,
     prompt: String,
@@ -98,37 +96,13 @@ impl FalFluxDevImageToImageParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for FalFluxDevImageToImageParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            image_url: typed::take(&mut valid, "image_url")?,
-            prompt: typed::take(&mut valid, "prompt")?,
-            strength: typed::take(&mut valid, "strength")?,
-            num_images: typed::take(&mut valid, "num_images")?,
-            num_inference_steps: typed::take(&mut valid, "num_inference_steps")?,
-        })
-    }
-}
-
-impl serde::Serialize for FalFluxDevImageToImageParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for FalFluxDevImageToImageParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "image_url", &self.image_url);
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "strength", &self.strength);
-        typed::put(&mut map, "num_images", &self.num_images);
-        typed::put(&mut map, "num_inference_steps", &self.num_inference_steps);
-        map
-    }
-}
+registry_core::params_json!(FalFluxDevImageToImageParams, INFO, {
+    image_url: "image_url",
+    prompt: "prompt",
+    strength: "strength",
+    num_images: "num_images",
+    num_inference_steps: "num_inference_steps",
+});
 
 /// FLUX.1 [dev] image-to-image (fal).
 ///

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -32,8 +31,7 @@ registry_core::str_enum! {
 ///
 /// Build them with [`FalFluxSchnellParams::new`] (required params only) or [`FalFluxSchnellParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FalFluxSchnellParams {
     prompt: String,
     image_size: ImageSize,
@@ -119,37 +117,13 @@ impl FalFluxSchnellParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for FalFluxSchnellParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            image_size: typed::take(&mut valid, "image_size")?,
-            num_inference_steps: typed::take(&mut valid, "num_inference_steps")?,
-            num_images: typed::take(&mut valid, "num_images")?,
-            enable_safety_checker: typed::take(&mut valid, "enable_safety_checker")?,
-        })
-    }
-}
-
-impl serde::Serialize for FalFluxSchnellParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for FalFluxSchnellParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "image_size", &self.image_size);
-        typed::put(&mut map, "num_inference_steps", &self.num_inference_steps);
-        typed::put(&mut map, "num_images", &self.num_images);
-        typed::put(&mut map, "enable_safety_checker", &self.enable_safety_checker);
-        map
-    }
-}
+registry_core::params_json!(FalFluxSchnellParams, INFO, {
+    prompt: "prompt",
+    image_size: "image_size",
+    num_inference_steps: "num_inference_steps",
+    num_images: "num_images",
+    enable_safety_checker: "enable_safety_checker",
+});
 
 /// FLUX.1 [schnell] (fal).
 ///
@@ -181,7 +155,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: None,
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(4000) }),
-        ParamRule::with_default("image_size", "\"landscape_4_3\"", Kind::Enum { values: &["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"] }),
+        ParamRule::with_default("image_size", "\"landscape_4_3\"", Kind::Enum { values: ImageSize::VALUES }),
         ParamRule::with_default("num_inference_steps", "4", Kind::Integer { min: Some(1), max: Some(12), step: None, values: None }),
         ParamRule::with_default("num_images", "1", Kind::Integer { min: Some(1), max: Some(4), step: None, values: None }),
         ParamRule::with_default("enable_safety_checker", "true", Kind::Boolean),

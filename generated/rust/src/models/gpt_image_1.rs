@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -42,8 +41,7 @@ registry_core::str_enum! {
 ///
 /// Build them with [`GptImage1Params::new`] (required params only) or [`GptImage1Params::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GptImage1Params {
     prompt: String,
     size: Size,
@@ -116,35 +114,12 @@ impl GptImage1ParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for GptImage1Params {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            size: typed::take(&mut valid, "size")?,
-            quality: typed::take(&mut valid, "quality")?,
-            n: typed::take(&mut valid, "n")?,
-        })
-    }
-}
-
-impl serde::Serialize for GptImage1Params {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for GptImage1Params {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "size", &self.size);
-        typed::put(&mut map, "quality", &self.quality);
-        typed::put(&mut map, "n", &self.n);
-        map
-    }
-}
+registry_core::params_json!(GptImage1Params, INFO, {
+    prompt: "prompt",
+    size: "size",
+    quality: "quality",
+    n: "n",
+});
 
 /// GPT Image 1.
 ///
@@ -176,8 +151,8 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: None,
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(32000) }),
-        ParamRule::with_default("size", "\"auto\"", Kind::Enum { values: &["1024x1024", "1536x1024", "1024x1536", "auto"] }),
-        ParamRule::with_default("quality", "\"auto\"", Kind::Enum { values: &["low", "medium", "high", "auto"] }),
+        ParamRule::with_default("size", "\"auto\"", Kind::Enum { values: Size::VALUES }),
+        ParamRule::with_default("quality", "\"auto\"", Kind::Enum { values: Quality::VALUES }),
         ParamRule::with_default("n", "1", Kind::Integer { min: Some(1), max: Some(10), step: None, values: None }),
     ],
     cost: cost::Formula {

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -42,8 +41,7 @@ registry_core::str_enum! {
 ///
 /// Build them with [`KieNanoBananaParams::new`] (required params only) or [`KieNanoBananaParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KieNanoBananaParams {
     prompt: String,
     output_format: OutputFormat,
@@ -103,33 +101,11 @@ impl KieNanoBananaParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for KieNanoBananaParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            output_format: typed::take(&mut valid, "output_format")?,
-            image_size: typed::take(&mut valid, "image_size")?,
-        })
-    }
-}
-
-impl serde::Serialize for KieNanoBananaParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for KieNanoBananaParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "output_format", &self.output_format);
-        typed::put(&mut map, "image_size", &self.image_size);
-        map
-    }
-}
+registry_core::params_json!(KieNanoBananaParams, INFO, {
+    prompt: "prompt",
+    output_format: "output_format",
+    image_size: "image_size",
+});
 
 /// Nano Banana (KIE).
 ///
@@ -161,8 +137,8 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: Some(model::PollTiming { interval: Duration::from_secs(2), max_interval: Duration::from_secs(10) }),
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(5000) }),
-        ParamRule::with_default("output_format", "\"png\"", Kind::Enum { values: &["png", "jpeg"] }),
-        ParamRule::with_default("image_size", "\"1:1\"", Kind::Enum { values: &["1:1", "9:16", "16:9", "3:4", "4:3", "auto"] }),
+        ParamRule::with_default("output_format", "\"png\"", Kind::Enum { values: OutputFormat::VALUES }),
+        ParamRule::with_default("image_size", "\"1:1\"", Kind::Enum { values: ImageSize::VALUES }),
     ],
     cost: cost::Formula {
         base: "4",

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -39,8 +38,7 @@ registry_core::str_enum! {
 ///
 /// Build them with [`KlingV2MasterTextToVideoParams::new`] (required params only) or [`KlingV2MasterTextToVideoParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KlingV2MasterTextToVideoParams {
     prompt: String,
     duration: DurationValue,
@@ -126,37 +124,13 @@ impl KlingV2MasterTextToVideoParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for KlingV2MasterTextToVideoParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            duration: typed::take(&mut valid, "duration")?,
-            aspect_ratio: typed::take(&mut valid, "aspect_ratio")?,
-            negative_prompt: typed::take(&mut valid, "negative_prompt")?,
-            cfg_scale: typed::take(&mut valid, "cfg_scale")?,
-        })
-    }
-}
-
-impl serde::Serialize for KlingV2MasterTextToVideoParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for KlingV2MasterTextToVideoParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "duration", &self.duration);
-        typed::put(&mut map, "aspect_ratio", &self.aspect_ratio);
-        typed::put(&mut map, "negative_prompt", &self.negative_prompt);
-        typed::put(&mut map, "cfg_scale", &self.cfg_scale);
-        map
-    }
-}
+registry_core::params_json!(KlingV2MasterTextToVideoParams, INFO, {
+    prompt: "prompt",
+    duration: "duration",
+    aspect_ratio: "aspect_ratio",
+    negative_prompt: "negative_prompt",
+    cfg_scale: "cfg_scale",
+});
 
 /// Kling V2.1 Master (text to video).
 ///
@@ -191,7 +165,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2500) }),
         ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
-        ParamRule::with_default("aspect_ratio", "\"16:9\"", Kind::Enum { values: &["16:9", "9:16", "1:1"] }),
+        ParamRule::with_default("aspect_ratio", "\"16:9\"", Kind::Enum { values: AspectRatio::VALUES }),
         ParamRule::optional("negative_prompt", Kind::String { min_length: None, max_length: Some(2500) }),
         ParamRule::with_default("cfg_scale", "\"0.5\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.1") }),
     ],

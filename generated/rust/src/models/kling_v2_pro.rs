@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -28,8 +27,7 @@ registry_core::int_enum! {
 ///
 /// Build them with [`KlingV2ProParams::new`] (required params only) or [`KlingV2ProParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KlingV2ProParams {
     image_url: String,
     prompt: String,
@@ -121,39 +119,14 @@ impl KlingV2ProParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for KlingV2ProParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            image_url: typed::take(&mut valid, "image_url")?,
-            prompt: typed::take(&mut valid, "prompt")?,
-            duration: typed::take(&mut valid, "duration")?,
-            negative_prompt: typed::take(&mut valid, "negative_prompt")?,
-            cfg_scale: typed::take(&mut valid, "cfg_scale")?,
-            tail_image_url: typed::take(&mut valid, "tail_image_url")?,
-        })
-    }
-}
-
-impl serde::Serialize for KlingV2ProParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for KlingV2ProParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "image_url", &self.image_url);
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "duration", &self.duration);
-        typed::put(&mut map, "negative_prompt", &self.negative_prompt);
-        typed::put(&mut map, "cfg_scale", &self.cfg_scale);
-        typed::put(&mut map, "tail_image_url", &self.tail_image_url);
-        map
-    }
-}
+registry_core::params_json!(KlingV2ProParams, INFO, {
+    image_url: "image_url",
+    prompt: "prompt",
+    duration: "duration",
+    negative_prompt: "negative_prompt",
+    cfg_scale: "cfg_scale",
+    tail_image_url: "tail_image_url",
+});
 
 /// Kling V2.1 Pro.
 ///

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -18,8 +17,7 @@ use super::providers;
 ///
 /// Build them with [`MinimaxVideo01Params::new`] (required params only) or [`MinimaxVideo01Params::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MinimaxVideo01Params {
     prompt: String,
     prompt_optimizer: bool,
@@ -79,33 +77,11 @@ impl MinimaxVideo01ParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for MinimaxVideo01Params {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            prompt_optimizer: typed::take(&mut valid, "prompt_optimizer")?,
-            first_frame_image: typed::take(&mut valid, "first_frame_image")?,
-        })
-    }
-}
-
-impl serde::Serialize for MinimaxVideo01Params {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for MinimaxVideo01Params {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "prompt_optimizer", &self.prompt_optimizer);
-        typed::put(&mut map, "first_frame_image", &self.first_frame_image);
-        map
-    }
-}
+registry_core::params_json!(MinimaxVideo01Params, INFO, {
+    prompt: "prompt",
+    prompt_optimizer: "prompt_optimizer",
+    first_frame_image: "first_frame_image",
+});
 
 /// MiniMax Video-01 (Replicate).
 ///

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -18,8 +17,7 @@ use super::providers;
 ///
 /// Build them with [`NanoBananaEditParams::new`] (required params only) or [`NanoBananaEditParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NanoBananaEditParams {
     prompt: String,
     image_url: String,
@@ -59,31 +57,10 @@ impl NanoBananaEditParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for NanoBananaEditParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            image_url: typed::take(&mut valid, "image_url")?,
-        })
-    }
-}
-
-impl serde::Serialize for NanoBananaEditParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for NanoBananaEditParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "image_url", &self.image_url);
-        map
-    }
-}
+registry_core::params_json!(NanoBananaEditParams, INFO, {
+    prompt: "prompt",
+    image_url: "image_url",
+});
 
 /// Nano Banana (edit).
 ///

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -18,8 +17,7 @@ use super::providers;
 ///
 /// Build them with [`OpenrouterGeminiImageParams::new`] (required params only) or [`OpenrouterGeminiImageParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OpenrouterGeminiImageParams {
     prompt: String,
 }
@@ -53,29 +51,9 @@ impl OpenrouterGeminiImageParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for OpenrouterGeminiImageParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-        })
-    }
-}
-
-impl serde::Serialize for OpenrouterGeminiImageParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for OpenrouterGeminiImageParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        map
-    }
-}
+registry_core::params_json!(OpenrouterGeminiImageParams, INFO, {
+    prompt: "prompt",
+});
 
 /// Gemini 2.5 Flash Image (OpenRouter).
 ///

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -48,8 +47,7 @@ registry_core::str_enum! {
 ///
 /// Build them with [`ReplicateFluxDevParams::new`] (required params only) or [`ReplicateFluxDevParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReplicateFluxDevParams {
     prompt: String,
     aspect_ratio: AspectRatio,
@@ -135,37 +133,13 @@ impl ReplicateFluxDevParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for ReplicateFluxDevParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            aspect_ratio: typed::take(&mut valid, "aspect_ratio")?,
-            num_outputs: typed::take(&mut valid, "num_outputs")?,
-            guidance: typed::take(&mut valid, "guidance")?,
-            output_format: typed::take(&mut valid, "output_format")?,
-        })
-    }
-}
-
-impl serde::Serialize for ReplicateFluxDevParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for ReplicateFluxDevParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "aspect_ratio", &self.aspect_ratio);
-        typed::put(&mut map, "num_outputs", &self.num_outputs);
-        typed::put(&mut map, "guidance", &self.guidance);
-        typed::put(&mut map, "output_format", &self.output_format);
-        map
-    }
-}
+registry_core::params_json!(ReplicateFluxDevParams, INFO, {
+    prompt: "prompt",
+    aspect_ratio: "aspect_ratio",
+    num_outputs: "num_outputs",
+    guidance: "guidance",
+    output_format: "output_format",
+});
 
 /// FLUX.1 [dev] (Replicate).
 ///
@@ -197,10 +171,10 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: Some(model::PollTiming { interval: Duration::from_secs(1), max_interval: Duration::from_secs(10) }),
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(4000) }),
-        ParamRule::with_default("aspect_ratio", "\"1:1\"", Kind::Enum { values: &["1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21"] }),
+        ParamRule::with_default("aspect_ratio", "\"1:1\"", Kind::Enum { values: AspectRatio::VALUES }),
         ParamRule::with_default("num_outputs", "1", Kind::Integer { min: Some(1), max: Some(4), step: None, values: None }),
         ParamRule::with_default("guidance", "\"3\"", Kind::Decimal { min: Some("0"), max: Some("10"), step: Some("0.5") }),
-        ParamRule::with_default("output_format", "\"webp\"", Kind::Enum { values: &["webp", "jpg", "png"] }),
+        ParamRule::with_default("output_format", "\"webp\"", Kind::Enum { values: OutputFormat::VALUES }),
     ],
     cost: cost::Formula {
         base: "3",

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -29,8 +28,7 @@ registry_core::str_enum! {
 ///
 /// Build them with [`RunwareFlux1SchnellParams::new`] (required params only) or [`RunwareFlux1SchnellParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunwareFlux1SchnellParams {
     prompt: String,
     width: i64,
@@ -129,39 +127,14 @@ impl RunwareFlux1SchnellParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for RunwareFlux1SchnellParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            width: typed::take(&mut valid, "width")?,
-            height: typed::take(&mut valid, "height")?,
-            steps: typed::take(&mut valid, "steps")?,
-            number_results: typed::take(&mut valid, "number_results")?,
-            output_format: typed::take(&mut valid, "output_format")?,
-        })
-    }
-}
-
-impl serde::Serialize for RunwareFlux1SchnellParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for RunwareFlux1SchnellParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "width", &self.width);
-        typed::put(&mut map, "height", &self.height);
-        typed::put(&mut map, "steps", &self.steps);
-        typed::put(&mut map, "number_results", &self.number_results);
-        typed::put(&mut map, "output_format", &self.output_format);
-        map
-    }
-}
+registry_core::params_json!(RunwareFlux1SchnellParams, INFO, {
+    prompt: "prompt",
+    width: "width",
+    height: "height",
+    steps: "steps",
+    number_results: "number_results",
+    output_format: "output_format",
+});
 
 /// FLUX.1 [schnell] (Runware).
 ///
@@ -197,7 +170,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         ParamRule::with_default("height", "1024", Kind::Integer { min: Some(128), max: Some(2048), step: Some(64), values: None }),
         ParamRule::with_default("steps", "4", Kind::Integer { min: Some(1), max: Some(100), step: None, values: None }),
         ParamRule::with_default("number_results", "1", Kind::Integer { min: Some(1), max: Some(4), step: None, values: None }),
-        ParamRule::with_default("output_format", "\"WEBP\"", Kind::Enum { values: &["JPG", "PNG", "WEBP"] }),
+        ParamRule::with_default("output_format", "\"WEBP\"", Kind::Enum { values: OutputFormat::VALUES }),
     ],
     cost: cost::Formula {
         base: "1",

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -18,8 +17,7 @@ use super::providers;
 ///
 /// Build them with [`RunwareSdxlImageToImageParams::new`] (required params only) or [`RunwareSdxlImageToImageParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunwareSdxlImageToImageParams {
     seed_image: String,
     prompt: String,
@@ -85,35 +83,12 @@ impl RunwareSdxlImageToImageParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for RunwareSdxlImageToImageParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            seed_image: typed::take(&mut valid, "seed_image")?,
-            prompt: typed::take(&mut valid, "prompt")?,
-            strength: typed::take(&mut valid, "strength")?,
-            cfg_scale: typed::take(&mut valid, "cfg_scale")?,
-        })
-    }
-}
-
-impl serde::Serialize for RunwareSdxlImageToImageParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for RunwareSdxlImageToImageParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "seed_image", &self.seed_image);
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "strength", &self.strength);
-        typed::put(&mut map, "cfg_scale", &self.cfg_scale);
-        map
-    }
-}
+registry_core::params_json!(RunwareSdxlImageToImageParams, INFO, {
+    seed_image: "seed_image",
+    prompt: "prompt",
+    strength: "strength",
+    cfg_scale: "cfg_scale",
+});
 
 /// SDXL image-to-image (Runware).
 ///

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -53,8 +52,7 @@ registry_core::int_enum! {
 ///
 /// Build them with [`SeedanceV1LiteParams::new`] (required params only) or [`SeedanceV1LiteParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SeedanceV1LiteParams {
     prompt: String,
     aspect_ratio: AspectRatio,
@@ -153,39 +151,14 @@ impl SeedanceV1LiteParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for SeedanceV1LiteParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            aspect_ratio: typed::take(&mut valid, "aspect_ratio")?,
-            resolution: typed::take(&mut valid, "resolution")?,
-            duration: typed::take(&mut valid, "duration")?,
-            camera_fixed: typed::take(&mut valid, "camera_fixed")?,
-            seed: typed::take(&mut valid, "seed")?,
-        })
-    }
-}
-
-impl serde::Serialize for SeedanceV1LiteParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for SeedanceV1LiteParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "aspect_ratio", &self.aspect_ratio);
-        typed::put(&mut map, "resolution", &self.resolution);
-        typed::put(&mut map, "duration", &self.duration);
-        typed::put(&mut map, "camera_fixed", &self.camera_fixed);
-        typed::put(&mut map, "seed", &self.seed);
-        map
-    }
-}
+registry_core::params_json!(SeedanceV1LiteParams, INFO, {
+    prompt: "prompt",
+    aspect_ratio: "aspect_ratio",
+    resolution: "resolution",
+    duration: "duration",
+    camera_fixed: "camera_fixed",
+    seed: "seed",
+});
 
 /// Seedance V1 Lite.
 ///
@@ -217,8 +190,8 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: Some(model::PollTiming { interval: Duration::from_secs(3), max_interval: Duration::from_secs(30) }),
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2000) }),
-        ParamRule::with_default("aspect_ratio", "\"16:9\"", Kind::Enum { values: &["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"] }),
-        ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: &["480p", "720p", "1080p"] }),
+        ParamRule::with_default("aspect_ratio", "\"16:9\"", Kind::Enum { values: AspectRatio::VALUES }),
+        ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: Resolution::VALUES }),
         ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
         ParamRule::with_default("camera_fixed", "false", Kind::Boolean),
         ParamRule::optional("seed", Kind::Integer { min: Some(-1), max: Some(2147483647), step: None, values: None }),

@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -39,8 +38,7 @@ registry_core::int_enum! {
 ///
 /// Build them with [`SeedanceV1LiteImageToVideoParams::new`] (required params only) or [`SeedanceV1LiteImageToVideoParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SeedanceV1LiteImageToVideoParams {
     image_url: String,
     prompt: String,
@@ -106,35 +104,12 @@ impl SeedanceV1LiteImageToVideoParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for SeedanceV1LiteImageToVideoParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            image_url: typed::take(&mut valid, "image_url")?,
-            prompt: typed::take(&mut valid, "prompt")?,
-            resolution: typed::take(&mut valid, "resolution")?,
-            duration: typed::take(&mut valid, "duration")?,
-        })
-    }
-}
-
-impl serde::Serialize for SeedanceV1LiteImageToVideoParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for SeedanceV1LiteImageToVideoParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "image_url", &self.image_url);
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "resolution", &self.resolution);
-        typed::put(&mut map, "duration", &self.duration);
-        map
-    }
-}
+registry_core::params_json!(SeedanceV1LiteImageToVideoParams, INFO, {
+    image_url: "image_url",
+    prompt: "prompt",
+    resolution: "resolution",
+    duration: "duration",
+});
 
 /// Seedance V1 Lite (image to video).
 ///
@@ -167,7 +142,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     params: &[
         ParamRule::required("image_url", Kind::ImageUrl),
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2000) }),
-        ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: &["480p", "720p", "1080p"] }),
+        ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: Resolution::VALUES }),
         ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
     ],
     cost: cost::Formula {

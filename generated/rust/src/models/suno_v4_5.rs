@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -18,8 +17,7 @@ use super::providers;
 ///
 /// Build them with [`SunoV45Params::new`] (required params only) or [`SunoV45Params::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SunoV45Params {
     prompt: String,
     instrumental: bool,
@@ -66,31 +64,10 @@ impl SunoV45ParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for SunoV45Params {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            instrumental: typed::take(&mut valid, "instrumental")?,
-        })
-    }
-}
-
-impl serde::Serialize for SunoV45Params {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for SunoV45Params {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "instrumental", &self.instrumental);
-        map
-    }
-}
+registry_core::params_json!(SunoV45Params, INFO, {
+    prompt: "prompt",
+    instrumental: "instrumental",
+});
 
 /// Suno V4.5.
 ///

@@ -11,7 +11,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -31,8 +30,7 @@ registry_core::str_enum! {
 ///
 /// Build them with [`AcmeCollageParams::new`] (required params only) or [`AcmeCollageParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AcmeCollageParams {
     image_urls: Vec<String>,
     caption: Option<String>,
@@ -118,37 +116,13 @@ impl AcmeCollageParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for AcmeCollageParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            image_urls: typed::take(&mut valid, "image_urls")?,
-            caption: typed::take(&mut valid, "caption")?,
-            layout: typed::take(&mut valid, "layout")?,
-            spacing: typed::take(&mut valid, "spacing")?,
-            tags: typed::take(&mut valid, "tags")?,
-        })
-    }
-}
-
-impl serde::Serialize for AcmeCollageParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for AcmeCollageParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "image_urls", &self.image_urls);
-        typed::put(&mut map, "caption", &self.caption);
-        typed::put(&mut map, "layout", &self.layout);
-        typed::put(&mut map, "spacing", &self.spacing);
-        typed::put(&mut map, "tags", &self.tags);
-        map
-    }
-}
+registry_core::params_json!(AcmeCollageParams, INFO, {
+    image_urls: "image_urls",
+    caption: "caption",
+    layout: "layout",
+    spacing: "spacing",
+    tags: "tags",
+});
 
 /// Acme Collage.
 ///
@@ -182,7 +156,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     params: &[
         ParamRule::required("image_urls", Kind::Array { items: registry_core::params::Item::ImageUrl, min_items: Some(1), max_items: Some(4) }),
         ParamRule::optional("caption", Kind::String { min_length: None, max_length: Some(200) }),
-        ParamRule::with_default("layout", "\"grid\"", Kind::Enum { values: &["grid", "2x2", "16:9", "strip"] }),
+        ParamRule::with_default("layout", "\"grid\"", Kind::Enum { values: Layout::VALUES }),
         ParamRule::with_default("spacing", "\"0.5\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.25") }),
         ParamRule::optional("tags", Kind::Array { items: registry_core::params::Item::String, min_items: None, max_items: Some(3) }),
     ],

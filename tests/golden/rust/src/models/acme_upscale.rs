@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -36,8 +35,7 @@ registry_core::int_enum! {
 ///
 /// Build them with [`AcmeUpscaleParams::new`] (required params only) or [`AcmeUpscaleParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AcmeUpscaleParams {
     image_url: String,
     r#type: Type,
@@ -90,33 +88,11 @@ impl AcmeUpscaleParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for AcmeUpscaleParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            image_url: typed::take(&mut valid, "image_url")?,
-            r#type: typed::take(&mut valid, "type")?,
-            factor: typed::take(&mut valid, "factor")?,
-        })
-    }
-}
-
-impl serde::Serialize for AcmeUpscaleParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for AcmeUpscaleParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "image_url", &self.image_url);
-        typed::put(&mut map, "type", &self.r#type);
-        typed::put(&mut map, "factor", &self.factor);
-        map
-    }
-}
+registry_core::params_json!(AcmeUpscaleParams, INFO, {
+    image_url: "image_url",
+    r#type: "type",
+    factor: "factor",
+});
 
 /// Acme Upscale.
 ///
@@ -150,7 +126,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: Some(model::PollTiming { interval: Duration::from_secs(1), max_interval: Duration::from_secs(5) }),
     params: &[
         ParamRule::required("image_url", Kind::ImageUrl),
-        ParamRule::required("type", Kind::Enum { values: &["photo", "art"] }),
+        ParamRule::required("type", Kind::Enum { values: Type::VALUES }),
         ParamRule::with_default("factor", "2", Kind::Integer { min: None, max: None, step: None, values: Some(&[2, 4]) }),
     ],
     cost: cost::Formula {

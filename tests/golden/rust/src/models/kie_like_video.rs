@@ -10,7 +10,6 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
-use serde_json::{Map, Value};
 
 use super::providers;
 
@@ -39,8 +38,7 @@ registry_core::int_enum! {
 ///
 /// Build them with [`KieLikeVideoParams::new`] (required params only) or [`KieLikeVideoParams::builder`];
 /// deserializing from JSON checks the same bounds with the same messages.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(try_from = "Value")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KieLikeVideoParams {
     prompt: String,
     resolution: Resolution,
@@ -126,37 +124,13 @@ impl KieLikeVideoParamsBuilder {
     }
 }
 
-impl TryFrom<Value> for KieLikeVideoParams {
-    type Error = Violations;
-    fn try_from(value: Value) -> Result<Self, Violations> {
-        let mut valid = INFO.validate(&value)?;
-        Ok(Self {
-            prompt: typed::take(&mut valid, "prompt")?,
-            resolution: typed::take(&mut valid, "resolution")?,
-            duration: typed::take(&mut valid, "duration")?,
-            watermark: typed::take(&mut valid, "watermark")?,
-            seed: typed::take(&mut valid, "seed")?,
-        })
-    }
-}
-
-impl serde::Serialize for KieLikeVideoParams {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&model::Params::to_json(self), serializer)
-    }
-}
-
-impl model::Params for KieLikeVideoParams {
-    fn to_json(&self) -> Map<String, Value> {
-        let mut map = Map::new();
-        typed::put(&mut map, "prompt", &self.prompt);
-        typed::put(&mut map, "resolution", &self.resolution);
-        typed::put(&mut map, "duration", &self.duration);
-        typed::put(&mut map, "watermark", &self.watermark);
-        typed::put(&mut map, "seed", &self.seed);
-        map
-    }
-}
+registry_core::params_json!(KieLikeVideoParams, INFO, {
+    prompt: "prompt",
+    resolution: "resolution",
+    duration: "duration",
+    watermark: "watermark",
+    seed: "seed",
+});
 
 /// KIE-like Video.
 ///
@@ -188,7 +162,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: Some(model::PollTiming { interval: Duration::from_secs(2), max_interval: Duration::from_secs(20) }),
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: Some(1), max_length: Some(500) }),
-        ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: &["480p", "720p", "1080p"] }),
+        ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: Resolution::VALUES }),
         ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
         ParamRule::with_default("watermark", "true", Kind::Boolean),
         ParamRule::optional("seed", Kind::Integer { min: Some(-1), max: Some(2147483647), step: None, values: None }),
