@@ -1,0 +1,232 @@
+//! Webhook deliveries: a verified delivery goes to the run waiting for it, or, when none is
+//! waiting (e.g. after a restart), is applied to the store directly.
+//!
+//! A webhook-mode run registers a [`Waiter`] under its generation id for as long as it waits
+//! (the [`WaiterGuard`] removes it however the run ends); a delivery reaches it as a
+//! [`Delivery`] on the waiter's channel, which `wait.rs` selects on beside its fallback polls.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::{Engine, Inner, WebhookAck, lock};
+use crate::keys::Secret;
+use crate::model::{ModelInfo, Outcome, Signature, TaskState};
+use crate::store::Finish;
+use crate::webhook::{self, WebhookError, WebhookRequest};
+
+/// A webhook delivery, handed to the waiting run.
+pub(super) struct Delivery {
+    pub(super) state: TaskState,
+}
+
+/// A run waiting for its webhook.
+pub(super) struct Waiter {
+    model: &'static ModelInfo,
+    token: Secret,
+    task_id: Option<String>,
+    tx: mpsc::UnboundedSender<Delivery>,
+}
+
+/// Remove a waiter when a run ends, however it ends.
+pub(super) struct WaiterGuard<'a> {
+    inner: &'a Inner,
+    id: String,
+}
+
+impl WaiterGuard<'_> {
+    /// Record the provider's task id, so that deliveries naming another task are refused.
+    pub(super) fn set_task_id(&self, task_id: &str) {
+        if let Some(w) = lock(&self.inner.waiters).get_mut(&self.id) {
+            w.task_id = Some(task_id.to_owned());
+        }
+    }
+}
+
+impl Drop for WaiterGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.inner.waiters).remove(&self.id);
+    }
+}
+
+impl Engine {
+    /// Where the provider sends generation `g`'s webhook: the listener's route, with the
+    /// run's token. `None` while no listener is up.
+    pub(super) fn callback_url(&self, g: &str, provider: &str, token: &Secret) -> Option<String> {
+        let base = lock(&self.inner.callback_base).clone()?;
+        Some(format!(
+            "{}/webhooks/{provider}/{g}?token={}",
+            base.trim_end_matches('/'),
+            token.expose()
+        ))
+    }
+
+    /// Register generation `g` of `model` as waiting for a webhook that carries `token`: the
+    /// guard that unregisters it and the receiving end of its deliveries.
+    pub(super) fn register_waiter(
+        &self,
+        g: &str,
+        model: &'static ModelInfo,
+        token: Secret,
+    ) -> (WaiterGuard<'_>, mpsc::UnboundedReceiver<Delivery>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.inner.waiters).insert(
+            g.to_owned(),
+            Waiter {
+                model,
+                token,
+                task_id: None,
+                tx,
+            },
+        );
+        let guard = WaiterGuard {
+            inner: &self.inner,
+            id: g.to_owned(),
+        };
+        (guard, rx)
+    }
+
+    /// [`Engine::handle_webhook`] without its tracing: look up the generation and its model,
+    /// verify the delivery, then deliver or apply it.
+    pub(super) async fn handle_webhook_inner(
+        &self,
+        provider_id: &str,
+        g: &str,
+        req: &WebhookRequest,
+    ) -> Result<WebhookAck, WebhookError> {
+        let row = self
+            .inner
+            .store
+            .get(g)
+            .map_err(|e| WebhookError::Malformed(e.to_string()))?
+            .ok_or(WebhookError::UnknownGeneration)?;
+        if row.provider != provider_id {
+            return Err(WebhookError::Mismatch);
+        }
+        let (model, token, waiter_task) = {
+            let waiters = lock(&self.inner.waiters);
+            match waiters.get(g) {
+                Some(w) => (Some(w.model), Some(w.token.clone()), w.task_id.clone()),
+                None => (
+                    self.inner.models.get(row.model_id.as_str()).copied(),
+                    None,
+                    None,
+                ),
+            }
+        };
+        let Some(model) = model else {
+            return if row.status.is_terminal() {
+                Ok(WebhookAck::AlreadyFinished)
+            } else {
+                Err(WebhookError::UnknownGeneration)
+            };
+        };
+        let info = model;
+        let rule = info.provider.webhook.ok_or(WebhookError::NotSupported)?;
+        let body: Value = serde_json::from_slice(&req.body)
+            .map_err(|_| WebhookError::Malformed("body is not JSON".to_owned()))?;
+        let task_id = rule
+            .task_id
+            .iter()
+            .find_map(|p| crate::answer::string(&body, p).ok());
+        let expected_task = waiter_task.or_else(|| row.task_id().map(str::to_owned));
+        let tolerance = rule.tolerance.unwrap_or(Duration::from_secs(300));
+        let secret = |name: Option<&'static str>| -> Result<Secret, WebhookError> {
+            let name = name.ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
+            self.key(info.provider.id, info.id, "webhook_signing", name)
+                .map_err(|_| WebhookError::MissingSecret(name.to_owned()))
+        };
+        match rule.signature {
+            Signature::StandardWebhooks => webhook::verify_standard_webhooks(
+                secret(rule.secret_name)?.expose(),
+                req,
+                webhook::now_secs(),
+                tolerance,
+            )?,
+            Signature::KieHmac => {
+                let t = task_id
+                    .as_deref()
+                    .ok_or(WebhookError::Malformed("no task id".to_owned()))?;
+                webhook::verify_kie(
+                    secret(rule.secret_name)?.expose(),
+                    t,
+                    req,
+                    webhook::now_secs(),
+                    tolerance,
+                )?
+            }
+            Signature::UrlToken => match &token {
+                Some(t) => webhook::verify_url_token(t.expose(), req)?,
+                None if row.status.is_terminal() => return Ok(WebhookAck::AlreadyFinished),
+                None => return Err(WebhookError::BadSignature),
+            },
+            Signature::None => {}
+        }
+        if let (Some(t), Some(expected)) = (&task_id, &expected_task)
+            && t != expected
+        {
+            return Err(WebhookError::Mismatch);
+        }
+        let state = model
+            .read_task(&body)
+            .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        if row.status.is_terminal() {
+            return Ok(WebhookAck::AlreadyFinished);
+        }
+        if let Some(tx) = lock(&self.inner.waiters).get(g).map(|w| w.tx.clone())
+            && tx
+                .send(Delivery {
+                    state: state.clone(),
+                })
+                .is_ok()
+        {
+            return Ok(WebhookAck::Delivered);
+        }
+        // No run is waiting (e.g. after a restart): apply a signed result directly.
+        let confirm = rule.confirm_by_poll || rule.signature == Signature::None;
+        match state {
+            TaskState::Done(_) if confirm => Ok(WebhookAck::Ignored),
+            TaskState::Done(Outcome::Completed {
+                outputs,
+                provider_cost,
+            }) => {
+                let applied = self
+                    .inner
+                    .store
+                    .finish(
+                        g,
+                        &Finish::Completed {
+                            outputs: json!(outputs),
+                            provider_cost,
+                        },
+                    )
+                    .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+                Ok(if applied {
+                    WebhookAck::Applied
+                } else {
+                    WebhookAck::AlreadyFinished
+                })
+            }
+            TaskState::Done(Outcome::Failed { message, code }) => {
+                let error =
+                    json!({ "kind": "provider", "message": message, "code": code, "status": null });
+                let applied = self
+                    .inner
+                    .store
+                    .finish(g, &Finish::Failed { error })
+                    .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+                Ok(if applied {
+                    WebhookAck::Applied
+                } else {
+                    WebhookAck::AlreadyFinished
+                })
+            }
+            TaskState::Processing => {
+                let _ = self.inner.store.mark_processing(g, None);
+                Ok(WebhookAck::Applied)
+            }
+            TaskState::Pending => Ok(WebhookAck::Ignored),
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! One generation from params to its recorded end: validate, compute the cost, resolve the
+//! key, start (key event, credit hold and pending row together), call the provider, then finish
+//! (charge) or fail (refund).
+//!
+//! Once the key is resolved, what the run carries is one [`RunCtx`], passed by reference to
+//! every step after it (`call` here, the waits in `wait.rs`).
+
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use super::{Engine, RunOutput, Via};
+use crate::answer::provider_error;
+use crate::cost;
+use crate::error::RunError;
+use crate::http::{Answer, CallTag, SendError};
+use crate::keys::{KeyError, KeyRequest, Secret, resolve_logged};
+use crate::model::{HttpRequest, Mode, ModelInfo, Outcome, RequestContext, SubmitAnswer};
+use crate::store::{Finish, Generation, KeyEvent, Status, now_ms};
+
+/// Params as a run receives them.
+pub(super) enum Checked<'a> {
+    /// From a typed params value: checked when built, defaults filled in.
+    Typed(Map<String, Value>),
+    /// JSON from a caller: checked here.
+    Json(&'a Value),
+}
+
+/// How a call to the provider ended.
+pub(super) enum Step {
+    Done(Outcome, Via),
+    Err(RunError),
+}
+
+/// What one run carries once its key is resolved.
+pub(super) struct RunCtx {
+    /// The run's `generation` span (generation id, model, provider): every event's parent.
+    pub(super) span: tracing::Span,
+    /// Generation id (UUID v4).
+    pub(super) generation_id: String,
+    /// The model run.
+    pub(super) model: &'static ModelInfo,
+    /// Validated params, defaults filled in.
+    pub(super) params: Map<String, Value>,
+    /// The provider key.
+    pub(super) key: Secret,
+    /// When the run call began.
+    pub(super) started: Instant,
+    /// `started` plus the model's timeout after the configured cap: no request outlives it.
+    pub(super) deadline: Instant,
+    /// The provider's task id, once the provider accepted the task.
+    pub(super) task_id: Option<String>,
+}
+
+impl Engine {
+    /// Run one generation from `params` to its recorded end: what every entry point does.
+    pub(super) async fn execute(
+        &self,
+        model: &'static ModelInfo,
+        params: Checked<'_>,
+    ) -> Result<RunOutput, RunError> {
+        let started = Instant::now();
+        let info = model;
+        let provider = info.provider;
+        let generation_id = uuid::Uuid::new_v4().to_string();
+        let span = tracing::info_span!("generation", generation_id = %generation_id, model = info.id, provider = provider.id);
+        let _enter = span.enter();
+        drop(_enter);
+        let g = generation_id.as_str();
+        tracing::info!(parent: &span, event = "run_started", content_type = ?info.content_type, mode = ?info.mode, "Starting direct model execution");
+
+        if !info.enabled {
+            tracing::warn!(parent: &span, event = "run_refused", reason = "disabled", "model is disabled");
+            return Err(RunError::Disabled(info.id.to_owned()));
+        }
+        let validated = match params {
+            Checked::Typed(map) => map,
+            Checked::Json(value) => info.validate(value).map_err(|v| {
+                tracing::warn!(parent: &span, event = "params_invalid", violations = v.0.len(), error = %v, "params rejected");
+                RunError::Validation(v)
+            })?,
+        };
+        tracing::debug!(parent: &span, event = "params_valid", "params validated");
+        let cost = cost::compute(&info.cost, &validated)?;
+        tracing::info!(parent: &span, event = "cost_computed", credits = %cost, "cost computed");
+
+        let store = &self.inner.store;
+        let user = self.inner.config.user_id.as_str();
+        let (key, key_event) =
+            self.resolve_key(provider.id, info.id, info.key_scope, info.secret_name);
+        // Key event, hold and pending row go in together: one transaction in the SQLite store.
+        if let Err(available) = store.start(&key_event, &self.pending(g, info, &validated), cost)? {
+            tracing::warn!(parent: &span, event = "credits_insufficient", needed = %cost, available = %available, "not enough credits");
+            return Err(RunError::InsufficientCredits {
+                needed: cost,
+                available,
+            });
+        }
+        tracing::info!(parent: &span, event = "credits_reserved", credits = %cost, user_id = user, "credits reserved");
+        tracing::info!(parent: &span, event = "generation_recorded", status = "pending", "generation recorded");
+
+        let key = match key {
+            Ok(k) => k,
+            Err(e) => {
+                // Record the attempt as failed: that releases the hold, and monitoring sees it.
+                self.fail(&span, g, &e);
+                return Err(e);
+            }
+        };
+
+        let mut run = RunCtx {
+            span,
+            generation_id,
+            model,
+            params: validated,
+            key,
+            started,
+            deadline: started + self.timeout_of(info),
+            task_id: None,
+        };
+        let step = self.call(&mut run).await;
+        let RunCtx {
+            span,
+            generation_id,
+            started,
+            task_id,
+            ..
+        } = run;
+        let g = generation_id.as_str();
+        match step {
+            Step::Done(
+                Outcome::Completed {
+                    outputs,
+                    provider_cost,
+                },
+                via,
+            ) => {
+                let stored = json!(outputs);
+                let finish = Finish::Completed {
+                    outputs: stored,
+                    provider_cost,
+                };
+                let applied = store.finish(g, &finish)?;
+                let elapsed = started.elapsed();
+                if applied {
+                    tracing::info!(parent: &span, event = "generation_completed", via = ?via, outputs = outputs.len(), elapsed_ms = elapsed.as_millis() as u64, "generation completed");
+                    tracing::info!(parent: &span, event = "credits_charged", credits = %cost, "credits charged");
+                    if let Some(pc) = provider_cost
+                        && pc.normalize() != cost.as_decimal()
+                    {
+                        tracing::warn!(parent: &span, event = "cost_mismatch", charged = %cost, provider_cost = %pc.normalize(), "provider-reported cost differs from the formula");
+                    }
+                }
+                Ok(RunOutput {
+                    generation_id: generation_id.clone(),
+                    model_id: info.id,
+                    outputs,
+                    cost,
+                    provider_cost,
+                    task_id,
+                    via,
+                    elapsed,
+                })
+            }
+            Step::Done(Outcome::Failed { message, code }, _) => {
+                let e = RunError::Provider {
+                    provider: provider.id.to_owned(),
+                    message,
+                    code,
+                    status: None,
+                };
+                self.fail(&span, g, &e);
+                Err(e)
+            }
+            Step::Err(e) => {
+                self.fail(&span, g, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// The generation's row as first recorded.
+    fn pending(&self, g: &str, info: &ModelInfo, validated: &Map<String, Value>) -> Generation {
+        let now = now_ms();
+        let content_type = serde_json::to_value(info.content_type)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Generation {
+            id: g.to_owned(),
+            user_id: self.inner.config.user_id.clone(),
+            model_id: info.id.to_owned(),
+            provider: info.provider.id.to_owned(),
+            content_type,
+            status: Status::Pending,
+            params: Value::Object(validated.clone()),
+            provider_response: json!({}),
+            tokens_used: None,
+            provider_cost: None,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+        }
+    }
+
+    /// Record generation `g` as failed with `e` (which refunds its hold), unless it has
+    /// already finished.
+    fn fail(&self, span: &tracing::Span, g: &str, e: &RunError) {
+        let (message, code, status) = match e {
+            RunError::Provider {
+                message,
+                code,
+                status,
+                ..
+            } => (message.clone(), code.clone(), *status),
+            other => (other.to_string(), None, None),
+        };
+        let error = json!({ "kind": e.kind(), "message": message, "code": code, "status": status });
+        match self.inner.store.finish(g, &Finish::Failed { error }) {
+            Ok(true) => {
+                tracing::error!(parent: span, event = "generation_failed", kind = e.kind(), error = %e, "Generation failed");
+                tracing::info!(parent: span, event = "credits_refunded", "credits refunded");
+            }
+            Ok(false) => {
+                tracing::warn!(parent: span, event = "generation_already_finished", "generation had already finished")
+            }
+            Err(se) => {
+                tracing::error!(parent: span, event = "store_error", error = %se, "could not record the failure")
+            }
+        }
+    }
+
+    /// Resolve a key outside a run (a webhook signing secret), recording its event at once.
+    pub(super) fn key(
+        &self,
+        provider: &str,
+        model: &str,
+        scope: &str,
+        secret_name: &str,
+    ) -> Result<Secret, RunError> {
+        let (result, event) = self.resolve_key(provider, model, scope, secret_name);
+        if let Err(e) = self.inner.store.log_key_event(&event) {
+            tracing::error!(event = "store_error", error = %e, "could not record the key event");
+        }
+        result
+    }
+
+    /// Resolve a key (logged by `tracing`), with the event for the store to record.
+    fn resolve_key(
+        &self,
+        provider: &str,
+        model: &str,
+        scope: &str,
+        secret_name: &str,
+    ) -> (Result<Secret, RunError>, KeyEvent) {
+        let req = KeyRequest {
+            provider,
+            model,
+            scope,
+            secret_name,
+        };
+        let result = resolve_logged(self.inner.keys.as_ref(), &req);
+        let event = KeyEvent {
+            time: now_ms(),
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+            scope: scope.to_owned(),
+            secret_name: secret_name.to_owned(),
+            success: result.is_ok(),
+            error: result.as_ref().err().map(KeyError::to_string),
+        };
+        let result = result.map_err(|_| RunError::MissingKey {
+            provider: provider.to_owned(),
+            scope: scope.to_owned(),
+            secret_name: secret_name.to_owned(),
+        });
+        (result, event)
+    }
+
+    /// Send one request of the run (`step`: `submit` or `poll`) and read the answer as JSON:
+    /// a non-2xx status or an error the provider reports in a 2xx body is a provider error.
+    pub(super) async fn send(
+        &self,
+        run: &RunCtx,
+        step: &str,
+        req: &HttpRequest,
+    ) -> Result<Value, RunError> {
+        let info = run.model;
+        let provider = info.provider;
+        let tag = CallTag {
+            provider: provider.id,
+            model: info.id,
+            step,
+            idempotent_submit: provider.idempotent_submit,
+        };
+        let base = self.base_url(provider);
+        let answer = self
+            .inner
+            .transport
+            .send(tag, &base, req, &provider.auth, &run.key, run.deadline)
+            .await;
+        let Answer { status, body } = match answer {
+            Ok(a) => a,
+            Err(SendError::Timeout) => return Err(RunError::Timeout(self.timeout_of(info))),
+            Err(SendError::Transport { message, .. }) => {
+                return Err(RunError::Transport {
+                    provider: provider.id.to_owned(),
+                    message,
+                });
+            }
+        };
+        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        if !(200..300).contains(&status) {
+            let (message, code) = parsed
+                .as_ref()
+                .and_then(|v| provider.errors.and_then(|rule| provider_error(&rule, v)))
+                .unwrap_or_else(|| (format!("HTTP {status}"), None));
+            return Err(RunError::Provider {
+                provider: provider.id.to_owned(),
+                message,
+                code,
+                status: Some(status),
+            });
+        }
+        let value = parsed.ok_or_else(|| RunError::NotJson {
+            provider: provider.id.to_owned(),
+            status,
+        })?;
+        if let Some(rule) = provider.errors
+            && let Some((message, code)) = provider_error(&rule, &value)
+        {
+            return Err(RunError::Provider {
+                provider: provider.id.to_owned(),
+                message,
+                code,
+                status: Some(status),
+            });
+        }
+        Ok(value)
+    }
+
+    /// Submit, then wait for the result; `run.task_id` gets the provider's task id once
+    /// accepted.
+    async fn call(&self, run: &mut RunCtx) -> Step {
+        let model = run.model;
+        let info = model;
+        let provider = info.provider;
+        let span = &run.span;
+        let g = run.generation_id.as_str();
+        let answer_err = |source| RunError::Answer {
+            provider: provider.id.to_owned(),
+            source,
+        };
+
+        // Webhook models get a callback URL with a per-generation token, and a waiter.
+        let mut guard = None;
+        let mut rx = None;
+        let mut callback_url = None;
+        if info.mode == Mode::Webhook {
+            let token = Secret::new(uuid::Uuid::new_v4().simple().to_string());
+            callback_url = self.callback_url(g, provider.id, &token);
+            if callback_url.is_some() {
+                let (waiter, r) = self.register_waiter(g, model, token);
+                guard = Some(waiter);
+                rx = Some(r);
+            } else {
+                tracing::warn!(parent: span, event = "webhook_unavailable", "no callback listener: polling only");
+            }
+        }
+        let ctx = RequestContext {
+            uuid: uuid::Uuid::new_v4().to_string(),
+            callback_url,
+        };
+        let req = model.submit_request(&run.params, &ctx);
+        tracing::info!(parent: span, event = "provider_submit", "calling provider");
+        let value = match self.send(run, "submit", &req).await {
+            Ok(v) => v,
+            Err(e) => return Step::Err(e),
+        };
+        let (task_id, submit_cost) = match model.read_submit(&value) {
+            Ok(SubmitAnswer::Done(outcome)) => return Step::Done(outcome, Via::Sync),
+            Ok(SubmitAnswer::Accepted {
+                task_id,
+                provider_cost,
+            }) => (task_id, provider_cost),
+            Err(e) => return Step::Err(answer_err(e)),
+        };
+        tracing::info!(parent: span, event = "task_accepted", task_id = %task_id, "provider accepted the task");
+        if let Err(e) = self.inner.store.mark_processing(g, Some(&task_id)) {
+            return Step::Err(e.into());
+        }
+        run.task_id = Some(task_id.clone());
+        if let Some(guard) = &guard {
+            guard.set_task_id(&task_id);
+        }
+        let step = self.wait(run, &task_id, rx.as_mut()).await;
+        drop(guard);
+        match step {
+            Step::Done(
+                Outcome::Completed {
+                    outputs,
+                    provider_cost,
+                },
+                via,
+            ) => Step::Done(
+                Outcome::Completed {
+                    outputs,
+                    provider_cost: provider_cost.or(submit_cost),
+                },
+                via,
+            ),
+            other => other,
+        }
+    }
+}

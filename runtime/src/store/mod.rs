@@ -1,0 +1,219 @@
+//! The generation store: the seed's `generations` table, API key events, and the credit ledger.
+//!
+//! Column names match the Postgres schema in `generated/sql` (`generations`: `id`, `user_id`,
+//! `model_id`, `provider`, `content_type`, `status`, `params`, `provider_response`,
+//! `tokens_used`, `provider_cost`, `created_at`, `updated_at`, `completed_at`; `api_key_events`).
+//! The provider's task id and the outputs live in `provider_response` (`task_id`, `outputs`),
+//! the failure in `provider_response.error`.
+//!
+//! State transitions are idempotent: `pending -> processing -> completed | failed`, and a
+//! finished generation never changes again. Finishing settles the credit hold in the same
+//! transaction (charge on completed, refund on failed), so credits move exactly once however
+//! often a webhook is delivered.
+//!
+//! This file holds what every store shares: the [`Store`] trait and the records it keeps
+//! ([`Generation`], [`Status`], [`Finish`], [`KeyEvent`]). `sqlite.rs` holds [`SqliteStore`],
+//! the embedded default, with its schema and SQL.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::cost::Credits;
+pub use crate::error::StoreError;
+
+mod sqlite;
+
+pub use sqlite::{Column, SqliteStore, Table};
+
+/// The user id of a local, single-user deployment (the `registry-run` CLI, tests, demos): the
+/// nil UUID. User ids are UUIDs everywhere, as in Postgres, where `generations.user_id` is a
+/// `uuid` holding Supabase's `auth.uid()`; the nil UUID is never a real user's id there.
+pub const LOCAL_USER_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Lifecycle of a generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Recorded, not yet accepted by the provider.
+    Pending,
+    /// The provider is working on it.
+    Processing,
+    /// Done with outputs.
+    Completed,
+    /// Done without.
+    Failed,
+}
+
+impl Status {
+    /// The text stored in `status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Processing => "processing",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+        }
+    }
+
+    /// Completed or failed.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Completed | Status::Failed)
+    }
+
+    fn parse(s: &str) -> Result<Status, StoreError> {
+        Ok(match s {
+            "pending" => Status::Pending,
+            "processing" => Status::Processing,
+            "completed" => Status::Completed,
+            "failed" => Status::Failed,
+            other => return Err(StoreError::Corrupt(format!("status `{other}`"))),
+        })
+    }
+}
+
+/// One row of `generations`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Generation {
+    /// Generation id (UUID v4).
+    pub id: String,
+    /// Who asked: a UUID, hyphenated ([`LOCAL_USER_ID`] for the local user).
+    pub user_id: String,
+    /// Model id.
+    pub model_id: String,
+    /// Provider id.
+    pub provider: String,
+    /// `image`, `video`, ...
+    pub content_type: String,
+    /// Lifecycle state.
+    pub status: Status,
+    /// Validated params, defaults filled in.
+    pub params: Value,
+    /// `{task_id, outputs, error: {kind, message, code, status}}`.
+    pub provider_response: Value,
+    /// Credits charged (0 on failure; unset while running).
+    pub tokens_used: Option<Credits>,
+    /// What the provider reported it charged, in credits.
+    pub provider_cost: Option<Decimal>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+    /// Unix milliseconds, when finished.
+    pub completed_at: Option<i64>,
+}
+
+impl Generation {
+    /// The provider's task id, once accepted.
+    pub fn task_id(&self) -> Option<&str> {
+        self.provider_response
+            .get("task_id")
+            .and_then(Value::as_str)
+    }
+}
+
+/// One row of `api_key_events`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyEvent {
+    /// Unix milliseconds.
+    pub time: i64,
+    /// Provider id.
+    pub provider: String,
+    /// Model id.
+    pub model: String,
+    /// Key scope.
+    pub scope: String,
+    /// Secret name.
+    pub secret_name: String,
+    /// Whether a key was found.
+    pub success: bool,
+    /// Why not (names only).
+    pub error: Option<String>,
+}
+
+/// How a finished generation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// Completed: outputs (as JSON) and the provider's reported cost.
+    Completed {
+        /// The outputs.
+        outputs: Value,
+        /// Provider-reported cost, in credits.
+        provider_cost: Option<Decimal>,
+    },
+    /// Failed: the error object stored at `provider_response.error`.
+    Failed {
+        /// `{kind, message, code, status}`.
+        error: Value,
+    },
+}
+
+/// Where generations, key events and credits are kept.
+pub trait Store: Send + Sync {
+    /// Record a new generation (status `pending`).
+    fn insert(&self, g: &Generation) -> Result<(), StoreError>;
+    /// A generation by id.
+    fn get(&self, id: &str) -> Result<Option<Generation>, StoreError>;
+    /// Every generation, oldest first.
+    fn list(&self) -> Result<Vec<Generation>, StoreError>;
+    /// `pending -> processing`, recording the task id; `false` when already further along.
+    fn mark_processing(&self, id: &str, task_id: Option<&str>) -> Result<bool, StoreError>;
+    /// Finish a running generation and settle its credit hold, atomically; `false` (and no
+    /// change at all) when it had already finished.
+    fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError>;
+    /// Record a key retrieval.
+    fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError>;
+    /// Every key retrieval, oldest first.
+    fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError>;
+    /// Set a user's balance.
+    fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError>;
+    /// Balance less open holds; `None` for an unknown user.
+    fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError>;
+    /// Balance (charged amounts deducted, open holds not).
+    fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError>;
+    /// Hold `amount` for a generation; `Err(available)` when the user cannot cover it.
+    fn reserve(
+        &self,
+        generation_id: &str,
+        user_id: &str,
+        amount: Credits,
+    ) -> Result<Result<(), Credits>, StoreError>;
+    /// Start a generation: record the key retrieval `key`, then hold `amount` for `g` and
+    /// record `g` (status `pending`); `Err(available)`, with only the key event recorded, when
+    /// the user cannot cover it. Stores that can should do it all in one transaction, so that
+    /// no hold ever exists without its generation row.
+    fn start(
+        &self,
+        key: &KeyEvent,
+        g: &Generation,
+        amount: Credits,
+    ) -> Result<Result<(), Credits>, StoreError> {
+        self.log_key_event(key)?;
+        if let Err(available) = self.reserve(&g.id, &g.user_id, amount)? {
+            return Ok(Err(available));
+        }
+        self.insert(g)?;
+        Ok(Ok(()))
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_user_is_the_nil_uuid() {
+        let id = uuid::Uuid::parse_str(LOCAL_USER_ID).unwrap();
+        assert!(id.is_nil());
+        assert_eq!(id.hyphenated().to_string(), LOCAL_USER_ID, "canonical form");
+    }
+}
