@@ -16,7 +16,7 @@ pub mod write;
 use std::path::Path;
 
 use diag::{Diagnostic, Diagnostics};
-use spec::schema::{Schemas, SpecKind};
+use spec::schema::Schemas;
 
 /// Load, check and lower every spec under `models_dir`. Diagnostics name files relative to
 /// `display_base`. On failure, every problem found in every file is returned, sorted.
@@ -46,22 +46,4 @@ pub fn load_sources(
         Some(r) if diags.is_empty() => Ok(r),
         _ => Err(diags.into_sorted()),
     }
-}
-
-/// The JSON Schema files of `schema/`, derived from the spec types.
-/// Also `SPEC.md`, the field reference generated from them.
-pub fn schema_files() -> write::Files {
-    let mut files: write::Files = SpecKind::ALL
-        .iter()
-        .map(|k| {
-            let mut text = serde_json::to_string_pretty(&k.schema()).unwrap_or_default();
-            text.push('\n');
-            (k.schema_file().to_owned(), text)
-        })
-        .collect();
-    let mut ir = serde_json::to_string_pretty(&ir::schema()).unwrap_or_default();
-    ir.push('\n');
-    files.insert("ir.schema.json".to_owned(), ir);
-    files.insert("SPEC.md".to_owned(), spec::reference::render());
-    files
 }

@@ -131,7 +131,7 @@ fn generate(
     cwd: &Path,
 ) -> Result<ExitCode, String> {
     let files = codegen::emit::emit_all(registry).map_err(|e| format!("generation failed: {e}"))?;
-    let schemas = codegen::schema_files();
+    let schemas = codegen::emit::schema_files().map_err(|e| format!("generation failed: {e}"))?;
     let shown = |p: &Path| codegen::diag::display_path(p, cwd).display().to_string();
     if check {
         let mut stale: Vec<Stale> = Vec::new();

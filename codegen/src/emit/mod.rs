@@ -1,10 +1,13 @@
-//! Emitters: each reads the IR and adds files to the output map. None reads YAML or
-//! `generated/`.
+//! Emitters: each adds files to an output map and none reads YAML or `generated/`. Those of
+//! `generated/` read the IR; those of `schema/` (`schema`, `docs`) describe the formats
+//! themselves, from the schemas derived from the spec and IR types.
 
 mod catalog;
+mod docs;
 mod names;
 mod registry;
 mod rust;
+mod schema;
 mod sql;
 pub mod ts;
 
@@ -40,6 +43,15 @@ pub fn emit_all(ir: &Registry) -> Result<Files, EmitError> {
     rust::emit(ir, &mut files)?;
     sql::emit(ir, &mut files)?;
     ts::emit(ir, &mut files)?;
+    Ok(files)
+}
+
+/// Every file of `schema/`: the JSON Schemas of the spec files and of the IR, and `SPEC.md`,
+/// the field reference rendered from them.
+pub fn schema_files() -> Result<Files, EmitError> {
+    let mut files = Files::new();
+    schema::emit(&mut files)?;
+    docs::emit(&mut files)?;
     Ok(files)
 }
 

@@ -6,12 +6,19 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::schema::SpecKind;
+use super::{EmitError, HEADER};
+use crate::spec::schema::SpecKind;
+use crate::write::Files;
+
+pub(super) fn emit(files: &mut Files) -> Result<(), EmitError> {
+    files.insert("SPEC.md".into(), render());
+    Ok(())
+}
 
 /// Render the reference for every kind of spec file.
-pub fn render() -> String {
+fn render() -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "<!-- {} -->\n", crate::emit::HEADER);
+    let _ = writeln!(out, "<!-- {HEADER} -->\n");
     let _ = writeln!(out, "# Spec reference\n");
     let _ = writeln!(
         out,
