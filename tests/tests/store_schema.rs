@@ -355,7 +355,7 @@ fn shared_tables_have_the_same_columns_types_nullability_and_checks() {
     }
     assert!(
         problems.is_empty(),
-        "the SQLite store (runtime/src/store.rs) and the Postgres schema (generated/sql, from codegen/src/emit/sql) disagree:\n  - {}",
+        "the SQLite store (runtime/src/store/sqlite.rs) and the Postgres schema (generated/sql, from codegen/src/emit/sql) disagree:\n  - {}",
         problems.join("\n  - ")
     );
 }
