@@ -1,16 +1,16 @@
 //! The model registry toolchain: load YAML specs, check them, lower them into one IR, and emit
 //! Rust, TypeScript and SQL from it.
 //!
-//! The pipeline is `spec` (types, YAML with positions, schema) -> `validate` (semantic rules,
-//! lowering) -> `ir` -> `emit` -> `write`. Data flows one way.
+//! The pipeline is `spec` (types, YAML with positions, schema) -> `lower` (into the IR, applying
+//! the semantic rules) -> `ir` -> `emit` -> `write`. Data flows one way.
 
 pub mod diag;
 pub mod emit;
 pub mod ir;
+pub mod lower;
 pub mod rules;
 pub mod spec;
 pub mod spelling;
-pub mod validate;
 pub mod write;
 
 use std::path::Path;
@@ -41,7 +41,7 @@ pub fn load_sources(
 ) -> Result<ir::Registry, Vec<Diagnostic>> {
     let mut diags = Diagnostics::default();
     let set = spec::load::load_sources(sources, schemas, &mut diags);
-    let registry = validate::check(&set, &mut diags);
+    let registry = lower::registry(&set, &mut diags);
     match registry {
         Some(r) if diags.is_empty() => Ok(r),
         _ => Err(diags.into_sorted()),

@@ -1,4 +1,4 @@
-//! The intermediate representation. Specs are lowered into it by [`crate::validate`], which
+//! The intermediate representation. Specs are lowered into it by [`crate::lower`], which
 //! applies every semantic rule during the same walk.
 
 pub mod enums;

@@ -2,10 +2,10 @@
 //!
 //! These types are the single source of truth for the spec format: the JSON Schemas in
 //! `schema/` are derived from them with schemars, and the doc comments below become the
-//! schema's descriptions (and, through it, editor hover text and the README's field reference).
+//! schema's descriptions (and, through it, editor hover text and `schema/SPEC.md`).
 //!
 //! Shapes that JSON Schema cannot check well (which fields fit which param type, which
-//! multiplier kind is used) are kept flat here and checked by `validate`, which gives a precise
+//! multiplier kind is used) are kept flat here and checked by `lower`, which gives a precise
 //! message instead of a `oneOf` failure.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! Semantic rules, applied while lowering checked specs into the IR.
+//! Lowering: schema-checked specs into the IR, applying the semantic rules on the way.
 //!
 //! The JSON Schema has already checked shapes and types; these rules check what a schema
 //! cannot: references between files, which fields fit which param type, templates, cost
@@ -87,9 +87,9 @@ impl Annotate for Diagnostic {
     }
 }
 
-/// Check every spec of the set and lower them into the IR. All problems are collected; the IR
-/// is returned only when there are none.
-pub fn check(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
+/// Lower every spec of the set into the IR, checking each rule on the way. All problems are
+/// collected; the IR is returned only when there are none.
+pub fn registry(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
     let before = diags.0.len();
 
     // Providers: unique ids, then each on its own.

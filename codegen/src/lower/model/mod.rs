@@ -22,6 +22,9 @@ use crate::ir::{
     Cost, Execution, Model, Multiplier, Outputs, Param, ParamKind, Placeholder, Poll, ProviderCost,
     Request, Response, RuntimeValue, Smoke,
 };
+use crate::lower::template::{
+    parse_segments, parse_template, segment_placeholders, template_placeholders,
+};
 use crate::spec::load::Loaded;
 use crate::spec::schema::describe;
 use crate::spec::types::{
@@ -30,9 +33,6 @@ use crate::spec::types::{
 };
 use crate::spec::values::{canonical, parse_decimal, parse_duration};
 use crate::spelling::variant_name;
-use crate::validate::template::{
-    parse_segments, parse_template, segment_placeholders, template_placeholders,
-};
 
 /// Check one model against its provider and lower it.
 pub(super) fn lower(
