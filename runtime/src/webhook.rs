@@ -2,12 +2,20 @@
 //!
 //! - Standard Webhooks (Replicate): `webhook-id`, `webhook-timestamp`, `webhook-signature`
 //!   (space-separated `v1,<base64>`), HMAC-SHA256 over `id.timestamp.body` keyed with the
-//!   base64-decoded part of a `whsec_` secret; stale or future timestamps are rejected.
+//!   base64-decoded part of a `whsec_` secret; stale or future timestamps are rejected, and
+//!   any one of several signatures may match (key rotation). See [`verify_standard_webhooks`].
 //! - KIE: `X-Webhook-Timestamp` and `X-Webhook-Signature` = base64(HMAC-SHA256(key,
 //!   `taskId.timestamp`)). The body is not covered: the engine confirms results by a poll.
+//! - fal: ED25519 over `request_id \n user_id \n timestamp \n hex(sha256(body))`, checked
+//!   against the public keys of a JWKS document read from configuration ([`Jwks`]); any key
+//!   of the set may match (key rotation). See [`verify_fal`].
 //! - URL token: the per-generation token of the callback URL, compared in constant time.
 //!
-//! Signatures are compared in constant time (`subtle`).
+//! Secrets are compared in constant time (`subtle`). Errors carry header and secret names,
+//! never a key, a signature or the body.
+//!
+//! [`verify`] dispatches on the provider's [`Signature`] and returns what the delivery proved
+//! ([`Verified`]), including the Standard Webhooks delivery id to dedupe on.
 
 use std::time::Duration;
 
@@ -18,7 +26,23 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::keys::{KeyError, Secret};
+use crate::model::{Signature, WebhookRule};
+
+mod fal;
+mod jwks;
+mod standard;
+
+pub use fal::{FAL_REQUEST_ID, FAL_SIGNATURE, FAL_TIMESTAMP, FAL_USER_ID, verify_fal};
+pub use jwks::{Jwks, JwksError, KeyProblem};
+pub use standard::{
+    sign_standard_webhooks, verify_standard_webhooks, verify_standard_webhooks_delivery,
+};
+
 type HmacSha256 = Hmac<Sha256>;
+
+/// The timestamp tolerance of a provider whose webhook rule sets none.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// A webhook delivery as the listener received it.
 #[derive(Debug, Clone, Default)]
@@ -32,13 +56,37 @@ pub struct WebhookRequest {
 }
 
 impl WebhookRequest {
+    /// The trimmed value of header `name`; absent, empty or not text is missing.
     fn header(&self, name: &str) -> Result<&str, WebhookError> {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
+            .filter(|v| !v.is_empty())
             .ok_or_else(|| WebhookError::MissingHeader(name.to_owned()))
     }
+}
+
+/// What a verified delivery proved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// The provider's id of this message, the same on every retry of it (Standard Webhooks
+    /// `webhook-id`). Record it and drop a delivery whose id was already handled.
+    pub delivery_id: Option<String>,
+    /// The provider's task id when the signature covers it (fal's `X-Fal-Webhook-Request-Id`,
+    /// KIE's task id). Compare it with the generation's task id.
+    pub signed_task_id: Option<String>,
+}
+
+/// What [`verify`] needs besides the delivery and the provider's rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Check<'a> {
+    /// The task id read from the body (KIE signs it, not the body).
+    pub task_id: Option<&'a str>,
+    /// The generation's callback token (URL-token scheme); `None` refuses the delivery.
+    pub url_token: Option<&'a str>,
+    /// Unix seconds now.
+    pub now_secs: i64,
 }
 
 /// Why a delivery was refused.
@@ -59,6 +107,9 @@ pub enum WebhookError {
     /// The secret has the wrong format.
     #[error("webhook secret is malformed")]
     BadSecret,
+    /// The configured public keys (a JWKS document) cannot be used.
+    #[error("webhook public keys: {0}")]
+    BadKeys(#[from] JwksError),
     /// No generation with this id.
     #[error("unknown generation")]
     UnknownGeneration,
@@ -83,14 +134,64 @@ impl WebhookError {
             WebhookError::UnknownGeneration => 404,
             WebhookError::Mismatch | WebhookError::Malformed(_) => 400,
             WebhookError::NotSupported => 404,
-            WebhookError::MissingSecret(_) | WebhookError::BadSecret => 500,
+            WebhookError::MissingSecret(_) | WebhookError::BadSecret | WebhookError::BadKeys(_) => {
+                500
+            }
+        }
+    }
+}
+
+/// Verify `req` by `rule`'s scheme. `resolve` reads a configured value by name (the engine's
+/// key resolver); it is asked only for what the scheme needs: the signing secret
+/// `rule.secret_name` (Standard Webhooks, KIE). The tolerance is `rule.tolerance`, else
+/// [`DEFAULT_TOLERANCE`].
+pub fn verify(
+    rule: &WebhookRule,
+    req: &WebhookRequest,
+    check: Check<'_>,
+    resolve: &mut dyn FnMut(&str) -> Result<Secret, KeyError>,
+) -> Result<Verified, WebhookError> {
+    let tolerance = rule.tolerance.unwrap_or(DEFAULT_TOLERANCE);
+    let name = || {
+        rule.secret_name
+            .ok_or_else(|| WebhookError::MissingSecret("(unnamed)".to_owned()))
+    };
+    let mut secret =
+        |name: &str| resolve(name).map_err(|_| WebhookError::MissingSecret(name.to_owned()));
+    match rule.signature {
+        Signature::None => Ok(Verified::default()),
+        Signature::UrlToken => {
+            verify_url_token(check.url_token.unwrap_or(""), req)?;
+            Ok(Verified::default())
+        }
+        Signature::StandardWebhooks => verify_standard_webhooks_delivery(
+            secret(name()?)?.expose(),
+            req,
+            check.now_secs,
+            tolerance,
+        ),
+        Signature::KieHmac => {
+            let task_id = check
+                .task_id
+                .ok_or_else(|| WebhookError::Malformed("no task id".to_owned()))?;
+            verify_kie(
+                secret(name()?)?.expose(),
+                task_id,
+                req,
+                check.now_secs,
+                tolerance,
+            )?;
+            Ok(Verified {
+                delivery_id: None,
+                signed_task_id: Some(task_id.to_owned()),
+            })
         }
     }
 }
 
 fn check_time(ts: &str, now_secs: i64, tolerance: Duration) -> Result<(), WebhookError> {
     let t: i64 = ts.parse().map_err(|_| WebhookError::Stale)?;
-    if (now_secs - t).unsigned_abs() > tolerance.as_secs() {
+    if now_secs.abs_diff(t) > tolerance.as_secs() {
         return Err(WebhookError::Stale);
     }
     Ok(())
@@ -103,54 +204,6 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         mac.update(p);
     }
     mac.finalize().into_bytes().to_vec()
-}
-
-fn whsec_key(secret: &str) -> Result<Vec<u8>, WebhookError> {
-    let raw = secret.strip_prefix("whsec_").unwrap_or(secret);
-    B64.decode(raw).map_err(|_| WebhookError::BadSecret)
-}
-
-/// The `webhook-signature` value for a Standard Webhooks delivery (`v1,<base64>`).
-pub fn sign_standard_webhooks(
-    secret: &str,
-    id: &str,
-    timestamp: i64,
-    body: &[u8],
-) -> Result<String, WebhookError> {
-    let key = whsec_key(secret)?;
-    let ts = timestamp.to_string();
-    Ok(format!(
-        "v1,{}",
-        B64.encode(hmac(
-            &key,
-            &[id.as_bytes(), b".", ts.as_bytes(), b".", body]
-        ))
-    ))
-}
-
-/// Verify a Standard Webhooks delivery.
-pub fn verify_standard_webhooks(
-    secret: &str,
-    req: &WebhookRequest,
-    now_secs: i64,
-    tolerance: Duration,
-) -> Result<(), WebhookError> {
-    let id = req.header("webhook-id")?;
-    let ts = req.header("webhook-timestamp")?;
-    let sigs = req.header("webhook-signature")?;
-    check_time(ts, now_secs, tolerance)?;
-    let key = whsec_key(secret)?;
-    let expected = hmac(&key, &[id.as_bytes(), b".", ts.as_bytes(), b".", &req.body]);
-    let ok = sigs
-        .split(' ')
-        .filter_map(|s| s.strip_prefix("v1,"))
-        .filter_map(|s| B64.decode(s).ok())
-        .any(|sig| bool::from(sig.ct_eq(&expected)));
-    if ok {
-        Ok(())
-    } else {
-        Err(WebhookError::BadSignature)
-    }
 }
 
 /// The `X-Webhook-Signature` value of a KIE callback.
@@ -204,7 +257,7 @@ pub fn now_secs() -> i64 {
 mod tests {
     use super::*;
 
-    fn req(headers: &[(&'static str, String)], body: &str) -> WebhookRequest {
+    pub(super) fn req(headers: &[(&'static str, String)], body: &str) -> WebhookRequest {
         let mut h = http::HeaderMap::new();
         for (k, v) in headers {
             h.insert(*k, v.parse().unwrap());
@@ -214,42 +267,6 @@ mod tests {
             body: Bytes::from(body.to_owned()),
             query_token: None,
         }
-    }
-
-    #[test]
-    fn standard_webhooks_round_trip_and_rejections() {
-        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let body = r#"{"id":"p1","status":"succeeded"}"#;
-        let sig = sign_standard_webhooks(secret, "msg_1", 1_700_000_000, body.as_bytes()).unwrap();
-        let ok = req(
-            &[
-                ("webhook-id", "msg_1".into()),
-                ("webhook-timestamp", "1700000000".into()),
-                ("webhook-signature", format!("v1,bm9wZQ== {sig}")),
-            ],
-            body,
-        );
-        let tol = Duration::from_secs(300);
-        assert_eq!(
-            verify_standard_webhooks(secret, &ok, 1_700_000_010, tol),
-            Ok(())
-        );
-        assert_eq!(
-            verify_standard_webhooks(secret, &ok, 1_700_000_400, tol),
-            Err(WebhookError::Stale)
-        );
-        let tampered = WebhookRequest {
-            body: Bytes::from_static(b"{\"id\":\"p1\",\"status\":\"failed\"}"),
-            ..ok.clone()
-        };
-        assert_eq!(
-            verify_standard_webhooks(secret, &tampered, 1_700_000_010, tol),
-            Err(WebhookError::BadSignature)
-        );
-        assert_eq!(
-            verify_standard_webhooks("whsec_b3RoZXI=", &ok, 1_700_000_010, tol),
-            Err(WebhookError::BadSignature)
-        );
     }
 
     #[test]
@@ -289,5 +306,120 @@ mod tests {
         r.query_token = Some("abc".into());
         assert_eq!(verify_url_token("abc", &r), Ok(()));
         assert_eq!(verify_url_token("abd", &r), Err(WebhookError::BadSignature));
+    }
+
+    #[test]
+    fn an_empty_header_is_missing() {
+        let r = req(
+            &[
+                ("X-Webhook-Timestamp", "  ".into()),
+                ("X-Webhook-Signature", "x".into()),
+            ],
+            "{}",
+        );
+        assert_eq!(
+            verify_kie("k", "t", &r, 0, DEFAULT_TOLERANCE),
+            Err(WebhookError::MissingHeader("x-webhook-timestamp".into()))
+        );
+    }
+
+    const RULE: WebhookRule = WebhookRule {
+        signature: Signature::KieHmac,
+        secret_name: Some("KIE_AI_WEBHOOK_HMAC_KEY"),
+        task_id: &["/data/taskId"],
+        confirm_by_poll: true,
+        tolerance: None,
+    };
+
+    fn keys(name: &str) -> Result<Secret, KeyError> {
+        match name {
+            "KIE_AI_WEBHOOK_HMAC_KEY" => Ok(Secret::new("k")),
+            "REPLICATE_WEBHOOK_SECRET" => Ok(Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+            other => Err(KeyError::NotSet(other.to_owned())),
+        }
+    }
+
+    #[test]
+    fn verify_dispatches_on_the_scheme() {
+        let now = 1_700_000_000;
+        let check = Check {
+            task_id: Some("task-1"),
+            url_token: None,
+            now_secs: now,
+        };
+        let kie = req(
+            &[
+                ("X-Webhook-Timestamp", now.to_string()),
+                ("X-Webhook-Signature", sign_kie("k", "task-1", now)),
+            ],
+            "{}",
+        );
+        assert_eq!(
+            verify(&RULE, &kie, check, &mut keys),
+            Ok(Verified {
+                delivery_id: None,
+                signed_task_id: Some("task-1".into()),
+            })
+        );
+        // The default tolerance applies when the rule sets none.
+        let late = Check {
+            now_secs: now + 301,
+            ..check
+        };
+        assert_eq!(
+            verify(&RULE, &kie, late, &mut keys),
+            Err(WebhookError::Stale)
+        );
+        let unnamed = WebhookRule {
+            secret_name: Some("NOT_SET"),
+            ..RULE
+        };
+        assert_eq!(
+            verify(&unnamed, &kie, check, &mut keys),
+            Err(WebhookError::MissingSecret("NOT_SET".into()))
+        );
+
+        let body = r#"{"id":"p1"}"#;
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let sw = req(
+            &[
+                ("webhook-id", "msg_1".into()),
+                ("webhook-timestamp", now.to_string()),
+                (
+                    "webhook-signature",
+                    sign_standard_webhooks(secret, "msg_1", now, body.as_bytes()).unwrap(),
+                ),
+            ],
+            body,
+        );
+        let rule = WebhookRule {
+            signature: Signature::StandardWebhooks,
+            secret_name: Some("REPLICATE_WEBHOOK_SECRET"),
+            ..RULE
+        };
+        assert_eq!(
+            verify(&rule, &sw, check, &mut keys).map(|v| v.delivery_id),
+            Ok(Some("msg_1".into()))
+        );
+
+        let mut token = req(&[], "{}");
+        token.query_token = Some("tok".into());
+        let rule = WebhookRule {
+            signature: Signature::UrlToken,
+            secret_name: None,
+            ..RULE
+        };
+        let with_token = Check {
+            url_token: Some("tok"),
+            ..check
+        };
+        assert_eq!(
+            verify(&rule, &token, with_token, &mut keys),
+            Ok(Verified::default())
+        );
+        assert_eq!(
+            verify(&rule, &token, check, &mut keys),
+            Err(WebhookError::BadSignature)
+        );
     }
 }
