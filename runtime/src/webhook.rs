@@ -85,6 +85,9 @@ pub struct Check<'a> {
     pub task_id: Option<&'a str>,
     /// The generation's callback token (URL-token scheme); `None` refuses the delivery.
     pub url_token: Option<&'a str>,
+    /// The provider's public keys (fal), loaded once from configuration with
+    /// [`Jwks::from_env`] or [`Jwks::from_config`]; `None` refuses the delivery.
+    pub jwks: Option<&'a Jwks>,
     /// Unix seconds now.
     pub now_secs: i64,
 }
@@ -345,6 +348,7 @@ mod tests {
         let check = Check {
             task_id: Some("task-1"),
             url_token: None,
+            jwks: None,
             now_secs: now,
         };
         let kie = req(

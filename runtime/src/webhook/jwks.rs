@@ -169,7 +169,9 @@ impl Jwks {
     }
 
     /// Read the JWKS configured under `name`: the document in `name`, or the path of a file
-    /// holding it in `name_FILE`, each read through `resolve` (the engine's key resolver).
+    /// holding it in `name_FILE`, each read through `resolve`. Both names are asked for (to
+    /// refuse setting both), so a resolver that records retrievals records one of them as
+    /// absent: load the set once, at startup, not per delivery.
     pub fn from_config(
         name: &str,
         resolve: &mut dyn FnMut(&str) -> Result<Secret, KeyError>,
