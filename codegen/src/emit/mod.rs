@@ -36,13 +36,40 @@ pub enum EmitError {
 }
 
 /// Every generated file, by path under `generated/`.
+///
+/// The emitters are independent (each reads only the IR), so they run side by side; their
+/// files land in one ordered map, so the result does not depend on scheduling.
 pub fn emit_all(ir: &Registry) -> Result<Files, EmitError> {
+    type Emitter = fn(&Registry, &mut Files) -> Result<(), EmitError>;
+    const EMITTERS: [Emitter; 5] = [
+        registry::emit,
+        catalog::emit,
+        rust::emit,
+        sql::emit,
+        ts::emit,
+    ];
+    let outputs: Vec<Result<Files, EmitError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = EMITTERS
+            .iter()
+            .map(|emit| {
+                scope.spawn(move || {
+                    let mut files = Files::new();
+                    emit(ir, &mut files).map(|()| files)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     let mut files = Files::new();
-    registry::emit(ir, &mut files)?;
-    catalog::emit(ir, &mut files)?;
-    rust::emit(ir, &mut files)?;
-    sql::emit(ir, &mut files)?;
-    ts::emit(ir, &mut files)?;
+    for out in outputs {
+        files.extend(out?);
+    }
     Ok(files)
 }
 

@@ -11,7 +11,7 @@ use crate::spec::yaml::escape_token;
 /// Report every string value of the file that looks like a credential.
 pub(super) fn check<T>(loaded: &Loaded<T>, diags: &mut Diagnostics) {
     let mut found = Vec::new();
-    walk(&loaded.raw, String::new(), &mut found);
+    walk(&loaded.raw, &mut String::new(), &mut found);
     let mut r = Reporter::new(loaded, diags);
     for (pointer, why) in found {
         r.at(&pointer, format!("this looks like a secret ({why})"))
@@ -20,26 +20,34 @@ pub(super) fn check<T>(loaded: &Loaded<T>, diags: &mut Diagnostics) {
     }
 }
 
-fn walk(v: &Value, pointer: String, out: &mut Vec<(String, &'static str)>) {
+/// Collect `(pointer, why)` for every suspicious value under `v`, whose pointer is `pointer`.
+/// The pointer is one buffer grown and cut back on the way, and copied only for a finding.
+fn walk(v: &Value, pointer: &mut String, out: &mut Vec<(String, &'static str)>) {
+    let len = pointer.len();
     match v {
         Value::String(s) => {
             if let Some(why) = looks_like_secret(s) {
-                out.push((pointer, why));
+                out.push((pointer.clone(), why));
             }
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                walk(item, format!("{pointer}/{i}"), out);
+                use std::fmt::Write as _;
+                let _ = write!(pointer, "/{i}");
+                walk(item, pointer, out);
+                pointer.truncate(len);
             }
         }
         Value::Object(members) => {
             for (k, item) in members {
-                let child = format!("{pointer}/{}", escape_token(k));
+                pointer.push('/');
+                pointer.push_str(&escape_token(k));
                 if is_auth_header(k) {
-                    out.push((child.clone(), "a credential header"));
-                    continue;
+                    out.push((pointer.clone(), "a credential header"));
+                } else {
+                    walk(item, pointer, out);
                 }
-                walk(item, child, out);
+                pointer.truncate(len);
             }
         }
         _ => {}
@@ -47,8 +55,9 @@ fn walk(v: &Value, pointer: String, out: &mut Vec<(String, &'static str)>) {
 }
 
 fn is_auth_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "authorization" || n == "x-api-key" || n == "api-key" || n == "x-auth-token"
+    ["authorization", "x-api-key", "api-key", "x-auth-token"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// Why `s` looks like a secret, if it does.

@@ -104,90 +104,133 @@ pub fn read_dir(dir: &Path, display_base: &Path, diags: &mut Diagnostics) -> Vec
     out
 }
 
+/// One file's outcome.
+enum One {
+    Provider(Loaded<ProviderSpec>),
+    Model(Loaded<ModelSpec>),
+    Monitoring(Loaded<MonitoringSpec>),
+    /// A provider file that failed to load: its stem.
+    BrokenProvider(String),
+    /// Reported, nothing to add.
+    Nothing,
+}
+
 /// Parse and schema-check spec texts. Files that cannot be parsed or that break their schema
 /// are reported in `diags` and left out of the set; the rest are returned, so later checks can
 /// still report their own problems in the same run.
+///
+/// Files are independent here, so they are loaded on every core; results and diagnostics are
+/// put back in file order, so nothing depends on scheduling.
 pub fn load_sources(sources: &[SourceFile], schemas: &Schemas, diags: &mut Diagnostics) -> SpecSet {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(sources.len().div_ceil(64).max(1));
+    let chunk = sources.len().div_ceil(threads).max(1);
+    let loaded: Vec<Vec<(One, Diagnostics)>> = if threads <= 1 {
+        vec![sources.iter().map(|f| load_one(f, schemas)).collect()]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = sources
+                .chunks(chunk)
+                .map(|share| {
+                    scope.spawn(move || share.iter().map(|f| load_one(f, schemas)).collect())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
     let mut set = SpecSet::default();
-    for file in sources {
-        let shown = file.shown.clone();
-        let rel = file.rel.clone();
-        let parts: Vec<&str> = rel.split('/').collect();
-        let kind = match parts.as_slice() {
-            ["monitoring.yaml" | "monitoring.yml"] => SpecKind::Monitoring,
-            ["providers", _] => SpecKind::Provider,
-            [provider, _] if *provider != "providers" => SpecKind::Model,
-            _ => {
-                diags.push(
-                    Diagnostic::new(
-                        &shown,
-                        Span {
-                            line: 1,
-                            col: 1,
-                            start: 0,
-                            end: 0,
-                        },
-                        "spec file in an unexpected place",
-                    )
-                    .expected(
-                        "`providers/<id>.yaml`, `<provider>/<model>.yaml` or `monitoring.yaml`",
-                    )
-                    .hint("move the file so the registry knows what kind of spec it is"),
-                );
-                continue;
-            }
-        };
-        let Some((value, map)) = parse_checked(&file.text, kind, &shown, schemas, diags) else {
-            if kind == SpecKind::Provider {
-                let stem = parts[1]
-                    .trim_end_matches(".yaml")
-                    .trim_end_matches(".yml")
-                    .to_owned();
-                set.broken_providers.push(stem);
-            }
-            continue;
-        };
-        let dir_name = (kind == SpecKind::Model).then(|| parts[0].to_owned());
-        match kind {
-            SpecKind::Provider => {
-                if let Some(spec) = typed::<ProviderSpec>(value.clone(), &shown, diags) {
-                    set.providers.push(Loaded {
-                        spec,
-                        file: shown,
-                        rel,
-                        map,
-                        dir: None,
-                        raw: value,
-                    });
-                }
-            }
-            SpecKind::Model => {
-                if let Some(spec) = typed::<ModelSpec>(value.clone(), &shown, diags) {
-                    set.models.push(Loaded {
-                        spec,
-                        file: shown,
-                        rel,
-                        map,
-                        dir: dir_name,
-                        raw: value,
-                    });
-                }
-            }
-            SpecKind::Monitoring => {
-                if let Some(spec) = typed::<MonitoringSpec>(value.clone(), &shown, diags) {
-                    set.monitoring = Some(Loaded {
-                        spec,
-                        file: shown,
-                        rel,
-                        map,
-                        dir: None,
-                        raw: value,
-                    });
-                }
-            }
+    for (one, found) in loaded.into_iter().flatten() {
+        diags.0.extend(found.0);
+        match one {
+            One::Provider(l) => set.providers.push(l),
+            One::Model(l) => set.models.push(l),
+            One::Monitoring(l) => set.monitoring = Some(l),
+            One::BrokenProvider(stem) => set.broken_providers.push(stem),
+            One::Nothing => {}
         }
     }
     set
+}
+
+/// Load one file: its kind from its place, then parse, schema check and typed read.
+fn load_one(file: &SourceFile, schemas: &Schemas) -> (One, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let shown = file.shown.clone();
+    let rel = file.rel.clone();
+    let parts: Vec<&str> = rel.split('/').collect();
+    let kind = match parts.as_slice() {
+        ["monitoring.yaml" | "monitoring.yml"] => SpecKind::Monitoring,
+        ["providers", _] => SpecKind::Provider,
+        [provider, _] if *provider != "providers" => SpecKind::Model,
+        _ => {
+            diags.push(
+                Diagnostic::new(
+                    &shown,
+                    Span {
+                        line: 1,
+                        col: 1,
+                        start: 0,
+                        end: 0,
+                    },
+                    "spec file in an unexpected place",
+                )
+                .expected("`providers/<id>.yaml`, `<provider>/<model>.yaml` or `monitoring.yaml`")
+                .hint("move the file so the registry knows what kind of spec it is"),
+            );
+            return (One::Nothing, diags);
+        }
+    };
+    let Some((value, map)) = parse_checked(&file.text, kind, &shown, schemas, &mut diags) else {
+        if kind == SpecKind::Provider {
+            let stem = parts[1]
+                .trim_end_matches(".yaml")
+                .trim_end_matches(".yml")
+                .to_owned();
+            return (One::BrokenProvider(stem), diags);
+        }
+        return (One::Nothing, diags);
+    };
+    let dir = (kind == SpecKind::Model).then(|| parts[0].to_owned());
+    let one = match kind {
+        SpecKind::Provider => typed::<ProviderSpec>(&value, &shown, &mut diags).map(|spec| {
+            One::Provider(Loaded {
+                spec,
+                file: shown,
+                rel,
+                map,
+                dir: None,
+                raw: value,
+            })
+        }),
+        SpecKind::Model => typed::<ModelSpec>(&value, &shown, &mut diags).map(|spec| {
+            One::Model(Loaded {
+                spec,
+                file: shown,
+                rel,
+                map,
+                dir,
+                raw: value,
+            })
+        }),
+        SpecKind::Monitoring => typed::<MonitoringSpec>(&value, &shown, &mut diags).map(|spec| {
+            One::Monitoring(Loaded {
+                spec,
+                file: shown,
+                rel,
+                map,
+                dir: None,
+                raw: value,
+            })
+        }),
+    };
+    (one.unwrap_or(One::Nothing), diags)
 }
 
 /// Parse YAML text and check it against the kind's schema. `None` after reporting problems.
@@ -222,8 +265,8 @@ pub fn parse_checked(
     Some((value, map))
 }
 
-fn typed<T: DeserializeOwned>(value: Value, shown: &Path, diags: &mut Diagnostics) -> Option<T> {
-    match serde_json::from_value(value) {
+fn typed<T: DeserializeOwned>(value: &Value, shown: &Path, diags: &mut Diagnostics) -> Option<T> {
+    match T::deserialize(value) {
         Ok(spec) => Some(spec),
         Err(e) => {
             // The schema is derived from the same types, so this is rare; report it anyway.
