@@ -106,9 +106,9 @@ pub fn read_dir(dir: &Path, display_base: &Path, diags: &mut Diagnostics) -> Vec
 
 /// One file's outcome.
 enum One {
-    Provider(Loaded<ProviderSpec>),
-    Model(Loaded<ModelSpec>),
-    Monitoring(Loaded<MonitoringSpec>),
+    Provider(Box<Loaded<ProviderSpec>>),
+    Model(Box<Loaded<ModelSpec>>),
+    Monitoring(Box<Loaded<MonitoringSpec>>),
     /// A provider file that failed to load: its stem.
     BrokenProvider(String),
     /// Reported, nothing to add.
@@ -149,9 +149,9 @@ pub fn load_sources(sources: &[SourceFile], schemas: &Schemas, diags: &mut Diagn
     for (one, found) in loaded.into_iter().flatten() {
         diags.0.extend(found.0);
         match one {
-            One::Provider(l) => set.providers.push(l),
-            One::Model(l) => set.models.push(l),
-            One::Monitoring(l) => set.monitoring = Some(l),
+            One::Provider(l) => set.providers.push(*l),
+            One::Model(l) => set.models.push(*l),
+            One::Monitoring(l) => set.monitoring = Some(*l),
             One::BrokenProvider(stem) => set.broken_providers.push(stem),
             One::Nothing => {}
         }
@@ -200,34 +200,34 @@ fn load_one(file: &SourceFile, schemas: &Schemas) -> (One, Diagnostics) {
     let dir = (kind == SpecKind::Model).then(|| parts[0].to_owned());
     let one = match kind {
         SpecKind::Provider => typed::<ProviderSpec>(&value, &shown, &mut diags).map(|spec| {
-            One::Provider(Loaded {
+            One::Provider(Box::new(Loaded {
                 spec,
                 file: shown,
                 rel,
                 map,
                 dir: None,
                 raw: value,
-            })
+            }))
         }),
         SpecKind::Model => typed::<ModelSpec>(&value, &shown, &mut diags).map(|spec| {
-            One::Model(Loaded {
+            One::Model(Box::new(Loaded {
                 spec,
                 file: shown,
                 rel,
                 map,
                 dir,
                 raw: value,
-            })
+            }))
         }),
         SpecKind::Monitoring => typed::<MonitoringSpec>(&value, &shown, &mut diags).map(|spec| {
-            One::Monitoring(Loaded {
+            One::Monitoring(Box::new(Loaded {
                 spec,
                 file: shown,
                 rel,
                 map,
                 dir: None,
                 raw: value,
-            })
+            }))
         }),
     };
     (one.unwrap_or(One::Nothing), diags)
