@@ -84,6 +84,9 @@ pub enum Signature {
     StandardWebhooks,
     /// KIE: HMAC-SHA256 of `taskId.timestamp`.
     KieHmac,
+    /// fal: ED25519 over `request_id \n user_id \n timestamp \n hex(sha256(body))`, checked
+    /// against the public keys of a JWKS document from configuration.
+    FalEd25519,
 }
 
 /// How a provider delivers webhooks.

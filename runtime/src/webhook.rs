@@ -146,8 +146,9 @@ impl WebhookError {
 
 /// Verify `req` by `rule`'s scheme. `resolve` reads a configured value by name (the engine's
 /// key resolver); it is asked only for what the scheme needs: the signing secret
-/// `rule.secret_name` (Standard Webhooks, KIE). The tolerance is `rule.tolerance`, else
-/// [`DEFAULT_TOLERANCE`].
+/// `rule.secret_name` (Standard Webhooks, KIE). fal's public keys come in `check.jwks`, loaded
+/// once from the configuration named by `rule.secret_name`. The tolerance is
+/// `rule.tolerance`, else [`DEFAULT_TOLERANCE`].
 pub fn verify(
     rule: &WebhookRule,
     req: &WebhookRequest,
@@ -189,6 +190,10 @@ pub fn verify(
                 signed_task_id: Some(task_id.to_owned()),
             })
         }
+        Signature::FalEd25519 => match check.jwks {
+            Some(keys) => verify_fal(keys, req, check.now_secs, tolerance),
+            None => Err(WebhookError::MissingSecret(name()?.to_owned())),
+        },
     }
 }
 

@@ -8,9 +8,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use bytes::Bytes;
 use ed25519_dalek::{Signer, SigningKey};
 use runtime::keys::{KeyError, Secret};
+use runtime::model::{Signature, WebhookRule};
 use runtime::webhook::{
-    DEFAULT_TOLERANCE, Jwks, JwksError, KeyProblem, Verified, WebhookError, WebhookRequest,
-    sign_standard_webhooks, verify_fal, verify_standard_webhooks,
+    Check, DEFAULT_TOLERANCE, Jwks, JwksError, KeyProblem, Verified, WebhookError, WebhookRequest,
+    sign_standard_webhooks, verify, verify_fal, verify_standard_webhooks,
     verify_standard_webhooks_delivery,
 };
 use sha2::{Digest, Sha256};
@@ -456,6 +457,76 @@ fn jwks_comes_from_the_document_or_a_file_named_in_configuration() {
         WebhookError::BadKeys(JwksError::NoKeysArray)
     );
     std::fs::remove_file(&path).unwrap();
+}
+
+const FAL_RULE: WebhookRule = WebhookRule {
+    signature: Signature::FalEd25519,
+    secret_name: Some("FAL_WEBHOOK_JWKS"),
+    task_id: &["/request_id"],
+    confirm_by_poll: false,
+    tolerance: Some(Duration::from_secs(300)),
+};
+
+#[test]
+fn verify_dispatches_fal_deliveries_to_the_jwks() {
+    let k = key(1);
+    let keys = jwks(&[&k]);
+    let req = fal_delivery(&k, NOW, BODY.as_bytes());
+    let check = Check {
+        task_id: None,
+        url_token: None,
+        jwks: Some(&keys),
+        now_secs: NOW,
+    };
+    let mut nothing = config(&[]);
+    assert_eq!(
+        verify(&FAL_RULE, &req, check, &mut nothing),
+        Ok(Verified {
+            delivery_id: None,
+            signed_task_id: Some("req-1".into()),
+        })
+    );
+    let other = jwks(&[&key(2)]);
+    assert_eq!(
+        verify(
+            &FAL_RULE,
+            &req,
+            Check {
+                jwks: Some(&other),
+                ..check
+            },
+            &mut nothing
+        ),
+        Err(WebhookError::BadSignature)
+    );
+    let strict = WebhookRule {
+        tolerance: Some(Duration::from_secs(10)),
+        ..FAL_RULE
+    };
+    assert_eq!(
+        verify(
+            &strict,
+            &req,
+            Check {
+                now_secs: NOW + 11,
+                ..check
+            },
+            &mut nothing
+        ),
+        Err(WebhookError::Stale)
+    );
+    assert_eq!(
+        verify(
+            &FAL_RULE,
+            &req,
+            Check {
+                jwks: None,
+                ..check
+            },
+            &mut nothing
+        ),
+        Err(WebhookError::MissingSecret("FAL_WEBHOOK_JWKS".into()))
+    );
 }
 
 // ---- Standard Webhooks ----

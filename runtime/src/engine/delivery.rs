@@ -161,6 +161,13 @@ impl Engine {
                 None if row.status.is_terminal() => return Ok(WebhookAck::AlreadyFinished),
                 None => return Err(WebhookError::BadSignature),
             },
+            Signature::FalEd25519 => {
+                let name = rule
+                    .secret_name
+                    .ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
+                let keys = webhook::Jwks::from_env(name)?;
+                webhook::verify_fal(&keys, req, webhook::now_secs(), tolerance)?;
+            }
             Signature::None => {}
         }
         if let (Some(t), Some(expected)) = (&task_id, &expected_task)
