@@ -1,8 +1,14 @@
-//! What generated params types are built from: value conversion, field extraction, and the
-//! two enum shapes (string values and integer values).
+//! What generated params types are built from: value conversion, field extraction, serde, and
+//! the two enum shapes (string values and integer values).
+//!
+//! Generated crates hold one params type and a few enums per model, for hundreds of models, so
+//! the behaviour lives here, in generic functions: the generated impls are one-line bodies
+//! delegating to them, marked `#[inline]` so that the generated crate does not machine-code
+//! them itself (a caller's crate does, for the ones it calls).
 
 use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::model::{ModelInfo, Params};
@@ -79,54 +85,121 @@ pub fn checked<P: Params>(info: &ModelInfo, params: P) -> Result<P, Violations> 
     Ok(params)
 }
 
-/// An enum of string values: `Debug`, `Copy`, `Eq`, `Hash`, serde as the value, `ALL`,
-/// `VALUES`, `as_str` and `Display`. Generated params types declare their enum params with it.
-/// The serde impls are written out rather than derived, so a registry of many models compiles
-/// without a derive expansion per enum.
+/// Serialize typed params as the JSON object the rules see ([`Params::to_json`]).
+pub fn serialize_params<P: Params, S: Serializer>(params: &P, s: S) -> Result<S::Ok, S::Error> {
+    params.to_json().serialize(s)
+}
+
+/// Deserialize typed params from JSON, checked by the model's rules.
+pub fn deserialize_params<'de, P, D>(d: D) -> Result<P, D::Error>
+where
+    P: TryFrom<Value, Error = Violations>,
+    D: Deserializer<'de>,
+{
+    let value = Value::deserialize(d)?;
+    P::try_from(value).map_err(D::Error::custom)
+}
+
+/// A Rust enum of a param's value set, declared with [`str_enum!`] (string values) or
+/// [`int_enum!`] (integer values). The enum's serde, `Display` and [`ParamValue`] go through
+/// these two tables, so each enum costs the compiler two constants rather than a set of
+/// function bodies.
+pub trait Choice: Copy + PartialEq + 'static {
+    /// `&'static str` or `i64`.
+    type Value: ChoiceValue;
+    /// Every variant, in the spec's order.
+    const ALL: &'static [Self];
+    /// Every value as the provider spells it, in the spec's order (`VALUES[i]` is `ALL[i]`'s).
+    const VALUES: &'static [Self::Value];
+
+    /// The value of this variant.
+    fn value(self) -> Self::Value {
+        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or_default();
+        Self::VALUES[i]
+    }
+
+    /// The variant of `value`, if it is one of the allowed values.
+    fn from_value(value: Self::Value) -> Option<Self> {
+        let i = Self::VALUES.iter().position(|v| *v == value)?;
+        Some(Self::ALL[i])
+    }
+}
+
+/// The value type of a [`Choice`]: `&'static str` or `i64`.
+pub trait ChoiceValue: Copy + PartialEq + Into<Value> + 'static {
+    /// Read one value and find it in `values`: its index, or the message naming them.
+    fn find<'de, D: Deserializer<'de>>(d: D, values: &[Self]) -> Result<usize, D::Error>;
+}
+
+impl ChoiceValue for &'static str {
+    fn find<'de, D: Deserializer<'de>>(d: D, values: &[Self]) -> Result<usize, D::Error> {
+        let text = String::deserialize(d)?;
+        position(values, &text).ok_or_else(|| D::Error::custom(not_one_of(&text, values)))
+    }
+}
+
+impl ChoiceValue for i64 {
+    fn find<'de, D: Deserializer<'de>>(d: D, values: &[Self]) -> Result<usize, D::Error> {
+        let value = i64::deserialize(d)?;
+        values.iter().position(|v| *v == value).ok_or_else(|| {
+            let listed: Vec<String> = values.iter().map(i64::to_string).collect();
+            D::Error::custom(format!("{value} is not one of {}", listed.join(", ")))
+        })
+    }
+}
+
+/// Deserialize a [`Choice`] from its value, with the message naming the allowed ones.
+pub fn deserialize_choice<'de, T: Choice, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    let i = T::Value::find(d, T::VALUES)?;
+    Ok(T::ALL[i])
+}
+
+impl<T: Choice> ParamValue for T {
+    fn to_value(&self) -> Option<Value> {
+        Some(Choice::value(*self).into())
+    }
+}
+
+/// An enum of string values: `Debug`, `Copy`, `Eq`, [`Choice`] (`ALL`, `VALUES`), `as_str`,
+/// `Display`, and serde as the value. Generated params types declare their enum params with it.
+/// Everything but the derives delegates to this module in one line, and every method is
+/// `#[inline]`, so a registry of many models compiles little per enum.
 #[macro_export]
 macro_rules! str_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
         }
         impl $name {
-            /// Every value, in the spec's order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-            /// Every value as the provider spells it, in the spec's order.
-            pub const VALUES: &'static [&'static str] = &[$($text),+];
             /// The value as the provider spells it.
+            #[inline]
             pub const fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text,)+
-                }
+                <Self as $crate::typed::Choice>::VALUES[self as usize]
             }
         }
+        impl $crate::typed::Choice for $name {
+            type Value = &'static str;
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            const VALUES: &'static [&'static str] = &[$($text),+];
+        }
         impl ::std::fmt::Display for $name {
+            #[inline]
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
-        impl $crate::typed::ParamValue for $name {
-            fn to_value(&self) -> ::std::option::Option<::serde_json::Value> {
-                ::std::option::Option::Some(::serde_json::Value::from(self.as_str()))
-            }
-        }
         impl ::serde::Serialize for $name {
+            #[inline]
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for $name {
+            #[inline]
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                let text = <::std::string::String as ::serde::Deserialize>::deserialize(d)?;
-                match $crate::typed::position(Self::VALUES, &text) {
-                    ::std::option::Option::Some(i) => ::std::result::Result::Ok(Self::ALL[i]),
-                    ::std::option::Option::None => ::std::result::Result::Err(
-                        <D::Error as ::serde::de::Error>::custom($crate::typed::not_one_of(&text, Self::VALUES)),
-                    ),
-                }
+                $crate::typed::deserialize_choice(d)
             }
         }
     };
@@ -150,6 +223,7 @@ macro_rules! params_json {
     ($ty:ident, $info:path, { $($field:ident: $name:literal),* $(,)? }) => {
         impl ::std::convert::TryFrom<::serde_json::Value> for $ty {
             type Error = $crate::params::Violations;
+            #[inline]
             #[allow(unused_mut, unused_variables)]
             fn try_from(value: ::serde_json::Value) -> ::std::result::Result<Self, Self::Error> {
                 let mut valid = $info.validate(&value)?;
@@ -157,6 +231,7 @@ macro_rules! params_json {
             }
         }
         impl $crate::model::Params for $ty {
+            #[inline]
             #[allow(unused_mut)]
             fn to_json(&self) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
                 let mut map = ::serde_json::Map::new();
@@ -165,70 +240,58 @@ macro_rules! params_json {
             }
         }
         impl ::serde::Serialize for $ty {
+            #[inline]
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
-                ::serde::Serialize::serialize(&$crate::model::Params::to_json(self), s)
+                $crate::typed::serialize_params(self, s)
             }
         }
         impl<'de> ::serde::Deserialize<'de> for $ty {
+            #[inline]
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(d)?;
-                Self::try_from(value).map_err(<D::Error as ::serde::de::Error>::custom)
+                $crate::typed::deserialize_params(d)
             }
         }
     };
 }
 
 /// An enum of integer values (`values: [5, 10]`): like [`str_enum!`], with `value()` and serde
-/// as the integer.
+/// as the integer ([`Choice::from_value`] finds the variant of an integer).
 #[macro_export]
 macro_rules! int_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
         }
         impl $name {
-            /// Every value, in the spec's order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
             /// The value.
+            #[inline]
             pub const fn value(self) -> i64 {
-                match self {
-                    $(Self::$variant => $value,)+
-                }
-            }
-            /// The variant of `value`, if it is one of the allowed values.
-            pub const fn from_value(value: i64) -> ::std::option::Option<Self> {
-                match value {
-                    $($value => ::std::option::Option::Some(Self::$variant),)+
-                    _ => ::std::option::Option::None,
-                }
+                <Self as $crate::typed::Choice>::VALUES[self as usize]
             }
         }
+        impl $crate::typed::Choice for $name {
+            type Value = i64;
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            const VALUES: &'static [i64] = &[$($value),+];
+        }
         impl ::std::fmt::Display for $name {
+            #[inline]
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 ::std::fmt::Display::fmt(&self.value(), f)
             }
         }
-        impl $crate::typed::ParamValue for $name {
-            fn to_value(&self) -> ::std::option::Option<::serde_json::Value> {
-                ::std::option::Option::Some(::serde_json::Value::from(self.value()))
-            }
-        }
         impl ::serde::Serialize for $name {
+            #[inline]
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
                 s.serialize_i64(self.value())
             }
         }
         impl<'de> ::serde::Deserialize<'de> for $name {
+            #[inline]
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                let value = <i64 as ::serde::Deserialize>::deserialize(d)?;
-                Self::from_value(value).ok_or_else(|| {
-                    <D::Error as ::serde::de::Error>::custom(::std::format!(
-                        "{value} is not one of {}",
-                        [$($value.to_string()),+].join(", ")
-                    ))
-                })
+                $crate::typed::deserialize_choice(d)
             }
         }
     };
@@ -237,6 +300,8 @@ macro_rules! int_enum {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    use super::{Choice, ParamValue};
 
     crate::str_enum! {
         /// Output resolution.
@@ -272,5 +337,14 @@ mod tests {
         let err = serde_json::from_value::<Seconds>(json!(7)).unwrap_err();
         assert_eq!(err.to_string(), "7 is not one of 5, -1");
         assert_eq!(Seconds::V5.to_string(), "5");
+        assert_eq!(Seconds::from_value(-1), Some(Seconds::VMinus1));
+        assert_eq!(Seconds::from_value(7), None);
+        assert_eq!(Resolution::P480.as_str(), "480p");
+        assert_eq!(Resolution::P720.value(), "720p");
+        assert_eq!(Resolution::VALUES, ["480p", "720p"]);
+        assert_eq!(Resolution::P480.to_value(), Some(json!("480p")));
+        assert_eq!(Some(Seconds::VMinus1).to_value(), Some(json!(-1)));
+        let err = serde_json::from_value::<Resolution>(json!("4k")).unwrap_err();
+        assert_eq!(err.to_string(), "`4k` is not one of 480p, 720p");
     }
 }

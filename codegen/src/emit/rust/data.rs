@@ -38,7 +38,7 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
         o.doc("");
         o.doc("Disabled (rolled back): listed in the registry, but the engine refuses to run it.");
     }
-    o.line("#[derive(Debug, Clone, Copy, Default)]");
+    o.line("#[derive(Debug, Clone, Copy)]");
     o.line(&format!("pub struct {ty};"));
     o.blank();
     o.line(&format!("impl model::Model for {ty} {{"));
@@ -90,10 +90,28 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
     o.line("params: &[");
     for p in &m.params {
         let name = lit(&p.name);
-        // An enum's values are its Rust enum's `VALUES`: written once.
-        let kind = match view.fields.iter().find(|f| f.param.name == p.name) {
-            Some(f) if matches!(p.kind, ParamKind::Enum { .. }) && f.enum_ty.is_some() => {
+        // A value set is its Rust enum's `VALUES`: written once.
+        let kind = match (view.fields.iter().find(|f| f.param.name == p.name), &p.kind) {
+            (Some(f), ParamKind::Enum { .. }) if f.enum_ty.is_some() => {
                 format!("Kind::Enum {{ values: {}::VALUES }}", f.base_ty())
+            }
+            (
+                Some(f),
+                ParamKind::Integer {
+                    min,
+                    max,
+                    step,
+                    values: Some(_),
+                },
+            ) if f.enum_ty.is_some() => {
+                let i = |v: Option<i64>| opt(v, |n| n.to_string());
+                format!(
+                    "Kind::Integer {{ min: {}, max: {}, step: {}, values: Some({}::VALUES) }}",
+                    i(*min),
+                    i(*max),
+                    i(*step),
+                    f.base_ty()
+                )
             }
             _ => kind(&p.kind),
         };

@@ -110,6 +110,10 @@ fn model_file(view: &ModelView<'_>, provider: &ir::Provider) -> String {
         template.join(", ")
     ));
     o.line("use registry_core::{cost, model, typed};");
+    if body.contains("::VALUES") {
+        // `VALUES` of the value-set enums.
+        o.line("use registry_core::typed::Choice as _;");
+    }
     o.blank();
     o.line("use super::providers;");
     let mut text = o.finish();

@@ -235,6 +235,7 @@ fn params_struct(o: &mut Out, view: &ModelView<'_>) {
     };
     o.line(&format!("impl {params_ty} {{"));
     o.doc(&format!("Params with {listed}, checked."));
+    o.line("#[inline]");
     o.line(&format!(
         "pub fn new({}) -> Result<Self, Violations> {{",
         args.join(", ")
@@ -244,6 +245,7 @@ fn params_struct(o: &mut Out, view: &ModelView<'_>) {
     o.doc(&format!(
         "A builder with {listed}; [`build`]({builder_ty}::build) checks the bounds."
     ));
+    o.line("#[inline]");
     o.line(&format!(
         "pub fn builder({}) -> {builder_ty} {{",
         args.join(", ")
@@ -274,6 +276,7 @@ fn params_struct(o: &mut Out, view: &ModelView<'_>) {
                 .and_then(|d| d.lines().next()),
             format!("The `{}` param.", f.param.name),
         ));
+        o.line("#[inline]");
         o.line(&format!("pub fn {}(&self) -> {ret} {{", method(f)));
         o.line(&body);
         o.line("}");
@@ -329,6 +332,7 @@ fn builder(o: &mut Out, view: &ModelView<'_>) {
     for f in view.fields.iter().filter(|f| !f.param.required) {
         o.docs(&field_doc(f));
         let id = &f.ident;
+        o.line("#[inline]");
         o.line(&format!(
             "pub fn {}(mut self, {}) -> Self {{",
             method(f),
@@ -344,6 +348,7 @@ fn builder(o: &mut Out, view: &ModelView<'_>) {
         o.line("}");
     }
     o.doc("Check every bound and return the params, or every violation.");
+    o.line("#[inline]");
     o.line(&format!(
         "pub fn build(self) -> Result<{params_ty}, Violations> {{"
     ));

@@ -28,10 +28,12 @@ pub struct FalFluxDevImageToImageParams {
 
 impl FalFluxDevImageToImageParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(image_url: impl Into<String>, prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(image_url, prompt).build()
     }
     /// A builder with `image_url`, `prompt` and every other param at its default; [`build`](FalFluxDevImageToImageParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(image_url: impl Into<String>, prompt: impl Into<String>) -> FalFluxDevImageToImageParamsBuilder {
         FalFluxDevImageToImageParamsBuilder(Self {
             image_url: image_url.into(),
@@ -42,22 +44,27 @@ impl FalFluxDevImageToImageParams {
         })
     }
     /// The image to start from.
+    #[inline]
     pub fn image_url(&self) -> &str {
         &self.image_url
     }
     /// How to change it.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// How far to move from the input.
+    #[inline]
     pub fn strength(&self) -> registry_core::Decimal {
         self.strength
     }
     /// How many images.
+    #[inline]
     pub fn num_images(&self) -> i64 {
         self.num_images
     }
     /// Inference steps; priced per step, 28 steps at the base price.
+    #[inline]
     pub fn num_inference_steps(&self) -> i64 {
         self.num_inference_steps
     }
@@ -72,6 +79,7 @@ impl FalFluxDevImageToImageParamsBuilder {
     /// How far to move from the input.
     ///
     /// An exact decimal, such as `"0.5"`. From 0.01 to 1. A multiple of 0.01. Default: `0.95`.
+    #[inline]
     pub fn strength(mut self, strength: registry_core::Decimal) -> Self {
         self.0.strength = strength;
         self
@@ -79,6 +87,7 @@ impl FalFluxDevImageToImageParamsBuilder {
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
+    #[inline]
     pub fn num_images(mut self, num_images: i64) -> Self {
         self.0.num_images = num_images;
         self
@@ -86,11 +95,13 @@ impl FalFluxDevImageToImageParamsBuilder {
     /// Inference steps; priced per step, 28 steps at the base price.
     ///
     /// From 1 to 50. Default: `28`.
+    #[inline]
     pub fn num_inference_steps(mut self, num_inference_steps: i64) -> Self {
         self.0.num_inference_steps = num_inference_steps;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<FalFluxDevImageToImageParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -110,7 +121,7 @@ registry_core::params_json!(FalFluxDevImageToImageParams, INFO, {
 ///
 /// Runs as `fal_flux_dev_image_to_image` on fal (sync mode, expected latency 10s, timeout 1m30s) with the `image_to_image` key scope.
 /// Cost: `2.5 × count(num_images) × num_inference_steps/28, half even to 2 places`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct FalFluxDevImageToImage;
 
 impl model::Model for FalFluxDevImageToImage {

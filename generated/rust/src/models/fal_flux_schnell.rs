@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -42,10 +43,12 @@ pub struct FalFluxSchnellParams {
 
 impl FalFluxSchnellParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](FalFluxSchnellParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> FalFluxSchnellParamsBuilder {
         FalFluxSchnellParamsBuilder(Self {
             prompt: prompt.into(),
@@ -56,22 +59,27 @@ impl FalFluxSchnellParams {
         })
     }
     /// What to draw.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Frame size.
+    #[inline]
     pub fn image_size(&self) -> ImageSize {
         self.image_size
     }
     /// Inference steps.
+    #[inline]
     pub fn num_inference_steps(&self) -> i64 {
         self.num_inference_steps
     }
     /// How many images.
+    #[inline]
     pub fn num_images(&self) -> i64 {
         self.num_images
     }
     /// Filter unsafe images.
+    #[inline]
     pub fn enable_safety_checker(&self) -> bool {
         self.enable_safety_checker
     }
@@ -86,6 +94,7 @@ impl FalFluxSchnellParamsBuilder {
     /// Frame size.
     ///
     /// Default: `landscape_4_3`.
+    #[inline]
     pub fn image_size(mut self, image_size: ImageSize) -> Self {
         self.0.image_size = image_size;
         self
@@ -93,6 +102,7 @@ impl FalFluxSchnellParamsBuilder {
     /// Inference steps.
     ///
     /// From 1 to 12. Default: `4`.
+    #[inline]
     pub fn num_inference_steps(mut self, num_inference_steps: i64) -> Self {
         self.0.num_inference_steps = num_inference_steps;
         self
@@ -100,6 +110,7 @@ impl FalFluxSchnellParamsBuilder {
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
+    #[inline]
     pub fn num_images(mut self, num_images: i64) -> Self {
         self.0.num_images = num_images;
         self
@@ -107,11 +118,13 @@ impl FalFluxSchnellParamsBuilder {
     /// Filter unsafe images.
     ///
     /// Default: `true`.
+    #[inline]
     pub fn enable_safety_checker(mut self, enable_safety_checker: bool) -> Self {
         self.0.enable_safety_checker = enable_safety_checker;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<FalFluxSchnellParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -131,7 +144,7 @@ registry_core::params_json!(FalFluxSchnellParams, INFO, {
 ///
 /// Runs as `fal_flux_schnell` on fal (sync mode, expected latency 5s, timeout 1m) with the `text_to_image` key scope.
 /// Cost: `1 × count(num_images), ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct FalFluxSchnell;
 
 impl model::Model for FalFluxSchnell {

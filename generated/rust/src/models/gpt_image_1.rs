@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -51,10 +52,12 @@ pub struct GptImage1Params {
 
 impl GptImage1Params {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](GptImage1ParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> GptImage1ParamsBuilder {
         GptImage1ParamsBuilder(Self {
             prompt: prompt.into(),
@@ -64,18 +67,22 @@ impl GptImage1Params {
         })
     }
     /// What to draw.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Image size.
+    #[inline]
     pub fn size(&self) -> Size {
         self.size
     }
     /// Rendering quality.
+    #[inline]
     pub fn quality(&self) -> Quality {
         self.quality
     }
     /// How many images.
+    #[inline]
     pub fn n(&self) -> i64 {
         self.n
     }
@@ -90,6 +97,7 @@ impl GptImage1ParamsBuilder {
     /// Image size.
     ///
     /// Default: `auto`.
+    #[inline]
     pub fn size(mut self, size: Size) -> Self {
         self.0.size = size;
         self
@@ -97,6 +105,7 @@ impl GptImage1ParamsBuilder {
     /// Rendering quality.
     ///
     /// Default: `auto`.
+    #[inline]
     pub fn quality(mut self, quality: Quality) -> Self {
         self.0.quality = quality;
         self
@@ -104,11 +113,13 @@ impl GptImage1ParamsBuilder {
     /// How many images.
     ///
     /// From 1 to 10. Default: `1`.
+    #[inline]
     pub fn n(mut self, n: i64) -> Self {
         self.0.n = n;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<GptImage1Params, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -127,7 +138,7 @@ registry_core::params_json!(GptImage1Params, INFO, {
 ///
 /// Runs as `gpt_image_1` on OpenAI (sync mode, expected latency 30s, timeout 3m) with the `images` key scope.
 /// Cost: `2 × quality{low: 0.5, medium: 2, high: 8, auto: 2} × count(n), ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct GptImage1;
 
 impl model::Model for GptImage1 {

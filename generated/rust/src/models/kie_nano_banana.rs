@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -50,10 +51,12 @@ pub struct KieNanoBananaParams {
 
 impl KieNanoBananaParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](KieNanoBananaParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> KieNanoBananaParamsBuilder {
         KieNanoBananaParamsBuilder(Self {
             prompt: prompt.into(),
@@ -62,14 +65,17 @@ impl KieNanoBananaParams {
         })
     }
     /// What to draw.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Image file format.
+    #[inline]
     pub fn output_format(&self) -> OutputFormat {
         self.output_format
     }
     /// Frame shape.
+    #[inline]
     pub fn image_size(&self) -> ImageSize {
         self.image_size
     }
@@ -84,6 +90,7 @@ impl KieNanoBananaParamsBuilder {
     /// Image file format.
     ///
     /// Default: `png`.
+    #[inline]
     pub fn output_format(mut self, output_format: OutputFormat) -> Self {
         self.0.output_format = output_format;
         self
@@ -91,11 +98,13 @@ impl KieNanoBananaParamsBuilder {
     /// Frame shape.
     ///
     /// Default: `1:1`.
+    #[inline]
     pub fn image_size(mut self, image_size: ImageSize) -> Self {
         self.0.image_size = image_size;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<KieNanoBananaParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -113,7 +122,7 @@ registry_core::params_json!(KieNanoBananaParams, INFO, {
 ///
 /// Runs as `kie_nano_banana` on KIE AI (poll mode, expected latency 20s, timeout 5m) with the `prompt_to_image` key scope.
 /// Cost: `4, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct KieNanoBanana;
 
 impl model::Model for KieNanoBanana {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -49,10 +50,12 @@ pub struct KlingV2MasterTextToVideoParams {
 
 impl KlingV2MasterTextToVideoParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](KlingV2MasterTextToVideoParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> KlingV2MasterTextToVideoParamsBuilder {
         KlingV2MasterTextToVideoParamsBuilder(Self {
             prompt: prompt.into(),
@@ -63,22 +66,27 @@ impl KlingV2MasterTextToVideoParams {
         })
     }
     /// The scene to film.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Length in seconds.
+    #[inline]
     pub fn duration(&self) -> DurationValue {
         self.duration
     }
     /// Frame shape.
+    #[inline]
     pub fn aspect_ratio(&self) -> AspectRatio {
         self.aspect_ratio
     }
     /// What to avoid.
+    #[inline]
     pub fn negative_prompt(&self) -> Option<&str> {
         self.negative_prompt.as_deref()
     }
     /// How closely to follow the prompt.
+    #[inline]
     pub fn cfg_scale(&self) -> registry_core::Decimal {
         self.cfg_scale
     }
@@ -93,6 +101,7 @@ impl KlingV2MasterTextToVideoParamsBuilder {
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
+    #[inline]
     pub fn duration(mut self, duration: DurationValue) -> Self {
         self.0.duration = duration;
         self
@@ -100,6 +109,7 @@ impl KlingV2MasterTextToVideoParamsBuilder {
     /// Frame shape.
     ///
     /// Default: `16:9`.
+    #[inline]
     pub fn aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
         self.0.aspect_ratio = aspect_ratio;
         self
@@ -107,6 +117,7 @@ impl KlingV2MasterTextToVideoParamsBuilder {
     /// What to avoid.
     ///
     /// At most 2500 characters. Optional: left out of the request when not set.
+    #[inline]
     pub fn negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
         self.0.negative_prompt = Some(negative_prompt.into());
         self
@@ -114,11 +125,13 @@ impl KlingV2MasterTextToVideoParamsBuilder {
     /// How closely to follow the prompt.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
+    #[inline]
     pub fn cfg_scale(mut self, cfg_scale: registry_core::Decimal) -> Self {
         self.0.cfg_scale = cfg_scale;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<KlingV2MasterTextToVideoParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -140,7 +153,7 @@ registry_core::params_json!(KlingV2MasterTextToVideoParams, INFO, {
 /// Cost: `40 × duration/5, ceil`.
 ///
 /// Disabled (rolled back): listed in the registry, but the engine refuses to run it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct KlingV2MasterTextToVideo;
 
 impl model::Model for KlingV2MasterTextToVideo {
@@ -164,7 +177,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: Some(model::PollTiming { interval: Duration::from_secs(5), max_interval: Duration::from_secs(30) }),
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2500) }),
-        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(DurationValue::VALUES) }),
         ParamRule::with_default("aspect_ratio", "\"16:9\"", Kind::Enum { values: AspectRatio::VALUES }),
         ParamRule::optional("negative_prompt", Kind::String { min_length: None, max_length: Some(2500) }),
         ParamRule::with_default("cfg_scale", "\"0.5\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.1") }),

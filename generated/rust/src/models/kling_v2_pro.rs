@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -39,10 +40,12 @@ pub struct KlingV2ProParams {
 
 impl KlingV2ProParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(image_url: impl Into<String>, prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(image_url, prompt).build()
     }
     /// A builder with `image_url`, `prompt` and every other param at its default; [`build`](KlingV2ProParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(image_url: impl Into<String>, prompt: impl Into<String>) -> KlingV2ProParamsBuilder {
         KlingV2ProParamsBuilder(Self {
             image_url: image_url.into(),
@@ -54,26 +57,32 @@ impl KlingV2ProParams {
         })
     }
     /// The first frame.
+    #[inline]
     pub fn image_url(&self) -> &str {
         &self.image_url
     }
     /// How it moves.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Length in seconds.
+    #[inline]
     pub fn duration(&self) -> DurationValue {
         self.duration
     }
     /// What to avoid.
+    #[inline]
     pub fn negative_prompt(&self) -> Option<&str> {
         self.negative_prompt.as_deref()
     }
     /// How closely to follow the prompt.
+    #[inline]
     pub fn cfg_scale(&self) -> registry_core::Decimal {
         self.cfg_scale
     }
     /// The last frame, if fixed.
+    #[inline]
     pub fn tail_image_url(&self) -> Option<&str> {
         self.tail_image_url.as_deref()
     }
@@ -88,6 +97,7 @@ impl KlingV2ProParamsBuilder {
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
+    #[inline]
     pub fn duration(mut self, duration: DurationValue) -> Self {
         self.0.duration = duration;
         self
@@ -95,6 +105,7 @@ impl KlingV2ProParamsBuilder {
     /// What to avoid.
     ///
     /// At most 2500 characters. Optional: left out of the request when not set.
+    #[inline]
     pub fn negative_prompt(mut self, negative_prompt: impl Into<String>) -> Self {
         self.0.negative_prompt = Some(negative_prompt.into());
         self
@@ -102,6 +113,7 @@ impl KlingV2ProParamsBuilder {
     /// How closely to follow the prompt.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.1. Default: `0.5`.
+    #[inline]
     pub fn cfg_scale(mut self, cfg_scale: registry_core::Decimal) -> Self {
         self.0.cfg_scale = cfg_scale;
         self
@@ -109,11 +121,13 @@ impl KlingV2ProParamsBuilder {
     /// The last frame, if fixed.
     ///
     /// An http(s) URL. Optional: left out of the request when not set.
+    #[inline]
     pub fn tail_image_url(mut self, tail_image_url: impl Into<String>) -> Self {
         self.0.tail_image_url = Some(tail_image_url.into());
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<KlingV2ProParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -134,7 +148,7 @@ registry_core::params_json!(KlingV2ProParams, INFO, {
 ///
 /// Runs as `kling_v2_pro` on KIE AI (webhook mode, expected latency 5m, timeout 15m) with the `image_to_video` key scope.
 /// Cost: `20 × duration/5, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct KlingV2Pro;
 
 impl model::Model for KlingV2Pro {
@@ -159,7 +173,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     params: &[
         ParamRule::required("image_url", Kind::ImageUrl),
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2500) }),
-        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(DurationValue::VALUES) }),
         ParamRule::optional("negative_prompt", Kind::String { min_length: None, max_length: Some(2500) }),
         ParamRule::with_default("cfg_scale", "\"0.5\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.1") }),
         ParamRule::optional("tail_image_url", Kind::ImageUrl),

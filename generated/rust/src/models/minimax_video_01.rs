@@ -26,10 +26,12 @@ pub struct MinimaxVideo01Params {
 
 impl MinimaxVideo01Params {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](MinimaxVideo01ParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> MinimaxVideo01ParamsBuilder {
         MinimaxVideo01ParamsBuilder(Self {
             prompt: prompt.into(),
@@ -38,14 +40,17 @@ impl MinimaxVideo01Params {
         })
     }
     /// The scene to film.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Let the model rewrite the prompt.
+    #[inline]
     pub fn prompt_optimizer(&self) -> bool {
         self.prompt_optimizer
     }
     /// Optional first frame.
+    #[inline]
     pub fn first_frame_image(&self) -> Option<&str> {
         self.first_frame_image.as_deref()
     }
@@ -60,6 +65,7 @@ impl MinimaxVideo01ParamsBuilder {
     /// Let the model rewrite the prompt.
     ///
     /// Default: `true`.
+    #[inline]
     pub fn prompt_optimizer(mut self, prompt_optimizer: bool) -> Self {
         self.0.prompt_optimizer = prompt_optimizer;
         self
@@ -67,11 +73,13 @@ impl MinimaxVideo01ParamsBuilder {
     /// Optional first frame.
     ///
     /// An http(s) URL. Optional: left out of the request when not set.
+    #[inline]
     pub fn first_frame_image(mut self, first_frame_image: impl Into<String>) -> Self {
         self.0.first_frame_image = Some(first_frame_image.into());
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<MinimaxVideo01Params, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -89,7 +97,7 @@ registry_core::params_json!(MinimaxVideo01Params, INFO, {
 ///
 /// Runs as `minimax_video_01` on Replicate (poll mode, expected latency 4m, timeout 15m) with the `video` key scope.
 /// Cost: `25, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct MinimaxVideo01;
 
 impl model::Model for MinimaxVideo01 {

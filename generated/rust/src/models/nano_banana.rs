@@ -24,16 +24,19 @@ pub struct NanoBananaParams {
 
 impl NanoBananaParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](NanoBananaParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> NanoBananaParamsBuilder {
         NanoBananaParamsBuilder(Self {
             prompt: prompt.into(),
         })
     }
     /// What to draw.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
@@ -46,6 +49,7 @@ pub struct NanoBananaParamsBuilder(NanoBananaParams);
 
 impl NanoBananaParamsBuilder {
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<NanoBananaParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -61,7 +65,7 @@ registry_core::params_json!(NanoBananaParams, INFO, {
 ///
 /// Runs as `nano_banana` on Lovable AI Gateway (sync mode, expected latency 8s, timeout 1m) with the `image_generation` key scope.
 /// Cost: `2, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct NanoBanana;
 
 impl model::Model for NanoBanana {

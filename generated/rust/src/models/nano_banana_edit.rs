@@ -25,10 +25,12 @@ pub struct NanoBananaEditParams {
 
 impl NanoBananaEditParams {
     /// Params with `prompt`, `image_url` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>, image_url: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt, image_url).build()
     }
     /// A builder with `prompt`, `image_url` and every other param at its default; [`build`](NanoBananaEditParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>, image_url: impl Into<String>) -> NanoBananaEditParamsBuilder {
         NanoBananaEditParamsBuilder(Self {
             prompt: prompt.into(),
@@ -36,10 +38,12 @@ impl NanoBananaEditParams {
         })
     }
     /// What to change.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// The image to edit.
+    #[inline]
     pub fn image_url(&self) -> &str {
         &self.image_url
     }
@@ -52,6 +56,7 @@ pub struct NanoBananaEditParamsBuilder(NanoBananaEditParams);
 
 impl NanoBananaEditParamsBuilder {
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<NanoBananaEditParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -68,7 +73,7 @@ registry_core::params_json!(NanoBananaEditParams, INFO, {
 ///
 /// Runs as `nano_banana_edit` on Lovable AI Gateway (sync mode, expected latency 10s, timeout 1m) with the `image_generation` key scope.
 /// Cost: `3, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct NanoBananaEdit;
 
 impl model::Model for NanoBananaEdit {

@@ -24,16 +24,19 @@ pub struct OpenrouterGeminiImageParams {
 
 impl OpenrouterGeminiImageParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](OpenrouterGeminiImageParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> OpenrouterGeminiImageParamsBuilder {
         OpenrouterGeminiImageParamsBuilder(Self {
             prompt: prompt.into(),
         })
     }
     /// What to draw.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
@@ -46,6 +49,7 @@ pub struct OpenrouterGeminiImageParamsBuilder(OpenrouterGeminiImageParams);
 
 impl OpenrouterGeminiImageParamsBuilder {
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<OpenrouterGeminiImageParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -61,7 +65,7 @@ registry_core::params_json!(OpenrouterGeminiImageParams, INFO, {
 ///
 /// Runs as `openrouter_gemini_image` on OpenRouter (sync mode, expected latency 10s, timeout 1m) with the `image_generation` key scope.
 /// Cost: `2, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct OpenrouterGeminiImage;
 
 impl model::Model for OpenrouterGeminiImage {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -58,10 +59,12 @@ pub struct ReplicateFluxDevParams {
 
 impl ReplicateFluxDevParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](ReplicateFluxDevParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> ReplicateFluxDevParamsBuilder {
         ReplicateFluxDevParamsBuilder(Self {
             prompt: prompt.into(),
@@ -72,22 +75,27 @@ impl ReplicateFluxDevParams {
         })
     }
     /// What to draw.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Frame shape.
+    #[inline]
     pub fn aspect_ratio(&self) -> AspectRatio {
         self.aspect_ratio
     }
     /// How many images.
+    #[inline]
     pub fn num_outputs(&self) -> i64 {
         self.num_outputs
     }
     /// Prompt guidance.
+    #[inline]
     pub fn guidance(&self) -> registry_core::Decimal {
         self.guidance
     }
     /// Image file format.
+    #[inline]
     pub fn output_format(&self) -> OutputFormat {
         self.output_format
     }
@@ -102,6 +110,7 @@ impl ReplicateFluxDevParamsBuilder {
     /// Frame shape.
     ///
     /// Default: `1:1`.
+    #[inline]
     pub fn aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
         self.0.aspect_ratio = aspect_ratio;
         self
@@ -109,6 +118,7 @@ impl ReplicateFluxDevParamsBuilder {
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
+    #[inline]
     pub fn num_outputs(mut self, num_outputs: i64) -> Self {
         self.0.num_outputs = num_outputs;
         self
@@ -116,6 +126,7 @@ impl ReplicateFluxDevParamsBuilder {
     /// Prompt guidance.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 10. A multiple of 0.5. Default: `3`.
+    #[inline]
     pub fn guidance(mut self, guidance: registry_core::Decimal) -> Self {
         self.0.guidance = guidance;
         self
@@ -123,11 +134,13 @@ impl ReplicateFluxDevParamsBuilder {
     /// Image file format.
     ///
     /// Default: `webp`.
+    #[inline]
     pub fn output_format(mut self, output_format: OutputFormat) -> Self {
         self.0.output_format = output_format;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<ReplicateFluxDevParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -147,7 +160,7 @@ registry_core::params_json!(ReplicateFluxDevParams, INFO, {
 ///
 /// Runs as `replicate_flux_dev` on Replicate (webhook mode, expected latency 15s, timeout 5m) with the `image` key scope.
 /// Cost: `3 × count(num_outputs), ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ReplicateFluxDev;
 
 impl model::Model for ReplicateFluxDev {

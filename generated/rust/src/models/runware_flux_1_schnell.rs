@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -40,10 +41,12 @@ pub struct RunwareFlux1SchnellParams {
 
 impl RunwareFlux1SchnellParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](RunwareFlux1SchnellParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> RunwareFlux1SchnellParamsBuilder {
         RunwareFlux1SchnellParamsBuilder(Self {
             prompt: prompt.into(),
@@ -55,26 +58,32 @@ impl RunwareFlux1SchnellParams {
         })
     }
     /// What to draw.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Image width in pixels.
+    #[inline]
     pub fn width(&self) -> i64 {
         self.width
     }
     /// Image height in pixels.
+    #[inline]
     pub fn height(&self) -> i64 {
         self.height
     }
     /// Inference steps.
+    #[inline]
     pub fn steps(&self) -> i64 {
         self.steps
     }
     /// How many images.
+    #[inline]
     pub fn number_results(&self) -> i64 {
         self.number_results
     }
     /// Image file format.
+    #[inline]
     pub fn output_format(&self) -> OutputFormat {
         self.output_format
     }
@@ -89,6 +98,7 @@ impl RunwareFlux1SchnellParamsBuilder {
     /// Image width in pixels.
     ///
     /// From 128 to 2048. A multiple of 64. Default: `1024`.
+    #[inline]
     pub fn width(mut self, width: i64) -> Self {
         self.0.width = width;
         self
@@ -96,6 +106,7 @@ impl RunwareFlux1SchnellParamsBuilder {
     /// Image height in pixels.
     ///
     /// From 128 to 2048. A multiple of 64. Default: `1024`.
+    #[inline]
     pub fn height(mut self, height: i64) -> Self {
         self.0.height = height;
         self
@@ -103,6 +114,7 @@ impl RunwareFlux1SchnellParamsBuilder {
     /// Inference steps.
     ///
     /// From 1 to 100. Default: `4`.
+    #[inline]
     pub fn steps(mut self, steps: i64) -> Self {
         self.0.steps = steps;
         self
@@ -110,6 +122,7 @@ impl RunwareFlux1SchnellParamsBuilder {
     /// How many images.
     ///
     /// From 1 to 4. Default: `1`.
+    #[inline]
     pub fn number_results(mut self, number_results: i64) -> Self {
         self.0.number_results = number_results;
         self
@@ -117,11 +130,13 @@ impl RunwareFlux1SchnellParamsBuilder {
     /// Image file format.
     ///
     /// Default: `WEBP`.
+    #[inline]
     pub fn output_format(mut self, output_format: OutputFormat) -> Self {
         self.0.output_format = output_format;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<RunwareFlux1SchnellParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -142,7 +157,7 @@ registry_core::params_json!(RunwareFlux1SchnellParams, INFO, {
 ///
 /// Runs as `runware_flux_1_schnell` on Runware (sync mode, expected latency 10s, timeout 1m) with the `text_to_image` key scope.
 /// Cost: `1 × count(number_results), ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct RunwareFlux1Schnell;
 
 impl model::Model for RunwareFlux1Schnell {

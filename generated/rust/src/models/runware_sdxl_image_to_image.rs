@@ -27,10 +27,12 @@ pub struct RunwareSdxlImageToImageParams {
 
 impl RunwareSdxlImageToImageParams {
     /// Params with `seed_image`, `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(seed_image: impl Into<String>, prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(seed_image, prompt).build()
     }
     /// A builder with `seed_image`, `prompt` and every other param at its default; [`build`](RunwareSdxlImageToImageParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(seed_image: impl Into<String>, prompt: impl Into<String>) -> RunwareSdxlImageToImageParamsBuilder {
         RunwareSdxlImageToImageParamsBuilder(Self {
             seed_image: seed_image.into(),
@@ -40,18 +42,22 @@ impl RunwareSdxlImageToImageParams {
         })
     }
     /// The image to start from.
+    #[inline]
     pub fn seed_image(&self) -> &str {
         &self.seed_image
     }
     /// How to change it.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// How far to move from the input (0 keeps it, 1 ignores it).
+    #[inline]
     pub fn strength(&self) -> registry_core::Decimal {
         self.strength
     }
     /// Prompt guidance.
+    #[inline]
     pub fn cfg_scale(&self) -> registry_core::Decimal {
         self.cfg_scale
     }
@@ -66,6 +72,7 @@ impl RunwareSdxlImageToImageParamsBuilder {
     /// How far to move from the input (0 keeps it, 1 ignores it).
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.05. Default: `0.8`.
+    #[inline]
     pub fn strength(mut self, strength: registry_core::Decimal) -> Self {
         self.0.strength = strength;
         self
@@ -73,11 +80,13 @@ impl RunwareSdxlImageToImageParamsBuilder {
     /// Prompt guidance.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 50. A multiple of 0.5. Default: `7`.
+    #[inline]
     pub fn cfg_scale(mut self, cfg_scale: registry_core::Decimal) -> Self {
         self.0.cfg_scale = cfg_scale;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<RunwareSdxlImageToImageParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -96,7 +105,7 @@ registry_core::params_json!(RunwareSdxlImageToImageParams, INFO, {
 ///
 /// Runs as `runware_sdxl_image_to_image` on Runware (sync mode, expected latency 15s, timeout 1m30s) with the `image_to_image` key scope.
 /// Cost: `2, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct RunwareSdxlImageToImage;
 
 impl model::Model for RunwareSdxlImageToImage {

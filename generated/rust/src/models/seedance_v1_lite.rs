@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -64,10 +65,12 @@ pub struct SeedanceV1LiteParams {
 
 impl SeedanceV1LiteParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](SeedanceV1LiteParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> SeedanceV1LiteParamsBuilder {
         SeedanceV1LiteParamsBuilder(Self {
             prompt: prompt.into(),
@@ -79,26 +82,32 @@ impl SeedanceV1LiteParams {
         })
     }
     /// The scene to film.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Frame shape.
+    #[inline]
     pub fn aspect_ratio(&self) -> AspectRatio {
         self.aspect_ratio
     }
     /// Output resolution.
+    #[inline]
     pub fn resolution(&self) -> Resolution {
         self.resolution
     }
     /// Length in seconds.
+    #[inline]
     pub fn duration(&self) -> DurationValue {
         self.duration
     }
     /// Keep the camera still.
+    #[inline]
     pub fn camera_fixed(&self) -> bool {
         self.camera_fixed
     }
     /// Random seed; -1 or absent for a random one.
+    #[inline]
     pub fn seed(&self) -> Option<i64> {
         self.seed
     }
@@ -113,6 +122,7 @@ impl SeedanceV1LiteParamsBuilder {
     /// Frame shape.
     ///
     /// Default: `16:9`.
+    #[inline]
     pub fn aspect_ratio(mut self, aspect_ratio: AspectRatio) -> Self {
         self.0.aspect_ratio = aspect_ratio;
         self
@@ -120,6 +130,7 @@ impl SeedanceV1LiteParamsBuilder {
     /// Output resolution.
     ///
     /// Default: `720p`.
+    #[inline]
     pub fn resolution(mut self, resolution: Resolution) -> Self {
         self.0.resolution = resolution;
         self
@@ -127,6 +138,7 @@ impl SeedanceV1LiteParamsBuilder {
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
+    #[inline]
     pub fn duration(mut self, duration: DurationValue) -> Self {
         self.0.duration = duration;
         self
@@ -134,6 +146,7 @@ impl SeedanceV1LiteParamsBuilder {
     /// Keep the camera still.
     ///
     /// Default: `false`.
+    #[inline]
     pub fn camera_fixed(mut self, camera_fixed: bool) -> Self {
         self.0.camera_fixed = camera_fixed;
         self
@@ -141,11 +154,13 @@ impl SeedanceV1LiteParamsBuilder {
     /// Random seed; -1 or absent for a random one.
     ///
     /// From -1 to 2147483647. Optional: left out of the request when not set.
+    #[inline]
     pub fn seed(mut self, seed: i64) -> Self {
         self.0.seed = Some(seed);
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<SeedanceV1LiteParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -166,7 +181,7 @@ registry_core::params_json!(SeedanceV1LiteParams, INFO, {
 ///
 /// Runs as `seedance_v1_lite` on KIE AI (webhook mode, expected latency 4m, timeout 15m) with the `prompt_to_video` key scope.
 /// Cost: `8 × resolution{480p: 1, 720p: 1.5, 1080p: 2.5} × duration/5, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct SeedanceV1Lite;
 
 impl model::Model for SeedanceV1Lite {
@@ -192,7 +207,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2000) }),
         ParamRule::with_default("aspect_ratio", "\"16:9\"", Kind::Enum { values: AspectRatio::VALUES }),
         ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: Resolution::VALUES }),
-        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(DurationValue::VALUES) }),
         ParamRule::with_default("camera_fixed", "false", Kind::Boolean),
         ParamRule::optional("seed", Kind::Integer { min: Some(-1), max: Some(2147483647), step: None, values: None }),
     ],

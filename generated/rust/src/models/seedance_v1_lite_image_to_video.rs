@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -48,10 +49,12 @@ pub struct SeedanceV1LiteImageToVideoParams {
 
 impl SeedanceV1LiteImageToVideoParams {
     /// Params with `image_url`, `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(image_url: impl Into<String>, prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(image_url, prompt).build()
     }
     /// A builder with `image_url`, `prompt` and every other param at its default; [`build`](SeedanceV1LiteImageToVideoParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(image_url: impl Into<String>, prompt: impl Into<String>) -> SeedanceV1LiteImageToVideoParamsBuilder {
         SeedanceV1LiteImageToVideoParamsBuilder(Self {
             image_url: image_url.into(),
@@ -61,18 +64,22 @@ impl SeedanceV1LiteImageToVideoParams {
         })
     }
     /// The first frame.
+    #[inline]
     pub fn image_url(&self) -> &str {
         &self.image_url
     }
     /// How it moves.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Output resolution.
+    #[inline]
     pub fn resolution(&self) -> Resolution {
         self.resolution
     }
     /// Length in seconds.
+    #[inline]
     pub fn duration(&self) -> DurationValue {
         self.duration
     }
@@ -87,6 +94,7 @@ impl SeedanceV1LiteImageToVideoParamsBuilder {
     /// Output resolution.
     ///
     /// Default: `720p`.
+    #[inline]
     pub fn resolution(mut self, resolution: Resolution) -> Self {
         self.0.resolution = resolution;
         self
@@ -94,11 +102,13 @@ impl SeedanceV1LiteImageToVideoParamsBuilder {
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
+    #[inline]
     pub fn duration(mut self, duration: DurationValue) -> Self {
         self.0.duration = duration;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<SeedanceV1LiteImageToVideoParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -117,7 +127,7 @@ registry_core::params_json!(SeedanceV1LiteImageToVideoParams, INFO, {
 ///
 /// Runs as `seedance_v1_lite_image_to_video` on KIE AI (webhook mode, expected latency 4m, timeout 15m) with the `image_to_video` key scope.
 /// Cost: `8 × resolution{480p: 1, 720p: 1.5, 1080p: 2.5} × duration/5, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct SeedanceV1LiteImageToVideo;
 
 impl model::Model for SeedanceV1LiteImageToVideo {
@@ -143,7 +153,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         ParamRule::required("image_url", Kind::ImageUrl),
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(2000) }),
         ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: Resolution::VALUES }),
-        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(DurationValue::VALUES) }),
     ],
     cost: cost::Formula {
         base: "8",

@@ -25,10 +25,12 @@ pub struct SunoV45Params {
 
 impl SunoV45Params {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](SunoV45ParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> SunoV45ParamsBuilder {
         SunoV45ParamsBuilder(Self {
             prompt: prompt.into(),
@@ -36,10 +38,12 @@ impl SunoV45Params {
         })
     }
     /// What the song is about.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// No vocals.
+    #[inline]
     pub fn instrumental(&self) -> bool {
         self.instrumental
     }
@@ -54,11 +58,13 @@ impl SunoV45ParamsBuilder {
     /// No vocals.
     ///
     /// Default: `false`.
+    #[inline]
     pub fn instrumental(mut self, instrumental: bool) -> Self {
         self.0.instrumental = instrumental;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<SunoV45Params, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -75,7 +81,7 @@ registry_core::params_json!(SunoV45Params, INFO, {
 ///
 /// Runs as `suno_v4_5` on KIE AI (webhook mode, expected latency 2m, timeout 10m) with the `prompt_to_audio` key scope.
 /// Cost: `12, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct SunoV45;
 
 impl model::Model for SunoV45 {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -41,10 +42,12 @@ pub struct AcmeCollageParams {
 
 impl AcmeCollageParams {
     /// Params with `image_urls` and every other param at its default, checked.
+    #[inline]
     pub fn new(image_urls: Vec<String>) -> Result<Self, Violations> {
         Self::builder(image_urls).build()
     }
     /// A builder with `image_urls` and every other param at its default; [`build`](AcmeCollageParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(image_urls: Vec<String>) -> AcmeCollageParamsBuilder {
         AcmeCollageParamsBuilder(Self {
             image_urls,
@@ -55,22 +58,27 @@ impl AcmeCollageParams {
         })
     }
     /// Images to combine.
+    #[inline]
     pub fn image_urls(&self) -> &[String] {
         &self.image_urls
     }
     /// Text under the collage.
+    #[inline]
     pub fn caption(&self) -> Option<&str> {
         self.caption.as_deref()
     }
     /// How images are placed.
+    #[inline]
     pub fn layout(&self) -> Layout {
         self.layout
     }
     /// Gap between images.
+    #[inline]
     pub fn spacing(&self) -> registry_core::Decimal {
         self.spacing
     }
     /// Labels for search.
+    #[inline]
     pub fn tags(&self) -> Option<&[String]> {
         self.tags.as_deref()
     }
@@ -85,6 +93,7 @@ impl AcmeCollageParamsBuilder {
     /// Text under the collage.
     ///
     /// At most 200 characters. Optional: left out of the request when not set.
+    #[inline]
     pub fn caption(mut self, caption: impl Into<String>) -> Self {
         self.0.caption = Some(caption.into());
         self
@@ -92,6 +101,7 @@ impl AcmeCollageParamsBuilder {
     /// How images are placed.
     ///
     /// Default: `grid`.
+    #[inline]
     pub fn layout(mut self, layout: Layout) -> Self {
         self.0.layout = layout;
         self
@@ -99,6 +109,7 @@ impl AcmeCollageParamsBuilder {
     /// Gap between images.
     ///
     /// An exact decimal, such as `"0.5"`. From 0 to 1. A multiple of 0.25. Default: `0.5`.
+    #[inline]
     pub fn spacing(mut self, spacing: registry_core::Decimal) -> Self {
         self.0.spacing = spacing;
         self
@@ -106,11 +117,13 @@ impl AcmeCollageParamsBuilder {
     /// Labels for search.
     ///
     /// A list of texts. At most 3 items. Optional: left out of the request when not set.
+    #[inline]
     pub fn tags(mut self, tags: Vec<String>) -> Self {
         self.0.tags = Some(tags);
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<AcmeCollageParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -131,7 +144,7 @@ registry_core::params_json!(AcmeCollageParams, INFO, {
 ///
 /// Runs as `acme_collage` on Acme Images (sync mode, expected latency 3s, timeout 30s) with the `images` key scope.
 /// Cost: `0.5 × count(image_urls), half even to 1 places`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct AcmeCollage;
 
 impl model::Model for AcmeCollage {

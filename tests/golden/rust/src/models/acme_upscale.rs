@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -44,10 +45,12 @@ pub struct AcmeUpscaleParams {
 
 impl AcmeUpscaleParams {
     /// Params with `image_url`, `type` and every other param at its default, checked.
+    #[inline]
     pub fn new(image_url: impl Into<String>, r#type: Type) -> Result<Self, Violations> {
         Self::builder(image_url, r#type).build()
     }
     /// A builder with `image_url`, `type` and every other param at its default; [`build`](AcmeUpscaleParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(image_url: impl Into<String>, r#type: Type) -> AcmeUpscaleParamsBuilder {
         AcmeUpscaleParamsBuilder(Self {
             image_url: image_url.into(),
@@ -56,14 +59,17 @@ impl AcmeUpscaleParams {
         })
     }
     /// The image to enlarge.
+    #[inline]
     pub fn image_url(&self) -> &str {
         &self.image_url
     }
     /// What the image shows.
+    #[inline]
     pub fn r#type(&self) -> Type {
         self.r#type
     }
     /// Scale factor.
+    #[inline]
     pub fn factor(&self) -> Factor {
         self.factor
     }
@@ -78,11 +84,13 @@ impl AcmeUpscaleParamsBuilder {
     /// Scale factor.
     ///
     /// One of 2, 4. Sent to the provider as a JSON string. Default: `2`.
+    #[inline]
     pub fn factor(mut self, factor: Factor) -> Self {
         self.0.factor = factor;
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<AcmeUpscaleParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -102,7 +110,7 @@ registry_core::params_json!(AcmeUpscaleParams, INFO, {
 /// Cost: `3 × factor{2: 1, 4: 2}, ceil`.
 ///
 /// Disabled (rolled back): listed in the registry, but the engine refuses to run it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct AcmeUpscale;
 
 impl model::Model for AcmeUpscale {
@@ -127,7 +135,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     params: &[
         ParamRule::required("image_url", Kind::ImageUrl),
         ParamRule::required("type", Kind::Enum { values: Type::VALUES }),
-        ParamRule::with_default("factor", "2", Kind::Integer { min: None, max: None, step: None, values: Some(&[2, 4]) }),
+        ParamRule::with_default("factor", "2", Kind::Integer { min: None, max: None, step: None, values: Some(Factor::VALUES) }),
     ],
     cost: cost::Formula {
         base: "3",

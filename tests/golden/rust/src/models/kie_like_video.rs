@@ -10,6 +10,7 @@ use std::time::Duration;
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
 use registry_core::{cost, model, typed};
+use registry_core::typed::Choice as _;
 
 use super::providers;
 
@@ -49,10 +50,12 @@ pub struct KieLikeVideoParams {
 
 impl KieLikeVideoParams {
     /// Params with `prompt` and every other param at its default, checked.
+    #[inline]
     pub fn new(prompt: impl Into<String>) -> Result<Self, Violations> {
         Self::builder(prompt).build()
     }
     /// A builder with `prompt` and every other param at its default; [`build`](KieLikeVideoParamsBuilder::build) checks the bounds.
+    #[inline]
     pub fn builder(prompt: impl Into<String>) -> KieLikeVideoParamsBuilder {
         KieLikeVideoParamsBuilder(Self {
             prompt: prompt.into(),
@@ -63,22 +66,27 @@ impl KieLikeVideoParams {
         })
     }
     /// The scene.
+    #[inline]
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
     /// Output resolution.
+    #[inline]
     pub fn resolution(&self) -> Resolution {
         self.resolution
     }
     /// Length in seconds.
+    #[inline]
     pub fn duration(&self) -> DurationValue {
         self.duration
     }
     /// Add a watermark.
+    #[inline]
     pub fn watermark(&self) -> bool {
         self.watermark
     }
     /// Random seed.
+    #[inline]
     pub fn seed(&self) -> Option<i64> {
         self.seed
     }
@@ -93,6 +101,7 @@ impl KieLikeVideoParamsBuilder {
     /// Output resolution.
     ///
     /// Default: `720p`.
+    #[inline]
     pub fn resolution(mut self, resolution: Resolution) -> Self {
         self.0.resolution = resolution;
         self
@@ -100,6 +109,7 @@ impl KieLikeVideoParamsBuilder {
     /// Length in seconds.
     ///
     /// One of 5, 10. Sent to the provider as a JSON string. Default: `5`.
+    #[inline]
     pub fn duration(mut self, duration: DurationValue) -> Self {
         self.0.duration = duration;
         self
@@ -107,6 +117,7 @@ impl KieLikeVideoParamsBuilder {
     /// Add a watermark.
     ///
     /// Sent to the provider as a JSON string. Default: `true`.
+    #[inline]
     pub fn watermark(mut self, watermark: bool) -> Self {
         self.0.watermark = watermark;
         self
@@ -114,11 +125,13 @@ impl KieLikeVideoParamsBuilder {
     /// Random seed.
     ///
     /// From -1 to 2147483647. Optional: left out of the request when not set.
+    #[inline]
     pub fn seed(mut self, seed: i64) -> Self {
         self.0.seed = Some(seed);
         self
     }
     /// Check every bound and return the params, or every violation.
+    #[inline]
     pub fn build(self) -> Result<KieLikeVideoParams, Violations> {
         typed::checked(&INFO, self.0)
     }
@@ -138,7 +151,7 @@ registry_core::params_json!(KieLikeVideoParams, INFO, {
 ///
 /// Runs as `kie_like_video` on KIE-like (webhook mode, expected latency 2m, timeout 10m) with the `video` key scope.
 /// Cost: `8 × resolution{480p: 1, 720p: 1.5, 1080p: 2.5} × duration/5, ceil`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct KieLikeVideo;
 
 impl model::Model for KieLikeVideo {
@@ -163,7 +176,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: Some(1), max_length: Some(500) }),
         ParamRule::with_default("resolution", "\"720p\"", Kind::Enum { values: Resolution::VALUES }),
-        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(&[5, 10]) }),
+        ParamRule::with_default("duration", "5", Kind::Integer { min: None, max: None, step: None, values: Some(DurationValue::VALUES) }),
         ParamRule::with_default("watermark", "true", Kind::Boolean),
         ParamRule::optional("seed", Kind::Integer { min: Some(-1), max: Some(2147483647), step: None, values: None }),
     ],
