@@ -4,14 +4,20 @@ use super::{EmitError, HEADER};
 use crate::ir::Registry;
 use crate::write::Files;
 
+/// The IR with the generated-file header as its first member, serialized straight from the IR.
+#[derive(serde::Serialize)]
+struct WithHeader<'a> {
+    #[serde(rename = "$comment")]
+    comment: &'static str,
+    #[serde(flatten)]
+    ir: &'a Registry,
+}
+
 pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
-    let mut value = serde_json::to_value(ir).map_err(|e| EmitError::Other(e.to_string()))?;
-    if let serde_json::Value::Object(map) = &mut value {
-        let mut with_header = serde_json::Map::new();
-        with_header.insert("$comment".into(), HEADER.into());
-        with_header.append(map);
-        value = serde_json::Value::Object(with_header);
-    }
+    let value = WithHeader {
+        comment: HEADER,
+        ir,
+    };
     let mut text =
         serde_json::to_string_pretty(&value).map_err(|e| EmitError::Other(e.to_string()))?;
     text.push('\n');

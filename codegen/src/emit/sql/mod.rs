@@ -75,6 +75,8 @@ fn environment() -> Result<Environment<'static>, EmitError> {
 pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
     let ctx = view::build(ir)?;
     let env = environment()?;
+    // Converted once; every template renders from the same (reference-counted) value.
+    let context = minijinja::Value::from(minijinja::value::Serde(&ctx));
     for (name, _) in FILES {
         let template = env
             .get_template(name)
@@ -83,7 +85,7 @@ pub(super) fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
                 source,
             })?;
         let text = template
-            .render(minijinja::value::Serde(&ctx))
+            .render(context.clone())
             .map_err(|source| EmitError::Template {
                 template: (*name).into(),
                 source,

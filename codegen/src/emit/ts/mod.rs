@@ -87,10 +87,12 @@ fn environment() -> Result<Environment<'static>, EmitError> {
 pub fn emit(ir: &Registry, files: &mut Files) -> Result<(), EmitError> {
     let view = view::build(ir)?;
     let env = environment()?;
+    // Converted once; every template renders from the same (reference-counted) value.
+    let context = minijinja::Value::from(minijinja::value::Serde(&view));
     for (path, name, _) in TEMPLATES {
         let text = env
             .get_template(name)
-            .and_then(|t| t.render(minijinja::value::Serde(&view)))
+            .and_then(|t| t.render(context.clone()))
             .map_err(|source| EmitError::Template {
                 template: (*name).to_owned(),
                 source,
