@@ -1,6 +1,5 @@
 //! `codegen`: check the model specs and generate the registry code from them.
 
-
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
