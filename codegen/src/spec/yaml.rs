@@ -50,45 +50,71 @@ impl Span {
 }
 
 /// Where each value of a document came from.
+///
+/// Positions are recorded for every value and key while reading, but looked up only to place a
+/// diagnostic, so they are kept as appended `(pointer, span)` lists and sorted into an index
+/// the first time one is asked for.
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
-    values: HashMap<String, Span>,
-    keys: HashMap<String, Span>,
+    values: Positions,
+    keys: Positions,
     /// Plain scalars that the core schema read as numbers, keyed by pointer, with their text:
     /// lets a diagnostic say "write `\"8.5\"`" instead of "found 8.5".
     pub plain_numbers: HashMap<String, String>,
 }
 
+/// `(pointer, span)` pairs in reading order, with an index by pointer built on first lookup.
+#[derive(Debug, Default, Clone)]
+struct Positions {
+    entries: Vec<(String, Span)>,
+    sorted: std::sync::OnceLock<Vec<u32>>,
+}
+
+impl Positions {
+    fn push(&mut self, pointer: String, span: Span) {
+        self.entries.push((pointer, span));
+        self.sorted = std::sync::OnceLock::new();
+    }
+
+    fn get(&self, pointer: &str) -> Option<Span> {
+        let sorted = self.sorted.get_or_init(|| {
+            let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
+            order.sort_by(|a, b| self.entries[*a as usize].0.cmp(&self.entries[*b as usize].0));
+            order
+        });
+        sorted
+            .binary_search_by(|i| self.entries[*i as usize].0.as_str().cmp(pointer))
+            .ok()
+            .map(|i| self.entries[sorted[i] as usize].1)
+    }
+}
+
 impl SourceMap {
     /// Span of the value at `pointer`, or of its nearest ancestor that has one.
     pub fn value(&self, pointer: &str) -> Span {
-        self.lookup(&self.values, pointer)
+        let mut p = pointer;
+        loop {
+            if let Some(span) = self.values.get(p) {
+                return span;
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return self.values.get("").unwrap_or_default(),
+            }
+        }
     }
 
     /// Span of the key that holds the value at `pointer` (the value's span for array items).
     pub fn key(&self, pointer: &str) -> Span {
         match self.keys.get(pointer) {
-            Some(span) => *span,
+            Some(span) => span,
             None => self.value(pointer),
         }
     }
 
     /// Whether a value exists at exactly `pointer`.
     pub fn contains(&self, pointer: &str) -> bool {
-        self.values.contains_key(pointer)
-    }
-
-    fn lookup(&self, map: &HashMap<String, Span>, pointer: &str) -> Span {
-        let mut p = pointer;
-        loop {
-            if let Some(span) = map.get(p) {
-                return *span;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return self.values.get("").copied().unwrap_or_default(),
-            }
-        }
+        self.values.get(pointer).is_some()
     }
 }
 
@@ -313,11 +339,11 @@ impl Builder {
                         .plain_numbers
                         .insert(pointer.clone(), text.to_string());
                 }
-                self.map.values.insert(pointer, start);
+                self.map.values.push(pointer, start);
                 value
             }
             Event::SequenceStart(..) => {
-                self.map.values.insert(pointer.clone(), start);
+                self.map.values.push(pointer.clone(), start);
                 let mut items = Vec::new();
                 loop {
                     let (ev, sp) = self.next(parser)?;
@@ -330,7 +356,7 @@ impl Builder {
                 Value::Array(items)
             }
             Event::MappingStart(..) => {
-                self.map.values.insert(pointer.clone(), start);
+                self.map.values.push(pointer.clone(), start);
                 let mut object = Map::new();
                 loop {
                     let (ev, key_span) = self.next(parser)?;
@@ -353,7 +379,7 @@ impl Builder {
                     };
                     let child = format!("{pointer}/{}", escape_token(&key));
                     if object.contains_key(&key) {
-                        let first = self.map.keys.get(&child).copied().unwrap_or_default();
+                        let first = self.map.keys.get(&child).unwrap_or_default();
                         return Err(YamlError {
                             span: key_start,
                             message: format!(
@@ -365,7 +391,7 @@ impl Builder {
                             ),
                         });
                     }
-                    self.map.keys.insert(child.clone(), key_start);
+                    self.map.keys.push(child.clone(), key_start);
                     let value = self.node(parser, child)?;
                     object.insert(key, value);
                 }
