@@ -79,7 +79,11 @@ impl Positions {
     fn get(&self, pointer: &str) -> Option<Span> {
         let sorted = self.sorted.get_or_init(|| {
             let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
-            order.sort_by(|a, b| self.entries[*a as usize].0.cmp(&self.entries[*b as usize].0));
+            order.sort_by(|a, b| {
+                self.entries[*a as usize]
+                    .0
+                    .cmp(&self.entries[*b as usize].0)
+            });
             order
         });
         sorted
