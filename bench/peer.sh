@@ -6,7 +6,8 @@
 #   bench/peer.sh [N ...]          (default: 100 1000 10000)
 #
 # Environment:
-#   PEER_WORK=DIR      where the synthetic models and outputs go (default /tmp/peer-bench)
+#   PEER_WORK=DIR      where the synthetic models and outputs go (default target/peer-bench, on
+#                      the project's disk: on this machine /tmp creates files several times slower)
 #   PEER_NO_BUILD=1    use the existing target/release binaries, do not run cargo build
 #   PEER_SLOW_MS=15000 a codegen run slower than this is timed once, not best of 3
 #   PEER_SKIP_DEFAULT_ABOVE=N  skip the peer's default (prettier) run above N models
@@ -17,7 +18,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="$root/bench"
-work="${PEER_WORK:-/tmp/peer-bench}"
+work="${PEER_WORK:-$root/target/peer-bench}"
 slow_ms="${PEER_SLOW_MS:-15000}"
 skip_default_above="${PEER_SKIP_DEFAULT_ABOVE:-1000000}"
 sizes=("$@")
