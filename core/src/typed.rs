@@ -7,7 +7,7 @@
 //! them itself (a caller's crate does, for the ones it calls).
 
 use rust_decimal::Decimal;
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -15,45 +15,46 @@ use crate::model::{ModelInfo, Params};
 use crate::params::{Code, Violation, Violations};
 
 /// A typed param value as the rules see it. `None` leaves the param out (an unset optional).
-pub trait ParamValue {
+pub trait ParamValue: Sized {
     /// The JSON value, or `None` when unset.
     fn to_value(&self) -> Option<Value>;
+    /// The Rust value of a checked JSON value (`null` for an unset optional).
+    fn from_json(value: Value) -> Result<Self, serde_json::Error>;
 }
 
-impl ParamValue for String {
-    fn to_value(&self) -> Option<Value> {
-        Some(Value::from(self.as_str()))
-    }
+/// `ParamValue` of types whose JSON form is their serde form.
+macro_rules! serde_param_value {
+    ($($ty:ty: |$v:ident| $to:expr;)+) => {$(
+        impl ParamValue for $ty {
+            fn to_value(&self) -> Option<Value> {
+                let $v = self;
+                Some(Value::from($to))
+            }
+            fn from_json(value: Value) -> Result<Self, serde_json::Error> {
+                serde_json::from_value(value)
+            }
+        }
+    )+};
 }
 
-impl ParamValue for i64 {
-    fn to_value(&self) -> Option<Value> {
-        Some(Value::from(*self))
-    }
-}
-
-impl ParamValue for bool {
-    fn to_value(&self) -> Option<Value> {
-        Some(Value::from(*self))
-    }
-}
-
-impl ParamValue for Decimal {
-    /// Decimals travel as strings, exactly as written.
-    fn to_value(&self) -> Option<Value> {
-        Some(Value::from(self.to_string()))
-    }
-}
-
-impl ParamValue for Vec<String> {
-    fn to_value(&self) -> Option<Value> {
-        Some(Value::from(self.clone()))
-    }
+serde_param_value! {
+    String: |v| v.as_str();
+    i64: |v| *v;
+    bool: |v| *v;
+    // Decimals travel as strings, exactly as written.
+    Decimal: |v| v.to_string();
+    Vec<String>: |v| v.clone();
 }
 
 impl<T: ParamValue> ParamValue for Option<T> {
     fn to_value(&self) -> Option<Value> {
         self.as_ref().and_then(ParamValue::to_value)
+    }
+    fn from_json(value: Value) -> Result<Self, serde_json::Error> {
+        match value {
+            Value::Null => Ok(None),
+            value => T::from_json(value).map(Some),
+        }
     }
 }
 
@@ -65,12 +66,9 @@ pub fn put(map: &mut Map<String, Value>, name: &str, value: &impl ParamValue) {
 }
 
 /// Take a checked param out of `valid` as its Rust type (absent: `None` for optional params).
-pub fn take<T: DeserializeOwned>(
-    valid: &mut Map<String, Value>,
-    name: &str,
-) -> Result<T, Violations> {
+pub fn take<T: ParamValue>(valid: &mut Map<String, Value>, name: &str) -> Result<T, Violations> {
     let value = valid.remove(name).unwrap_or_default();
-    serde_json::from_value(value).map_err(|error| {
+    T::from_json(value).map_err(|error| {
         Violations(vec![Violation {
             param: name.to_owned(),
             code: Code::Type,
@@ -101,9 +99,9 @@ where
 }
 
 /// A Rust enum of a param's value set, declared with [`str_enum!`] (string values) or
-/// [`int_enum!`] (integer values). The enum's serde, `Display` and [`ParamValue`] go through
-/// these two tables, so each enum costs the compiler two constants rather than a set of
-/// function bodies.
+/// [`int_enum!`] (integer values). Its `Display` and its JSON form ([`ParamValue`], which the
+/// params types' serde goes through) come from these two tables, so each enum costs the
+/// compiler two constants rather than a set of trait impls.
 pub trait Choice: Copy + PartialEq + 'static {
     /// `&'static str` or `i64`.
     type Value: ChoiceValue;
@@ -148,29 +146,36 @@ impl ChoiceValue for i64 {
     }
 }
 
-/// Deserialize a [`Choice`] from its value, with the message naming the allowed ones.
-pub fn deserialize_choice<'de, T: Choice, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
-    let i = T::Value::find(d, T::VALUES)?;
-    Ok(T::ALL[i])
-}
-
 impl<T: Choice> ParamValue for T {
     fn to_value(&self) -> Option<Value> {
         Some(Choice::value(*self).into())
     }
+    fn from_json(value: Value) -> Result<Self, serde_json::Error> {
+        let i = T::Value::find(value, T::VALUES)?;
+        Ok(T::ALL[i])
+    }
 }
 
-/// An enum of string values: `Debug`, `Copy`, `Eq`, [`Choice`] (`ALL`, `VALUES`), `as_str`,
-/// `Display`, and serde as the value. Generated params types declare their enum params with it.
-/// Everything but the derives delegates to this module in one line, and every method is
-/// `#[inline]`, so a registry of many models compiles little per enum.
+/// An enum of string values: `Debug`, `Copy`, `Eq`, [`Choice`] (`ALL`, `VALUES`, `value`,
+/// `from_value`), `as_str`, `Display`, and [`ParamValue`] (JSON as the value). Generated params
+/// types declare their enum params with it. The enums have no serde impls of their own (each
+/// would cost the compiler about a millisecond per enum, in a crate of thousands): params
+/// types serialize them as their values. Every method is `#[inline]`, so the generated crate
+/// does not machine-code them itself.
 #[macro_export]
 macro_rules! str_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[derive(Debug, Clone, Copy, Eq)]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
+        }
+        // Written out: cheaper to compile than the derive.
+        impl ::std::cmp::PartialEq for $name {
+            #[inline]
+            fn eq(&self, other: &Self) -> bool {
+                *self as usize == *other as usize
+            }
         }
         impl $name {
             /// The value as the provider spells it.
@@ -188,18 +193,6 @@ macro_rules! str_enum {
             #[inline]
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-        impl ::serde::Serialize for $name {
-            #[inline]
-            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            #[inline]
-            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                $crate::typed::deserialize_choice(d)
             }
         }
     };
@@ -254,15 +247,22 @@ macro_rules! params_json {
     };
 }
 
-/// An enum of integer values (`values: [5, 10]`): like [`str_enum!`], with `value()` and serde
+/// An enum of integer values (`values: [5, 10]`): like [`str_enum!`], with `value()` and JSON
 /// as the integer ([`Choice::from_value`] finds the variant of an integer).
 #[macro_export]
 macro_rules! int_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[derive(Debug, Clone, Copy, Eq)]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
+        }
+        // Written out: cheaper to compile than the derive.
+        impl ::std::cmp::PartialEq for $name {
+            #[inline]
+            fn eq(&self, other: &Self) -> bool {
+                *self as usize == *other as usize
+            }
         }
         impl $name {
             /// The value.
@@ -282,18 +282,6 @@ macro_rules! int_enum {
                 ::std::fmt::Display::fmt(&self.value(), f)
             }
         }
-        impl ::serde::Serialize for $name {
-            #[inline]
-            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
-                s.serialize_i64(self.value())
-            }
-        }
-        impl<'de> ::serde::Deserialize<'de> for $name {
-            #[inline]
-            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                $crate::typed::deserialize_choice(d)
-            }
-        }
     };
 }
 
@@ -305,10 +293,8 @@ mod tests {
 
     crate::str_enum! {
         /// Output resolution.
-        #[derive(Default)]
         pub enum Resolution {
             P480 = "480p",
-            #[default]
             P720 = "720p",
         }
     }
@@ -323,18 +309,12 @@ mod tests {
 
     #[test]
     fn enums_travel_as_their_values() {
-        assert_eq!(
-            serde_json::to_value(Resolution::default()).unwrap(),
-            json!("720p")
-        );
+        assert_eq!(Resolution::P720.to_value(), Some(json!("720p")));
         assert_eq!(Resolution::ALL.len(), 2);
-        assert_eq!(serde_json::to_value(Seconds::VMinus1).unwrap(), json!(-1));
+        assert_eq!(Seconds::VMinus1.to_value(), Some(json!(-1)));
         assert_eq!(Seconds::ALL, [Seconds::V5, Seconds::VMinus1]);
-        assert_eq!(
-            serde_json::from_value::<Seconds>(json!(5)).unwrap(),
-            Seconds::V5
-        );
-        let err = serde_json::from_value::<Seconds>(json!(7)).unwrap_err();
+        assert_eq!(Seconds::from_json(json!(5)).unwrap(), Seconds::V5);
+        let err = Seconds::from_json(json!(7)).unwrap_err();
         assert_eq!(err.to_string(), "7 is not one of 5, -1");
         assert_eq!(Seconds::V5.to_string(), "5");
         assert_eq!(Seconds::from_value(-1), Some(Seconds::VMinus1));
@@ -344,7 +324,8 @@ mod tests {
         assert_eq!(Resolution::VALUES, ["480p", "720p"]);
         assert_eq!(Resolution::P480.to_value(), Some(json!("480p")));
         assert_eq!(Some(Seconds::VMinus1).to_value(), Some(json!(-1)));
-        let err = serde_json::from_value::<Resolution>(json!("4k")).unwrap_err();
+        assert_eq!(Option::<Seconds>::from_json(json!(null)).unwrap(), None);
+        let err = Resolution::from_json(json!("4k")).unwrap_err();
         assert_eq!(err.to_string(), "`4k` is not one of 480p, 720p");
     }
 }

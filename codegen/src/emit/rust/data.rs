@@ -38,7 +38,8 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
         o.doc("");
         o.doc("Disabled (rolled back): listed in the registry, but the engine refuses to run it.");
     }
-    o.line("#[derive(Debug, Clone, Copy)]");
+    // A marker for `Model`: nobody needs its values cloned.
+    o.line("#[derive(Debug)]");
     o.line(&format!("pub struct {ty};"));
     o.blank();
     o.line(&format!("impl model::Model for {ty} {{"));

@@ -149,21 +149,15 @@ fn enum_item(o: &mut Out, field: &Field<'_>) {
         } => ("int_enum", values.iter().map(i64::to_string).collect()),
         _ => return,
     };
-    let default = p.default.as_ref().and_then(|d| field.variant(d));
     o.blank();
     o.line(&format!("registry_core::{mac}! {{"));
     o.docs(&describe(
         p.description.as_deref(),
         format!("Values of the `{}` param.", p.name),
     ));
-    if default.is_some() {
-        o.line("#[derive(Default)]");
-    }
+    // No `Default`: the spec's default is the builder's, documented on its setter.
     o.line(&format!("pub enum {ty} {{"));
     for (variant, value) in variants.iter().zip(&values) {
-        if default == Some(variant.as_str()) {
-            o.line("#[default]");
-        }
         o.line(&format!("{variant} = {value},"));
     }
     o.line("}");

@@ -121,7 +121,7 @@ registry_core::params_json!(FalFluxDevImageToImageParams, INFO, {
 ///
 /// Runs as `fal_flux_dev_image_to_image` on fal (sync mode, expected latency 10s, timeout 1m30s) with the `image_to_image` key scope.
 /// Cost: `2.5 × count(num_images) × num_inference_steps/28, half even to 2 places`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct FalFluxDevImageToImage;
 
 impl model::Model for FalFluxDevImageToImage {

@@ -16,13 +16,11 @@ use super::providers;
 
 registry_core::str_enum! {
     /// Frame size.
-    #[derive(Default)]
     pub enum ImageSize {
         SquareHd = "square_hd",
         Square = "square",
         Portrait4x3 = "portrait_4_3",
         Portrait16x9 = "portrait_16_9",
-        #[default]
         Landscape4x3 = "landscape_4_3",
         Landscape16x9 = "landscape_16_9",
     }
@@ -144,7 +142,7 @@ registry_core::params_json!(FalFluxSchnellParams, INFO, {
 ///
 /// Runs as `fal_flux_schnell` on fal (sync mode, expected latency 5s, timeout 1m) with the `text_to_image` key scope.
 /// Cost: `1 × count(num_images), ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct FalFluxSchnell;
 
 impl model::Model for FalFluxSchnell {

@@ -16,24 +16,20 @@ use super::providers;
 
 registry_core::str_enum! {
     /// Image size.
-    #[derive(Default)]
     pub enum Size {
         V1024x1024 = "1024x1024",
         V1536x1024 = "1536x1024",
         V1024x1536 = "1024x1536",
-        #[default]
         Auto = "auto",
     }
 }
 
 registry_core::str_enum! {
     /// Rendering quality.
-    #[derive(Default)]
     pub enum Quality {
         Low = "low",
         Medium = "medium",
         High = "high",
-        #[default]
         Auto = "auto",
     }
 }
@@ -138,7 +134,7 @@ registry_core::params_json!(GptImage1Params, INFO, {
 ///
 /// Runs as `gpt_image_1` on OpenAI (sync mode, expected latency 30s, timeout 3m) with the `images` key scope.
 /// Cost: `2 × quality{low: 0.5, medium: 2, high: 8, auto: 2} × count(n), ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct GptImage1;
 
 impl model::Model for GptImage1 {

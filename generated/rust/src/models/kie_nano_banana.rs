@@ -16,9 +16,7 @@ use super::providers;
 
 registry_core::str_enum! {
     /// Image file format.
-    #[derive(Default)]
     pub enum OutputFormat {
-        #[default]
         Png = "png",
         Jpeg = "jpeg",
     }
@@ -26,9 +24,7 @@ registry_core::str_enum! {
 
 registry_core::str_enum! {
     /// Frame shape.
-    #[derive(Default)]
     pub enum ImageSize {
-        #[default]
         R1x1 = "1:1",
         R9x16 = "9:16",
         R16x9 = "16:9",
@@ -122,7 +118,7 @@ registry_core::params_json!(KieNanoBananaParams, INFO, {
 ///
 /// Runs as `kie_nano_banana` on KIE AI (poll mode, expected latency 20s, timeout 5m) with the `prompt_to_image` key scope.
 /// Cost: `4, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct KieNanoBanana;
 
 impl model::Model for KieNanoBanana {

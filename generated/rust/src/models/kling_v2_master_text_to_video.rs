@@ -16,9 +16,7 @@ use super::providers;
 
 registry_core::int_enum! {
     /// Length in seconds.
-    #[derive(Default)]
     pub enum DurationValue {
-        #[default]
         V5 = 5,
         V10 = 10,
     }
@@ -26,9 +24,7 @@ registry_core::int_enum! {
 
 registry_core::str_enum! {
     /// Frame shape.
-    #[derive(Default)]
     pub enum AspectRatio {
-        #[default]
         R16x9 = "16:9",
         R9x16 = "9:16",
         R1x1 = "1:1",
@@ -153,7 +149,7 @@ registry_core::params_json!(KlingV2MasterTextToVideoParams, INFO, {
 /// Cost: `40 × duration/5, ceil`.
 ///
 /// Disabled (rolled back): listed in the registry, but the engine refuses to run it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct KlingV2MasterTextToVideo;
 
 impl model::Model for KlingV2MasterTextToVideo {

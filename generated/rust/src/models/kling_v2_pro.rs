@@ -16,9 +16,7 @@ use super::providers;
 
 registry_core::int_enum! {
     /// Length in seconds.
-    #[derive(Default)]
     pub enum DurationValue {
-        #[default]
         V5 = 5,
         V10 = 10,
     }
@@ -148,7 +146,7 @@ registry_core::params_json!(KlingV2ProParams, INFO, {
 ///
 /// Runs as `kling_v2_pro` on KIE AI (webhook mode, expected latency 5m, timeout 15m) with the `image_to_video` key scope.
 /// Cost: `20 × duration/5, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct KlingV2Pro;
 
 impl model::Model for KlingV2Pro {

@@ -97,7 +97,7 @@ registry_core::params_json!(MinimaxVideo01Params, INFO, {
 ///
 /// Runs as `minimax_video_01` on Replicate (poll mode, expected latency 4m, timeout 15m) with the `video` key scope.
 /// Cost: `25, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct MinimaxVideo01;
 
 impl model::Model for MinimaxVideo01 {

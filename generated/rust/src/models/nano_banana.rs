@@ -65,7 +65,7 @@ registry_core::params_json!(NanoBananaParams, INFO, {
 ///
 /// Runs as `nano_banana` on Lovable AI Gateway (sync mode, expected latency 8s, timeout 1m) with the `image_generation` key scope.
 /// Cost: `2, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct NanoBanana;
 
 impl model::Model for NanoBanana {

@@ -73,7 +73,7 @@ registry_core::params_json!(NanoBananaEditParams, INFO, {
 ///
 /// Runs as `nano_banana_edit` on Lovable AI Gateway (sync mode, expected latency 10s, timeout 1m) with the `image_generation` key scope.
 /// Cost: `3, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct NanoBananaEdit;
 
 impl model::Model for NanoBananaEdit {

@@ -65,7 +65,7 @@ registry_core::params_json!(OpenrouterGeminiImageParams, INFO, {
 ///
 /// Runs as `openrouter_gemini_image` on OpenRouter (sync mode, expected latency 10s, timeout 1m) with the `image_generation` key scope.
 /// Cost: `2, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct OpenrouterGeminiImage;
 
 impl model::Model for OpenrouterGeminiImage {

@@ -16,9 +16,7 @@ use super::providers;
 
 registry_core::str_enum! {
     /// Frame shape.
-    #[derive(Default)]
     pub enum AspectRatio {
-        #[default]
         R1x1 = "1:1",
         R16x9 = "16:9",
         R21x9 = "21:9",
@@ -35,9 +33,7 @@ registry_core::str_enum! {
 
 registry_core::str_enum! {
     /// Image file format.
-    #[derive(Default)]
     pub enum OutputFormat {
-        #[default]
         Webp = "webp",
         Jpg = "jpg",
         Png = "png",
@@ -160,7 +156,7 @@ registry_core::params_json!(ReplicateFluxDevParams, INFO, {
 ///
 /// Runs as `replicate_flux_dev` on Replicate (webhook mode, expected latency 15s, timeout 5m) with the `image` key scope.
 /// Cost: `3 × count(num_outputs), ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct ReplicateFluxDev;
 
 impl model::Model for ReplicateFluxDev {

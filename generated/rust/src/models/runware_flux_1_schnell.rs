@@ -16,11 +16,9 @@ use super::providers;
 
 registry_core::str_enum! {
     /// Image file format.
-    #[derive(Default)]
     pub enum OutputFormat {
         Jpg = "JPG",
         Png = "PNG",
-        #[default]
         Webp = "WEBP",
     }
 }
@@ -157,7 +155,7 @@ registry_core::params_json!(RunwareFlux1SchnellParams, INFO, {
 ///
 /// Runs as `runware_flux_1_schnell` on Runware (sync mode, expected latency 10s, timeout 1m) with the `text_to_image` key scope.
 /// Cost: `1 × count(number_results), ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct RunwareFlux1Schnell;
 
 impl model::Model for RunwareFlux1Schnell {

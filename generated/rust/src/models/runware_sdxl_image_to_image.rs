@@ -105,7 +105,7 @@ registry_core::params_json!(RunwareSdxlImageToImageParams, INFO, {
 ///
 /// Runs as `runware_sdxl_image_to_image` on Runware (sync mode, expected latency 15s, timeout 1m30s) with the `image_to_image` key scope.
 /// Cost: `2, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct RunwareSdxlImageToImage;
 
 impl model::Model for RunwareSdxlImageToImage {

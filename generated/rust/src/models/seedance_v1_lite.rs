@@ -16,9 +16,7 @@ use super::providers;
 
 registry_core::str_enum! {
     /// Frame shape.
-    #[derive(Default)]
     pub enum AspectRatio {
-        #[default]
         R16x9 = "16:9",
         R9x16 = "9:16",
         R1x1 = "1:1",
@@ -30,10 +28,8 @@ registry_core::str_enum! {
 
 registry_core::str_enum! {
     /// Output resolution.
-    #[derive(Default)]
     pub enum Resolution {
         P480 = "480p",
-        #[default]
         P720 = "720p",
         P1080 = "1080p",
     }
@@ -41,9 +37,7 @@ registry_core::str_enum! {
 
 registry_core::int_enum! {
     /// Length in seconds.
-    #[derive(Default)]
     pub enum DurationValue {
-        #[default]
         V5 = 5,
         V10 = 10,
     }
@@ -181,7 +175,7 @@ registry_core::params_json!(SeedanceV1LiteParams, INFO, {
 ///
 /// Runs as `seedance_v1_lite` on KIE AI (webhook mode, expected latency 4m, timeout 15m) with the `prompt_to_video` key scope.
 /// Cost: `8 × resolution{480p: 1, 720p: 1.5, 1080p: 2.5} × duration/5, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct SeedanceV1Lite;
 
 impl model::Model for SeedanceV1Lite {

@@ -16,10 +16,8 @@ use super::providers;
 
 registry_core::str_enum! {
     /// Output resolution.
-    #[derive(Default)]
     pub enum Resolution {
         P480 = "480p",
-        #[default]
         P720 = "720p",
         P1080 = "1080p",
     }
@@ -27,9 +25,7 @@ registry_core::str_enum! {
 
 registry_core::int_enum! {
     /// Length in seconds.
-    #[derive(Default)]
     pub enum DurationValue {
-        #[default]
         V5 = 5,
         V10 = 10,
     }
@@ -127,7 +123,7 @@ registry_core::params_json!(SeedanceV1LiteImageToVideoParams, INFO, {
 ///
 /// Runs as `seedance_v1_lite_image_to_video` on KIE AI (webhook mode, expected latency 4m, timeout 15m) with the `image_to_video` key scope.
 /// Cost: `8 × resolution{480p: 1, 720p: 1.5, 1080p: 2.5} × duration/5, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct SeedanceV1LiteImageToVideo;
 
 impl model::Model for SeedanceV1LiteImageToVideo {

@@ -81,7 +81,7 @@ registry_core::params_json!(SunoV45Params, INFO, {
 ///
 /// Runs as `suno_v4_5` on KIE AI (webhook mode, expected latency 2m, timeout 10m) with the `prompt_to_audio` key scope.
 /// Cost: `12, ceil`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct SunoV45;
 
 impl model::Model for SunoV45 {

@@ -17,9 +17,7 @@ use super::providers;
 
 registry_core::str_enum! {
     /// How images are placed.
-    #[derive(Default)]
     pub enum Layout {
-        #[default]
         Grid = "grid",
         V2x2 = "2x2",
         R16x9 = "16:9",
@@ -144,7 +142,7 @@ registry_core::params_json!(AcmeCollageParams, INFO, {
 ///
 /// Runs as `acme_collage` on Acme Images (sync mode, expected latency 3s, timeout 30s) with the `images` key scope.
 /// Cost: `0.5 × count(image_urls), half even to 1 places`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct AcmeCollage;
 
 impl model::Model for AcmeCollage {

@@ -24,9 +24,7 @@ registry_core::str_enum! {
 
 registry_core::int_enum! {
     /// Scale factor.
-    #[derive(Default)]
     pub enum Factor {
-        #[default]
         V2 = 2,
         V4 = 4,
     }
@@ -110,7 +108,7 @@ registry_core::params_json!(AcmeUpscaleParams, INFO, {
 /// Cost: `3 × factor{2: 1, 4: 2}, ceil`.
 ///
 /// Disabled (rolled back): listed in the registry, but the engine refuses to run it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct AcmeUpscale;
 
 impl model::Model for AcmeUpscale {
