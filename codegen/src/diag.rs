@@ -9,9 +9,148 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use crate::spec::yaml::Span;
 
+/// Declares [`Code`] and its table from one list, so the codes, their names, their meanings
+/// and the example fixes in `schema/SPEC.md` cannot drift apart.
+macro_rules! codes {
+    ($($variant:ident = $code:literal $name:literal: $meaning:literal => $fix:literal;)*) => {
+        /// The stable code of a kind of diagnostic, such as `E0201` (`unknown-field`). Codes
+        /// are never reused or renumbered; a retired code stays reserved.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $(#[doc = $meaning] $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The code itself, such as `E0201`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// A short kebab-case name, such as `unknown-field`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// What the code means, in one sentence.
+            pub fn meaning(self) -> &'static str {
+                match self { $(Code::$variant => $meaning,)* }
+            }
+
+            /// A one-line example of a fix.
+            pub fn example_fix(self) -> &'static str {
+                match self { $(Code::$variant => $fix,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    MoreProblems = "E0001" "more-problems": "A file has more problems than are shown; this entry counts the rest." => "Fix the problems shown and run again to see the next ones.";
+
+    ModelsDirUnreadable = "E0101" "models-dir-unreadable": "The models directory cannot be read." => "Pass the directory that holds `providers/` with `--models DIR`.";
+    FileUnreadable = "E0102" "file-unreadable": "A spec file cannot be read." => "Make the file readable by the user running `codegen`.";
+    NotUtf8 = "E0103" "not-utf8": "A spec file is not UTF-8 text." => "Save the file as UTF-8.";
+    FileTooLarge = "E0104" "file-too-large": "A spec file is larger than 1 MiB." => "Keep one model per file; write long texts out of the spec.";
+    MisplacedFile = "E0105" "misplaced-file": "A spec file is where no kind of spec lives." => "Move `models/flux.yaml` to `models/acme/flux.yaml`.";
+    YamlSyntax = "E0106" "yaml-syntax": "The file is not valid YAML." => "Close the quote in `display_name: \"Flux`, or fix the indentation.";
+    EmptyFile = "E0107" "empty-file": "A spec file is empty." => "Write the spec's mapping, starting with `id: my_model`.";
+    SecondDocument = "E0108" "second-document": "A spec file holds more than one YAML document." => "Remove the `---` line and put the second spec in its own file.";
+    YamlAlias = "E0109" "yaml-alias": "A YAML alias (`*name`) is used; specs do not accept them." => "Replace `*defaults` with the value written out.";
+    TooDeep = "E0110" "too-deep": "Lists and mappings nest deeper than 64 levels." => "Flatten the value: no spec field nests more than a few levels.";
+    TooManyValues = "E0111" "too-many-values": "A file holds more than 10,000 values." => "Split the file: one model per file.";
+    NonStringKey = "E0112" "non-string-key": "A mapping key is a list, mapping or other non-string." => "Write `[a, b]: 1` as `a_b: 1`.";
+    DuplicateKey = "E0113" "duplicate-key": "A key appears twice in one mapping." => "Remove the second `timeout:` line.";
+    NotAMapping = "E0114" "not-a-mapping": "The file's top level is not a mapping." => "Write `key: value` lines at the top level, not a list item `- id: x`.";
+    InvalidSpec = "E0115" "invalid-spec": "A file that passed the schema could not be read as a spec (a bug in the schema)." => "Report the file; meanwhile write the field as SPEC.md shows it.";
+
+    UnknownField = "E0201" "unknown-field": "A key the schema does not define." => "`tiemout: 1m` -> `timeout: 1m`.";
+    MissingField = "E0202" "missing-field": "A required key is absent." => "Add `key_scope: text_to_image` to the model.";
+    WrongType = "E0203" "wrong-type": "A value has the wrong type (a number for a string, a list for a mapping, ...)." => "`base: 8.5` -> `base: \"8.5\"`.";
+    UnknownValue = "E0204" "unknown-value": "A value is not one of the values the field allows." => "`content_type: imgae` -> `content_type: image`.";
+    BadForm = "E0205" "bad-form": "A string does not have the form the field requires (snake_case id, URL, path)." => "`path: v1/jobs` -> `path: /v1/jobs`.";
+    OutOfRange = "E0206" "out-of-range": "A number, string or list is outside the limits of its field." => "`min_sample: -1` -> `min_sample: 10`.";
+    InvalidValue = "E0207" "invalid-value": "A value the schema refuses for a reason no other code names." => "Compare the value with its field in `schema/SPEC.md`.";
+
+    IdNotFileName = "E0301" "id-not-file-name": "A spec's `id` differs from its file name." => "In `acme/flux_dev.yaml`, write `id: flux_dev`.";
+    DuplicateId = "E0302" "duplicate-id": "Two providers or two models have the same id." => "Rename the second `id: flux_dev` to `id: flux_dev_v2`.";
+    UnknownProvider = "E0303" "unknown-provider": "A model names a provider that has no file." => "`provider: acm` -> `provider: acme`.";
+    ProviderDirMismatch = "E0304" "provider-dir-mismatch": "A model file sits under another provider's directory." => "Move `models/plain/x.yaml` to `models/acme/x.yaml`, or write `provider: plain`.";
+    UnknownKeyScope = "E0305" "unknown-key-scope": "A key scope the provider does not declare in `key_scopes`." => "`key_scope: text2image` -> `key_scope: text_to_image`.";
+    NotSnakeCase = "E0306" "not-snake-case": "A param name or key scope is not snake_case." => "`imageSize:` -> `image_size:`.";
+    NotASecretName = "E0307" "not-a-secret-name": "A key scope's secret is not an environment variable name." => "`text_to_image: acme-key` -> `text_to_image: ACME_API_KEY_TEXT_TO_IMAGE`.";
+    LiteralSecret = "E0308" "literal-secret": "A literal in a spec looks like a credential." => "Remove `Authorization: Bearer sk-...`; the key comes from `key_scope`.";
+
+    ReservedParamName = "E0401" "reserved-param-name": "A param is named like a runtime value (`uuid`, `callback_url`, `task_id`)." => "Rename the param `task_id` to `source_task_id`.";
+    FieldNotForType = "E0402" "field-not-for-type": "A bound that does not apply to the param's type." => "Remove `max_length` from an `integer` param.";
+    SendAsRedundant = "E0403" "send-as-redundant": "`send_as: string` on a param that is already sent as a string." => "Remove `send_as: string`.";
+    RequiredWithDefault = "E0404" "required-with-default": "A required param has a default." => "Remove `default:`, or `required: true`.";
+    BoundsReversed = "E0405" "bounds-reversed": "A lower bound is above its upper bound." => "`{ min: 10, max: 1 }` -> `{ min: 1, max: 10 }`.";
+    StepNotPositive = "E0406" "step-not-positive": "A param's `step` is zero or negative." => "`step: 0` -> `step: 64`.";
+    EnumWithoutValues = "E0407" "enum-without-values": "An `enum` param has no values." => "Add `values: [small, large]`.";
+    BadEnumValue = "E0408" "bad-enum-value": "An enum value is duplicated or empty." => "`values: [a, a]` -> `values: [a, b]`.";
+    ArrayWithoutItems = "E0409" "array-without-items": "An `array` param does not say what its items are." => "Add `items: image_url`.";
+    BadDefault = "E0410" "bad-default": "A param's default breaks the param's own rules." => "`default: huge` -> `default: small` (one of `values`).";
+    UnusedParam = "E0411" "unused-param": "A param the request never sends." => "Add `size: \"{{ size }}\"` to the submit body, or remove the param.";
+
+    BadDecimal = "E0501" "bad-decimal": "A decimal string does not parse as an exact decimal." => "`base: \"8,5\"` -> `base: \"8.5\"`.";
+    NegativeCost = "E0502" "negative-cost": "A cost or a cost factor is below zero." => "`base: \"-1\"` -> `base: \"1\"`.";
+    MultiplierUnknownParam = "E0503" "multiplier-unknown-param": "A cost multiplier names a param the model does not declare." => "`param: sise` -> `param: size`.";
+    MultiplierOptionalParam = "E0504" "multiplier-optional-param": "A cost multiplier names a param that may be absent (optional, no default)." => "Give the param a `default:`, or make it `required: true`.";
+    MultiplierShape = "E0505" "multiplier-shape": "A multiplier has none or more than one of `table`, `per` and `count`." => "Keep one: `table: { small: \"1\", large: \"2\" }`.";
+    MultiplierParamKind = "E0506" "multiplier-param-kind": "A multiplier kind that does not fit its param's type." => "Use `per: 5` for an integer param and `table:` for an enum.";
+    TableMissingValue = "E0507" "table-missing-value": "A cost table has no factor for one of the param's values." => "Add `large: \"2\"` to the table.";
+    TableUnknownValue = "E0508" "table-unknown-value": "A cost table has a factor for a value the param does not have." => "`lrage: \"2\"` -> `large: \"2\"`.";
+
+    UnknownPlaceholder = "E0601" "unknown-placeholder": "A `{{ name }}` names no param and no runtime value, or is malformed." => "`\"{{ promt }}\"` -> `\"{{ prompt }}\"`.";
+    TaskIdInSubmit = "E0602" "task-id-in-submit": "`{{ task_id }}` in the submit request, before the provider has given one." => "Move `{{ task_id }}` from `submit` to `poll.path`.";
+    CallbackUrlMisplaced = "E0603" "callback-url-misplaced": "`{{ callback_url }}` outside the submit of a `webhook` model." => "Set `mode: webhook`, or remove `callBackUrl: \"{{ callback_url }}\"`.";
+    ParamInPoll = "E0604" "param-in-poll": "The poll request uses a param; a poll only knows `task_id`." => "`/status/{{ prompt }}` -> `/status/{{ task_id }}`.";
+    BodyOnGet = "E0605" "body-on-get": "A `GET` request has a `body`; GET requests send none." => "Remove `body:`, or use `method: POST`.";
+    MissingOutputs = "E0606" "missing-outputs": "A `sync` model does not say where its outputs are." => "Add `outputs: { at: /images/*/url }` to `response`.";
+    OutputsMisplaced = "E0607" "outputs-misplaced": "An async model reads outputs from the submit answer." => "Move `outputs:` from `response` to `poll`.";
+    MissingTaskId = "E0608" "missing-task-id": "An async model does not say where the task id is in the submit answer." => "Add `task_id: /data/taskId` to `response`.";
+    TaskIdInSync = "E0609" "task-id-in-sync": "A `sync` model reads a task id." => "Remove `task_id:`, or set `mode: poll`.";
+    NoProviderWebhook = "E0610" "no-provider-webhook": "A `webhook` model's provider declares no webhook delivery." => "Add `webhook:` to the provider file, or set `mode: poll`.";
+    ThenWithoutJsonString = "E0611" "then-without-json-string": "`then` on outputs that are not a JSON string." => "Add `json_string: true`, or remove `then:`.";
+    NonPositiveRate = "E0612" "non-positive-rate": "`credits_per_unit` is zero or negative." => "`credits_per_unit: \"0\"` -> `credits_per_unit: \"1000\"`.";
+    PollInSync = "E0613" "poll-in-sync": "A `sync` model has a `poll` block." => "Remove `poll:`, or set `mode: poll`.";
+    MissingPoll = "E0614" "missing-poll": "A `poll` or `webhook` model has no `poll` block." => "Add `poll:` with the status request and its `states`.";
+    MissingState = "E0615" "missing-state": "No provider state maps to `completed` or to `failed`." => "Add `fail: failed` to `states`.";
+    IntervalOverMax = "E0616" "interval-over-max": "The poll `interval` is longer than `max_interval`." => "`interval: 1m` with `max_interval: 30s` -> `interval: 5s`.";
+    BadDuration = "E0617" "bad-duration": "A duration does not parse." => "`timeout: 5 minutes` -> `timeout: 5m`.";
+    LatencyOverTimeout = "E0618" "latency-over-timeout": "The expected latency is longer than the timeout." => "`expected_latency: 20m` with `timeout: 15m` -> `expected_latency: 4m`.";
+    BadPointer = "E0619" "bad-pointer": "A JSON pointer is malformed." => "`data.taskId` -> `/data/taskId`.";
+
+    AuthPrefixMisplaced = "E0701" "auth-prefix-misplaced": "`auth.prefix` on an auth type other than `header`." => "Remove `prefix:`, or set `type: header`.";
+    AuthNameMisplaced = "E0702" "auth-name-misplaced": "`auth.name` with `type: bearer`, which uses `Authorization`." => "Remove `name:`, or set `type: header`.";
+    MissingAuthName = "E0703" "missing-auth-name": "`header` or `query` auth without the `name` that carries the key." => "Add `name: X-API-Key` to `auth`.";
+    OkCodesWithoutCode = "E0704" "ok-codes-without-code": "`errors.ok_codes` without the `code` pointer they are compared with." => "Add `code: /code` to `errors`.";
+    MissingSecretScope = "E0705" "missing-secret-scope": "A signed webhook scheme without the key scope of its signing secret." => "Add `secret_scope: webhook` to `webhook`.";
+    UnsignedWebhook = "E0706" "unsigned-webhook": "Unsigned webhooks that are not confirmed by a poll." => "Add `confirm_by_poll: true`, or use a signature scheme.";
+
+    SmokeUnknownParam = "E0801" "smoke-unknown-param": "The smoke test sets a param the model does not declare." => "`promt: x` -> `prompt: x` in `smoke.params`.";
+    SmokeMissingParam = "E0802" "smoke-missing-param": "The smoke test lacks a required param." => "Add `prompt: \"A red apple\"` to `smoke.params`.";
+    SmokeBadValue = "E0803" "smoke-bad-value": "A smoke param value breaks the param's rules." => "`size: huge` -> `size: small` in `smoke.params`.";
+
+    BadPercentage = "E0901" "bad-percentage": "A monitoring percentage outside 0 to 100." => "`success_rate_goal: \"120\"` -> `success_rate_goal: \"95\"`.";
+    LatencyFactorTooLow = "E0902" "latency-factor-too-low": "A latency factor of 1 or less, which alerts on normal latency." => "`latency_factor: \"1\"` -> `latency_factor: \"2\"`.";
+    WindowNotWholeSeconds = "E0903" "window-not-whole-seconds": "A monitoring window that is not a whole number of seconds." => "`latency_window: 1500ms` -> `latency_window: 15m`.";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One problem in one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// What kind of problem: its stable code.
+    pub code: Code,
     /// The file, as the user named it (relative to where they ran the tool when possible).
     pub file: PathBuf,
     /// Where in the file.
@@ -32,9 +171,15 @@ pub struct Diagnostic {
 pub const MAX_PER_FILE: usize = 50;
 
 impl Diagnostic {
-    /// A diagnostic with only a message.
-    pub fn new(file: impl Into<PathBuf>, span: Span, message: impl Into<String>) -> Self {
+    /// A diagnostic with only a code and a message.
+    pub fn new(
+        code: Code,
+        file: impl Into<PathBuf>,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
+            code,
             file: file.into(),
             span,
             message: message.into(),
@@ -60,7 +205,7 @@ impl Diagnostic {
                 first.line, first.col
             )),
             omitted: count,
-            ..Diagnostic::new(file, first, message)
+            ..Diagnostic::new(Code::MoreProblems, file, first, message)
         }
     }
 
@@ -93,7 +238,11 @@ impl Diagnostic {
     /// `source` is the file's text, when it could be read.
     pub fn render(&self, source: Option<&str>, color: bool) -> String {
         let path = self.file.display().to_string();
-        let mut group = Group::with_title(Level::ERROR.primary_title(&self.message));
+        let mut group = Group::with_title(
+            Level::ERROR
+                .primary_title(&self.message)
+                .id(self.code.as_str()),
+        );
         // An "and N more" entry has no snippet: the problems it counts are not shown.
         let source = source.filter(|_| self.omitted == 0);
         if let Some(source) = source {
@@ -267,9 +416,17 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Jaro-Winkler rates a swap of two letters in a short word low (`GTE` for `GET`), so one
+    // edit or swap, ignoring case, counts as close too.
+    let lower = name.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .map(|c| {
+            let one_edit =
+                c.chars().count() > 2 && strsim::osa_distance(&lower, &c.to_lowercase()) <= 1;
+            let score = strsim::jaro_winkler(name, c);
+            (if one_edit { score.max(0.81) } else { score }, c)
+        })
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -293,7 +450,12 @@ mod tests {
             start: 0,
             end: 0,
         };
-        Diagnostic::new(file, span, format!("problem on line {line}"))
+        Diagnostic::new(
+            Code::UnknownField,
+            file,
+            span,
+            format!("problem on line {line}"),
+        )
     }
 
     #[test]
@@ -317,7 +479,7 @@ mod tests {
         // No snippet for the count, whatever the source; the hint says where the next is.
         let text = more.render(Some("x\n"), false);
         assert!(
-            text.starts_with("error: and 70 more problems in b.yaml\n"),
+            text.starts_with("error[E0001]: and 70 more problems in b.yaml\n"),
             "{text}"
         );
         assert!(!text.contains("-->"), "{text}");
@@ -336,6 +498,58 @@ mod tests {
         assert_eq!(out.len(), MAX_PER_FILE + 2);
         assert_eq!(out[MAX_PER_FILE].message, "and 10 more problems in b.yaml");
         assert_eq!(problem_count(&out), 61);
+    }
+
+    #[test]
+    fn codes_are_unique_ascending_and_named_in_kebab_case() {
+        let mut names = std::collections::HashSet::new();
+        for pair in Code::ALL.windows(2) {
+            assert!(
+                pair[0].as_str() < pair[1].as_str(),
+                "{} then {}",
+                pair[0],
+                pair[1]
+            );
+        }
+        for code in Code::ALL {
+            let c = code.as_str();
+            assert!(
+                c.len() == 5 && c.starts_with('E') && c[1..].bytes().all(|b| b.is_ascii_digit()),
+                "{c}"
+            );
+            assert!(names.insert(code.name()), "name {} twice", code.name());
+            assert!(
+                code.name()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                code.name()
+            );
+            assert!(
+                code.meaning().ends_with('.') && code.example_fix().ends_with('.'),
+                "{c}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_human_form_shows_the_code_like_rustc() {
+        let d = Diagnostic::new(
+            Code::UnknownField,
+            "a.yaml",
+            Span {
+                line: 1,
+                col: 1,
+                start: 0,
+                end: 6,
+            },
+            "unknown field `colour`",
+        );
+        let text = d.render(Some("colour: red\n"), false);
+        assert!(
+            text.starts_with("error[E0201]: unknown field `colour`\n"),
+            "{text}"
+        );
     }
 
     #[test]

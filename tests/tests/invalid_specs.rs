@@ -1,7 +1,8 @@
 //! The bad-input corpus: every case under `tests/invalid/cases/<name>/models/` is laid over the
 //! valid base specs in `tests/invalid/base/models/`, loaded, and must produce exactly the
 //! diagnostics in `tests/invalid/cases/<name>/expected.txt` (file:line:col, message, what was
-//! expected, hint). Set `BLESS=1` to rewrite the expected files after a deliberate change.
+//! expected, hint, and the code of each). Set `BLESS=1` to rewrite the expected files after a
+//! deliberate change.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,14 @@ fn copy_dir(from: &Path, to: &Path) {
 fn render(diags: &[codegen::diag::Diagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
-        out.push_str(&format!("{d}\n"));
+        out.push_str(&format!(
+            "{}:{}:{}: [{}] {}\n",
+            d.file.display(),
+            d.span.line,
+            d.span.col,
+            d.code,
+            d.message
+        ));
         if let Some(e) = &d.expected {
             out.push_str(&format!("  expected: {e}\n"));
         }
@@ -100,6 +108,97 @@ fn every_broken_spec_gets_its_exact_diagnostics() {
         "{} case(s) differ (BLESS=1 rewrites them):\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// Every case, with its outputs: the one-line form of the corpus and the full rendering a user
+/// sees (snippet, notes, help).
+fn every_case_output() -> Vec<(String, Vec<codegen::diag::Diagnostic>, String)> {
+    let cases_dir = root().join("tests/invalid/cases");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&cases_dir)
+        .expect("cases")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    cases.sort();
+    let scratch_root = std::env::temp_dir().join(format!("invalid-scan-{}", std::process::id()));
+    let mut out = Vec::new();
+    for case in &cases {
+        let name = case
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let scratch = scratch_root.join(&name);
+        let _ = fs::remove_dir_all(&scratch);
+        let models = scratch.join("models");
+        fs::create_dir_all(&models).expect("mkdir");
+        copy_dir(&root().join("tests/invalid/base/models"), &models);
+        copy_dir(&case.join("models"), &models);
+        let diags = codegen::load(&models, &scratch).err().unwrap_or_default();
+        let mut rendered = String::new();
+        for d in &diags {
+            let source = fs::read_to_string(scratch.join(&d.file)).ok();
+            rendered.push_str(&d.render(source.as_deref(), false));
+            rendered.push('\n');
+        }
+        out.push((name, diags, rendered));
+    }
+    let _ = fs::remove_dir_all(&scratch_root);
+    out
+}
+
+/// No validator sentence reaches a user: every schema error is described in terms of the
+/// field and the value, in the one-line form and in the full rendering.
+#[test]
+fn no_raw_validator_message_reaches_a_user() {
+    for (name, diags, rendered) in every_case_output() {
+        let text = format!("{}\n{rendered}", render(&diags));
+        for raw in [
+            "anyOf",
+            "oneOf",
+            "allOf",
+            "is not valid under",
+            "$ref",
+            "$defs",
+        ] {
+            assert!(
+                !text.contains(raw),
+                "case {name} shows the validator's `{raw}`:\n{text}"
+            );
+        }
+    }
+}
+
+/// Every code the corpus produces is in the one list of codes, and documented in SPEC.md
+/// with its name; the human rendering shows it like rustc (`error[E0201]: ...`).
+#[test]
+fn every_code_of_the_corpus_is_listed_and_documented() {
+    use codegen::diag::Code;
+    let spec = fs::read_to_string(root().join("schema/SPEC.md")).expect("SPEC.md");
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, diags, rendered) in every_case_output() {
+        for d in &diags {
+            assert!(
+                Code::ALL.contains(&d.code),
+                "case {name}: {} is not listed",
+                d.code
+            );
+            assert!(
+                spec.contains(&format!("| `{}` | `{}` |", d.code, d.code.name())),
+                "case {name}: {} is not documented in SPEC.md",
+                d.code
+            );
+            assert!(
+                rendered.contains(&format!("error[{}]: {}", d.code, d.message)),
+                "case {name}: the rendering does not show the code:\n{rendered}"
+            );
+            seen.insert(d.code);
+        }
+    }
+    assert!(
+        seen.len() >= 35,
+        "the corpus exercises only {} codes",
+        seen.len()
     );
 }
 

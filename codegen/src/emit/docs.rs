@@ -69,7 +69,28 @@ fn render() -> String {
             }
         }
     }
+    codes_table(&mut out);
     out
+}
+
+/// Every diagnostic code, from the one list in [`crate::diag::Code`].
+fn codes_table(out: &mut String) {
+    let _ = writeln!(out, "## Diagnostic codes\n");
+    let _ = writeln!(
+        out,
+        "Every problem `codegen` reports carries one of these codes, shown as `error[E0201]` and in the `code` field of `--message-format json`. A code keeps its meaning; a retired code is not reused.\n"
+    );
+    let _ = writeln!(out, "| code | name | meaning | example fix |\n|---|---|---|---|");
+    for code in crate::diag::Code::ALL {
+        let _ = writeln!(
+            out,
+            "| `{code}` | `{}` | {} | {} |",
+            code.name(),
+            one_line(code.meaning()),
+            one_line(code.example_fix())
+        );
+    }
+    out.push('\n');
 }
 
 fn object_table(out: &mut String, object: &Value) {

@@ -14,7 +14,7 @@ mod template;
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
+use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::ir::{IR_VERSION, Registry};
 use crate::spec::load::{Loaded, SpecSet};
 use crate::spec::types::MonitoringSpec;
@@ -39,13 +39,23 @@ impl<'a> Reporter<'a> {
     }
 
     /// A problem with the value at `pointer`.
-    fn at(&mut self, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
-        self.push(Diagnostic::new(self.file, self.map.value(pointer), message))
+    fn at(&mut self, code: Code, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.push(Diagnostic::new(
+            code,
+            self.file,
+            self.map.value(pointer),
+            message,
+        ))
     }
 
     /// A problem with the key that holds the value at `pointer`.
-    fn at_key(&mut self, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
-        self.push(Diagnostic::new(self.file, self.map.key(pointer), message))
+    fn at_key(&mut self, code: Code, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.push(Diagnostic::new(
+            code,
+            self.file,
+            self.map.key(pointer),
+            message,
+        ))
     }
 
     fn push(&mut self, d: Diagnostic) -> &mut Diagnostic {
@@ -98,7 +108,11 @@ pub fn registry(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
     for p in &set.providers {
         if let Some(first) = seen.get(p.spec.id.as_str()) {
             Reporter::new(p, diags)
-                .at("/id", format!("duplicate provider id `{}`", p.spec.id))
+                .at(
+                    Code::DuplicateId,
+                    "/id",
+                    format!("duplicate provider id `{}`", p.spec.id),
+                )
                 .help(format!(
                     "`{}` is already the id of {}; provider ids must be unique",
                     p.spec.id,
@@ -120,7 +134,11 @@ pub fn registry(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
         if let Some(first) = seen_models.get(m.spec.id.as_str()) {
             let first_line = first.map.value("/id").line;
             Reporter::new(m, diags)
-                .at("/id", format!("duplicate model id `{}`", m.spec.id))
+                .at(
+                    Code::DuplicateId,
+                    "/id",
+                    format!("duplicate model id `{}`", m.spec.id),
+                )
                 .help(format!(
                     "`{}` is already the id of {}:{first_line}; model ids must be unique",
                     m.spec.id,
@@ -156,4 +174,58 @@ pub fn registry(set: &SpecSet, diags: &mut Diagnostics) -> Option<Registry> {
         models,
         monitoring: monitoring?,
     })
+}
+
+/// The fix for a duration written in words, such as `5 minutes` or `1 hour 30 min`: the same
+/// duration in the spec's form (`5m`, `1h30m`). `None` when the text is not such a duration.
+pub(crate) fn duration_in_words(text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut words = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty() && *w != "and")
+        .peekable();
+    while let Some(word) = words.next() {
+        let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let (number, unit) = word.split_at(digits);
+        let unit = if unit.is_empty() { words.next()? } else { unit };
+        let unit = match unit.to_lowercase().as_str() {
+            "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => "ms",
+            "s" | "sec" | "secs" | "second" | "seconds" => "s",
+            "m" | "min" | "mins" | "minute" | "minutes" => "m",
+            "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+            _ => return None,
+        };
+        out.push_str(number);
+        out.push_str(unit);
+    }
+    (!out.is_empty() && out != text).then_some(out)
+}
+
+/// The hint for a duration that does not parse.
+pub(crate) fn duration_hint(text: &str) -> String {
+    match duration_in_words(text) {
+        Some(fixed) => format!(
+            "write `{fixed}`: a number directly followed by `ms`, `s`, `m` or `h`, no space"
+        ),
+        None => "write a number followed by `ms`, `s`, `m` or `h`".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_in_words;
+
+    #[test]
+    fn durations_in_words_get_their_short_form() {
+        assert_eq!(duration_in_words("5 minutes").as_deref(), Some("5m"));
+        assert_eq!(duration_in_words("1 hour 30 min").as_deref(), Some("1h30m"));
+        assert_eq!(duration_in_words("30 Seconds").as_deref(), Some("30s"));
+        assert_eq!(duration_in_words("2hrs").as_deref(), Some("2h"));
+        assert_eq!(duration_in_words("5m"), None);
+        assert_eq!(duration_in_words("soon"), None);
+        assert_eq!(duration_in_words("5 fortnights"), None);
+    }
 }

@@ -1,7 +1,7 @@
 //! Rules for `monitoring.yaml`.
 
 use super::{Annotate, Reporter};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Monitoring;
 use crate::spec::load::Loaded;
 use crate::spec::types::MonitoringSpec;
@@ -14,12 +14,13 @@ pub(super) fn lower(
     loaded: Option<&Loaded<MonitoringSpec>>,
     diags: &mut Diagnostics,
 ) -> Option<Monitoring> {
-    let mut problems: Vec<(String, String, String)> = Vec::new();
+    let mut problems: Vec<(Code, String, String, String)> = Vec::new();
     let mut pct = |field: &str, text: &str| -> String {
         match parse_decimal(text) {
             Ok(d) if d >= Decimal::ZERO && d <= Decimal::ONE_HUNDRED => canonical(d),
             Ok(_) => {
                 problems.push((
+                    Code::BadPercentage,
                     field.into(),
                     format!("`{text}` is not a percentage"),
                     "a number from 0 to 100".into(),
@@ -28,6 +29,7 @@ pub(super) fn lower(
             }
             Err(e) => {
                 problems.push((
+                    Code::BadDecimal,
                     field.into(),
                     e,
                     "a decimal string such as \"90\" or \"12.5\"".into(),
@@ -45,6 +47,7 @@ pub(super) fn lower(
         Ok(d) if d > Decimal::ONE => canonical(d),
         Ok(_) => {
             problems.push((
+                Code::LatencyFactorTooLow,
                 "latency_factor".into(),
                 format!("`{}` would alert on normal latency", spec.latency_factor),
                 "a factor above 1".into(),
@@ -53,6 +56,7 @@ pub(super) fn lower(
         }
         Err(e) => {
             problems.push((
+                Code::BadDecimal,
                 "latency_factor".into(),
                 e,
                 "a decimal string such as \"2\"".into(),
@@ -65,6 +69,7 @@ pub(super) fn lower(
             Ok(ms) if ms % 1000 == 0 => ms / 1000,
             Ok(_) => {
                 problems.push((
+                    Code::WindowNotWholeSeconds,
                     field.into(),
                     format!("`{text}` is not a whole number of seconds"),
                     "a window such as `15m` or `1h`".into(),
@@ -72,7 +77,16 @@ pub(super) fn lower(
                 0
             }
             Err(e) => {
-                problems.push((field.into(), e, "a window such as `15m` or `1h`".into()));
+                let e = match super::duration_in_words(text) {
+                    Some(fixed) => format!("{e} (write `{fixed}`)"),
+                    None => e,
+                };
+                problems.push((
+                    Code::BadDuration,
+                    field.into(),
+                    e,
+                    "a window such as `15m` or `1h`".into(),
+                ));
                 0
             }
         }
@@ -97,14 +111,15 @@ pub(super) fn lower(
     if problems.is_empty() {
         return Some(m);
     }
-    for (field, message, expected) in problems {
+    for (code, field, message, expected) in problems {
         match loaded {
             Some(l) => {
                 Reporter::new(l, diags)
-                    .at(&format!("/{field}"), message)
+                    .at(code, &format!("/{field}"), message)
                     .expect(expected);
             }
             None => diags.push(Diagnostic::new(
+                code,
                 "monitoring.yaml",
                 Default::default(),
                 message,

@@ -1,7 +1,7 @@
 //! Rules for provider files.
 
 use super::{Annotate, Reporter};
-use crate::diag::Diagnostics;
+use crate::diag::{Code, Diagnostics};
 use crate::ir::{Auth, ErrorMapping, Provider, Webhook};
 use crate::spec::load::Loaded;
 use crate::spec::types::{AuthKind, ProviderSpec, SignatureScheme};
@@ -19,6 +19,7 @@ pub(super) fn lower(
     let stem = stem.trim_end_matches(".yaml").trim_end_matches(".yml");
     if stem != spec.id {
         r.at(
+            Code::IdNotFileName,
             "/id",
             format!(
                 "provider id `{}` does not match its file name `{stem}`",
@@ -32,14 +33,22 @@ pub(super) fn lower(
     }
 
     if spec.auth.prefix.is_some() && spec.auth.kind != AuthKind::Header {
-        r.at("/auth/prefix", "`prefix` applies only to `type: header`")
-            .help("remove `prefix`");
+        r.at(
+            Code::AuthPrefixMisplaced,
+            "/auth/prefix",
+            "`prefix` applies only to `type: header`",
+        )
+        .help("remove `prefix`");
     }
     let auth = match (spec.auth.kind, &spec.auth.name) {
         (AuthKind::Bearer, None) => Some(Auth::Bearer),
         (AuthKind::Bearer, Some(_)) => {
-            r.at("/auth/name", "`name` is not used with `type: bearer`")
-                .help("remove `name`, or use `type: header`");
+            r.at(
+                Code::AuthNameMisplaced,
+                "/auth/name",
+                "`name` is not used with `type: bearer`",
+            )
+            .help("remove `name`, or use `type: header`");
             None
         }
         (AuthKind::Header, Some(n)) => Some(Auth::Header {
@@ -48,9 +57,13 @@ pub(super) fn lower(
         }),
         (AuthKind::Query, Some(n)) => Some(Auth::Query { name: n.clone() }),
         (AuthKind::Header | AuthKind::Query, None) => {
-            r.at("/auth", "missing `name` for this auth type")
-                .expect("the header or query parameter that carries the key")
-                .help("add `name: X-API-Key` (or the provider's own name)");
+            r.at(
+                Code::MissingAuthName,
+                "/auth",
+                "missing `name` for this auth type",
+            )
+            .expect("the header or query parameter that carries the key")
+            .help("add `name: X-API-Key` (or the provider's own name)");
             None
         }
     };
@@ -58,11 +71,15 @@ pub(super) fn lower(
     for (scope, secret) in &spec.key_scopes {
         let at = format!("/key_scopes/{scope}");
         if !is_snake(scope) {
-            r.at_key(&at, format!("key scope `{scope}` is not snake_case"))
-                .help("use lowercase letters, digits and `_`");
+            r.at_key(
+                Code::NotSnakeCase,
+                &at,
+                format!("key scope `{scope}` is not snake_case"),
+            )
+            .help("use lowercase letters, digits and `_`");
         }
         if !is_env_name(secret) {
-            r.at(&at, format!("`{secret}` is not a secret name"))
+            r.at(Code::NotASecretName, &at, format!("`{secret}` is not a secret name"))
                 .expect("an environment variable name in UPPER_SNAKE_CASE, such as `KIE_AI_API_KEY_PROMPT_TO_VIDEO`")
                 .help("a spec names the secret; the key itself goes in the environment");
         }
@@ -74,8 +91,12 @@ pub(super) fn lower(
             pointer(&mut r, "/errors/code", c);
         }
         if !e.ok_codes.is_empty() && e.code.is_none() {
-            r.at("/errors/ok_codes", "`ok_codes` needs `code`")
-                .help("add `code: /code` (the pointer to the provider's code)");
+            r.at(
+                Code::OkCodesWithoutCode,
+                "/errors/ok_codes",
+                "`ok_codes` needs `code`",
+            )
+            .help("add `code: /code` (the pointer to the provider's code)");
         }
         ErrorMapping {
             message: e.message.clone(),
@@ -94,6 +115,7 @@ pub(super) fn lower(
                 Some(name) => Some(name.clone()),
                 None => {
                     r.at(
+                        Code::UnknownKeyScope,
                         "/webhook/secret_scope",
                         format!("unknown key scope `{scope}`"),
                     )
@@ -106,14 +128,19 @@ pub(super) fn lower(
                 }
             },
             None if needs_secret => {
-                r.at("/webhook", "this signature scheme needs `secret_scope`")
-                    .help("add `secret_scope:` naming the key scope that holds the signing secret");
+                r.at(
+                    Code::MissingSecretScope,
+                    "/webhook",
+                    "this signature scheme needs `secret_scope`",
+                )
+                .help("add `secret_scope:` naming the key scope that holds the signing secret");
                 None
             }
             None => None,
         };
         if w.signature == SignatureScheme::None && !w.confirm_by_poll {
             r.at(
+                Code::UnsignedWebhook,
                 "/webhook/signature",
                 "unsigned webhooks must be confirmed by a poll",
             )
@@ -125,8 +152,13 @@ pub(super) fn lower(
         let tolerance_ms = w.tolerance.as_ref().and_then(|t| match parse_duration(t) {
             Ok(ms) => Some(ms),
             Err(e) => {
-                r.at("/webhook/tolerance", format!("bad duration: {e}"))
-                    .expect("a duration such as `5m`");
+                r.at(
+                    Code::BadDuration,
+                    "/webhook/tolerance",
+                    format!("bad duration: {e}"),
+                )
+                .expect("a duration such as `5m`")
+                .help(super::duration_hint(t));
                 None
             }
         });
@@ -158,7 +190,7 @@ pub(super) fn lower(
 
 pub(super) fn pointer(r: &mut Reporter<'_>, at: &str, p: &str) {
     if let Err(e) = check_pointer(p) {
-        r.at(at, format!("bad JSON pointer: {e}"))
+        r.at(Code::BadPointer, at, format!("bad JSON pointer: {e}"))
             .expect("a JSON pointer such as `/data/taskId`")
             .help("start with `/`, separate keys with `/`, write `~1` for a `/` inside a key");
     }

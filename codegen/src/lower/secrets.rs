@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{Annotate, Reporter};
-use crate::diag::Diagnostics;
+use crate::diag::{Code, Diagnostics};
 use crate::spec::load::Loaded;
 use crate::spec::yaml::escape_token;
 
@@ -14,7 +14,7 @@ pub(super) fn check<T>(loaded: &Loaded<T>, diags: &mut Diagnostics) {
     walk(&loaded.raw, &mut String::new(), &mut found);
     let mut r = Reporter::new(loaded, diags);
     for (pointer, why) in found {
-        r.at(&pointer, format!("this looks like a secret ({why})"))
+        r.at(Code::LiteralSecret, &pointer, format!("this looks like a secret ({why})"))
             .expect("no credentials in a spec")
             .help("name a key scope in `key_scope` and put the key in the environment (see `codegen keys`); if this is not a secret, rephrase it");
     }

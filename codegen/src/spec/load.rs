@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::schema::{Schemas, SpecKind};
 use super::types::{ModelSpec, MonitoringSpec, ProviderSpec};
 use super::yaml::{self, SourceMap, Span};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 
 /// A spec file that parsed and matched its schema.
 #[derive(Debug, Clone)]
@@ -60,6 +60,7 @@ pub fn read_dir(dir: &Path, display_base: &Path, diags: &mut Diagnostics) -> Vec
     if let Err(e) = collect(dir, &mut files) {
         diags.push(
             Diagnostic::new(
+                Code::ModelsDirUnreadable,
                 crate::diag::display_path(dir, display_base),
                 Span::default(),
                 format!("cannot read the models directory: {e}"),
@@ -88,13 +89,14 @@ pub fn read_dir(dir: &Path, display_base: &Path, diags: &mut Diagnostics) -> Vec
             Ok(Contents::Text(text)) => out.push(SourceFile { shown, rel, text }),
             Ok(Contents::TooLarge(len)) => {
                 let e = yaml::too_large(len);
-                diags.push(Diagnostic::new(&shown, e.span, e.message).maybe_hint(e.hint));
+                diags.push(Diagnostic::new(e.code, &shown, e.span, e.message).maybe_hint(e.hint));
             }
             Ok(Contents::NotUtf8(at)) => diags.push(
-                Diagnostic::new(&shown, at, "the file is not UTF-8 text")
+                Diagnostic::new(Code::NotUtf8, &shown, at, "the file is not UTF-8 text")
                     .hint("save the file as UTF-8"),
             ),
             Err(e) => diags.push(Diagnostic::new(
+                Code::FileUnreadable,
                 &shown,
                 start,
                 format!("cannot read file: {e}"),
@@ -172,6 +174,7 @@ fn load_one(file: &SourceFile, schemas: &Schemas) -> (One, Diagnostics) {
         _ => {
             diags.push(
                 Diagnostic::new(
+                    Code::MisplacedFile,
                     &shown,
                     Span {
                         line: 1,
@@ -244,14 +247,19 @@ pub fn parse_checked(
     let (value, map) = match yaml::parse(source) {
         Ok(parsed) => parsed,
         Err(e) => {
-            diags.push(Diagnostic::new(shown, e.span, e.message).maybe_hint(e.hint));
+            diags.push(Diagnostic::new(e.code, shown, e.span, e.message).maybe_hint(e.hint));
             return None;
         }
     };
     if !value.is_object() {
         diags.push(
-            Diagnostic::new(shown, map.value(""), "a spec file must hold a mapping")
-                .expected("`key: value` lines at the top level"),
+            Diagnostic::new(
+                Code::NotAMapping,
+                shown,
+                map.value(""),
+                "a spec file must hold a mapping",
+            )
+            .expected("`key: value` lines at the top level"),
         );
         return None;
     }
@@ -271,6 +279,7 @@ fn typed<T: DeserializeOwned>(value: &Value, shown: &Path, diags: &mut Diagnosti
         Err(e) => {
             // The schema is derived from the same types, so this is rare; report it anyway.
             diags.push(Diagnostic::new(
+                Code::InvalidSpec,
                 shown,
                 Span {
                     line: 1,

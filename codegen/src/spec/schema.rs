@@ -1,13 +1,13 @@
 //! The JSON Schemas of the spec files, derived from the serde types, and the check of a parsed
 //! file against them with diagnostics that name the exact key or value.
 
-use jsonschema::Validator;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use super::types::{ModelSpec, MonitoringSpec, ProviderSpec};
 use super::yaml::{SourceMap, escape_token};
-use crate::diag::{Diagnostic, did_you_mean};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -96,124 +96,343 @@ impl Schemas {
         map: &SourceMap,
     ) -> Vec<Diagnostic> {
         let (validator, root) = self.validator(kind);
+        let cx = Cx { root, file, map };
         let mut out = Vec::new();
         for error in validator.iter_errors(instance) {
-            let pointer = error.instance_path().as_str().to_owned();
-            let schema_path = error.schema_path().as_str().to_owned();
-            let found = error.instance();
-            match error.kind() {
-                ValidationErrorKind::AdditionalProperties { unexpected } => {
-                    let allowed = allowed_properties(root, &schema_path);
-                    for key in unexpected {
-                        let at = format!("{pointer}/{}", escape_token(key));
-                        let mut d =
-                            Diagnostic::new(file, map.key(&at), format!("unknown field `{key}`"))
-                                .expected(format!("one of {}", quote_list(&allowed)));
-                        d = match did_you_mean(key, allowed.iter().map(String::as_str)) {
-                            Some(m) => d.hint(format!("did you mean `{m}`?")),
-                            None if key.contains(' ') => d.hint(
-                                "a comma inside `{ ... }` ends a value: quote text that contains commas",
-                            ),
-                            None => d.hint("remove it, or check the spelling against the schema"),
-                        };
-                        out.push(d);
-                    }
-                }
-                ValidationErrorKind::Required { property } => {
-                    let name = property.as_str().unwrap_or_default();
-                    out.push(
-                        Diagnostic::new(
-                            file,
-                            map.value(&pointer),
-                            format!("missing required field `{name}`"),
-                        )
-                        .hint(format!("add `{name}:` to this mapping")),
-                    );
-                }
-                ValidationErrorKind::Type { kind } => {
-                    let expected = type_name(kind);
-                    let mut d = Diagnostic::new(
-                        file,
-                        map.value(&pointer),
-                        format!("expected {expected}, found {}", describe(found.as_ref())),
-                    );
-                    if expected == "a string" {
-                        if let Some(text) = map.plain_numbers.get(&pointer) {
-                            d = d.hint(format!(
-                                "write the number as a quoted string, `\"{text}\"`, so it stays exact"
-                            ));
-                        } else {
-                            d = d.hint("quote the value");
-                        }
-                    }
-                    out.push(d);
-                }
-                ValidationErrorKind::Enum { options } => {
-                    let options: Vec<String> = options
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let given = found
-                        .as_str()
-                        .map_or_else(|| found.to_string(), str::to_owned);
-                    let mut d = Diagnostic::new(
-                        file,
-                        map.value(&pointer),
-                        format!("unknown value `{given}`"),
-                    )
-                    .expected(format!("one of {}", quote_list(&options)));
-                    if let Some(m) = did_you_mean(&given, options.iter().map(String::as_str)) {
-                        d = d.hint(format!("did you mean `{m}`?"));
-                    }
-                    out.push(d);
-                }
-                ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
-                    if const_options(root, &schema_path).is_some() =>
-                {
-                    let options = const_options(root, &schema_path).unwrap_or_default();
-                    let given = found
-                        .as_str()
-                        .map_or_else(|| found.to_string(), str::to_owned);
-                    let mut d = Diagnostic::new(
-                        file,
-                        map.value(&pointer),
-                        format!("unknown value `{given}`"),
-                    )
-                    .expected(format!("one of {}", quote_list(&options)));
-                    if let Some(m) = did_you_mean(&given, options.iter().map(String::as_str)) {
-                        d = d.hint(format!("did you mean `{m}`?"));
-                    }
-                    out.push(d);
-                }
-                ValidationErrorKind::Pattern { pattern } => {
-                    out.push(
-                        Diagnostic::new(
-                            file,
-                            map.value(&pointer),
-                            format!(
-                                "{} does not have the expected form",
-                                describe(found.as_ref())
-                            ),
-                        )
-                        .expected(format!("a value matching `{pattern}`"))
-                        .maybe_hint(pattern_hint(pattern)),
-                    );
-                }
-                _ => {
-                    out.push(Diagnostic::new(
-                        file,
-                        map.value(&pointer),
-                        error.to_string(),
-                    ));
-                }
-            }
+            cx.describe(&error, &mut out);
+        }
+        if kind == SpecKind::Model {
+            cx.bodies_on_get(instance, &mut out);
         }
         drop_required_explained_by_typos(out)
     }
+}
+
+/// What describing an error needs: the schema it came from and where values are.
+struct Cx<'a> {
+    root: &'a Value,
+    file: &'a Path,
+    map: &'a SourceMap,
+}
+
+impl Cx<'_> {
+    /// A diagnostic at the value at `pointer`.
+    fn at(&self, code: Code, pointer: &str, message: String) -> Diagnostic {
+        Diagnostic::new(code, self.file, self.map.value(pointer), message)
+    }
+
+    /// Describe one validation error, in terms of the field and the value, never in the
+    /// validator's own words. An `anyOf`/`oneOf` (how schemars writes an optional block,
+    /// `anyOf: [{$ref}, {type: null}]`) is described by the errors of the branch the value
+    /// was meant for.
+    fn describe(&self, error: &ValidationError<'_>, out: &mut Vec<Diagnostic>) {
+        let pointer = error.instance_path().as_str().to_owned();
+        let schema_path = error.schema_path().as_str().to_owned();
+        let found = error.instance();
+        let field = field_name(&pointer);
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let allowed = allowed_properties(self.root, &schema_path);
+                for key in unexpected {
+                    let at = format!("{pointer}/{}", escape_token(key));
+                    let within = if pointer.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in `{field}`")
+                    };
+                    let mut d = Diagnostic::new(
+                        Code::UnknownField,
+                        self.file,
+                        self.map.key(&at),
+                        format!("unknown field `{key}`{within}"),
+                    )
+                    .expected(format!("one of {}", quote_list(&allowed)));
+                    d = match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                        Some(m) => d.hint(format!("did you mean `{m}`?")),
+                        None if key.contains(' ') => d.hint(
+                            "a comma inside `{ ... }` ends a value: quote text that contains commas",
+                        ),
+                        None => d.hint("remove it, or check the spelling against the schema"),
+                    };
+                    out.push(d);
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                let within = if pointer.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in `{field}`")
+                };
+                out.push(
+                    self.at(
+                        Code::MissingField,
+                        &pointer,
+                        format!("missing required field `{name}`{within}"),
+                    )
+                    .hint(format!("add `{name}:` to this mapping")),
+                );
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = type_name(kind);
+                out.push(self.wrong_type(&pointer, &expected, found));
+            }
+            ValidationErrorKind::Enum { options } => {
+                let options: Vec<String> = options
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(self.unknown_value(&pointer, found, &options));
+            }
+            ValidationErrorKind::Constant { expected_value } => {
+                let option = expected_value
+                    .as_str()
+                    .map_or_else(|| expected_value.to_string(), str::to_owned);
+                out.push(self.unknown_value(&pointer, found, &[option]));
+            }
+            ValidationErrorKind::OneOfNotValid { context }
+            | ValidationErrorKind::AnyOf { context } => {
+                if let Some(options) = const_options(self.root, &schema_path) {
+                    out.push(self.unknown_value(&pointer, found, &options));
+                } else {
+                    self.branches(&pointer, &schema_path, found, context, out);
+                }
+            }
+            ValidationErrorKind::Pattern { pattern } => {
+                out.push(
+                    self.at(
+                        Code::BadForm,
+                        &pointer,
+                        format!(
+                            "{} does not have the form `{field}` needs",
+                            describe(found.as_ref())
+                        ),
+                    )
+                    .expected(format!("a value matching `{pattern}`"))
+                    .maybe_hint(pattern_hint(pattern)),
+                );
+            }
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => {
+                out.push(
+                    self.at(
+                        Code::OutOfRange,
+                        &pointer,
+                        format!("{} is too small for `{field}`", describe(found.as_ref())),
+                    )
+                    .expected(format!("a number of at least {limit}")),
+                );
+            }
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => {
+                out.push(
+                    self.at(
+                        Code::OutOfRange,
+                        &pointer,
+                        format!("{} is too large for `{field}`", describe(found.as_ref())),
+                    )
+                    .expected(format!("a number of at most {limit}")),
+                );
+            }
+            ValidationErrorKind::MinItems { limit }
+            | ValidationErrorKind::MaxItems { limit }
+            | ValidationErrorKind::MinLength { limit }
+            | ValidationErrorKind::MaxLength { limit }
+            | ValidationErrorKind::MinProperties { limit }
+            | ValidationErrorKind::MaxProperties { limit } => {
+                let (what, bound) = match error.kind() {
+                    ValidationErrorKind::MinItems { .. } => ("items", "at least"),
+                    ValidationErrorKind::MaxItems { .. } => ("items", "at most"),
+                    ValidationErrorKind::MinLength { .. } => ("characters", "at least"),
+                    ValidationErrorKind::MaxLength { .. } => ("characters", "at most"),
+                    ValidationErrorKind::MinProperties { .. } => ("entries", "at least"),
+                    _ => ("entries", "at most"),
+                };
+                out.push(
+                    self.at(
+                        Code::OutOfRange,
+                        &pointer,
+                        format!("`{field}` has the wrong number of {what}"),
+                    )
+                    .expected(format!("{bound} {limit} {what}")),
+                );
+            }
+            other => {
+                out.push(
+                    self.at(
+                        Code::InvalidValue,
+                        &pointer,
+                        format!(
+                            "{} is not a valid `{field}` (it breaks the schema's `{}` rule)",
+                            describe(found.as_ref()),
+                            other.keyword()
+                        ),
+                    )
+                    .hint("compare the value with its field in `schema/SPEC.md`"),
+                );
+            }
+        }
+    }
+
+    /// No branch of an `anyOf`/`oneOf` accepts the value. Describe the errors of the branch
+    /// it was meant for: a branch that refuses the value only for its type is not meant,
+    /// unless every branch does, which makes the value simply of the wrong type.
+    fn branches(
+        &self,
+        pointer: &str,
+        schema_path: &str,
+        found: &Value,
+        context: &[Vec<ValidationError<'static>>],
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let only_type = |errors: &Vec<ValidationError<'static>>| {
+            errors.iter().all(|e| {
+                e.instance_path().as_str() == pointer
+                    && matches!(e.kind(), ValidationErrorKind::Type { .. })
+            })
+        };
+        let meant = context
+            .iter()
+            .filter(|errors| !errors.is_empty() && !only_type(errors))
+            .min_by_key(|errors| errors.len());
+        match meant {
+            Some(errors) => {
+                for e in errors {
+                    self.describe(e, out);
+                }
+            }
+            None => {
+                let types = branch_types(self.root, schema_path);
+                let expected = if types.is_empty() {
+                    "another kind of value".to_owned()
+                } else {
+                    types.join(" or ")
+                };
+                out.push(self.wrong_type(pointer, &expected, found));
+            }
+        }
+    }
+
+    fn wrong_type(&self, pointer: &str, expected: &str, found: &Value) -> Diagnostic {
+        let field = field_name(pointer);
+        let mut d = self.at(
+            Code::WrongType,
+            pointer,
+            format!(
+                "expected {expected} for `{field}`, found {}",
+                describe(found)
+            ),
+        );
+        if expected == "a string" {
+            if let Some(text) = self.map.plain_numbers.get(pointer) {
+                d = d.hint(format!(
+                    "write the number as a quoted string, `\"{text}\"`, so it stays exact"
+                ));
+            } else {
+                d = d.hint("quote the value");
+            }
+        }
+        d
+    }
+
+    fn unknown_value(&self, pointer: &str, found: &Value, options: &[String]) -> Diagnostic {
+        let given = found
+            .as_str()
+            .map_or_else(|| found.to_string(), str::to_owned);
+        let mut d = self
+            .at(
+                Code::UnknownValue,
+                pointer,
+                format!("unknown value `{given}` for `{}`", field_name(pointer)),
+            )
+            .expected(format!("one of {}", quote_list(options)));
+        if let Some(m) = did_you_mean(&given, options.iter().map(String::as_str)) {
+            d = d.hint(format!("did you mean `{m}`?"));
+        }
+        d
+    }
+
+    /// A `GET` request sends no body: a `body` on one is a mistake the schema cannot see.
+    fn bodies_on_get(&self, instance: &Value, out: &mut Vec<Diagnostic>) {
+        for at in ["/execution/submit", "/execution/poll"] {
+            let Some(request) = instance.pointer(at) else {
+                continue;
+            };
+            let get = request.get("method").and_then(Value::as_str) == Some("GET");
+            if get && request.get("body").is_some_and(|b| !b.is_null()) {
+                let body = format!("{at}/body");
+                out.push(
+                    Diagnostic::new(
+                        Code::BodyOnGet,
+                        self.file,
+                        self.map.key(&body),
+                        format!(
+                            "a `GET` request has no body, but `{}` has one",
+                            field_name(at)
+                        ),
+                    )
+                    .expected("no `body` with `method: GET`")
+                    .hint("remove `body:`, or use `method: POST` if the provider takes one"),
+                );
+            }
+        }
+    }
+}
+
+/// The field a JSON pointer names, as a user writes it: `execution.poll.states.running`,
+/// `params.size.values[1]`.
+pub fn field_name(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "the file".to_owned();
+    }
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{token}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    out
+}
+
+/// The kinds of value the branches of the `anyOf`/`oneOf` at `schema_path` accept, `null`
+/// left out (an optional field is written by leaving it out, not as `null`).
+fn branch_types(root: &Value, schema_path: &str) -> Vec<String> {
+    let Some(branches) = root.pointer(schema_path).and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut types: Vec<String> = Vec::new();
+    for b in branches {
+        let b = match b.get("$ref").and_then(Value::as_str) {
+            Some(r) => match r.strip_prefix('#').and_then(|p| root.pointer(p)) {
+                Some(target) => target,
+                None => continue,
+            },
+            None => b,
+        };
+        let names: Vec<&str> = match b.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ if b.get("properties").is_some() => vec!["object"],
+            _ => Vec::new(),
+        };
+        for t in names.into_iter().filter(|t| *t != "null") {
+            let name = json_type_name(t);
+            if !types.contains(&name) {
+                types.push(name);
+            }
+        }
+    }
+    types
 }
 
 /// A misspelt key shows twice: as an unknown field and as a missing required one. Keep the
@@ -304,7 +523,21 @@ fn quote_list(items: &[String]) -> String {
 }
 
 fn type_name(kind: &TypeKind) -> String {
-    let one = |t: &jsonschema::JsonType| match t.to_string().as_str() {
+    match kind {
+        TypeKind::Single(t) => json_type_name(&t.to_string()),
+        TypeKind::Multiple(ts) => ts
+            .iter()
+            .map(|t| t.to_string())
+            .filter(|t| t != "null")
+            .map(|t| json_type_name(&t))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}
+
+/// A JSON Schema type as a user reads it.
+fn json_type_name(t: &str) -> String {
+    match t {
         "string" => "a string".to_owned(),
         "integer" => "an integer".to_owned(),
         "number" => "a number".to_owned(),
@@ -313,10 +546,6 @@ fn type_name(kind: &TypeKind) -> String {
         "array" => "a list".to_owned(),
         "null" => "nothing".to_owned(),
         other => other.to_owned(),
-    };
-    match kind {
-        TypeKind::Single(t) => one(t),
-        TypeKind::Multiple(ts) => ts.iter().map(|t| one(&t)).collect::<Vec<_>>().join(" or "),
     }
 }
 

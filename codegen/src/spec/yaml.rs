@@ -25,6 +25,8 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YamlSpan};
 use serde_json::{Map, Number, Value};
 
+use crate::diag::Code;
+
 /// A region of a source file, 1-based line and column (in characters), with character offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -125,6 +127,8 @@ impl SourceMap {
 /// A YAML problem at a position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
+    /// What kind of problem.
+    pub code: Code,
     /// Where.
     pub span: Span,
     /// What.
@@ -150,6 +154,7 @@ pub const MAX_DEPTH: usize = 64;
 /// The error for a file over [`MAX_FILE_BYTES`], placed at its start.
 pub fn too_large(len: u64) -> YamlError {
     YamlError {
+        code: Code::FileTooLarge,
         span: Span {
             line: 1,
             col: 1,
@@ -171,6 +176,7 @@ pub fn too_large(len: u64) -> YamlError {
 /// The error for nesting deeper than [`MAX_DEPTH`], placed at the first value too deep.
 fn too_deep(span: Span) -> YamlError {
     YamlError {
+        code: Code::TooDeep,
         span,
         message: format!("lists and mappings nest deeper than {MAX_DEPTH} levels here"),
         hint: Some(
@@ -196,6 +202,7 @@ fn scan_error(e: &ScanError) -> YamlError {
         return too_deep(span);
     }
     YamlError {
+        code: Code::YamlSyntax,
         span,
         message: format!("invalid YAML: {}", e.info()),
         hint: Some("check the indentation and quoting around this position".into()),
@@ -205,6 +212,7 @@ fn scan_error(e: &ScanError) -> YamlError {
 /// The error for an alias (`*name`), placed at it.
 fn alias_refused(span: Span) -> YamlError {
     YamlError {
+        code: Code::YamlAlias,
         span,
         message: "YAML aliases (`*name`) are not supported in specs".into(),
         hint: Some(
@@ -239,6 +247,7 @@ pub fn parse(source: &str) -> Result<(Value, SourceMap), YamlError> {
                 docs += 1;
                 if docs > 1 {
                     return Err(YamlError {
+                        code: Code::SecondDocument,
                         span: Span::from_yaml(span),
                         message: "a spec file holds one YAML document, found a second".into(),
                         hint: Some(
@@ -256,6 +265,7 @@ pub fn parse(source: &str) -> Result<(Value, SourceMap), YamlError> {
     match root {
         Some(value) => Ok((value, builder.map)),
         None => Err(YamlError {
+            code: Code::EmptyFile,
             span: Span {
                 line: 1,
                 col: 1,
@@ -285,6 +295,7 @@ impl Builder {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => Err(scan_error(&e)),
             None => Err(YamlError {
+                code: Code::YamlSyntax,
                 span: Span::default(),
                 message: "invalid YAML: unexpected end of input".into(),
                 hint: None,
@@ -316,6 +327,7 @@ impl Builder {
         self.values += 1;
         if self.values > MAX_VALUES {
             return Err(YamlError {
+                code: Code::TooManyValues,
                 span: start,
                 message: format!(
                     "the file holds more than {MAX_VALUES} values, the limit for a spec file"
@@ -373,6 +385,7 @@ impl Builder {
                         Event::Alias(_) => return Err(alias_refused(key_start)),
                         _ => {
                             return Err(YamlError {
+                                code: Code::NonStringKey,
                                 span: key_start,
                                 message: "a mapping key must be a plain string".into(),
                                 hint: Some(
@@ -385,6 +398,7 @@ impl Builder {
                     if object.contains_key(&key) {
                         let first = self.map.keys.get(&child).unwrap_or_default();
                         return Err(YamlError {
+                            code: Code::DuplicateKey,
                             span: key_start,
                             message: format!(
                                 "duplicate key `{key}` (first at line {})",
@@ -403,6 +417,7 @@ impl Builder {
             }
             other => {
                 return Err(YamlError {
+                    code: Code::YamlSyntax,
                     span: start,
                     message: format!("invalid YAML: unexpected {other:?}"),
                     hint: None,

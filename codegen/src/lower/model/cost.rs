@@ -7,13 +7,17 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
     let c = &spec.cost;
     let base = match parse_decimal(&c.base) {
         Ok(d) if d.is_sign_negative() && !d.is_zero() => {
-            r.at("/cost/base", format!("negative cost `{}`", c.base))
-                .expect("a cost of zero or more credits");
+            r.at(
+                Code::NegativeCost,
+                "/cost/base",
+                format!("negative cost `{}`", c.base),
+            )
+            .expect("a cost of zero or more credits");
             None
         }
         Ok(d) => Some(canonical(d)),
         Err(e) => {
-            r.at("/cost/base", e)
+            r.at(Code::BadDecimal, "/cost/base", e)
                 .expect("a decimal string such as \"8\" or \"0.5\"");
             None
         }
@@ -24,6 +28,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
         let Some(p) = params.iter().find(|p| p.name == mspec.param) else {
             if !spec.params.contains_key(&mspec.param) {
                 r.at(
+                    Code::MultiplierUnknownParam,
                     &format!("{at}/param"),
                     format!("multiplier on unknown param `{}`", mspec.param),
                 )
@@ -34,6 +39,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
         };
         if !p.required && p.default.is_none() {
             r.at(
+                Code::MultiplierOptionalParam,
                 &format!("{at}/param"),
                 format!("multiplier on `{}`, which may be absent", p.name),
             )
@@ -49,7 +55,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
             mspec.count == Some(true),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            r.at(&at, "a multiplier needs exactly one of `table`, `per` or `count: true`")
+            r.at(Code::MultiplierShape, &at, "a multiplier needs exactly one of `table`, `per` or `count: true`")
                 .help("`table` maps each value to a factor; `per: N` divides the value by N; `count: true` multiplies by the value or the number of items");
             continue;
         }
@@ -63,7 +69,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
                 _ => None,
             };
             let Some(values) = values else {
-                r.at(&format!("{at}/param"), format!("a `table` multiplier needs an enum, boolean or fixed-set integer param; `{}` is not", p.name))
+                r.at(Code::MultiplierParamKind, &format!("{at}/param"), format!("a `table` multiplier needs an enum, boolean or fixed-set integer param; `{}` is not", p.name))
                     .help("use `per:` for a numeric ratio or `count: true` for a count");
                 continue;
             };
@@ -71,6 +77,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
             for v in &values {
                 if !table.contains_key(v) {
                     r.at(
+                        Code::TableMissingValue,
                         &format!("{at}/table"),
                         format!("the table has no factor for `{v}`"),
                     )
@@ -85,21 +92,26 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
             for (k, f) in table {
                 let fat = format!("{at}/table/{}", crate::spec::yaml::escape_token(k));
                 if !values.contains(k) {
-                    r.at_key(&fat, format!("`{k}` is not a value of `{}`", p.name))
-                        .expect(format!("one of {}", values.join(", ")))
-                        .suggest(k, values.iter().map(String::as_str));
+                    r.at_key(
+                        Code::TableUnknownValue,
+                        &fat,
+                        format!("`{k}` is not a value of `{}`", p.name),
+                    )
+                    .expect(format!("one of {}", values.join(", ")))
+                    .suggest(k, values.iter().map(String::as_str));
                     continue;
                 }
                 match parse_decimal(f) {
                     Ok(d) if d.is_sign_negative() && !d.is_zero() => {
-                        r.at(&fat, format!("negative factor `{f}`"))
+                        r.at(Code::NegativeCost, &fat, format!("negative factor `{f}`"))
                             .expect("a factor of zero or more");
                     }
                     Ok(d) => {
                         entries.insert(k.clone(), canonical(d));
                     }
                     Err(e) => {
-                        r.at(&fat, e).expect("a decimal string such as \"1.5\"");
+                        r.at(Code::BadDecimal, &fat, e)
+                            .expect("a decimal string such as \"1.5\"");
                     }
                 }
             }
@@ -113,6 +125,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
                 ParamKind::Integer { .. } | ParamKind::Decimal { .. }
             ) {
                 r.at(
+                    Code::MultiplierParamKind,
                     &format!("{at}/param"),
                     format!(
                         "a `per` multiplier needs an integer or decimal param; `{}` is not",
@@ -129,6 +142,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
         } else {
             if !matches!(p.kind, ParamKind::Integer { .. } | ParamKind::Array { .. }) {
                 r.at(
+                    Code::MultiplierParamKind,
                     &format!("{at}/param"),
                     format!(
                         "a `count` multiplier needs an integer or array param; `{}` is not",

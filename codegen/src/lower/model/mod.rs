@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::provider::{is_snake, list, pointer};
 use super::{Annotate, Reporter};
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::{Code, Diagnostics, did_you_mean};
 use crate::ir::{
     Cost, Execution, Model, Multiplier, Outputs, Param, ParamKind, Placeholder, Poll, ProviderCost,
     Request, Response, RuntimeValue, Smoke,
@@ -55,6 +55,7 @@ pub(super) fn lower(
         .trim_end_matches(".yml");
     if stem != spec.id {
         r.at(
+            Code::IdNotFileName,
             "/id",
             format!(
                 "model id `{}` does not match its file name `{stem}`",
@@ -70,21 +71,26 @@ pub(super) fn lower(
         Some(p) => Some(&p.spec),
         None if broken_providers.contains(&spec.provider) => None,
         None => {
-            r.at("/provider", format!("unknown provider `{}`", spec.provider))
-                .expect(format!(
-                    "one of {}",
-                    list(all_providers.iter().map(|p| &p.spec.id))
-                ))
-                .suggest(
-                    &spec.provider,
-                    all_providers.iter().map(|p| p.spec.id.as_str()),
-                );
+            r.at(
+                Code::UnknownProvider,
+                "/provider",
+                format!("unknown provider `{}`", spec.provider),
+            )
+            .expect(format!(
+                "one of {}",
+                list(all_providers.iter().map(|p| &p.spec.id))
+            ))
+            .suggest(
+                &spec.provider,
+                all_providers.iter().map(|p| p.spec.id.as_str()),
+            );
             None
         }
     };
     if let (Some(dir), Some(p)) = (&m.dir, provider) {
         if dir != &p.id {
             r.at(
+                Code::ProviderDirMismatch,
                 "/provider",
                 format!("the file is under `{dir}/` but names provider `{}`", p.id),
             )
@@ -95,6 +101,7 @@ pub(super) fn lower(
         Some(name) => Some(name.clone()),
         None => {
             r.at(
+                Code::UnknownKeyScope,
                 "/key_scope",
                 format!(
                     "unknown key scope `{}` for provider `{}`",
@@ -112,12 +119,17 @@ pub(super) fn lower(
     for (name, ps) in &spec.params {
         let at = format!("/params/{}", crate::spec::yaml::escape_token(name));
         if !is_snake(name) || name.len() > 64 {
-            r.at_key(&at, format!("param name `{name}` is not snake_case"))
-                .help("use lowercase letters, digits and `_`, starting with a letter");
+            r.at_key(
+                Code::NotSnakeCase,
+                &at,
+                format!("param name `{name}` is not snake_case"),
+            )
+            .help("use lowercase letters, digits and `_`, starting with a letter");
             continue;
         }
         if RuntimeValue::ALL.iter().any(|rv| rv.name() == name) {
             r.at_key(
+                Code::ReservedParamName,
                 &at,
                 format!("`{name}` is a runtime value, not a param name"),
             )
@@ -140,6 +152,7 @@ pub(super) fn lower(
     if let (Some(e), Some(t)) = (expected_latency_ms, timeout_ms) {
         if e > t {
             r.at(
+                Code::LatencyOverTimeout,
                 "/execution/expected_latency",
                 "the expected latency is longer than the timeout",
             )
@@ -163,7 +176,7 @@ pub(super) fn lower(
     // Only when the request itself is sound: otherwise its own error explains the gap.
     for name in spec.params.keys().filter(|_| submit.is_some()) {
         if !used.contains(name.as_str()) {
-            r.at_key(&format!("/params/{}", crate::spec::yaml::escape_token(name)), format!("param `{name}` is not used by the request"))
+            r.at_key(Code::UnusedParam, &format!("/params/{}", crate::spec::yaml::escape_token(name)), format!("param `{name}` is not used by the request"))
                 .help(format!("add `\"{{{{ {name} }}}}\"` to `execution.submit` (body, path or headers), or remove the param: a param the request ignores would be silently dropped"));
         }
     }
@@ -172,12 +185,16 @@ pub(super) fn lower(
     let response = response(&mut r, spec, provider_has_webhook);
     let poll = match (&ex.poll, ex.mode) {
         (Some(_), ExecutionMode::Sync) => {
-            r.at_key("/execution/poll", "`poll` is not used in `sync` mode")
-                .help("remove `poll`, or set `mode: poll`");
+            r.at_key(
+                Code::PollInSync,
+                "/execution/poll",
+                "`poll` is not used in `sync` mode",
+            )
+            .help("remove `poll`, or set `mode: poll`");
             None
         }
         (None, ExecutionMode::Poll | ExecutionMode::Webhook) => {
-            r.at("/execution", format!("missing `poll` for `mode: {}`", variant_name(&ex.mode)))
+            r.at(Code::MissingPoll, "/execution", format!("missing `poll` for `mode: {}`", variant_name(&ex.mode)))
                 .help("add `poll:` with the status request and how to read it (webhook models poll as a fallback)");
             None
         }
@@ -203,6 +220,7 @@ pub(super) fn lower(
             for needed in [TaskStatus::Completed, TaskStatus::Failed] {
                 if !statuses.contains(&needed) {
                     r.at(
+                        Code::MissingState,
                         "/execution/poll/states",
                         format!("no provider state maps to `{}`", variant_name(&needed)),
                     )
@@ -219,6 +237,7 @@ pub(super) fn lower(
             if let (Some(a), Some(b)) = (interval_ms, max_interval_ms) {
                 if a > b {
                     r.at(
+                        Code::IntervalOverMax,
                         "/execution/poll/interval",
                         "`interval` is longer than `max_interval`",
                     );
@@ -255,21 +274,27 @@ pub(super) fn lower(
                 Some(p) => {
                     if let Err(e) = crate::rules::check(name, &p.kind, v) {
                         r.at(
+                            Code::SmokeBadValue,
                             &at,
                             format!("smoke value for `{name}` is invalid: {}", e.message),
                         );
                     }
                 }
                 None => {
-                    r.at_key(&at, format!("unknown param `{name}`"))
-                        .expect(format!("one of {}", list(spec.params.keys())))
-                        .suggest(name, spec.params.keys().map(String::as_str));
+                    r.at_key(
+                        Code::SmokeUnknownParam,
+                        &at,
+                        format!("unknown param `{name}`"),
+                    )
+                    .expect(format!("one of {}", list(spec.params.keys())))
+                    .suggest(name, spec.params.keys().map(String::as_str));
                 }
             }
         }
         for p in &params {
             if p.required && !s.params.contains_key(&p.name) {
                 r.at(
+                    Code::SmokeMissingParam,
                     "/smoke/params",
                     format!("the smoke test lacks required param `{}`", p.name),
                 )
@@ -313,9 +338,9 @@ fn duration(r: &mut Reporter<'_>, at: &str, text: &str) -> Option<u64> {
     match parse_duration(text) {
         Ok(ms) => Some(ms),
         Err(e) => {
-            r.at(at, format!("bad duration: {e}"))
+            r.at(Code::BadDuration, at, format!("bad duration: {e}"))
                 .expect("a duration such as `30s`, `4m`, `1h` or `1m30s`")
-                .help("write a number followed by `ms`, `s`, `m` or `h`");
+                .help(super::duration_hint(text));
             None
         }
     }

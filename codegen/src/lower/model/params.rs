@@ -46,6 +46,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
                 field
             };
             r.at_key(
+                Code::FieldNotForType,
                 &format!("{at}/{field}"),
                 format!("`{field}` does not apply to `{type_name}` params"),
             )
@@ -67,6 +68,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
         )
     {
         r.at(
+            Code::SendAsRedundant,
             &format!("{at}/send_as"),
             format!("a `{type_name}` param is already sent as a string"),
         )
@@ -74,6 +76,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
     }
     if ps.required && ps.default.is_some() {
         r.at_key(
+            Code::RequiredWithDefault,
             &format!("{at}/default"),
             "a required param cannot have a default",
         )
@@ -86,6 +89,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
             Some(i) => Some(i),
             None => {
                 r.at(
+                    Code::WrongType,
                     &format!("{at}/{field}"),
                     format!("expected an integer, found {}", describe(v)),
                 );
@@ -106,7 +110,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
         match parsed {
             Ok(d) => Some(canonical(d)),
             Err(e) => {
-                r.at(&format!("{at}/{field}"), e)
+                r.at(Code::BadDecimal, &format!("{at}/{field}"), e)
                     .expect("a decimal string such as \"0.5\"")
                     .help("quote decimals so they stay exact");
                 None
@@ -119,6 +123,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
             if let (Some(a), Some(b)) = (ps.min_length, ps.max_length) {
                 if a > b {
                     r.at(
+                        Code::BoundsReversed,
                         &format!("{at}/min_length"),
                         format!("`min_length` {a} is greater than `max_length` {b}"),
                     );
@@ -136,6 +141,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
             if let (Some(a), Some(b)) = (min, max) {
                 if a > b {
                     r.at(
+                        Code::BoundsReversed,
                         &format!("{at}/min"),
                         format!("`min` {a} is greater than `max` {b}"),
                     );
@@ -143,7 +149,11 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
             }
             if let Some(s) = step {
                 if s <= 0 {
-                    r.at(&format!("{at}/step"), "`step` must be positive");
+                    r.at(
+                        Code::StepNotPositive,
+                        &format!("{at}/step"),
+                        "`step` must be positive",
+                    );
                 }
             }
             let values = ps.values.as_ref().map(|vs| {
@@ -153,6 +163,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
                         Some(n) => out.push(n),
                         None => {
                             r.at(
+                                Code::WrongType,
                                 &format!("{at}/values/{i}"),
                                 format!("expected an integer, found {}", describe(v)),
                             );
@@ -175,6 +186,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
             if let (Some(a), Some(b)) = (&min, &max) {
                 if parse_decimal(a).ok() > parse_decimal(b).ok() {
                     r.at(
+                        Code::BoundsReversed,
                         &format!("{at}/min"),
                         format!("`min` {a} is greater than `max` {b}"),
                     );
@@ -186,11 +198,16 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
             let mut values = Vec::new();
             match &ps.values {
                 None => {
-                    r.at(at, "an `enum` param needs `values`")
-                        .help("add `values: [a, b, c]`");
+                    r.at(
+                        Code::EnumWithoutValues,
+                        at,
+                        "an `enum` param needs `values`",
+                    )
+                    .help("add `values: [a, b, c]`");
                 }
                 Some(vs) if vs.is_empty() => {
                     r.at(
+                        Code::EnumWithoutValues,
                         &format!("{at}/values"),
                         "an `enum` param needs at least one value",
                     );
@@ -200,16 +217,21 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
                         match v.as_str() {
                             Some(s) if values.iter().any(|x| x == s) => {
                                 r.at(
+                                    Code::BadEnumValue,
                                     &format!("{at}/values/{i}"),
                                     format!("duplicate value `{s}`"),
                                 );
                             }
                             Some("") => {
-                                r.at(&format!("{at}/values/{i}"), "an enum value cannot be empty");
+                                r.at(
+                                    Code::BadEnumValue,
+                                    &format!("{at}/values/{i}"),
+                                    "an enum value cannot be empty",
+                                );
                             }
                             Some(s) => values.push(s.to_owned()),
                             None => {
-                                r.at(&format!("{at}/values/{i}"), format!("expected a string, found {}", describe(v)))
+                                r.at(Code::WrongType, &format!("{at}/values/{i}"), format!("expected a string, found {}", describe(v)))
                                     .help("quote enum values: `\"5\"`; use `type: integer` with `values` for numbers");
                             }
                         }
@@ -222,12 +244,17 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
         ParamType::ImageUrl => ParamKind::ImageUrl,
         ParamType::Array => {
             if ps.items.is_none() {
-                r.at(at, "an `array` param needs `items`")
-                    .help("add `items: image_url` (or `string`)");
+                r.at(
+                    Code::ArrayWithoutItems,
+                    at,
+                    "an `array` param needs `items`",
+                )
+                .help("add `items: image_url` (or `string`)");
             }
             if let (Some(a), Some(b)) = (ps.min_items, ps.max_items) {
                 if a > b {
                     r.at(
+                        Code::BoundsReversed,
                         &format!("{at}/min_items"),
                         format!("`min_items` {a} is greater than `max_items` {b}"),
                     );
@@ -246,6 +273,7 @@ pub(super) fn param(r: &mut Reporter<'_>, at: &str, name: &str, ps: &ParamSpec) 
     if let Some(d) = &ps.default {
         if let Err(e) = crate::rules::check(name, &kind, d) {
             r.at(
+                Code::BadDefault,
                 &format!("{at}/default"),
                 format!("default of `{name}` is invalid: {}", e.message),
             )

@@ -15,7 +15,7 @@ pub(super) fn request(
     let before = r.count;
     let bad_placeholder =
         |r: &mut Reporter<'_>, field: &str, message: String, unknown: Option<String>| {
-            let d = r.at(field, message);
+            let d = r.at(Code::UnknownPlaceholder, field, message);
             d.expect("a declared param or a runtime value (`uuid`, `callback_url`, `task_id`)");
             if let Some(name) = unknown {
                 let runtime = RuntimeValue::ALL.map(RuntimeValue::name);
@@ -87,13 +87,18 @@ pub(super) fn request(
             find_placeholder(req, name).map_or_else(|| at.to_owned(), |p| format!("{at}{p}"));
         match p {
             Placeholder::Runtime(RuntimeValue::TaskId) if !polling => {
-                r.at(&place, "`{{ task_id }}` is only known when polling")
-                    .help("use it in `execution.poll`, not in `submit`");
+                r.at(
+                    Code::TaskIdInSubmit,
+                    &place,
+                    "`{{ task_id }}` is only known when polling",
+                )
+                .help("use it in `execution.poll`, not in `submit`");
             }
             Placeholder::Runtime(RuntimeValue::CallbackUrl)
                 if mode != ExecutionMode::Webhook || polling =>
             {
                 r.at(
+                    Code::CallbackUrlMisplaced,
                     &place,
                     "`{{ callback_url }}` is only available in the submit of a `webhook` model",
                 )
@@ -101,6 +106,7 @@ pub(super) fn request(
             }
             Placeholder::Param(name) if polling => {
                 r.at(
+                    Code::ParamInPoll,
                     &place,
                     format!("the poll request uses param `{name}`; a poll only knows `task_id`"),
                 )

@@ -13,12 +13,17 @@ pub(super) fn response(
     let outputs = match (&resp.outputs, ex.mode) {
         (Some(o), ExecutionMode::Sync) => outputs(r, "/execution/response/outputs", o),
         (None, ExecutionMode::Sync) => {
-            r.at("/execution/response", "a `sync` model needs `outputs`")
-                .help("add `outputs: { at: /pointer/to/result }`");
+            r.at(
+                Code::MissingOutputs,
+                "/execution/response",
+                "a `sync` model needs `outputs`",
+            )
+            .help("add `outputs: { at: /pointer/to/result }`");
             None
         }
         (Some(_), _) => {
             r.at_key(
+                Code::OutputsMisplaced,
                 "/execution/response/outputs",
                 "outputs of an async model are read from `poll.outputs`",
             )
@@ -29,11 +34,16 @@ pub(super) fn response(
     };
     match (&resp.task_id, ex.mode) {
         (None, ExecutionMode::Poll | ExecutionMode::Webhook) => {
-            r.at("/execution/response", "an async model needs `task_id`")
-                .help("add `task_id: /pointer/to/the/task/id` in the submit answer");
+            r.at(
+                Code::MissingTaskId,
+                "/execution/response",
+                "an async model needs `task_id`",
+            )
+            .help("add `task_id: /pointer/to/the/task/id` in the submit answer");
         }
         (Some(_), ExecutionMode::Sync) => {
             r.at_key(
+                Code::TaskIdInSync,
                 "/execution/response/task_id",
                 "a `sync` model has no task id",
             )
@@ -44,6 +54,7 @@ pub(super) fn response(
     }
     if ex.mode == ExecutionMode::Webhook && provider_has_webhook == Some(false) {
         r.at(
+            Code::NoProviderWebhook,
             "/execution/mode",
             format!(
                 "provider `{}` declares no `webhook` delivery",
@@ -74,6 +85,7 @@ pub(super) fn outputs(r: &mut Reporter<'_>, at: &str, o: &OutputSpec) -> Option<
         pointer(r, &format!("{at}/then"), t);
         if !json_string {
             r.at_key(
+                Code::ThenWithoutJsonString,
                 &format!("{at}/then"),
                 "`then` only applies with `json_string: true`",
             );
@@ -103,13 +115,14 @@ pub(super) fn provider_cost(
         }),
         Ok(_) => {
             r.at(
+                Code::NonPositiveRate,
                 &format!("{at}/credits_per_unit"),
                 "`credits_per_unit` must be positive",
             );
             None
         }
         Err(e) => {
-            r.at(&format!("{at}/credits_per_unit"), e)
+            r.at(Code::BadDecimal, &format!("{at}/credits_per_unit"), e)
                 .expect("a decimal string such as \"1000\"");
             None
         }
