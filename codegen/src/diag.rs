@@ -278,6 +278,103 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// Where the span ends, as a 1-based line and the 1-based column just past its last
+    /// character, when the source is known. Costs the length of the span.
+    pub fn end(&self, source: Option<&str>) -> (usize, usize) {
+        let Some(source) = source.filter(|_| self.span.end > self.span.start) else {
+            return (self.span.line, self.span.col + 1);
+        };
+        let start = byte_offset(source, 0, self.span.start);
+        let end = byte_offset(source, start, self.span.end - self.span.start);
+        let (mut line, mut col) = (self.span.line, self.span.col);
+        let mut chars = source[start..end].chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' if chars.peek() == Some(&'\n') => {}
+                '\n' | '\r' => {
+                    line += 1;
+                    col = 1;
+                }
+                _ => col += 1,
+            }
+        }
+        (line, col)
+    }
+
+    /// The mark the human form draws, as `(line, first column, last column)`: on the span's
+    /// first line, at least one character wide, both columns 1-based and inclusive.
+    fn mark(&self, source: Option<&str>) -> (usize, usize, usize) {
+        let Some(source) = source else {
+            return (self.span.line, self.span.col, self.span.col);
+        };
+        let (_, range) = line_of(source, self.span);
+        let width = source[range].chars().count().max(1);
+        (self.span.line, self.span.col, self.span.col + width - 1)
+    }
+
+    /// One JSON object, the `--message-format json` form: `line`/`column` where the span
+    /// starts, `end_line`/`end_column` just past its end (1-based, in characters), and
+    /// `span` as character offsets into the file (`end` exclusive).
+    pub fn to_json(&self, source: Option<&str>) -> serde_json::Value {
+        let (end_line, end_column) = self.end(source);
+        let mut v = serde_json::json!({
+            "reason": "diagnostic",
+            "file": self.file.display().to_string(),
+            "line": self.span.line,
+            "column": self.span.col,
+            "end_line": end_line,
+            "end_column": end_column,
+            "span": { "start": self.span.start, "end": self.span.end.max(self.span.start) },
+            "code": self.code.as_str(),
+            "name": self.code.name(),
+            "severity": "error",
+            "message": self.message,
+            "expected": self.expected,
+            "hint": self.hint,
+        });
+        if self.omitted > 0 {
+            v["omitted"] = self.omitted.into();
+        }
+        v
+    }
+
+    /// One GitHub Actions workflow command, the `--message-format github` form, so the
+    /// problem shows on the pull request's diff at the marked value.
+    pub fn to_github(&self, source: Option<&str>) -> String {
+        let (line, col, end_col) = self.mark(source);
+        let mut text = self.message.clone();
+        let notes: Vec<String> = [
+            self.expected.as_ref().map(|e| format!("expected {e}")),
+            self.hint.as_ref().map(|h| format!("hint: {h}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !notes.is_empty() {
+            text = format!("{text} ({})", notes.join("; "));
+        }
+        format!(
+            "::error file={},line={line},col={col},endLine={line},endColumn={end_col},title={}::{}",
+            github_property(&self.file.display().to_string()),
+            github_property(self.code.as_str()),
+            github_data(&text)
+        )
+    }
+}
+
+/// Escape the message of a workflow command: `%`, CR and LF.
+pub fn github_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escape a property of a workflow command: as its message, plus `:` and `,`.
+pub fn github_property(s: &str) -> String {
+    github_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// `file:line:col: message`, the one-line form used by tests and editors.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -549,6 +646,51 @@ mod tests {
         assert!(
             text.starts_with("error[E0201]: unknown field `colour`\n"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn json_and_github_forms_place_the_whole_value() {
+        let source = "a: 1\nb: { x: \"50%, ok\" }\n";
+        let d = Diagnostic::new(
+            Code::WrongType,
+            "m,a:p.yaml",
+            Span {
+                line: 2,
+                col: 11,
+                start: 15,
+                end: 24,
+            },
+            "50% off\nnext",
+        )
+        .expected("a list")
+        .hint("write `[x]`");
+        let v = d.to_json(Some(source));
+        assert_eq!(
+            v.to_string(),
+            r#"{"reason":"diagnostic","file":"m,a:p.yaml","line":2,"column":11,"end_line":2,"end_column":20,"span":{"start":15,"end":24},"code":"E0203","name":"wrong-type","severity":"error","message":"50% off\nnext","expected":"a list","hint":"write `[x]`"}"#
+        );
+        assert_eq!(
+            d.to_github(Some(source)),
+            "::error file=m%2Ca%3Ap.yaml,line=2,col=11,endLine=2,endColumn=19,title=E0203::50%25 off%0Anext (expected a list; hint: write `[x]`)"
+        );
+        // A span over two lines ends on the second; the GitHub mark stays on the first.
+        let block = Diagnostic::new(
+            Code::WrongType,
+            "f",
+            Span {
+                line: 1,
+                col: 1,
+                start: 0,
+                end: 7,
+            },
+            "m",
+        );
+        assert_eq!(block.end(Some(source)), (2, 3));
+        assert!(
+            block
+                .to_github(Some(source))
+                .contains("line=1,col=1,endLine=1,endColumn=4,")
         );
     }
 

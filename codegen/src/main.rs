@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use codegen::diag::Diagnostic;
 use codegen::emit::{cost_formula, human_duration};
@@ -42,8 +42,24 @@ struct Cli {
     /// Print the intermediate representation as JSON and exit (for debugging and other tools).
     #[arg(long)]
     dump_ir: bool,
+    /// How problems in the specs are printed: `human` (with source snippets), `json` (one
+    /// object per line on stdout, then a summary object) or `github` (GitHub Actions
+    /// workflow commands, so each problem annotates the pull request's diff).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = MessageFormat::Human, global = true)]
+    message_format: MessageFormat,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// The forms of `--message-format`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum MessageFormat {
+    /// Rustc-style errors with the source line and the value marked.
+    Human,
+    /// One JSON object per line and problem, then `{"reason":"summary",...}`.
+    Json,
+    /// `::error file=...,line=...::message` workflow commands for GitHub Actions.
+    Github,
 }
 
 #[derive(Subcommand, Debug)]
@@ -100,7 +116,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let registry = match codegen::load(&models, &cwd) {
         Ok(r) => r,
         Err(diags) => {
-            report(&diags);
+            report(&diags, cli.message_format);
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -113,11 +129,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
     match cli.command.unwrap_or(Command::Generate) {
         Command::Validate => {
-            println!(
-                "ok: {} models and {} providers are valid",
-                registry.models.len(),
-                registry.providers.len()
-            );
+            if cli.message_format == MessageFormat::Json {
+                println!("{}", summary_json(0, 0, Some(&registry)));
+            } else {
+                println!(
+                    "ok: {} models and {} providers are valid",
+                    registry.models.len(),
+                    registry.providers.len()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {
@@ -125,7 +145,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { env } => Ok(keys(&registry, env)),
-        Command::Generate => generate(&registry, &out, &schema_dir, cli.check, &cwd),
+        Command::Generate => generate(
+            &registry,
+            &out,
+            &schema_dir,
+            cli.check,
+            &cwd,
+            cli.message_format,
+        ),
     }
 }
 
@@ -135,7 +162,16 @@ fn generate(
     schema_dir: &Path,
     check: bool,
     cwd: &Path,
+    format: MessageFormat,
 ) -> Result<ExitCode, String> {
+    // With `json`, stdout holds JSON only: the progress lines go to stderr.
+    let say = |line: String| {
+        if format == MessageFormat::Json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
     let files = codegen::emit::emit_all(registry).map_err(|e| format!("generation failed: {e}"))?;
     let schemas = codegen::emit::schema_files().map_err(|e| format!("generation failed: {e}"))?;
     let shown = |p: &Path| codegen::diag::display_path(p, cwd).display().to_string();
@@ -148,11 +184,14 @@ fn generate(
             );
         }
         if stale.is_empty() {
-            println!(
+            say(format!(
                 "ok: {} and {} are up to date",
                 shown(out),
                 shown(schema_dir)
-            );
+            ));
+            if format == MessageFormat::Json {
+                println!("{}", summary_json(0, 0, Some(registry)));
+            }
             return Ok(ExitCode::SUCCESS);
         }
         for s in &stale {
@@ -162,11 +201,24 @@ fn generate(
                 Stale::Extra(p) => Stale::Extra(PathBuf::from(shown(p))),
             };
             eprintln!("{s}");
+            stale_line(&s, format);
         }
         eprintln!(
             "error: {} generated file(s) differ from what the specs produce; run `cargo run -p codegen` and commit the result",
             stale.len()
         );
+        if format == MessageFormat::Json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "reason": "summary",
+                    "success": false,
+                    "problems": 0,
+                    "files": 0,
+                    "stale": stale.len(),
+                })
+            );
+        }
         return Ok(ExitCode::FAILURE);
     }
     let mut written = 0;
@@ -175,35 +227,94 @@ fn generate(
         let r = write::write_tree(root, files)
             .map_err(|e| format!("cannot write {}: {e} (nothing was changed)", shown(root)))?;
         for f in &r.written {
-            println!("wrote {}/{f}", shown(root));
+            say(format!("wrote {}/{f}", shown(root)));
         }
         for f in &r.removed {
-            println!("removed {}/{f}", shown(root));
+            say(format!("removed {}/{f}", shown(root)));
         }
         written += r.written.len() + r.removed.len();
         unchanged += r.unchanged;
     }
-    println!(
+    say(format!(
         "ok: {} models, {} providers; {written} file(s) changed, {unchanged} unchanged",
         registry.models.len(),
         registry.providers.len()
-    );
+    ));
+    if format == MessageFormat::Json {
+        println!("{}", summary_json(0, 0, Some(registry)));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(diags: &[Diagnostic]) {
+/// A stale generated file in the machine forms: a JSON object, or a GitHub annotation on the
+/// file (the diff itself went to stderr).
+fn stale_line(s: &Stale, format: MessageFormat) {
+    let (state, path) = match s {
+        Stale::Missing(p) => ("missing", p),
+        Stale::Changed(p, _) => ("stale", p),
+        Stale::Extra(p) => ("extra", p),
+    };
+    let path = path.display().to_string();
+    match format {
+        MessageFormat::Human => {}
+        MessageFormat::Json => println!(
+            "{}",
+            serde_json::json!({ "reason": "stale", "file": path, "state": state })
+        ),
+        MessageFormat::Github => println!(
+            "::error file={},title=stale::{}",
+            codegen::diag::github_property(&path),
+            codegen::diag::github_data(&format!(
+                "{path} is {state}: it is not what the specs produce; run `cargo run -p codegen` and commit the result"
+            ))
+        ),
+    }
+}
+
+/// Print the problems of the specs in the chosen form. `human` goes to stderr; `json` and
+/// `github` go to stdout, where tools and the Actions runner read them.
+fn report(diags: &[Diagnostic], format: MessageFormat) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut files = std::collections::BTreeSet::new();
+    // Each file is read once, however many problems it has.
+    let mut sources: std::collections::HashMap<PathBuf, Option<String>> = Default::default();
     for d in diags {
-        let source = std::fs::read_to_string(&d.file).ok();
-        eprintln!("{}", d.render(source.as_deref(), color));
+        let source = sources
+            .entry(d.file.clone())
+            .or_insert_with(|| std::fs::read_to_string(&d.file).ok())
+            .as_deref();
+        match format {
+            MessageFormat::Human => eprintln!("{}", d.render(source, color)),
+            MessageFormat::Json => println!("{}", d.to_json(source)),
+            MessageFormat::Github => println!("{}", d.to_github(source)),
+        }
         files.insert(d.file.clone());
     }
-    eprintln!(
-        "error: {} problem(s) in {} file(s); nothing was written",
-        codegen::diag::problem_count(diags),
+    let problems = codegen::diag::problem_count(diags);
+    let line = format!(
+        "error: {problems} problem(s) in {} file(s); nothing was written",
         files.len()
     );
+    match format {
+        MessageFormat::Json => println!("{}", summary_json(problems, files.len(), None)),
+        MessageFormat::Human | MessageFormat::Github => eprintln!("{line}"),
+    }
+}
+
+/// The last line of `--message-format json`: how many problems in how many files, and, when
+/// the specs are valid, how many models and providers they hold.
+fn summary_json(problems: usize, files: usize, registry: Option<&Registry>) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "reason": "summary",
+        "success": problems == 0,
+        "problems": problems,
+        "files": files,
+    });
+    if let Some(r) = registry {
+        v["models"] = r.models.len().into();
+        v["providers"] = r.providers.len().into();
+    }
+    v
 }
 
 fn list(registry: &Registry) {

@@ -239,3 +239,70 @@ fn every_bundled_spec_names_its_schema_for_editors() {
     }
     assert!(count >= 20);
 }
+
+/// A small project with one broken model: a state name written wrong inside the optional
+/// `poll` block.
+fn broken_project(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("codegen-cli-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    copy_dir(
+        &root().join("tests/invalid/base/models"),
+        &dir.join("models"),
+    );
+    fs::write(
+        dir.join("models/acme/clip.yaml"),
+        "id: clip
+display_name: Clip
+provider: acme
+content_type: video
+key_scope: text_to_video
+params:
+  prompt: { type: string, required: true }
+cost: { base: \"4\" }
+execution:
+  mode: poll
+  submit: { method: POST, path: /v1/videos, body: { prompt: \"{{ prompt }}\" } }
+  response: { task_id: /id }
+  poll:
+    method: GET
+    path: /v1/videos/{{ task_id }}
+    status: /status
+    states: { queued: pending, running: procesing, done: completed, error: failed }
+    outputs: { at: /video/url }
+  expected_latency: 1m
+  timeout: 10m
+",
+    )
+    .expect("write");
+    dir
+}
+
+#[test]
+fn message_format_json_prints_one_object_per_problem_then_a_summary() {
+    let dir = broken_project("json");
+    let o = codegen(&["validate", "--message-format", "json"], &dir);
+    fs::remove_dir_all(&dir).ok();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        r#"{"reason":"diagnostic","file":"models/acme/clip.yaml","line":17,"column":41,"end_line":17,"end_column":50,"span":{"start":410,"end":419},"code":"E0204","name":"unknown-value","severity":"error","message":"unknown value `procesing` for `execution.poll.states.running`","expected":"one of `pending`, `processing`, `completed`, `failed`","hint":"did you mean `processing`?"}
+{"reason":"summary","success":false,"problems":1,"files":1}
+"#
+    );
+}
+
+#[test]
+fn message_format_github_prints_workflow_commands() {
+    let dir = broken_project("github");
+    let o = codegen(&["validate", "--message-format", "github"], &dir);
+    fs::remove_dir_all(&dir).ok();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "::error file=models/acme/clip.yaml,line=17,col=41,endLine=17,endColumn=49,title=E0204::unknown value `procesing` for `execution.poll.states.running` (expected one of `pending`, `processing`, `completed`, `failed`; hint: did you mean `processing`?)\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "error: 1 problem(s) in 1 file(s); nothing was written\n"
+    );
+}
