@@ -204,6 +204,15 @@ pub(crate) fn duration_in_words(text: &str) -> Option<String> {
     (!out.is_empty() && out != text).then_some(out)
 }
 
+/// The message for a duration that does not parse, given the parser's reason.
+pub(crate) fn duration_problem(text: &str, reason: &str) -> String {
+    if duration_in_words(text).is_some() {
+        format!("bad duration: `{text}` is written in words")
+    } else {
+        format!("bad duration: {reason}")
+    }
+}
+
 /// The hint for a duration that does not parse.
 pub(crate) fn duration_hint(text: &str) -> String {
     match duration_in_words(text) {

@@ -155,7 +155,7 @@ pub(super) fn lower(
                 r.at(
                     Code::BadDuration,
                     "/webhook/tolerance",
-                    format!("bad duration: {e}"),
+                    super::duration_problem(t, &e),
                 )
                 .expect("a duration such as `5m`")
                 .help(super::duration_hint(t));

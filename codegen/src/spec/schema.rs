@@ -327,14 +327,26 @@ impl Cx<'_> {
                 describe(found)
             ),
         );
-        if expected == "a string" {
-            if let Some(text) = self.map.plain_numbers.get(pointer) {
-                d = d.hint(format!(
-                    "write the number as a quoted string, `\"{text}\"`, so it stays exact"
-                ));
-            } else {
-                d = d.hint("quote the value");
+        let hint = match (expected, found) {
+            ("a string", _) if self.map.plain_numbers.contains_key(pointer) => {
+                let text = &self.map.plain_numbers[pointer];
+                format!("write the number as a quoted string, `\"{text}\"`, so it stays exact")
             }
+            (_, Value::Array(_)) => "write one value here, not a list".to_owned(),
+            ("a string", Value::Object(_)) => "write one value here, not a mapping".to_owned(),
+            ("a string", _) => "quote the value".to_owned(),
+            ("a list", v) => format!("write a list: `[{}]`", plain(v)),
+            ("`true` or `false`", _) => "write `true` or `false`, unquoted".to_owned(),
+            ("a mapping", _) => format!(
+                "write the fields of `{field}` under it, indented, or as `{{ key: value }}`"
+            ),
+            ("an integer" | "a number", Value::String(t)) if t.trim().parse::<f64>().is_ok() => {
+                format!("remove the quotes: `{}`", t.trim())
+            }
+            _ => String::new(),
+        };
+        if !hint.is_empty() {
+            d = d.hint(hint);
         }
         d
     }
@@ -381,6 +393,11 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// A value as a spec writes it: a string without quotes, anything else as JSON.
+fn plain(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
 }
 
 /// The field a JSON pointer names, as a user writes it: `execution.poll.states.running`,

@@ -338,7 +338,7 @@ fn duration(r: &mut Reporter<'_>, at: &str, text: &str) -> Option<u64> {
     match parse_duration(text) {
         Ok(ms) => Some(ms),
         Err(e) => {
-            r.at(Code::BadDuration, at, format!("bad duration: {e}"))
+            r.at(Code::BadDuration, at, super::duration_problem(text, &e))
                 .expect("a duration such as `30s`, `4m`, `1h` or `1m30s`")
                 .help(super::duration_hint(text));
             None
