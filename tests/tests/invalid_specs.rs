@@ -169,6 +169,37 @@ fn no_raw_validator_message_reaches_a_user() {
     }
 }
 
+/// A wrong value is marked whole: the span of every "unknown value `x`" and every bad
+/// duration covers exactly the value as written (quotes included when it is quoted).
+#[test]
+fn a_wrong_value_is_marked_whole() {
+    let mut checked = 0;
+    for (name, diags, _) in every_case_output() {
+        let case = root().join("tests/invalid/cases").join(&name);
+        for d in &diags {
+            let value = d
+                .message
+                .strip_prefix("unknown value `")
+                .or_else(|| d.message.strip_prefix("bad duration: `"))
+                .and_then(|rest| rest.split('`').next());
+            let Some(value) = value else { continue };
+            let rel = d.file.strip_prefix("models").expect("under models/");
+            let source = fs::read_to_string(case.join("models").join(rel))
+                .or_else(|_| fs::read_to_string(root().join("tests/invalid/base/models").join(rel)))
+                .expect("source");
+            let marked: String = source
+                .chars()
+                .skip(d.span.start)
+                .take(d.span.end - d.span.start)
+                .collect();
+            let bare = marked.trim_matches(['"', '\'']);
+            assert_eq!(bare, value, "case {name}: {d} marks `{marked}`");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} values checked");
+}
+
 /// Every code the corpus produces is in the one list of codes, and documented in SPEC.md
 /// with its name; the human rendering shows it like rustc (`error[E0201]: ...`).
 #[test]
