@@ -109,11 +109,11 @@ fn model_file(view: &ModelView<'_>, provider: &ir::Provider) -> String {
         "use registry_core::template::{{{}}};",
         template.join(", ")
     ));
-    o.line("use registry_core::{cost, model, typed};");
     if body.contains("::VALUES") {
         // `VALUES` of the value-set enums.
         o.line("use registry_core::typed::Choice as _;");
     }
+    o.line("use registry_core::{cost, model, typed};");
     o.blank();
     o.line("use super::providers;");
     let mut text = o.finish();

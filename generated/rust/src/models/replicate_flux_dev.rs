@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use registry_core::params::{Kind, ParamRule, Violations};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
-use registry_core::{cost, model, typed};
 use registry_core::typed::Choice as _;
+use registry_core::{cost, model, typed};
 
 use super::providers;
 
