@@ -48,8 +48,10 @@ t0=$(now_ms)
 echo "debug build of generated-models alone (dependencies built): $(( $(now_ms) - t0 )) ms"
 
 # Edit one model file (a comment appended) and rebuild.
-one=$(find "$ws/rust/src/models" -name 'seedance_copy_00000*.rs' | head -1)
-[ -n "$one" ] || one=$(find "$ws/rust/src/models" -name '*.rs' | sort | head -1)
+# `find -quit` stops at the first match itself: a `| head -1` would end find with SIGPIPE, which
+# `pipefail` turns into a failure of the script.
+one=$(find "$ws/rust/src/models" -name 'seedance_copy_00000*.rs' -print -quit)
+[ -n "$one" ] || one=$(find "$ws/rust/src/models" -name '*.rs' -print -quit)
 echo "// edited" >> "$one"
 t0=$(now_ms)
 (cd "$ws" && /usr/bin/time -f '%e s wall, %U s user, %S s sys' cargo build -q -p generated-models)
