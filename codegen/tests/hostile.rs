@@ -247,10 +247,7 @@ fn the_cli_prints_50_problems_and_one_line_for_the_rest() {
     let _ = fs::remove_dir_all(&scratch);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error"))
-        .collect();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
     // 50 problems, the count of the rest, and the closing summary.
     assert_eq!(errors.len(), MAX_PER_FILE + 2, "{stderr}");
     assert!(

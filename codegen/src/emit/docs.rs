@@ -80,7 +80,10 @@ fn codes_table(out: &mut String) {
         out,
         "Every problem `codegen` reports carries one of these codes, shown as `error[E0201]` and in the `code` field of `--message-format json`. A code keeps its meaning; a retired code is not reused.\n"
     );
-    let _ = writeln!(out, "| code | name | meaning | example fix |\n|---|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| code | name | meaning | example fix |\n|---|---|---|---|"
+    );
     for code in crate::diag::Code::ALL {
         let _ = writeln!(
             out,
