@@ -112,7 +112,10 @@ pub trait Choice: Copy + PartialEq + 'static {
 
     /// The value of this variant.
     fn value(self) -> Self::Value {
-        let i = Self::ALL.iter().position(|c| *c == self).unwrap_or_default();
+        let i = Self::ALL
+            .iter()
+            .position(|c| *c == self)
+            .unwrap_or_default();
         Self::VALUES[i]
     }
 
