@@ -82,9 +82,14 @@ fn model_file(view: &ModelView<'_>, provider: &ir::Provider) -> String {
     }
     o.inner_doc("");
     o.inner_doc(&format!("Generated from `models/{}`.", m.source));
-    // Import what the body names, so no import is unused.
+    // Import what the body's code names (doc comments left out), so no import is unused.
+    let code: String = body
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let uses =
-        |name: &str| body.contains(&format!("{name}::")) || body.contains(&format!("{name} {{"));
+        |name: &str| code.contains(&format!("{name}::")) || code.contains(&format!("{name} {{"));
     if uses("Duration") {
         o.line("use std::time::Duration;");
         o.blank();
@@ -109,7 +114,7 @@ fn model_file(view: &ModelView<'_>, provider: &ir::Provider) -> String {
         "use registry_core::template::{{{}}};",
         template.join(", ")
     ));
-    if body.contains("::VALUES") {
+    if code.contains("::VALUES") {
         // `VALUES` of the value-set enums.
         o.line("use registry_core::typed::Choice as _;");
     }
