@@ -68,6 +68,74 @@ async fn sync_generation_completes_charges_and_records() {
 }
 
 #[tokio::test]
+async fn fewer_outputs_than_asked_are_refunded_pro_rata() {
+    let h = harness().await;
+    h.mock.inject(Fault::FewerOutputs(1));
+    let out = h
+        .engine
+        .run_dynamic(
+            &SYNC,
+            &json!({"prompt": "a red apple", "number_results": 4}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.outputs.len(), 1);
+    // The formula: ceil(1.5 x 4 x 5/5) = 6 held; a quarter of it, 1.5, rounds up to 2.
+    assert_eq!(out.cost.to_string(), "2");
+    let row = h.store.get(&out.generation_id).unwrap().unwrap();
+    assert_eq!(
+        (
+            row.status,
+            row.tokens_used.unwrap().to_string(),
+            row.outputs_expected,
+            row.outputs_received,
+            row.credits_refunded.unwrap().to_string()
+        ),
+        (Status::Completed, "2".into(), Some(4), Some(1), "4".into())
+    );
+    // The ledger: the balance fell by exactly tokens_used, and nothing stays held.
+    assert_eq!(balance(&h), "998");
+    assert_eq!(
+        h.store
+            .available(LOCAL_USER_ID)
+            .unwrap()
+            .unwrap()
+            .to_string(),
+        "998"
+    );
+
+    // All four back: the whole cost, nothing refunded, the counts still recorded.
+    let out = h
+        .engine
+        .run_dynamic(
+            &SYNC,
+            &json!({"prompt": "a red apple", "number_results": 4}),
+        )
+        .await
+        .unwrap();
+    let row = h.store.get(&out.generation_id).unwrap().unwrap();
+    assert_eq!(
+        (
+            out.cost.to_string(),
+            row.outputs_expected,
+            row.outputs_received,
+            row.credits_refunded.unwrap().to_string()
+        ),
+        ("6".into(), Some(4), Some(4), "0".into())
+    );
+    assert_eq!(balance(&h), "992");
+    let charged: rust_decimal::Decimal = h
+        .store
+        .list()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g.tokens_used)
+        .map(|c| c.as_decimal())
+        .sum();
+    assert_eq!(charged, rust_decimal::Decimal::from(8));
+}
+
+#[tokio::test]
 async fn poll_generation_completes_through_polls() {
     let h = harness().await;
     let out = h

@@ -549,6 +549,101 @@ fn unexpected_token_cost_fires_for_any_charge_off_the_formula() {
     assert_eq!(out, "40|40|38.5|f|t|\n0\n");
 }
 
+/// `n` completed generations of `model`, `age` ago, that asked for `expected` outputs and got
+/// `received`: charged their share of the formula's cost, the rest refunded (as the runtime
+/// records a shortfall).
+fn counted(model: &str, n: u32, expected: u32, received: u32, age: &str) -> String {
+    format!(
+        "insert into generations (model_id, provider, content_type, status, params, tokens_used, credits_refunded, \
+           outputs_expected, outputs_received, created_at, updated_at, completed_at)\n\
+         select r.model_id, r.provider, r.content_type, 'completed', '{{}}',\n\
+           expected_credit_cost(r.model_id, '{{}}') * {received} / {expected},\n\
+           expected_credit_cost(r.model_id, '{{}}') - expected_credit_cost(r.model_id, '{{}}') * {received} / {expected},\n\
+           {expected}, {received}, now() - interval '{age}', now() - interval '{age}' + interval '1 second',\n\
+           now() - interval '{age}' + interval '1 second'\n\
+         from model_registry r cross join generate_series(1, {n})\n\
+         where r.model_id = '{model}';"
+    )
+}
+
+#[test]
+fn output_shortfall_fires_over_5_percent_of_a_models_counted_completions() {
+    let pg = ready();
+    // Completions whose outputs were not counted are not judged.
+    let healthy = format!(
+        "{}\n{}",
+        counted("gpt_image_1", 50, 2, 2, "10 minutes"),
+        mix("fal_flux_schnell", 40, 0, "10 minutes")
+    );
+    let past = format!(
+        "{healthy}\n{}\n{}",
+        counted("fal_flux_schnell", 94, 4, 4, "59 minutes 59 seconds"),
+        counted("fal_flux_schnell", 6, 4, 1, "30 minutes")
+    );
+    let all = alerts(&pg, &past);
+    let a = one(&all, "output_shortfall");
+    assert_eq!(
+        (
+            a.severity.as_str(),
+            a.subject.as_str(),
+            a.observed.as_str(),
+            a.threshold.as_str(),
+            a.window.as_str(),
+            a.sample.as_str()
+        ),
+        (
+            "warning",
+            "fal_flux_schnell",
+            "6.00",
+            "5",
+            "01:00:00",
+            "100"
+        )
+    );
+    assert_eq!(
+        a.action,
+        "Check the provider's output count; the charge was refunded pro rata."
+    );
+    // A charge refunded pro rata is not a charge off the formula.
+    quiet(&all, "unexpected_token_cost");
+
+    // Exactly 5%: quiet.
+    let inside = format!(
+        "{healthy}\n{}\n{}",
+        counted("fal_flux_schnell", 95, 4, 4, "30 minutes"),
+        counted("fal_flux_schnell", 5, 4, 1, "30 minutes")
+    );
+    quiet(&alerts(&pg, &inside), "output_shortfall");
+    // Too few counted to judge: 1 short of 9.
+    let few = format!(
+        "{healthy}\n{}\n{}",
+        counted("fal_flux_schnell", 8, 4, 4, "30 minutes"),
+        counted("fal_flux_schnell", 1, 4, 1, "30 minutes")
+    );
+    quiet(&alerts(&pg, &few), "output_shortfall");
+    // The shortfalls were an hour ago, outside the window: quiet.
+    let before = format!(
+        "{healthy}\n{}\n{}",
+        counted("fal_flux_schnell", 94, 4, 4, "30 minutes"),
+        counted("fal_flux_schnell", 6, 4, 1, "1 hour")
+    );
+    quiet(&alerts(&pg, &before), "output_shortfall");
+
+    // The metric: per model, counted, short, rate, outputs missing, and the credits refunded
+    // (three quarters of the cost of each of the 6 short ones, exactly).
+    let out = pg.query(&format!(
+        "begin;\n{past}\n\
+         select model_id, provider, counted, short, shortfall_rate_pct, outputs_missing, \
+                credits_refunded = 6 * expected_credit_cost(model_id, '{{}}') * 3 / 4 \
+           from monitoring_output_shortfalls order by model_id;\n\
+         rollback;"
+    ));
+    assert_eq!(
+        out,
+        "fal_flux_schnell|fal|100|6|6.00|18|t\ngpt_image_1|openai|50|0|0.00|0|f\n"
+    );
+}
+
 #[test]
 fn metric_views_report_the_seeded_numbers() {
     let pg = ready();
@@ -605,6 +700,8 @@ fn thresholds_and_windows_follow_monitoring_yaml() {
     ir.monitoring.min_sample = 3;
     ir.monitoring.high_error_rate_above = "50".into();
     ir.monitoring.high_error_window_s = 600;
+    ir.monitoring.output_shortfall_rate_above = "50".into();
+    ir.monitoring.output_shortfall_window_s = 600;
     let files = codegen::emit::emit_all(&ir).expect("emit");
     let dir = std::env::temp_dir().join(format!("registry-sql-thresholds-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -640,4 +737,24 @@ fn thresholds_and_windows_follow_monitoring_yaml() {
         &alerts(&pg, &mix("seedance_v1_lite", 2, 3, "10 minutes")),
         "high_error_rate",
     );
+
+    let short = |age: &str| {
+        format!(
+            "{}\n{}",
+            counted("gpt_image_1", 1, 2, 2, age),
+            counted("gpt_image_1", 2, 2, 1, age)
+        )
+    };
+    let all = alerts(&pg, &short("9 minutes"));
+    let a = one(&all, "output_shortfall");
+    assert_eq!(
+        (
+            a.observed.as_str(),
+            a.threshold.as_str(),
+            a.window.as_str(),
+            a.sample.as_str()
+        ),
+        ("66.67", "50", "00:10:00", "3")
+    );
+    quiet(&alerts(&pg, &short("10 minutes")), "output_shortfall");
 }

@@ -443,6 +443,9 @@ fn rows_the_store_writes_load_into_postgres() {
         created_at: now,
         updated_at: now,
         completed_at: None,
+        outputs_expected: None,
+        outputs_received: None,
+        credits_refunded: None,
     };
     store
         .set_balance(LOCAL_USER_ID, "100".parse().unwrap())
@@ -459,6 +462,11 @@ fn rows_the_store_writes_load_into_postgres() {
     let finish = Finish::Completed {
         outputs: json!(["https://cdn.example/v.mp4"]),
         provider_cost: Some("6.25".parse().unwrap()),
+        count: Some(runtime::store::OutputCount {
+            expected: 2,
+            received: 1,
+            charge: "6.25".parse().unwrap(),
+        }),
     };
     assert!(store.finish(&generation.id, &finish).unwrap());
     let g = store.get(&generation.id).unwrap().expect("the row");
@@ -468,8 +476,9 @@ fn rows_the_store_writes_load_into_postgres() {
     // Each value as the store keeps it, converted as TYPE_MAP says.
     pg.query(&format!(
         "insert into generations (id, user_id, model_id, provider, content_type, status, params, provider_response, \
-         tokens_used, provider_cost, created_at, updated_at, completed_at) values \
-         ({}, {}, {}, {}, {}, {}, {}::jsonb, {}::jsonb, {}, {}, {}, {}, {});",
+         tokens_used, provider_cost, created_at, updated_at, completed_at, outputs_expected, outputs_received, \
+         credits_refunded) values \
+         ({}, {}, {}, {}, {}, {}, {}::jsonb, {}::jsonb, {}, {}, {}, {}, {}, {}, {}, {});",
         lit(&g.id),
         lit(&g.user_id),
         lit(&g.model_id),
@@ -483,6 +492,9 @@ fn rows_the_store_writes_load_into_postgres() {
         ms(g.created_at),
         ms(g.updated_at),
         g.completed_at.map_or_else(|| "null".to_owned(), ms),
+        g.outputs_expected.map_or_else(|| "null".to_owned(), |n| n.to_string()),
+        g.outputs_received.map_or_else(|| "null".to_owned(), |n| n.to_string()),
+        opt_lit(g.credits_refunded.map(|c| c.to_string())),
     ));
     pg.query(&format!(
         "insert into api_key_events (occurred_at, provider, model_id, key_scope, secret_name, success, error) \
@@ -499,15 +511,21 @@ fn rows_the_store_writes_load_into_postgres() {
     let back = pg.query(
         "select id, user_id, status, tokens_used, provider_cost, \
                 (extract(epoch from created_at) * 1000)::bigint, \
-                (extract(epoch from completed_at) * 1000)::bigint, params, provider_response \
+                (extract(epoch from completed_at) * 1000)::bigint, params, provider_response, \
+                outputs_expected, outputs_received, credits_refunded \
          from generations;",
     );
     let f: Vec<&str> = back.trim_end().split('|').collect();
-    assert_eq!(f.len(), 9, "one generation row: {back:?}");
+    assert_eq!(f.len(), 12, "one generation row: {back:?}");
     assert_eq!(
         (f[0], f[1], f[2], f[3], f[4]),
-        (g.id.as_str(), LOCAL_USER_ID, "completed", "12.5", "6.25"),
-        "id, user_id, status, tokens_used, provider_cost back from Postgres"
+        (g.id.as_str(), LOCAL_USER_ID, "completed", "6.25", "6.25"),
+        "id, user_id, status, tokens_used (half of the 12.5 held: one output of two), provider_cost back from Postgres"
+    );
+    assert_eq!(
+        (f[9], f[10], f[11]),
+        ("2", "1", "6.25"),
+        "outputs_expected, outputs_received, credits_refunded"
     );
     assert_eq!(
         f[5],

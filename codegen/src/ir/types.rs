@@ -431,6 +431,10 @@ pub struct Monitoring {
     pub missing_key_window_s: u64,
     /// Cost-mismatch window, seconds.
     pub cost_mismatch_window_s: u64,
+    /// Output-shortfall threshold, percent of a model's counted completions.
+    pub output_shortfall_rate_above: String,
+    /// Window, seconds.
+    pub output_shortfall_window_s: u64,
 }
 
 impl Model {

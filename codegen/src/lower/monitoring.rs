@@ -43,6 +43,10 @@ pub(super) fn lower(
     let high = pct("high_error_rate_above", &spec.high_error_rate_above);
     let model_fail = pct("model_failure_rate_above", &spec.model_failure_rate_above);
     let provider_err = pct("provider_error_rate_above", &spec.provider_error_rate_above);
+    let shortfall = pct(
+        "output_shortfall_rate_above",
+        &spec.output_shortfall_rate_above,
+    );
     let factor = match parse_decimal(&spec.latency_factor) {
         Ok(d) if d > Decimal::ONE => canonical(d),
         Ok(_) => {
@@ -107,6 +111,8 @@ pub(super) fn lower(
         provider_error_window_s: dur("provider_error_window", &spec.provider_error_window),
         missing_key_window_s: dur("missing_key_window", &spec.missing_key_window),
         cost_mismatch_window_s: dur("cost_mismatch_window", &spec.cost_mismatch_window),
+        output_shortfall_rate_above: shortfall,
+        output_shortfall_window_s: dur("output_shortfall_window", &spec.output_shortfall_window),
     };
     if problems.is_empty() {
         return Some(m);

@@ -598,6 +598,13 @@ pub struct MonitoringSpec {
     /// Window in which any charge that differs from the cost formula is a warning.
     #[serde(default = "d_1h")]
     pub cost_mismatch_window: DurationString,
+    /// Warning when more than this share (percent) of one model's completed generations came
+    /// back with fewer outputs than were charged for (the shortfall is refunded pro rata).
+    #[serde(default = "d_shortfall")]
+    pub output_shortfall_rate_above: DecimalString,
+    /// Window of the output-shortfall alert.
+    #[serde(default = "d_1h")]
+    pub output_shortfall_window: DurationString,
 }
 
 fn d_min_sample() -> u32 {
@@ -620,6 +627,9 @@ fn d_model_fail() -> String {
 }
 fn d_provider_err() -> String {
     "10".into()
+}
+fn d_shortfall() -> String {
+    "5".into()
 }
 fn d_1h() -> String {
     "1h".into()

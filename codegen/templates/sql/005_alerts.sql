@@ -9,6 +9,7 @@
 -- {{ monitoring.min_sample }} finished generations in its window (min_sample): fewer are too few to judge.
 -- Rates are compared exactly (failed x 100 > threshold x finished); observed values are
 -- percentages rounded to 2 places, latencies in seconds, mismatches and failures in counts.
+-- The output-shortfall sample is the model's completed generations whose outputs were counted.
 
 begin;
 
@@ -144,6 +145,23 @@ from (
     where c.differs_from_formula
     group by c.model_id
     having count(*) > {{ alerts.unexpected_token_cost.threshold }}
+
+    union all
+
+    -- Output shortfall: too many of one model's counted completions came back with fewer
+    -- outputs than were charged for (each was refunded pro rata).
+    select
+        {{ alerts.output_shortfall.severity }},
+        {{ alerts.output_shortfall.rule }},
+        o.model_id,
+        o.shortfall_rate_pct,
+        {{ alerts.output_shortfall.threshold }},
+        {{ alerts.output_shortfall.window }},
+        o.counted,
+        {{ alerts.output_shortfall.action }}
+    from monitoring_output_shortfalls o
+    where o.counted >= {{ monitoring.min_sample }}
+      and o.short * 100 > {{ alerts.output_shortfall.threshold }} * o.counted
 ) as firing
 order by severity = 'critical' desc, rule, subject;
 

@@ -198,6 +198,12 @@ impl Engine {
                 outputs,
                 provider_cost,
             }) => {
+                let span = tracing::info_span!("generation", generation_id = %g, model = model.id, provider = model.provider.id);
+                let count = row.params.as_object().and_then(|params| {
+                    let cost = crate::cost::compute(&model.cost, params).ok()?;
+                    super::run::counted(&span, model, params, cost, outputs.len())
+                        .map(|c| (c, cost))
+                });
                 let applied = self
                     .inner
                     .store
@@ -206,9 +212,13 @@ impl Engine {
                         &Finish::Completed {
                             outputs: json!(outputs),
                             provider_cost,
+                            count: count.map(|(c, _)| c),
                         },
                     )
                     .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+                if applied && let Some((c, cost)) = count {
+                    super::run::shortfall_event(&span, &c, cost);
+                }
                 Ok(if applied {
                     WebhookAck::Applied
                 } else {

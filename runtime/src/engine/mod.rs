@@ -35,6 +35,7 @@ use crate::webhook::{WebhookError, WebhookRequest};
 
 mod delivery;
 mod run;
+mod shortfall;
 mod wait;
 
 use delivery::Waiter;
@@ -97,7 +98,8 @@ pub struct RunOutput {
     pub model_id: &'static str,
     /// The outputs.
     pub outputs: Vec<Output>,
-    /// Credits charged (the formula's result).
+    /// Credits charged: the formula's result, or its pro-rata share when the provider returned
+    /// fewer outputs than the counting param asked for (the rest was refunded).
     pub cost: Credits,
     /// What the provider reports it charged, in credits.
     pub provider_cost: Option<Decimal>,

@@ -8,14 +8,14 @@
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::{Engine, RunOutput, Via};
+use super::{Engine, RunOutput, Via, shortfall};
 use crate::answer::provider_error;
 use crate::cost;
 use crate::error::RunError;
 use crate::http::{Answer, CallTag, SendError};
 use crate::keys::{KeyError, KeyRequest, Secret, resolve_logged};
 use crate::model::{HttpRequest, Mode, ModelInfo, Outcome, RequestContext, SubmitAnswer};
-use crate::store::{Finish, Generation, KeyEvent, Status, now_ms};
+use crate::store::{Finish, Generation, KeyEvent, OutputCount, Status, now_ms};
 
 /// Params as a run receives them.
 pub(super) enum Checked<'a> {
@@ -49,6 +49,29 @@ pub(super) struct RunCtx {
     pub(super) deadline: Instant,
     /// The provider's task id, once the provider accepted the task.
     pub(super) task_id: Option<String>,
+}
+
+/// The output count of a completed generation (see `shortfall.rs`); a count that cannot be
+/// priced (exact arithmetic overflowing) charges the whole cost, with an error event.
+pub(super) fn counted(
+    span: &tracing::Span,
+    info: &'static ModelInfo,
+    params: &Map<String, Value>,
+    cost: cost::Credits,
+    received: usize,
+) -> Option<OutputCount> {
+    shortfall::reconcile(info, params, cost, received).unwrap_or_else(|e| {
+        tracing::error!(parent: span, event = "output_count_unpriced", error = %e, "could not price the output shortfall; charging the whole cost");
+        None
+    })
+}
+
+/// The `output_shortfall` warning, when fewer outputs came back than were charged for.
+pub(super) fn shortfall_event(span: &tracing::Span, c: &OutputCount, cost: cost::Credits) {
+    if c.received < c.expected {
+        let refunded = cost::Credits::from_decimal(cost.as_decimal() - c.charge.as_decimal());
+        tracing::warn!(parent: span, event = "output_shortfall", expected = c.expected, received = c.received, charged = %c.charge, refunded = %refunded, "the provider returned fewer outputs than were charged for; refunded pro rata");
+    }
 }
 
 impl Engine {
@@ -121,6 +144,7 @@ impl Engine {
         let RunCtx {
             span,
             generation_id,
+            params,
             started,
             task_id,
             ..
@@ -135,26 +159,32 @@ impl Engine {
                 via,
             ) => {
                 let stored = json!(outputs);
+                let count = counted(&span, info, &params, cost, outputs.len());
+                let charged = count.map_or(cost, |c| c.charge);
                 let finish = Finish::Completed {
                     outputs: stored,
                     provider_cost,
+                    count,
                 };
                 let applied = store.finish(g, &finish)?;
                 let elapsed = started.elapsed();
                 if applied {
                     tracing::info!(parent: &span, event = "generation_completed", via = ?via, outputs = outputs.len(), elapsed_ms = elapsed.as_millis() as u64, "generation completed");
-                    tracing::info!(parent: &span, event = "credits_charged", credits = %cost, "credits charged");
+                    if let Some(c) = count {
+                        shortfall_event(&span, &c, cost);
+                    }
+                    tracing::info!(parent: &span, event = "credits_charged", credits = %charged, "credits charged");
                     if let Some(pc) = provider_cost
-                        && pc.normalize() != cost.as_decimal()
+                        && pc.normalize() != charged.as_decimal()
                     {
-                        tracing::warn!(parent: &span, event = "cost_mismatch", charged = %cost, provider_cost = %pc.normalize(), "provider-reported cost differs from the formula");
+                        tracing::warn!(parent: &span, event = "cost_mismatch", charged = %charged, provider_cost = %pc.normalize(), "provider-reported cost differs from the formula");
                     }
                 }
                 Ok(RunOutput {
                     generation_id: generation_id.clone(),
                     model_id: info.id,
                     outputs,
-                    cost,
+                    cost: charged,
                     provider_cost,
                     task_id,
                     via,
@@ -199,6 +229,9 @@ impl Engine {
             created_at: now,
             updated_at: now,
             completed_at: None,
+            outputs_expected: None,
+            outputs_received: None,
+            credits_refunded: None,
         }
     }
 

@@ -101,6 +101,9 @@ pub enum Fault {
     NoWebhook,
     /// The next KIE callback names the id `task_id` instead of `taskId`.
     WebhookTaskIdVariant,
+    /// The next sync job (Runware, OpenAI Images, fal) returns at most this many outputs,
+    /// whatever count was asked for.
+    FewerOutputs(usize),
 }
 
 impl Fault {
@@ -180,6 +183,7 @@ struct JobFaults {
     bad_signature: bool,
     no_webhook: bool,
     task_id_variant: bool,
+    at_most: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -355,6 +359,7 @@ fn take_job_faults(state: &mut State) -> JobFaults {
             Fault::WebhookBadSignature if !jf.bad_signature => jf.bad_signature = true,
             Fault::NoWebhook if !jf.no_webhook => jf.no_webhook = true,
             Fault::WebhookTaskIdVariant if !jf.task_id_variant => jf.task_id_variant = true,
+            Fault::FewerOutputs(n) if jf.at_most.is_none() => jf.at_most = Some(*n),
             _ => return true,
         }
         false

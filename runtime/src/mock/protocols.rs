@@ -91,6 +91,11 @@ fn count(v: Option<&Value>) -> usize {
     .clamp(1, 10) as usize
 }
 
+/// `asked`, cut to the `FewerOutputs` fault's limit.
+fn at_most(asked: usize, faults: &super::JobFaults) -> usize {
+    faults.at_most.map_or(asked, |n| asked.min(n))
+}
+
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     crate::listener::query_param(query, name)
 }
@@ -107,7 +112,8 @@ pub(super) fn answer(
             let Some(tasks) = body.as_array() else {
                 return error_reply(route, 400, "the body must be an array of tasks");
             };
-            if take_job_faults(&mut shared.lock()).fails {
+            let faults = take_job_faults(&mut shared.lock());
+            if faults.fails {
                 return error_body(route);
             }
             let mut data = Vec::new();
@@ -121,7 +127,7 @@ pub(super) fn answer(
                     .and_then(Value::as_str)
                     .unwrap_or("WEBP")
                     .to_ascii_lowercase();
-                for i in 0..count(task.get("numberResults")) {
+                for i in 0..at_most(count(task.get("numberResults")), &faults) {
                     data.push(json!({
                         "taskType": "imageInference",
                         "taskUUID": uuid,
@@ -159,19 +165,21 @@ pub(super) fn answer(
             )
         }
         Route::OpenAiImages => {
-            if take_job_faults(&mut shared.lock()).fails {
+            let faults = take_job_faults(&mut shared.lock());
+            if faults.fails {
                 return error_body(route);
             }
-            let data: Vec<Value> = (0..count(body.get("n")))
+            let data: Vec<Value> = (0..at_most(count(body.get("n")), &faults))
                 .map(|i| json!({"b64_json": B64.encode(format!("mock-png:{i}"))}))
                 .collect();
             json_reply(200, &json!({"created": now_secs(), "data": data}))
         }
         Route::Fal => {
-            if take_job_faults(&mut shared.lock()).fails {
+            let faults = take_job_faults(&mut shared.lock());
+            if faults.fails {
                 return error_body(route);
             }
-            let images: Vec<Value> = (0..count(body.get("num_images")))
+            let images: Vec<Value> = (0..at_most(count(body.get("num_images")), &faults))
                 .map(|i| json!({"url": format!("https://fal.media.mock/files{path}/{i}.jpg"), "width": 1024, "height": 768, "content_type": "image/jpeg"}))
                 .collect();
             json_reply(

@@ -2,7 +2,8 @@
 //!
 //! Column names match the Postgres schema in `generated/sql` (`generations`: `id`, `user_id`,
 //! `model_id`, `provider`, `content_type`, `status`, `params`, `provider_response`,
-//! `tokens_used`, `provider_cost`, `created_at`, `updated_at`, `completed_at`; `api_key_events`).
+//! `tokens_used`, `provider_cost`, `created_at`, `updated_at`, `completed_at`, `outputs_expected`,
+//! `outputs_received`, `credits_refunded`; `api_key_events`).
 //! The provider's task id and the outputs live in `provider_response` (`task_id`, `outputs`),
 //! the failure in `provider_response.error`.
 //!
@@ -102,6 +103,14 @@ pub struct Generation {
     pub updated_at: i64,
     /// Unix milliseconds, when finished.
     pub completed_at: Option<i64>,
+    /// Outputs the user was charged for: the value of the param that counts them (see
+    /// [`OutputCount`]); unset for a model without one, and until the generation completes.
+    pub outputs_expected: Option<u32>,
+    /// Outputs the provider returned, when `outputs_expected` is set.
+    pub outputs_received: Option<u32>,
+    /// Credits given back for outputs that did not come back (`0` when none were missing);
+    /// unset when the outputs were not counted.
+    pub credits_refunded: Option<Credits>,
 }
 
 impl Generation {
@@ -132,6 +141,19 @@ pub struct KeyEvent {
     pub error: Option<String>,
 }
 
+/// The output count of a completed generation of a model whose cost counts its outputs, and
+/// what it is charged for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputCount {
+    /// Outputs asked for (and held for).
+    pub expected: u32,
+    /// Outputs that came back.
+    pub received: u32,
+    /// What to charge: the held amount pro rata when fewer came back, else all of it. The
+    /// store charges at most the hold and releases the rest in the same transaction.
+    pub charge: Credits,
+}
+
 /// How a finished generation ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finish {
@@ -141,6 +163,8 @@ pub enum Finish {
         outputs: Value,
         /// Provider-reported cost, in credits.
         provider_cost: Option<Decimal>,
+        /// The outputs counted against the counting param; `None` charges the whole hold.
+        count: Option<OutputCount>,
     },
     /// Failed: the error object stored at `provider_response.error`.
     Failed {

@@ -13,6 +13,9 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::{Finish, Generation, KeyEvent, Status, Store, StoreError, now_ms};
+
+/// `outputs_expected`, `outputs_received`, `credits_refunded` as read.
+type Counts = (Option<u32>, Option<u32>, Option<String>);
 use crate::cost::Credits;
 
 /// A table of the SQLite store, as SQLite reports it: what a schema comparison reads.
@@ -59,7 +62,10 @@ CREATE TABLE IF NOT EXISTS generations (
   provider_cost TEXT,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
-  completed_at INTEGER
+  completed_at INTEGER,
+  outputs_expected INTEGER,
+  outputs_received INTEGER,
+  credits_refunded TEXT
 );
 CREATE INDEX IF NOT EXISTS generations_created_at ON generations (created_at);
 CREATE TABLE IF NOT EXISTS api_key_events (
@@ -84,6 +90,15 @@ CREATE TABLE IF NOT EXISTS credit_holds (
 );
 CREATE INDEX IF NOT EXISTS credit_holds_open ON credit_holds (user_id) WHERE state = 'reserved';
 ";
+
+/// Columns `generations` gained after its first release, in order: a database file created
+/// before them gets them appended (where a fresh one declares them too), so both end up with
+/// the same columns in the same order.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("outputs_expected", "INTEGER"),
+    ("outputs_received", "INTEGER"),
+    ("credits_refunded", "TEXT"),
+];
 
 /// SQLite store (the embedded default). Credits are kept as decimal text and summed in Rust,
 /// so no float ever touches an amount.
@@ -121,6 +136,15 @@ impl SqliteStore {
     fn init(conn: rusqlite::Connection) -> Result<Self, StoreError> {
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")?;
         conn.execute_batch(SCHEMA)?;
+        let have: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('generations')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for (name, ty) in ADDED_COLUMNS {
+            if !have.iter().any(|h| h == name) {
+                conn.execute_batch(&format!("ALTER TABLE generations ADD COLUMN {name} {ty}"))?;
+            }
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -168,9 +192,15 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// `outputs_expected`, `outputs_received` and `credits_refunded`, after the times.
+    fn counts(r: &rusqlite::Row<'_>) -> rusqlite::Result<Counts> {
+        Ok((r.get(13)?, r.get(14)?, r.get(15)?))
+    }
+
     fn decode(
         cols: [Option<String>; 10],
         times: (i64, i64, Option<i64>),
+        counts: Counts,
     ) -> Result<Generation, StoreError> {
         let [
             id,
@@ -206,6 +236,9 @@ impl SqliteStore {
             created_at: times.0,
             updated_at: times.1,
             completed_at: times.2,
+            outputs_expected: counts.0,
+            outputs_received: counts.1,
+            credits_refunded: counts.2.as_deref().map(credits).transpose()?,
         })
     }
 
@@ -213,16 +246,23 @@ impl SqliteStore {
         let conn = self.conn();
         let sql = format!(
             "SELECT id, user_id, model_id, provider, content_type, status, params, provider_response, tokens_used, provider_cost, \
-             created_at, updated_at, completed_at FROM generations {where_clause} ORDER BY created_at, rowid"
+             created_at, updated_at, completed_at, outputs_expected, outputs_received, credits_refunded \
+             FROM generations {where_clause} ORDER BY created_at, rowid"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let map = |r: &rusqlite::Row<'_>| Ok((Self::row(r)?, (r.get(10)?, r.get(11)?, r.get(12)?)));
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok((
+                Self::row(r)?,
+                (r.get(10)?, r.get(11)?, r.get(12)?),
+                Self::counts(r)?,
+            ))
+        };
         let rows: Vec<_> = match arg {
             Some(a) => stmt.query_map([a], map)?.collect::<Result<_, _>>()?,
             None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
         };
         rows.into_iter()
-            .map(|(cols, times)| Self::decode(cols, times))
+            .map(|(cols, times, counts)| Self::decode(cols, times, counts))
             .collect()
     }
 
@@ -259,7 +299,8 @@ impl SqliteStore {
 
     fn insert_in(conn: &rusqlite::Connection, g: &Generation) -> Result<(), StoreError> {
         conn.prepare_cached("INSERT INTO generations (id, user_id, model_id, provider, content_type, status, params, provider_response, \
-             tokens_used, provider_cost, created_at, updated_at, completed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")?.execute(params![
+             tokens_used, provider_cost, created_at, updated_at, completed_at, outputs_expected, outputs_received, credits_refunded) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")?.execute(params![
                 g.id,
                 g.user_id,
                 g.model_id,
@@ -273,6 +314,9 @@ impl SqliteStore {
                 g.created_at,
                 g.updated_at,
                 g.completed_at,
+                g.outputs_expected,
+                g.outputs_received,
+                g.credits_refunded.map(|c| c.to_string()),
             ],
         )?;
         Ok(())
@@ -367,45 +411,71 @@ impl Store for SqliteStore {
             .prepare_cached("SELECT amount, user_id FROM credit_holds WHERE generation_id = ?1 AND state = 'reserved'")?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let (status, patch_path, patch, tokens, pcost) = match finish {
+        let held = hold
+            .as_ref()
+            .map(|(a, _)| credits(a))
+            .transpose()?
+            .unwrap_or(Credits::ZERO);
+        let (status, patch_path, patch, charged, pcost, count) = match finish {
             Finish::Completed {
                 outputs,
                 provider_cost,
+                count,
             } => {
-                let charged = hold
-                    .as_ref()
-                    .map(|(a, _)| a.clone())
-                    .unwrap_or_else(|| "0".to_owned());
+                // A shortfall charges its pro-rata share, never more than was held.
+                let charged = count.map_or(held, |c| c.charge.min(held));
                 (
                     "completed",
                     "$.outputs",
                     outputs.to_string(),
                     charged,
                     provider_cost.map(|d| d.normalize().to_string()),
+                    *count,
                 )
             }
-            Finish::Failed { error } => {
-                ("failed", "$.error", error.to_string(), "0".to_owned(), None)
-            }
+            Finish::Failed { error } => (
+                "failed",
+                "$.error",
+                error.to_string(),
+                Credits::ZERO,
+                None,
+                None,
+            ),
         };
+        let refunded = count
+            .map(|_| Credits::from_decimal(held.as_decimal() - charged.as_decimal()).to_string());
         let n = tx.prepare_cached("UPDATE generations SET status = ?2, updated_at = ?3, completed_at = ?3, tokens_used = ?4, \
-             provider_cost = COALESCE(?5, provider_cost), provider_response = json_set(provider_response, ?6, json(?7)) \
-             WHERE id = ?1 AND (status = 'pending' OR status = 'processing')")?.execute(params![id, status, now, tokens, pcost, patch_path, patch],
+             provider_cost = COALESCE(?5, provider_cost), provider_response = json_set(provider_response, ?6, json(?7)), \
+             outputs_expected = ?8, outputs_received = ?9, credits_refunded = ?10 \
+             WHERE id = ?1 AND (status = 'pending' OR status = 'processing')")?.execute(params![
+                id,
+                status,
+                now,
+                charged.to_string(),
+                pcost,
+                patch_path,
+                patch,
+                count.map(|c| c.expected),
+                count.map(|c| c.received),
+                refunded,
+            ],
         )?;
         if n == 0 {
             return Ok(false);
         }
-        if let Some((amount, user)) = hold {
+        if let Some((_, user)) = hold {
             let state = if status == "completed" {
                 "charged"
             } else {
                 "refunded"
             };
-            tx.prepare_cached("UPDATE credit_holds SET state = ?2 WHERE generation_id = ?1 AND state = 'reserved'")?.execute(params![id, state])?;
+            // A charged hold keeps the amount charged, so the charged holds sum to the
+            // generations' `tokens_used`; the rest of a short generation's hold is released.
+            let amount = if status == "completed" { charged } else { held };
+            tx.prepare_cached("UPDATE credit_holds SET state = ?2, amount = ?3 WHERE generation_id = ?1 AND state = 'reserved'")?.execute(params![id, state, amount.to_string()])?;
             if status == "completed" {
                 let balance = Self::balance_of(&tx, &user)?.unwrap_or(Credits::ZERO);
-                let left =
-                    Credits::from_decimal(balance.as_decimal() - credits(&amount)?.as_decimal());
+                let left = Credits::from_decimal(balance.as_decimal() - charged.as_decimal());
                 tx.prepare_cached("UPDATE credit_accounts SET balance = ?2 WHERE user_id = ?1")?
                     .execute(params![user, left.to_string()])?;
             }
@@ -515,6 +585,9 @@ mod tests {
             created_at: now,
             updated_at: now,
             completed_at: None,
+            outputs_expected: None,
+            outputs_received: None,
+            credits_refunded: None,
         }
     }
 
@@ -543,10 +616,19 @@ mod tests {
             ),
             ("id", "TEXT", true, true)
         );
-        let completed_at = generations.columns.last().unwrap();
+        let completed_at = generations
+            .columns
+            .iter()
+            .find(|c| c.name == "completed_at")
+            .unwrap();
+        assert!(!completed_at.not_null);
+        let last: Vec<&str> = generations.columns[generations.columns.len() - 3..]
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(
-            (completed_at.name.as_str(), completed_at.not_null),
-            ("completed_at", false)
+            last,
+            ["outputs_expected", "outputs_received", "credits_refunded"]
         );
         assert!(generations.sql.contains("CHECK (status = 'pending'"));
     }
@@ -615,6 +697,7 @@ mod tests {
         let done = Finish::Completed {
             outputs: json!(["https://x"]),
             provider_cost: None,
+            count: None,
         };
         assert!(s.finish("a", &done).unwrap());
         assert!(!s.finish("a", &done).unwrap(), "second finish is a no-op");
@@ -657,5 +740,82 @@ mod tests {
             (Status::Failed, "0".into())
         );
         assert_eq!(b.provider_response["error"]["message"], "no");
+    }
+
+    #[test]
+    fn a_shortfall_charges_its_share_and_releases_the_rest_at_once() {
+        let s = SqliteStore::in_memory().unwrap();
+        s.set_balance(LOCAL_USER_ID, "10".parse().unwrap()).unwrap();
+        s.insert(&gen_row("a")).unwrap();
+        s.reserve("a", LOCAL_USER_ID, "6".parse().unwrap())
+            .unwrap()
+            .unwrap();
+        let short = Finish::Completed {
+            outputs: json!(["https://x"]),
+            provider_cost: None,
+            count: Some(crate::store::OutputCount {
+                expected: 4,
+                received: 1,
+                charge: "2".parse().unwrap(),
+            }),
+        };
+        assert!(s.finish("a", &short).unwrap());
+        assert!(!s.finish("a", &short).unwrap(), "settled once");
+        let a = s.get("a").unwrap().unwrap();
+        assert_eq!(
+            (
+                a.tokens_used.unwrap().to_string(),
+                a.outputs_expected,
+                a.outputs_received,
+                a.credits_refunded.unwrap().to_string()
+            ),
+            ("2".into(), Some(4), Some(1), "4".into())
+        );
+        assert_eq!(s.balance(LOCAL_USER_ID).unwrap().unwrap().to_string(), "8");
+        assert_eq!(
+            s.available(LOCAL_USER_ID).unwrap().unwrap().to_string(),
+            "8"
+        );
+        // The ledger: charged holds sum to tokens_used.
+        let held: String = s
+            .conn()
+            .query_row(
+                "SELECT amount FROM credit_holds WHERE generation_id = 'a' AND state = 'charged'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(held, "2");
+    }
+
+    #[test]
+    fn a_file_from_before_the_output_counts_gains_their_columns() {
+        let dir = std::env::temp_dir().join(format!("store-old-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let old = SCHEMA.replace(
+                "completed_at INTEGER,\n  outputs_expected INTEGER,\n  outputs_received INTEGER,\n  credits_refunded TEXT\n",
+                "completed_at INTEGER\n",
+            );
+            assert_ne!(old, SCHEMA);
+            conn.execute_batch(&old).unwrap();
+        }
+        let reopened = SqliteStore::open(&path).unwrap();
+        let fresh = SqliteStore::in_memory().unwrap();
+        let cols = |s: &SqliteStore| {
+            s.tables()
+                .unwrap()
+                .into_iter()
+                .find(|t| t.name == "generations")
+                .unwrap()
+                .columns
+        };
+        assert_eq!(cols(&reopened), cols(&fresh));
+        reopened.insert(&gen_row("a")).unwrap();
+        assert_eq!(reopened.get("a").unwrap().unwrap().outputs_expected, None);
+        drop(reopened);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

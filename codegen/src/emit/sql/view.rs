@@ -161,6 +161,14 @@ const RULES: &[Rule] = &[
         window_s: |m| m.cost_mismatch_window_s,
         action: "Fix the cost formula and redeploy; no rollback.",
     },
+    Rule {
+        name: "output_shortfall",
+        severity: Severity::Warning,
+        // Percent of a model's completions whose outputs were counted and came back short.
+        threshold: |m| m.output_shortfall_rate_above.clone(),
+        window_s: |m| m.output_shortfall_window_s,
+        action: "Check the provider's output count; the charge was refunded pro rata.",
+    },
 ];
 
 /// Build the view model.
