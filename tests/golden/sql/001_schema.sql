@@ -25,6 +25,9 @@ create table if not exists generations (
     created_at        timestamptz not null default now(),
     updated_at        timestamptz not null default now(),
     completed_at      timestamptz,
+    outputs_expected  integer,                  -- outputs charged for (the counting param's value)
+    outputs_received  integer,                  -- outputs the provider returned
+    credits_refunded  numeric,                  -- credits given back for missing outputs
 
     constraint generations_status_check
         check (status in ('pending', 'processing', 'completed', 'failed'))
@@ -33,6 +36,9 @@ create table if not exists generations (
 -- A table older than this file gains the columns the monitoring reads.
 alter table generations add column if not exists provider_cost numeric;
 alter table generations add column if not exists completed_at timestamptz;
+alter table generations add column if not exists outputs_expected integer;
+alter table generations add column if not exists outputs_received integer;
+alter table generations add column if not exists credits_refunded numeric;
 
 -- Every monitoring window is a range of created_at.
 create index if not exists generations_created_at_idx

@@ -22,7 +22,8 @@ drop view if exists
     monitoring_provider_error_rate,
     monitoring_provider_errors,
     monitoring_key_retrieval,
-    monitoring_cost_mismatches;
+    monitoring_cost_mismatches,
+    monitoring_output_shortfalls;
 
 -- Recent generations by model and status, with their average duration (the plan's first
 -- query).
@@ -159,7 +160,8 @@ where k.occurred_at > now() - interval '1 hour'
 group by k.provider, k.key_scope, k.secret_name;
 
 -- Completed generations whose charge differs from the cost formula, or from what the
--- provider reported, or whose cost cannot be computed (problem says why).
+-- provider reported, or whose cost cannot be computed (problem says why). A charge refunded
+-- pro rata for missing outputs is compared with its refund added back.
 create view monitoring_cost_mismatches as
 select
     g.id,
@@ -169,7 +171,8 @@ select
     g.tokens_used                                              as charged,
     c.cost                                                     as expected,
     g.provider_cost,
-    g.tokens_used is distinct from c.cost                      as differs_from_formula,
+    g.tokens_used + coalesce(g.credits_refunded, 0) is distinct from c.cost
+                                                               as differs_from_formula,
     g.provider_cost is not null
         and g.provider_cost is distinct from g.tokens_used     as differs_from_provider,
     c.problem
@@ -178,8 +181,31 @@ cross join lateral expected_credit_cost_detail(g.model_id, g.params) as c
 where g.created_at > now() - interval '1 hour'
   and g.status = 'completed'
   and (
-        g.tokens_used is distinct from c.cost
+        g.tokens_used + coalesce(g.credits_refunded, 0) is distinct from c.cost
      or (g.provider_cost is not null and g.provider_cost is distinct from g.tokens_used)
   );
+
+-- Output shortfalls per model: of the completed generations whose outputs were counted (the
+-- model's cost counts them), how many came back with fewer than were charged for, how many
+-- outputs were missing and how many credits were refunded pro rata.
+create view monitoring_output_shortfalls as
+select
+    g.model_id,
+    g.provider,
+    count(*)                                                   as counted,
+    count(*) filter (where g.outputs_received < g.outputs_expected)
+                                                               as short,
+    round(100.0 * count(*) filter (where g.outputs_received < g.outputs_expected) / count(*), 2)
+                                                               as shortfall_rate_pct,
+    coalesce(sum(g.outputs_expected - g.outputs_received)
+             filter (where g.outputs_received < g.outputs_expected), 0)
+                                                               as outputs_missing,
+    coalesce(sum(g.credits_refunded), 0)                       as credits_refunded
+from generations g
+where g.created_at > now() - interval '1 hour'
+  and g.status = 'completed'
+  and g.outputs_expected is not null
+  and g.outputs_received is not null
+group by g.model_id, g.provider;
 
 commit;

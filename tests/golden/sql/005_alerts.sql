@@ -9,6 +9,7 @@
 -- 10 finished generations in its window (min_sample): fewer are too few to judge.
 -- Rates are compared exactly (failed x 100 > threshold x finished); observed values are
 -- percentages rounded to 2 places, latencies in seconds, mismatches and failures in counts.
+-- The output-shortfall sample is the model's completed generations whose outputs were counted.
 
 begin;
 
@@ -144,6 +145,23 @@ from (
     where c.differs_from_formula
     group by c.model_id
     having count(*) > 0
+
+    union all
+
+    -- Output shortfall: too many of one model's counted completions came back with fewer
+    -- outputs than were charged for (each was refunded pro rata).
+    select
+        'warning',
+        'output_shortfall',
+        o.model_id,
+        o.shortfall_rate_pct,
+        5,
+        interval '1 hour',
+        o.counted,
+        'Check the provider''s output count; the charge was refunded pro rata.'
+    from monitoring_output_shortfalls o
+    where o.counted >= 10
+      and o.short * 100 > 5 * o.counted
 ) as firing
 order by severity = 'critical' desc, rule, subject;
 
