@@ -6,10 +6,14 @@ use super::names::screaming;
 use super::out::{Out, duration, lit, opt};
 use crate::emit::{cost_formula, human_duration};
 use crate::ir::{
-    self, Auth, ContentType, ExecutionMode, HttpMethod, ItemType, Multiplier, OutputKind,
-    ParamKind, Placeholder, RoundMode, RuntimeValue, Segment, SignatureScheme, TaskStatus,
-    Template,
+    self, Auth, Multiplier, OutputKind, ParamKind, Placeholder, RuntimeValue, Segment, Template,
 };
+
+/// The `registry-core` variant of an IR value spelled `name` (`half_up` -> `HalfUp`, `GET` ->
+/// `Get`): core's enums mirror the IR's value sets, so one rule names them all.
+fn core_variant(name: &str) -> String {
+    super::names::pascal(name)
+}
 
 /// The model type, its `Model` impl and its `INFO`.
 pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
@@ -59,20 +63,11 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
         "provider: &providers::{},",
         screaming(&provider.id)
     ));
-    let content = match m.content_type {
-        ContentType::Image => "Image",
-        ContentType::Video => "Video",
-        ContentType::Audio => "Audio",
-        ContentType::Text => "Text",
-    };
+    let content = core_variant(m.content_type.name());
     o.line(&format!("content_type: model::ContentType::{content},"));
     o.line(&format!("key_scope: {},", lit(&m.key_scope)));
     o.line(&format!("secret_name: {},", lit(&m.secret_name)));
-    let mode = match m.execution.mode {
-        ExecutionMode::Sync => "Sync",
-        ExecutionMode::Poll => "Poll",
-        ExecutionMode::Webhook => "Webhook",
-    };
+    let mode = core_variant(m.execution.mode.name());
     o.line(&format!("mode: model::Mode::{mode},"));
     o.line(&format!("enabled: {},", m.enabled));
     o.line(&format!(
@@ -157,12 +152,7 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
             o.line(&format!("status: {},", lit(&poll.status)));
             o.line("states: &[");
             for (name, status) in &poll.states {
-                let s = match status {
-                    TaskStatus::Pending => "Pending",
-                    TaskStatus::Processing => "Processing",
-                    TaskStatus::Completed => "Completed",
-                    TaskStatus::Failed => "Failed",
-                };
+                let s = core_variant(status.name());
                 o.line(&format!("({}, model::TaskStatus::{s}),", lit(name)));
             }
             o.line("],");
@@ -227,10 +217,7 @@ fn kind(kind: &ParamKind) -> String {
             min_items,
             max_items,
         } => {
-            let items = match items {
-                ItemType::String => "String",
-                ItemType::ImageUrl => "ImageUrl",
-            };
+            let items = core_variant(items.name());
             format!(
                 "Kind::Array {{ items: registry_core::params::Item::{items}, min_items: {}, max_items: {} }}",
                 n(*min_items),
@@ -271,12 +258,7 @@ fn formula(o: &mut Out, cost: &ir::Cost) {
         }
         o.line("],");
     }
-    let round = match cost.round {
-        RoundMode::Ceil => "Ceil",
-        RoundMode::Floor => "Floor",
-        RoundMode::HalfUp => "HalfUp",
-        RoundMode::HalfEven => "HalfEven",
-    };
+    let round = core_variant(cost.round.name());
     o.line(&format!("round: cost::Round::{round},"));
     o.line(&format!("scale: {},", cost.scale));
     o.line("},");
@@ -284,11 +266,7 @@ fn formula(o: &mut Out, cost: &ir::Cost) {
 
 /// The fields of a `RequestTemplate`.
 fn request(o: &mut Out, m: &ir::Model, r: &ir::Request) {
-    let method = match r.method {
-        HttpMethod::Get => "Get",
-        HttpMethod::Post => "Post",
-        HttpMethod::Put => "Put",
-    };
+    let method = core_variant(r.method.name());
     o.line(&format!("method: model::Method::{method},"));
     o.line(&format!("path: {},", segments(m, &r.path)));
     if r.headers.is_empty() {
@@ -392,13 +370,8 @@ fn template(o: &mut Out, m: &ir::Model, before: &str, t: &Template, after: &str)
     }
 }
 
-fn output_kind(kind: OutputKind) -> &'static str {
-    match kind {
-        OutputKind::Url => "Url",
-        OutputKind::DataUrl => "DataUrl",
-        OutputKind::Base64 => "Base64",
-        OutputKind::Text => "Text",
-    }
+fn output_kind(kind: OutputKind) -> String {
+    core_variant(kind.name())
 }
 
 fn outputs(o: &ir::Outputs) -> String {
@@ -465,12 +438,7 @@ pub fn provider(o: &mut Out, p: &ir::Provider) {
     match &p.webhook {
         None => o.line("webhook: None,"),
         Some(w) => {
-            let signature = match w.signature {
-                SignatureScheme::None => "None",
-                SignatureScheme::UrlToken => "UrlToken",
-                SignatureScheme::StandardWebhooks => "StandardWebhooks",
-                SignatureScheme::KieHmac => "KieHmac",
-            };
+            let signature = core_variant(w.signature.name());
             let task_id: Vec<String> = w.task_id.iter().map(|t| lit(t)).collect();
             o.line("webhook: Some(registry_core::model::WebhookRule {");
             o.line(&format!(
