@@ -86,8 +86,6 @@ impl Engine {
         let provider = info.provider;
         let generation_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!("generation", generation_id = %generation_id, model = info.id, provider = provider.id);
-        let _enter = span.enter();
-        drop(_enter);
         let g = generation_id.as_str();
         tracing::info!(parent: &span, event = "run_started", content_type = ?info.content_type, mode = ?info.mode, "Starting direct model execution");
 
