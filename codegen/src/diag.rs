@@ -117,12 +117,24 @@ codes! {
     ThenWithoutJsonString = "E0611" "then-without-json-string": "`then` on outputs that are not a JSON string." => "Add `json_string: true`, or remove `then:`.";
     NonPositiveRate = "E0612" "non-positive-rate": "`credits_per_unit` is zero or negative." => "`credits_per_unit: \"0\"` -> `credits_per_unit: \"1000\"`.";
     PollInSync = "E0613" "poll-in-sync": "A `sync` model has a `poll` block." => "Remove `poll:`, or set `mode: poll`.";
-    MissingPoll = "E0614" "missing-poll": "A `poll` or `webhook` model has no `poll` block." => "Add `poll:` with the status request and its `states`.";
-    MissingState = "E0615" "missing-state": "No provider state maps to `completed` or to `failed`." => "Add `fail: failed` to `states`.";
+    MissingPoll = "E0614" "missing-poll": "A `poll` or `webhook` model has no `poll` (or `result`) block." => "Add `poll:` with the status request and its `states`.";
+    MissingState = "E0615" "missing-state": "No provider state maps to a meaning the step needs: `completed` (and `failed`, unless a `result` step follows), or `done` before a `result` step." => "Add `fail: failed` to `states`.";
     IntervalOverMax = "E0616" "interval-over-max": "The poll `interval` is longer than `max_interval`." => "`interval: 1m` with `max_interval: 30s` -> `interval: 5s`.";
     BadDuration = "E0617" "bad-duration": "A duration does not parse." => "`timeout: 5 minutes` -> `timeout: 5m`.";
     LatencyOverTimeout = "E0618" "latency-over-timeout": "The expected latency is longer than the timeout." => "`expected_latency: 20m` with `timeout: 15m` -> `expected_latency: 4m`.";
     BadPointer = "E0619" "bad-pointer": "A JSON pointer is malformed." => "`data.taskId` -> `/data/taskId`.";
+    PathOrUrl = "E0620" "path-or-url": "A request has both `path` and `url`, or neither." => "Keep `url: \"{{ kept.status_url }}\"` and remove `path:`.";
+    UrlInSubmit = "E0621" "url-in-submit": "The submit takes its URL from an answer, before there is one." => "`url: \"{{ kept.x }}\"` -> `path: /v1/jobs` in `submit`.";
+    KeptInSubmit = "E0622" "kept-in-submit": "A `{{ kept.NAME }}` value in the submit, before the answer that holds it." => "Use `{{ kept.status_url }}` in `poll`, `result` or `cancel`.";
+    UnknownKept = "E0623" "unknown-kept": "`{{ kept.NAME }}` names a value `response.keep` does not keep." => "Add `status_url: /status_url` to `response.keep`, or fix the name.";
+    DoneWithoutResult = "E0624" "done-without-result": "A state maps to `done`, but no `result` step follows to tell completed from failed." => "Map it to `completed` and add `outputs:`, or add `result:`.";
+    OutputsBeforeResult = "E0625" "outputs-before-result": "`poll.outputs` with a `result` step, which is where the outputs are read." => "Move `outputs:` from `poll` to `result`.";
+    MissingPollOutputs = "E0626" "missing-poll-outputs": "A state maps to `completed`, but the block does not say where the outputs are." => "Add `outputs: { at: /output }`, or map the state to `done` and add `result:`.";
+    CancelInSync = "E0627" "cancel-in-sync": "A `sync` model has a `cancel` request; there is no task to cancel." => "Remove `cancel:`, or set `mode: poll`.";
+    WebhookReadingMisplaced = "E0628" "webhook-reading-misplaced": "`execution.webhook` on a model that is not in `webhook` mode." => "Set `mode: webhook`, or remove `execution.webhook`.";
+    BadAllowedHost = "E0629" "bad-allowed-host": "An `allowed_hosts` entry is not a bare host name." => "`https://cdn.fal.media/` -> `cdn.fal.media`.";
+    LikePollWithoutPoll = "E0630" "like-poll-without-poll": "`response.like_poll` on a model without a `poll` step." => "Add `poll:`, or remove `like_poll`.";
+    ResultInSync = "E0631" "result-in-sync": "A `sync` model has a `result` or `webhook` block." => "Remove it, or set `mode: poll`.";
 
     AuthPrefixMisplaced = "E0701" "auth-prefix-misplaced": "`auth.prefix` on an auth type other than `header`." => "Remove `prefix:`, or set `type: header`.";
     AuthNameMisplaced = "E0702" "auth-name-misplaced": "`auth.name` with `type: bearer`, which uses `Authorization`." => "Remove `name:`, or set `type: header`.";

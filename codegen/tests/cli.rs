@@ -285,7 +285,7 @@ fn message_format_json_prints_one_object_per_problem_then_a_summary() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
-        r#"{"reason":"diagnostic","file":"models/acme/clip.yaml","line":17,"column":41,"end_line":17,"end_column":50,"span":{"start":410,"end":419},"code":"E0204","name":"unknown-value","severity":"error","message":"unknown value `procesing` for `execution.poll.states.running`","expected":"one of `pending`, `processing`, `completed`, `failed`","hint":"did you mean `processing`?"}
+        r#"{"reason":"diagnostic","file":"models/acme/clip.yaml","line":17,"column":41,"end_line":17,"end_column":50,"span":{"start":410,"end":419},"code":"E0204","name":"unknown-value","severity":"error","message":"unknown value `procesing` for `execution.poll.states.running`","expected":"one of `pending`, `processing`, `completed`, `failed`, `done`","hint":"did you mean `processing`?"}
 {"reason":"summary","success":false,"problems":1,"files":1}
 "#
     );
@@ -299,7 +299,7 @@ fn message_format_github_prints_workflow_commands() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout),
-        "::error file=models/acme/clip.yaml,line=17,col=41,endLine=17,endColumn=49,title=E0204::unknown value `procesing` for `execution.poll.states.running` (expected one of `pending`, `processing`, `completed`, `failed`; hint: did you mean `processing`?)\n"
+        "::error file=models/acme/clip.yaml,line=17,col=41,endLine=17,endColumn=49,title=E0204::unknown value `procesing` for `execution.poll.states.running` (expected one of `pending`, `processing`, `completed`, `failed`, `done`; hint: did you mean `processing`?)\n"
     );
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),

@@ -121,6 +121,9 @@ pub struct ProviderInfo {
     pub webhook: Option<WebhookRule>,
     /// A submit may be retried safely.
     pub idempotent_submit: bool,
+    /// Hosts besides the base URL's that a whole URL taken from an answer may point to
+    /// (`https` only). A URL off these hosts is refused before the key is sent.
+    pub allowed_hosts: &'static [&'static str],
 }
 
 /// Poll pacing.
@@ -178,8 +181,14 @@ pub struct ModelInfo {
     pub submit: RequestTemplate<'static>,
     /// Reading the submit answer.
     pub response: SubmitReading<'static>,
-    /// The status request and its reading (poll and webhook modes).
-    pub status: Option<StatusReading<'static>>,
+    /// The requests after the submit, in order (poll and webhook modes). Each is repeated
+    /// until its answer says the task is done; then the next runs. The last one's answer holds
+    /// the result: fal polls its status URL, then fetches the result URL.
+    pub steps: &'static [StepReading<'static>],
+    /// How a webhook delivery is read; `None`: like the last step's answer.
+    pub webhook: Option<Reading<'static>>,
+    /// The request that cancels a task.
+    pub cancel: Option<RequestTemplate<'static>>,
 }
 
 /// Our four states, as a provider state maps to them.
@@ -194,6 +203,9 @@ pub enum TaskStatus {
     Completed,
     /// Finished with a failure.
     Failed,
+    /// Finished, success or failure unknown yet: the next step tells (fal's `COMPLETED`, which
+    /// it also says of a failed job). Only in a step that another step follows.
+    Done,
 }
 
 /// Where outputs are in an answer.
@@ -241,25 +253,97 @@ pub struct SubmitReading<'a> {
     pub outputs: Option<OutputsAt<'a>>,
     /// The provider-reported cost.
     pub provider_cost: Option<ProviderCostAt<'a>>,
+    /// Values kept from the answer for later requests, `(name, pointer)`: fal's `status_url`,
+    /// `response_url` and `cancel_url`.
+    pub keep: &'a [(&'a str, &'a str)],
+    /// The answer may already be the first step's answer (Replicate with `Prefer: wait`): it is
+    /// read like one too, and a finished task ends the generation without a poll.
+    pub like_first_step: bool,
 }
 
-/// How a task's status is asked for and read (poll answers and webhook deliveries).
+/// A request after the submit and the reading of its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatusReading<'a> {
-    /// The status request.
+pub struct StepReading<'a> {
+    /// The request; the task id and the kept values are available to it.
     pub request: RequestTemplate<'a>,
-    /// Pointer to the provider's state.
-    pub status: &'a str,
-    /// Provider state -> ours, in the spec's order.
+    /// Its answer.
+    pub reading: Reading<'a>,
+}
+
+/// How a step's answer or a webhook delivery is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading<'a> {
+    /// Pointer to the provider's state. `None`: every 2xx answer is final, completed when it
+    /// has outputs and failed when it has an error message (fal's result URL).
+    pub status: Option<&'a str>,
+    /// Provider state -> what it means, in the spec's order.
     pub states: &'a [(&'a str, TaskStatus)],
-    /// The outputs once completed.
-    pub outputs: OutputsAt<'a>,
+    /// The outputs once completed; `None` in a step that another step follows.
+    pub outputs: Option<OutputsAt<'a>>,
     /// The failure message.
     pub error: Option<&'a str>,
     /// The failure code.
     pub error_code: Option<&'a str>,
     /// The provider-reported cost.
     pub provider_cost: Option<ProviderCostAt<'a>>,
+}
+
+impl Reading<'_> {
+    /// What `answer` says of the task.
+    pub fn read(&self, answer: &Value) -> Result<TaskState, AnswerError> {
+        let Some(status) = self.status else {
+            let outputs = self.outputs.map(|o| o.read(answer));
+            return match outputs {
+                Some(Ok(outputs)) => Ok(TaskState::Done(self.completed(answer, outputs))),
+                found => match self.failure(answer) {
+                    Some(failed) => Ok(TaskState::Done(failed)),
+                    None => Err(found
+                        .and_then(Result::err)
+                        .unwrap_or(AnswerError::NoOutputs)),
+                },
+            };
+        };
+        let state = crate::answer::state(answer, status)?;
+        let Some((_, mapped)) = self.states.iter().find(|(name, _)| *name == state) else {
+            return Err(AnswerError::UnknownState(state));
+        };
+        Ok(match mapped {
+            TaskStatus::Pending => TaskState::Pending,
+            TaskStatus::Processing => TaskState::Processing,
+            TaskStatus::Done => TaskState::Ready,
+            TaskStatus::Completed => {
+                let outputs = self.outputs.ok_or(AnswerError::NoOutputs)?.read(answer)?;
+                TaskState::Done(self.completed(answer, outputs))
+            }
+            TaskStatus::Failed => {
+                TaskState::Done(self.failure(answer).unwrap_or_else(|| Outcome::Failed {
+                    message: "the provider reported a failure".to_owned(),
+                    code: self.code(answer),
+                }))
+            }
+        })
+    }
+
+    fn completed(&self, answer: &Value, outputs: Vec<Output>) -> Outcome {
+        Outcome::Completed {
+            outputs,
+            provider_cost: self.provider_cost.and_then(|c| c.read(answer)),
+        }
+    }
+
+    /// The failure `answer` reports, when it has a message.
+    fn failure(&self, answer: &Value) -> Option<Outcome> {
+        let message = self.error.and_then(|p| crate::answer::message(answer, p))?;
+        Some(Outcome::Failed {
+            message,
+            code: self.code(answer),
+        })
+    }
+
+    fn code(&self, answer: &Value) -> Option<String> {
+        self.error_code
+            .and_then(|p| crate::answer::message(answer, p))
+    }
 }
 
 /// HTTP methods.
@@ -273,13 +357,16 @@ pub enum Method {
     Put,
 }
 
-/// A request to a provider, relative to its base URL, without the key (the engine adds it).
+/// A request to a provider, without the key (the engine adds it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpRequest {
     /// Method.
     pub method: Method,
-    /// Path and query, already percent-encoded.
+    /// Path and query under the base URL, already percent-encoded; or, when `whole_url`, a
+    /// whole URL taken from an answer, which the engine checks against the provider's hosts.
     pub path: String,
+    /// `path` is a whole URL.
+    pub whole_url: bool,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
     /// JSON body.
@@ -293,6 +380,26 @@ pub struct RequestContext {
     pub uuid: String,
     /// This generation's webhook URL (webhook models).
     pub callback_url: Option<String>,
+}
+
+/// A task the provider accepted: its id and the values kept from the submit answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct Task {
+    /// The provider's task id.
+    pub id: String,
+    /// Kept values by name (strings; numbers as text).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub kept: std::collections::BTreeMap<String, String>,
+}
+
+impl Task {
+    /// A task known by its id alone.
+    pub fn new(id: impl Into<String>) -> Self {
+        Task {
+            id: id.into(),
+            kept: Default::default(),
+        }
+    }
 }
 
 /// One output of a generation.
@@ -344,10 +451,13 @@ pub enum SubmitAnswer {
     Done(Outcome),
     /// Async models: the provider accepted a task.
     Accepted {
-        /// The provider's task id.
-        task_id: String,
+        /// The task.
+        task: Task,
         /// What the provider says it charged, when it says so at submit.
         provider_cost: Option<Decimal>,
+        /// The step to run first: 1 when the submit answer already said the first step is
+        /// done (`like_first_step`), else 0.
+        next_step: usize,
     },
 }
 
@@ -358,6 +468,8 @@ pub enum TaskState {
     Pending,
     /// Running.
     Processing,
+    /// This step is done: run the next one.
+    Ready,
     /// Finished.
     Done(Outcome),
 }
@@ -424,9 +536,9 @@ pub trait Model: Send + Sync + 'static {
         Self::INFO.poll_request(task_id)
     }
 
-    /// See [`ModelInfo::read_task`].
+    /// See [`ModelInfo::read_step`].
     fn read_task(answer: &Value) -> Result<TaskState, AnswerError> {
-        Self::INFO.read_task(answer)
+        Self::INFO.read_step(0, answer)
     }
 }
 
@@ -445,72 +557,98 @@ impl ModelInfo {
     pub fn submit_request(&self, params: &Map<String, Value>, ctx: &RequestContext) -> HttpRequest {
         self.submit.render(&Values {
             params,
-            ctx,
-            task_id: None,
+            ctx: Some(ctx),
+            task: None,
         })
     }
 
-    /// The status request for a task (poll and webhook modes).
+    /// The first step's request for a task known by its id (poll and webhook modes).
     pub fn poll_request(&self, task_id: &str) -> Option<HttpRequest> {
-        let status = self.status.as_ref()?;
-        let ctx = RequestContext {
-            uuid: String::new(),
-            callback_url: None,
-        };
-        Some(status.request.render(&Values {
-            params: &Map::new(),
-            ctx: &ctx,
-            task_id: Some(task_id),
-        }))
+        self.step_request(0, &Task::new(task_id))
+    }
+
+    /// Step `i`'s request for `task`.
+    pub fn step_request(&self, i: usize, task: &Task) -> Option<HttpRequest> {
+        Some(self.steps.get(i)?.request.render(&task_values(task)))
+    }
+
+    /// The cancel request for `task`, when the model has one.
+    pub fn cancel_request(&self, task: &Task) -> Option<HttpRequest> {
+        Some(self.cancel.as_ref()?.render(&task_values(task)))
     }
 
     /// Read a submit answer whose HTTP status was 2xx and whose body is not a provider error.
     pub fn read_submit(&self, answer: &Value) -> Result<SubmitAnswer, AnswerError> {
         let r = &self.response;
         let provider_cost = r.provider_cost.and_then(|c| c.read(answer));
-        match (r.task_id, r.outputs) {
-            (Some(task_id), _) => Ok(SubmitAnswer::Accepted {
-                task_id: crate::answer::string(answer, task_id)?,
-                provider_cost,
-            }),
-            (None, Some(outputs)) => Ok(SubmitAnswer::Done(Outcome::Completed {
+        let Some(task_id) = r.task_id else {
+            let outputs = r.outputs.ok_or(AnswerError::NoOutputs)?;
+            return Ok(SubmitAnswer::Done(Outcome::Completed {
                 outputs: outputs.read(answer)?,
                 provider_cost,
-            })),
-            (None, None) => Err(AnswerError::NoOutputs),
+            }));
+        };
+        let mut next_step = 0;
+        if r.like_first_step
+            && let Some(first) = self.steps.first()
+        {
+            match first.reading.read(answer)? {
+                TaskState::Done(outcome) => return Ok(SubmitAnswer::Done(outcome)),
+                TaskState::Ready => next_step = 1,
+                TaskState::Pending | TaskState::Processing => {}
+            }
+        }
+        let mut kept = std::collections::BTreeMap::new();
+        for (name, pointer) in r.keep {
+            kept.insert((*name).to_owned(), crate::answer::string(answer, pointer)?);
+        }
+        Ok(SubmitAnswer::Accepted {
+            task: Task {
+                id: crate::answer::string(answer, task_id)?,
+                kept,
+            },
+            provider_cost,
+            next_step,
+        })
+    }
+
+    /// Read step `i`'s answer.
+    pub fn read_step(&self, i: usize, answer: &Value) -> Result<TaskState, AnswerError> {
+        match self.steps.get(i) {
+            Some(step) => step.reading.read(answer),
+            None => self.read_as_submit(answer),
         }
     }
 
-    /// Read a poll answer or a webhook delivery. A sync model's is read like a submit answer.
-    pub fn read_task(&self, answer: &Value) -> Result<TaskState, AnswerError> {
-        let Some(status) = &self.status else {
-            return match self.read_submit(answer)? {
-                SubmitAnswer::Done(outcome) => Ok(TaskState::Done(outcome)),
-                SubmitAnswer::Accepted { .. } => Ok(TaskState::Pending),
-            };
-        };
-        let state = crate::answer::state(answer, status.status)?;
-        let Some((_, mapped)) = status.states.iter().find(|(name, _)| *name == state) else {
-            return Err(AnswerError::UnknownState(state));
-        };
-        Ok(match mapped {
-            TaskStatus::Pending => TaskState::Pending,
-            TaskStatus::Processing => TaskState::Processing,
-            TaskStatus::Completed => TaskState::Done(Outcome::Completed {
-                outputs: status.outputs.read(answer)?,
-                provider_cost: status.provider_cost.and_then(|c| c.read(answer)),
-            }),
-            TaskStatus::Failed => TaskState::Done(Outcome::Failed {
-                message: status
-                    .error
-                    .and_then(|p| crate::answer::message(answer, p))
-                    .unwrap_or_else(|| "the provider reported a failure".to_owned()),
-                code: status
-                    .error_code
-                    .and_then(|p| crate::answer::message(answer, p)),
-            }),
+    /// Read a webhook delivery: by the model's webhook reading, else like the last step's
+    /// answer (a sync model's like a submit answer). `Ready` means: run the last step now.
+    pub fn read_delivery(&self, answer: &Value) -> Result<TaskState, AnswerError> {
+        match (&self.webhook, self.steps.last()) {
+            (Some(reading), _) => reading.read(answer),
+            (None, Some(last)) => last.reading.read(answer),
+            (None, None) => self.read_as_submit(answer),
+        }
+    }
+
+    fn read_as_submit(&self, answer: &Value) -> Result<TaskState, AnswerError> {
+        Ok(match self.read_submit(answer)? {
+            SubmitAnswer::Done(outcome) => TaskState::Done(outcome),
+            SubmitAnswer::Accepted { .. } => TaskState::Pending,
         })
     }
+}
+
+fn task_values(task: &Task) -> Values<'_> {
+    Values {
+        params: empty_params(),
+        ctx: None,
+        task: Some(task),
+    }
+}
+
+fn empty_params() -> &'static Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Map::new)
 }
 
 /// Percent-encode `text` for a URL path segment or query value: every byte except the RFC 3986

@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::{HttpRequest, Method, RequestContext};
+use crate::model::{HttpRequest, Method, RequestContext, Task};
 
 /// What fills a placeholder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +27,10 @@ pub enum Slot<'a> {
     Uuid,
     /// This generation's webhook URL (`null` when there is none).
     CallbackUrl,
-    /// The provider's task id (status requests).
+    /// The provider's task id (requests after the submit).
     TaskId,
+    /// A value kept from the submit answer (requests after the submit).
+    Kept(&'a str),
 }
 
 /// Part of a text template.
@@ -80,8 +82,11 @@ impl<'a> Template<'a> {
 pub struct RequestTemplate<'a> {
     /// Method.
     pub method: Method,
-    /// Path and query; placeholders are percent-encoded.
+    /// Path and query; placeholders are percent-encoded. When `whole_url`, a whole URL taken
+    /// from an answer, not encoded.
     pub path: &'a [Segment<'a>],
+    /// `path` is a whole URL.
+    pub whole_url: bool,
     /// Extra headers.
     pub headers: &'a [(&'a str, &'a [Segment<'a>])],
     /// JSON body.
@@ -93,10 +98,10 @@ pub struct RequestTemplate<'a> {
 pub struct Values<'v> {
     /// Checked params, defaults filled in.
     pub params: &'v Map<String, Value>,
-    /// Engine-supplied values.
-    pub ctx: &'v RequestContext,
-    /// The task id, for status requests.
-    pub task_id: Option<&'v str>,
+    /// Engine-supplied values (the submit).
+    pub ctx: Option<&'v RequestContext>,
+    /// The task, for the requests after the submit.
+    pub task: Option<&'v Task>,
 }
 
 impl RequestTemplate<'_> {
@@ -104,7 +109,8 @@ impl RequestTemplate<'_> {
     pub fn render(&self, values: &Values<'_>) -> HttpRequest {
         HttpRequest {
             method: self.method,
-            path: text(self.path, values, true),
+            path: text(self.path, values, !self.whole_url),
+            whole_url: self.whole_url,
             headers: self
                 .headers
                 .iter()
@@ -151,15 +157,9 @@ fn slot_value(slot: Slot<'_>, values: &Values<'_>) -> Option<Value> {
                 v.clone()
             })
         }
-        Slot::Uuid => Some(Value::from(values.ctx.uuid.as_str())),
-        Slot::CallbackUrl => Some(
-            values
-                .ctx
-                .callback_url
-                .clone()
-                .map_or(Value::Null, Value::from),
-        ),
-        Slot::TaskId => Some(values.task_id.map_or(Value::Null, Value::from)),
+        Slot::Uuid | Slot::CallbackUrl | Slot::TaskId | Slot::Kept(_) => {
+            Some(runtime_text(slot, values).map_or(Value::Null, Value::from))
+        }
     }
 }
 
@@ -173,12 +173,21 @@ fn shown(v: &Value) -> String {
     }
 }
 
+/// A runtime value; `None` when the request has none (a callback URL without a listener).
+fn runtime_text(slot: Slot<'_>, values: &Values<'_>) -> Option<String> {
+    match slot {
+        Slot::Param { .. } => None,
+        Slot::Uuid => values.ctx.map(|c| c.uuid.clone()),
+        Slot::CallbackUrl => values.ctx.and_then(|c| c.callback_url.clone()),
+        Slot::TaskId => values.task.map(|t| t.id.clone()),
+        Slot::Kept(name) => values.task.and_then(|t| t.kept.get(name).cloned()),
+    }
+}
+
 fn slot_text(slot: Slot<'_>, values: &Values<'_>) -> String {
     match slot {
         Slot::Param { name, .. } => values.params.get(name).map(shown).unwrap_or_default(),
-        Slot::Uuid => values.ctx.uuid.clone(),
-        Slot::CallbackUrl => values.ctx.callback_url.clone().unwrap_or_default(),
-        Slot::TaskId => values.task_id.unwrap_or_default().to_owned(),
+        other => runtime_text(other, values).unwrap_or_default(),
     }
 }
 
@@ -210,6 +219,7 @@ mod tests {
                 as_string: false,
             }),
         ],
+        whole_url: false,
         headers: &[("X-Run", &[Segment::Text("run-"), Segment::Slot(Slot::Uuid)])],
         body: Some(Template::Object(&[
             ("model", Template::Str("v1")),
@@ -253,8 +263,8 @@ mod tests {
         };
         let req = KIE.render(&Values {
             params: params.as_object().unwrap(),
-            ctx: &ctx,
-            task_id: None,
+            ctx: Some(&ctx),
+            task: None,
         });
         assert_eq!(req.path, "/jobs/a%2Fb%20c");
         assert_eq!(

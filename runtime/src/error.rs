@@ -82,6 +82,17 @@ pub enum RunError {
         /// What happened (no URL query, no header).
         message: String,
     },
+    /// A URL in the provider's answer points off the provider's hosts: refused, nothing sent.
+    #[error("refused a URL from {provider}'s answer: {reason}")]
+    OffHost {
+        /// Provider id.
+        provider: String,
+        /// Why.
+        reason: crate::http::OffHost,
+    },
+    /// The generation was cancelled.
+    #[error("cancelled")]
+    Cancelled,
     /// The generation store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -105,6 +116,8 @@ impl RunError {
             RunError::Answer { .. } => "malformed_answer",
             RunError::NotJson { .. } => "malformed_answer",
             RunError::Transport { .. } => "transport",
+            RunError::OffHost { .. } => "off_host",
+            RunError::Cancelled => "cancelled",
             RunError::Store(_) => "store",
             RunError::Config(_) => "config",
         }

@@ -77,6 +77,73 @@ pub enum SendError {
         /// Whether the request may have reached the provider.
         maybe_sent: bool,
     },
+    /// A whole URL from an answer leaves the provider's hosts: nothing was sent.
+    #[error("{0}")]
+    OffHost(OffHost),
+}
+
+/// A whole URL taken from a provider's answer that the engine refuses to send the key to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OffHost {
+    /// Not an absolute `http(s)` URL.
+    #[error("the answer's URL is not an absolute http(s) URL")]
+    NotAUrl,
+    /// Credentials in the URL (`https://user@host`).
+    #[error("the answer's URL carries credentials")]
+    Credentials,
+    /// Another host (or scheme, or port) than the base URL's or an allowed one.
+    #[error(
+        "the answer's URL points to `{found}`, not to the provider's `{expected}`; if that host is the provider's, list it in `allowed_hosts` in the provider spec"
+    )]
+    Elsewhere {
+        /// `scheme://host:port` of the URL (no path, no query).
+        found: String,
+        /// `scheme://host:port` of the base URL.
+        expected: String,
+    },
+}
+
+/// Where `req` goes: under `base_url`; or, for a whole URL taken from an answer, that URL,
+/// only when it has the base URL's scheme, host and port, or is `https` on port 443 of a host
+/// in `allowed_hosts` (compared without case). Userinfo is refused: the key never leaves for
+/// a host the provider spec does not name, whatever an answer says.
+pub fn target_url(
+    base_url: &str,
+    req: &HttpRequest,
+    allowed_hosts: &[&str],
+) -> Result<String, OffHost> {
+    if !req.whole_url {
+        return Ok(format!("{}{}", base_url.trim_end_matches('/'), req.path));
+    }
+    let url = reqwest::Url::parse(&req.path).map_err(|_| OffHost::NotAUrl)?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(OffHost::NotAUrl);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(OffHost::Credentials);
+    }
+    let origin = |u: &reqwest::Url| {
+        format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or_default(),
+            u.port_or_known_default().unwrap_or_default()
+        )
+    };
+    let base = reqwest::Url::parse(base_url).map_err(|_| OffHost::NotAUrl)?;
+    let allowed = url.scheme() == "https"
+        && url.port_or_known_default() == Some(443)
+        && url
+            .host_str()
+            .is_some_and(|h| allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(h)));
+    if origin(&url) == origin(&base) || allowed {
+        Ok(url.into())
+    } else {
+        Err(OffHost::Elsewhere {
+            found: origin(&url),
+            expected: origin(&base),
+        })
+    }
 }
 
 /// Who a call is for (log fields only).
@@ -90,6 +157,8 @@ pub struct CallTag<'a> {
     pub step: &'a str,
     /// The provider makes submits idempotent: they may be repeated.
     pub idempotent_submit: bool,
+    /// Hosts a whole URL from an answer may point to, besides the base URL's.
+    pub allowed_hosts: &'a [&'a str],
 }
 
 /// The HTTP client of an engine.
@@ -134,14 +203,17 @@ impl Transport {
         deadline: Instant,
     ) -> Result<Answer, SendError> {
         let safe = matches!(req.method, Method::Get) || tag.idempotent_submit;
-        let mut url = format!("{}{}", base_url.trim_end_matches('/'), req.path);
+        let mut url = target_url(base_url, req, tag.allowed_hosts).map_err(SendError::OffHost)?;
         if let Auth::Query { name } = auth {
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str(name);
             url.push('=');
             url.push_str(&percent_encode(key.expose()));
         }
-        let log_path = req.path.split('?').next().unwrap_or("");
+        let log_path = match req.whole_url {
+            true => url.split('?').next().unwrap_or(""),
+            false => req.path.split('?').next().unwrap_or(""),
+        };
         let body = req
             .body
             .as_ref()
@@ -219,6 +291,7 @@ impl Transport {
                 let may_repeat = match err {
                     SendError::Timeout => safe,
                     SendError::Transport { maybe_sent, .. } => safe || !maybe_sent,
+                    SendError::OffHost(_) => false,
                 };
                 if !may_repeat || last {
                     return outcome;

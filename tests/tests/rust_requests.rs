@@ -6,7 +6,7 @@ use generated_models::models::seedance_v1_lite::{DurationValue, Resolution};
 use generated_models::{MODELS, SeedanceV1Lite, SeedanceV1LiteParams, by_id};
 use registry_tests::{bundled, root};
 use runtime::model::{
-    AnswerError, Model, ModelInfo, Outcome, Params, RequestContext, SubmitAnswer, TaskState,
+    AnswerError, Model, ModelInfo, Outcome, Params, RequestContext, SubmitAnswer, Task, TaskState,
 };
 use serde_json::{Value, json};
 
@@ -218,12 +218,13 @@ fn answers_are_read_by_the_spec_pointers() {
             .read_submit(&json!({"code": 200, "msg": "success", "data": {"taskId": "t-1"}}))
             .unwrap(),
         SubmitAnswer::Accepted {
-            task_id: "t-1".into(),
-            provider_cost: None
+            task: Task::new("t-1"),
+            provider_cost: None,
+            next_step: 0,
         }
     );
     let done = json!({"data": {"state": "success", "resultJson": "{\"resultUrls\":[\"https://cdn.test/v.mp4\"]}", "consumeCredits": 12}});
-    match seedance.read_task(&done).unwrap() {
+    match seedance.read_step(0, &done).unwrap() {
         TaskState::Done(Outcome::Completed {
             outputs,
             provider_cost,
@@ -235,19 +236,22 @@ fn answers_are_read_by_the_spec_pointers() {
     }
     assert_eq!(
         seedance
-            .read_task(&json!({"data": {"state": "queuing"}}))
+            .read_step(0, &json!({"data": {"state": "queuing"}}))
             .unwrap(),
         TaskState::Pending
     );
     assert_eq!(
         seedance
-            .read_task(&json!({"data": {"state": "generating"}}))
+            .read_step(0, &json!({"data": {"state": "generating"}}))
             .unwrap(),
         TaskState::Processing
     );
     assert_eq!(
         seedance
-            .read_task(&json!({"data": {"state": "fail", "failMsg": "nsfw", "failCode": 501}}))
+            .read_step(
+                0,
+                &json!({"data": {"state": "fail", "failMsg": "nsfw", "failCode": 501}})
+            )
             .unwrap(),
         TaskState::Done(Outcome::Failed {
             message: "nsfw".into(),
@@ -255,11 +259,11 @@ fn answers_are_read_by_the_spec_pointers() {
         })
     );
     assert_eq!(
-        seedance.read_task(&json!({"data": {"state": "exploded"}})),
+        seedance.read_step(0, &json!({"data": {"state": "exploded"}})),
         Err(AnswerError::UnknownState("exploded".into()))
     );
     assert_eq!(
-        seedance.read_task(&json!({"data": {}})),
+        seedance.read_step(0, &json!({"data": {}})),
         Err(AnswerError::Missing("/data/state".into()))
     );
 
@@ -277,7 +281,7 @@ fn answers_are_read_by_the_spec_pointers() {
     }
     // A sync model reads a task answer like its submit answer.
     assert!(matches!(
-        runware.read_task(&answer),
+        runware.read_step(0, &answer),
         Ok(TaskState::Done(Outcome::Completed { .. }))
     ));
 }

@@ -456,7 +456,7 @@ fn rows_the_store_writes_load_into_postgres() {
         .expect("credits cover the run");
     assert!(
         store
-            .mark_processing(&generation.id, Some("task-1"))
+            .mark_processing(&generation.id, Some(&runtime::model::Task::new("task-1")))
             .unwrap()
     );
     let finish = Finish::Completed {

@@ -85,7 +85,7 @@ pub enum OutputKind {
     Text,
 }
 
-/// Generation status, as stored in `generations.status`.
+/// What a provider state means; the first four are also the stored `generations.status`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -99,6 +99,8 @@ pub enum TaskStatus {
     Completed,
     /// Done with an error.
     Failed,
+    /// Done; the next step says how (never stored).
+    Done,
 }
 
 /// Webhook authentication schemes.
@@ -115,6 +117,9 @@ pub enum SignatureScheme {
     /// KIE: `X-Webhook-Timestamp` and `X-Webhook-Signature` = base64(HMAC-SHA256(key,
     /// taskId + "." + timestamp)). The body is not signed.
     KieHmac,
+    /// fal: ED25519 over `request_id \n user_id \n timestamp \n hex(sha256(body))`, against
+    /// the keys of a configured JWKS document.
+    FalEd25519,
 }
 
 /// `name()` on each value set, read from its serde spelling.

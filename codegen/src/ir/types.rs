@@ -15,7 +15,7 @@ use super::enums::{
 };
 
 /// Version of the IR layout; bumped on any incompatible change.
-pub const IR_VERSION: u32 = 1;
+pub const IR_VERSION: u32 = 2;
 
 /// The whole registry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -51,6 +51,8 @@ pub struct Provider {
     pub webhook: Option<Webhook>,
     /// Submits may be retried (the provider deduplicates).
     pub idempotent_submit: bool,
+    /// Hosts besides the base URL's that whole URLs from answers may point to.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// How the key is sent.
@@ -247,8 +249,15 @@ pub struct Execution {
     pub submit: Request,
     /// Reading the submit answer.
     pub response: Response,
-    /// Polling (poll and webhook modes).
-    pub poll: Option<Poll>,
+    /// The requests after the submit, in order (poll and webhook modes): the status poll, then
+    /// the result. Each runs once the one before reports `done`.
+    pub steps: Vec<Step>,
+    /// Poll pacing (poll and webhook modes).
+    pub timing: Option<PollTiming>,
+    /// Reading a webhook delivery, when it differs from the last step's answer.
+    pub webhook: Option<Reading>,
+    /// The cancel request.
+    pub cancel: Option<Request>,
     /// Typical latency, ms.
     pub expected_latency_ms: u64,
     /// Give up after, ms.
@@ -260,8 +269,11 @@ pub struct Execution {
 pub struct Request {
     /// Method.
     pub method: HttpMethod,
-    /// Path and query template (placeholders are URL-encoded when filled).
+    /// Path and query template (placeholders are URL-encoded when filled); or, when
+    /// `whole_url`, a whole URL starting with a kept value (not encoded, host-checked).
     pub path: Vec<Segment>,
+    /// `path` is a whole URL.
+    pub whole_url: bool,
     /// Header templates.
     pub headers: BTreeMap<String, Vec<Segment>>,
     /// Body template.
@@ -302,6 +314,8 @@ pub enum Placeholder {
     Param(String),
     /// A value the runtime supplies.
     Runtime(RuntimeValue),
+    /// A value kept from the submit answer (`kept.NAME`).
+    Kept(String),
 }
 
 /// Values the runtime supplies to templates.
@@ -341,6 +355,10 @@ pub struct Response {
     pub task_id: Option<String>,
     /// Provider-reported cost.
     pub provider_cost: Option<ProviderCost>,
+    /// Values kept for later requests: name -> pointer.
+    pub keep: BTreeMap<String, String>,
+    /// The answer may already be the first step's answer.
+    pub like_poll: bool,
 }
 
 /// Where outputs are.
@@ -365,24 +383,36 @@ pub struct ProviderCost {
     pub credits_per_unit: String,
 }
 
-/// Polling.
+/// A request after the submit and how its answer is read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Poll {
-    /// The status request.
+pub struct Step {
+    /// The request.
     pub request: Request,
-    /// Pointer to the provider state.
-    pub status: String,
-    /// Provider state -> our status.
+    /// Reading its answer.
+    pub reading: Reading,
+}
+
+/// Reading a step's answer or a webhook delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reading {
+    /// Pointer to the provider state; `None`: every 2xx answer is final.
+    pub status: Option<String>,
+    /// Provider state -> what it means.
     pub states: BTreeMap<String, TaskStatus>,
-    /// Outputs once completed.
-    pub outputs: Outputs,
+    /// Outputs once completed (`None` in a step another follows).
+    pub outputs: Option<Outputs>,
     /// Failure message pointer.
     pub error: Option<String>,
     /// Failure code pointer.
     pub error_code: Option<String>,
     /// Provider-reported cost.
     pub provider_cost: Option<ProviderCost>,
-    /// First interval, ms.
+}
+
+/// Poll pacing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PollTiming {
+    /// First interval, ms (doubles each time).
     pub interval_ms: u64,
     /// Longest interval, ms.
     pub max_interval_ms: u64,
@@ -472,7 +502,7 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(path).expect("schema/ir.schema.json"))
                 .expect("the IR schema parses");
         assert_eq!(
-            IR_VERSION, 1,
+            IR_VERSION, 2,
             "a new IR version: update this pin with the schema"
         );
         assert_eq!(committed["$comment"], format!("IR version {IR_VERSION}"));

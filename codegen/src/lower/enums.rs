@@ -73,6 +73,7 @@ impl From<spec::TaskStatus> for ir::TaskStatus {
             spec::TaskStatus::Processing => ir::TaskStatus::Processing,
             spec::TaskStatus::Completed => ir::TaskStatus::Completed,
             spec::TaskStatus::Failed => ir::TaskStatus::Failed,
+            spec::TaskStatus::Done => ir::TaskStatus::Done,
         }
     }
 }
@@ -84,6 +85,7 @@ impl From<spec::SignatureScheme> for ir::SignatureScheme {
             spec::SignatureScheme::UrlToken => ir::SignatureScheme::UrlToken,
             spec::SignatureScheme::StandardWebhooks => ir::SignatureScheme::StandardWebhooks,
             spec::SignatureScheme::KieHmac => ir::SignatureScheme::KieHmac,
+            spec::SignatureScheme::FalEd25519 => ir::SignatureScheme::FalEd25519,
         }
     }
 }
@@ -136,12 +138,14 @@ mod tests {
             TaskStatus::Processing,
             TaskStatus::Completed,
             TaskStatus::Failed,
+            TaskStatus::Done,
         ]);
         same::<_, ir::SignatureScheme>(&[
             SignatureScheme::None,
             SignatureScheme::UrlToken,
             SignatureScheme::StandardWebhooks,
             SignatureScheme::KieHmac,
+            SignatureScheme::FalEd25519,
         ]);
     }
 }

@@ -108,7 +108,9 @@ pub(super) fn lower(
     let webhook = spec.webhook.as_ref().map(|w| {
         let needs_secret = matches!(
             w.signature,
-            SignatureScheme::StandardWebhooks | SignatureScheme::KieHmac
+            SignatureScheme::StandardWebhooks
+                | SignatureScheme::KieHmac
+                | SignatureScheme::FalEd25519
         );
         let secret_name = match &w.secret_scope {
             Some(scope) => match spec.key_scopes.get(scope) {
@@ -172,6 +174,34 @@ pub(super) fn lower(
         }
     });
 
+    for (i, host) in spec.allowed_hosts.iter().enumerate() {
+        let bare = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            && !host.starts_with(['.', '-'])
+            && !host.ends_with(['.', '-']);
+        if !bare {
+            let fixed = host
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .split(['/', ':', '?'])
+                .next()
+                .unwrap_or_default();
+            r.at(
+                Code::BadAllowedHost,
+                &format!("/allowed_hosts/{i}"),
+                format!("`{host}` is not a bare host name"),
+            )
+            .expect("a host name such as `cdn.example.com` (no scheme, port or path; https on port 443 is implied)")
+            .help(match fixed.is_empty() || fixed == host {
+                true => "write the host name alone".to_owned(),
+                false => format!("write `{fixed}`"),
+            });
+        }
+    }
+
     if r.count > 0 {
         return None;
     }
@@ -185,6 +215,11 @@ pub(super) fn lower(
         errors,
         webhook,
         idempotent_submit: spec.idempotent_submit,
+        allowed_hosts: spec
+            .allowed_hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
     })
 }
 

@@ -17,7 +17,9 @@ pub fn parse_segments(text: &str, params: &dyn Fn(&str) -> bool) -> Result<Vec<S
             return Err(format!("`{{{{` without a closing `}}}}` in `{text}`"));
         };
         let name = after[..close].trim();
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        let word =
+            |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !(word(name) || name.strip_prefix("kept.").is_some_and(word)) {
             return Err(format!("`{{{{ {name} }}}}` is not a placeholder name"));
         }
         out.push(Segment::Value(placeholder(name, params)?));
@@ -33,6 +35,9 @@ pub fn parse_segments(text: &str, params: &dyn Fn(&str) -> bool) -> Result<Vec<S
 }
 
 fn placeholder(name: &str, params: &dyn Fn(&str) -> bool) -> Result<Placeholder, String> {
+    if let Some(kept) = name.strip_prefix("kept.") {
+        return Ok(Placeholder::Kept(kept.to_owned()));
+    }
     if params(name) {
         return Ok(Placeholder::Param(name.to_owned()));
     }

@@ -62,6 +62,11 @@ pub struct ProviderSpec {
     /// answer. Without it, a submit the provider may have accepted is never retried.
     #[serde(default)]
     pub idempotent_submit: bool,
+    /// Hosts besides `base_url`'s that a whole URL taken from an answer (`url: "{{ kept.status_url
+    /// }}"`) may point to, such as `cdn.example.com`; `https` on port 443 only. Any other URL is
+    /// refused before the API key is sent, whatever an answer says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// How the API key is sent.
@@ -145,6 +150,12 @@ pub enum SignatureScheme {
     /// KIE: `X-Webhook-Timestamp` and `X-Webhook-Signature` = base64(HMAC-SHA256(key,
     /// taskId + "." + timestamp)). The body is not signed.
     KieHmac,
+    /// fal: `X-Fal-Webhook-Request-Id`, `-User-Id`, `-Timestamp` and `-Signature` (hex ED25519
+    /// over `request_id \n user_id \n timestamp \n hex(sha256(body))`), checked against the
+    /// public keys of a JWKS document. `secret_scope` names the scope whose secret is the JWKS
+    /// document's environment variable (or `<NAME>_FILE`, a path to it); nothing is fetched at
+    /// run time.
+    FalEd25519,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,6 +376,18 @@ pub struct ExecutionSpec {
     /// How a task's state is fetched, for `poll` and `webhook`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<PollSpec>,
+    /// A request that fetches the result once `poll` says the task is `done` (fal's
+    /// `response_url`). It may fail on its own: an error answer there fails the generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<ResultSpec>,
+    /// How a webhook delivery is read, when it differs from the last step's answer (fal sends
+    /// `{status: OK | ERROR, payload, error}`). A state mapped to `done` runs the last step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<ReadingSpec>,
+    /// The request that cancels a task (`poll` and `webhook` models); the task id and the kept
+    /// values are available to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<RequestSpec>,
     /// Typical time to a result; the latency alert fires above twice this.
     pub expected_latency: DurationString,
     /// Give up (and refund) after this long.
@@ -385,16 +408,25 @@ pub enum ExecutionMode {
 
 /// An HTTP request template. `{{ name }}` names a param or a runtime value (`uuid`: a fresh
 /// UUID v4; `callback_url`: this generation's webhook URL; `task_id`: the provider's task id,
-/// when polling). A string that is only `{{ name }}` keeps the value's JSON type; an optional
-/// param without a default that the caller left out drops its key.
+/// after the submit; `kept.NAME`: a value kept from the submit answer by `response.keep`). A
+/// string that is only `{{ name }}` keeps the value's JSON type; an optional param without a
+/// default that the caller left out drops its key. Give `path` or `url`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSpec {
     /// HTTP method.
     pub method: HttpMethod,
     /// Path and query under the provider's base URL, starting with `/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^/"))]
-    pub path: String,
+    pub path: Option<String>,
+    /// A whole URL from the submit answer, starting with `{{ kept.NAME }}` (fal's
+    /// `"{{ kept.status_url }}"`). At run time it must stay on the base URL's scheme, host and
+    /// port, or on a host in the provider's `allowed_hosts`; any other URL is refused before
+    /// the key is sent. Not in `submit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^\{\{ *kept\."))]
+    pub url: Option<String>,
     /// Extra headers (never a secret: the key is added by `auth`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
@@ -428,6 +460,14 @@ pub struct ResponseSpec {
     /// Where the provider reports what it charged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_cost: Option<ProviderCostSpec>,
+    /// Values to keep from the submit answer for later requests: name -> pointer, used as
+    /// `{{ kept.NAME }}` (fal: `status_url: /status_url`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub keep: BTreeMap<String, Pointer>,
+    /// The submit answer may already be a poll answer (Replicate with `Prefer: wait`): it is
+    /// read like one, and a finished task ends the generation without a poll.
+    #[serde(default)]
+    pub like_poll: bool,
 }
 
 /// Where the outputs (URLs or data URLs) are in an answer.
@@ -479,20 +519,22 @@ fn one() -> String {
     "1".to_owned()
 }
 
-/// How to fetch and read a task's state.
+/// How to fetch and read a task's state. Repeated until the state is terminal (`completed`,
+/// `failed`, or `done` when a `result` step follows).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PollSpec {
-    /// The status request; `{{ task_id }}` is available.
+    /// The status request; `{{ task_id }}` and the kept values are available.
     #[serde(flatten)]
     pub request: RequestSpec,
     /// Pointer to the provider's state.
     pub status: Pointer,
-    /// Provider state -> our status.
+    /// Provider state -> what it means.
     #[schemars(length(min = 1))]
     pub states: BTreeMap<String, TaskStatus>,
-    /// Where the outputs are once completed.
-    pub outputs: OutputSpec,
+    /// Where the outputs are once completed (not with a `result` step, which has them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<OutputSpec>,
     /// Pointer to the failure message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Pointer>,
@@ -510,6 +552,56 @@ pub struct PollSpec {
     pub max_interval: DurationString,
 }
 
+/// The request that fetches a finished task's result, and how its answer is read.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultSpec {
+    /// The result request; `{{ task_id }}` and the kept values are available.
+    #[serde(flatten)]
+    pub request: RequestSpec,
+    /// Pointer to a state in the answer, when it has one; without it a 2xx answer with outputs
+    /// is completed, one with an `error` message is failed, and an error status fails too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Pointer>,
+    /// Provider state -> what it means (with `status`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub states: BTreeMap<String, TaskStatus>,
+    /// Where the outputs are.
+    pub outputs: OutputSpec,
+    /// Pointer to the failure message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Pointer>,
+    /// Pointer to the failure code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<Pointer>,
+    /// What the provider says it charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_cost: Option<ProviderCostSpec>,
+}
+
+/// How a webhook delivery is read.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadingSpec {
+    /// Pointer to the provider's state.
+    pub status: Pointer,
+    /// Provider state -> what it means; `done` fetches the result with the last step.
+    #[schemars(length(min = 1))]
+    pub states: BTreeMap<String, TaskStatus>,
+    /// Where the outputs are, when a state maps to `completed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<OutputSpec>,
+    /// Pointer to the failure message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Pointer>,
+    /// Pointer to the failure code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<Pointer>,
+    /// What the provider says it charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_cost: Option<ProviderCostSpec>,
+}
+
 fn default_interval() -> String {
     "2s".to_owned()
 }
@@ -517,7 +609,8 @@ fn default_max_interval() -> String {
     "30s".to_owned()
 }
 
-/// Generation status, as stored in `generations.status`.
+/// What a provider state means. `completed` and `failed` end the generation; `done` ends the
+/// step and runs the next one (the `result`), which tells completed from failed.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -531,6 +624,8 @@ pub enum TaskStatus {
     Completed,
     /// Done with an error.
     Failed,
+    /// Done; the `result` step says how.
+    Done,
 }
 
 /// A smoke test.

@@ -15,6 +15,7 @@ pub static FAL: registry_core::model::ProviderInfo = registry_core::model::Provi
     errors: Some(registry_core::model::ErrorRule { message: "/detail", code: None, ok_codes: &[] }),
     webhook: None,
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 /// KIE AI (`kie_ai`).
@@ -34,6 +35,7 @@ pub static KIE_AI: registry_core::model::ProviderInfo = registry_core::model::Pr
         tolerance: Some(Duration::from_secs(300)),
     }),
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 /// Lovable AI Gateway (`lovable_ai`).
@@ -47,6 +49,7 @@ pub static LOVABLE_AI: registry_core::model::ProviderInfo = registry_core::model
     errors: Some(registry_core::model::ErrorRule { message: "/error/message", code: Some("/error/code"), ok_codes: &[] }),
     webhook: None,
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 /// OpenAI (`openai`).
@@ -60,6 +63,7 @@ pub static OPENAI: registry_core::model::ProviderInfo = registry_core::model::Pr
     errors: Some(registry_core::model::ErrorRule { message: "/error/message", code: Some("/error/code"), ok_codes: &[] }),
     webhook: None,
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 /// OpenRouter (`openrouter`).
@@ -73,6 +77,7 @@ pub static OPENROUTER: registry_core::model::ProviderInfo = registry_core::model
     errors: Some(registry_core::model::ErrorRule { message: "/error/message", code: Some("/error/code"), ok_codes: &[] }),
     webhook: None,
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 /// Replicate (`replicate`).
@@ -92,6 +97,7 @@ pub static REPLICATE: registry_core::model::ProviderInfo = registry_core::model:
         tolerance: Some(Duration::from_secs(300)),
     }),
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 /// Runware (`runware`).
@@ -105,4 +111,5 @@ pub static RUNWARE: registry_core::model::ProviderInfo = registry_core::model::P
     errors: Some(registry_core::model::ErrorRule { message: "/errors/0/message", code: Some("/errors/0/code"), ok_codes: &[] }),
     webhook: None,
     idempotent_submit: false,
+    allowed_hosts: &[],
 };

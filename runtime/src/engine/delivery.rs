@@ -176,7 +176,7 @@ impl Engine {
             return Err(WebhookError::Mismatch);
         }
         let state = model
-            .read_task(&body)
+            .read_delivery(&body)
             .map_err(|e| WebhookError::Malformed(e.to_string()))?;
         if row.status.is_terminal() {
             return Ok(WebhookAck::AlreadyFinished);
@@ -193,7 +193,9 @@ impl Engine {
         // No run is waiting (e.g. after a restart): apply a signed result directly.
         let confirm = rule.confirm_by_poll || rule.signature == Signature::None;
         match state {
-            TaskState::Done(_) if confirm => Ok(WebhookAck::Ignored),
+            TaskState::Done(_) | TaskState::Ready if confirm => Ok(WebhookAck::Ignored),
+            // The delivery says only "done": the result is at the last step, which needs a run.
+            TaskState::Ready => Ok(WebhookAck::Ignored),
             TaskState::Done(Outcome::Completed {
                 outputs,
                 provider_cost,

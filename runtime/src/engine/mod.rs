@@ -15,6 +15,7 @@
 //!   call the provider, finish or fail), with the context a run carries (`RunCtx`);
 //! - `wait.rs`: waiting for an accepted task, by polling with backoff or by the webhook with
 //!   polling as a fallback;
+//! - `cancel.rs`: cancelling a generation at the provider, then in the store;
 //! - `delivery.rs`: a webhook delivery, verified and handed to the waiting run or applied to
 //!   the store. (Signature checks themselves live in [`crate::webhook`].)
 
@@ -33,11 +34,13 @@ use crate::model::{Model, ModelInfo, Output, Params, ProviderInfo};
 use crate::store::{SqliteStore, Store};
 use crate::webhook::{WebhookError, WebhookRequest};
 
+mod cancel;
 mod delivery;
 mod run;
 mod shortfall;
 mod wait;
 
+pub use cancel::CancelAck;
 use delivery::Waiter;
 use run::Checked;
 
@@ -136,6 +139,7 @@ struct Inner {
     transport: Transport,
     models: HashMap<&'static str, &'static ModelInfo>,
     waiters: Mutex<HashMap<String, Waiter>>,
+    cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     callback_base: Mutex<Option<String>>,
 }
 
@@ -197,6 +201,7 @@ impl EngineBuilder {
                 keys: self.keys,
                 transport,
                 waiters: Mutex::new(HashMap::new()),
+                cancels: Mutex::new(HashMap::new()),
                 callback_base: Mutex::new(None),
             }),
         })

@@ -14,7 +14,7 @@ use crate::cost;
 use crate::error::RunError;
 use crate::http::{Answer, CallTag, SendError};
 use crate::keys::{KeyError, KeyRequest, Secret, resolve_logged};
-use crate::model::{HttpRequest, Mode, ModelInfo, Outcome, RequestContext, SubmitAnswer};
+use crate::model::{HttpRequest, Mode, ModelInfo, Outcome, RequestContext, SubmitAnswer, Task};
 use crate::store::{Finish, Generation, KeyEvent, OutputCount, Status, now_ms};
 
 /// Params as a run receives them.
@@ -47,8 +47,8 @@ pub(super) struct RunCtx {
     pub(super) started: Instant,
     /// `started` plus the model's timeout after the configured cap: no request outlives it.
     pub(super) deadline: Instant,
-    /// The provider's task id, once the provider accepted the task.
-    pub(super) task_id: Option<String>,
+    /// The provider's task, once the provider accepted it.
+    pub(super) task: Option<Task>,
 }
 
 /// The output count of a completed generation (see `shortfall.rs`); a count that cannot be
@@ -136,7 +136,7 @@ impl Engine {
             key,
             started,
             deadline: started + self.timeout_of(info),
-            task_id: None,
+            task: None,
         };
         let step = self.call(&mut run).await;
         let RunCtx {
@@ -144,9 +144,10 @@ impl Engine {
             generation_id,
             params,
             started,
-            task_id,
+            task,
             ..
         } = run;
+        let task_id = task.map(|t| t.id);
         let g = generation_id.as_str();
         match step {
             Step::Done(
@@ -322,6 +323,7 @@ impl Engine {
             model: info.id,
             step,
             idempotent_submit: provider.idempotent_submit,
+            allowed_hosts: provider.allowed_hosts,
         };
         let base = self.base_url(provider);
         let answer = self
@@ -336,6 +338,13 @@ impl Engine {
                 return Err(RunError::Transport {
                     provider: provider.id.to_owned(),
                     message,
+                });
+            }
+            Err(SendError::OffHost(reason)) => {
+                tracing::error!(parent: &run.span, event = "url_refused", step, reason = %reason, "refused a URL from the provider's answer");
+                return Err(RunError::OffHost {
+                    provider: provider.id.to_owned(),
+                    reason,
                 });
             }
         };
@@ -407,23 +416,24 @@ impl Engine {
             Ok(v) => v,
             Err(e) => return Step::Err(e),
         };
-        let (task_id, submit_cost) = match model.read_submit(&value) {
+        let (task, submit_cost, next_step) = match model.read_submit(&value) {
             Ok(SubmitAnswer::Done(outcome)) => return Step::Done(outcome, Via::Sync),
             Ok(SubmitAnswer::Accepted {
-                task_id,
+                task,
                 provider_cost,
-            }) => (task_id, provider_cost),
+                next_step,
+            }) => (task, provider_cost, next_step),
             Err(e) => return Step::Err(answer_err(e)),
         };
-        tracing::info!(parent: span, event = "task_accepted", task_id = %task_id, "provider accepted the task");
-        if let Err(e) = self.inner.store.mark_processing(g, Some(&task_id)) {
+        tracing::info!(parent: span, event = "task_accepted", task_id = %task.id, "provider accepted the task");
+        if let Err(e) = self.inner.store.mark_processing(g, Some(&task)) {
             return Step::Err(e.into());
         }
-        run.task_id = Some(task_id.clone());
         if let Some(guard) = &guard {
-            guard.set_task_id(&task_id);
+            guard.set_task_id(&task.id);
         }
-        let step = self.wait(run, &task_id, rx.as_mut()).await;
+        run.task = Some(task);
+        let step = self.wait(run, next_step, rx.as_mut()).await;
         drop(guard);
         match step {
             Step::Done(

@@ -14,15 +14,16 @@ use super::delivery::Delivery;
 use super::run::{RunCtx, Step};
 use super::{Engine, Via};
 use crate::error::RunError;
-use crate::model::{HttpRequest, Outcome, Signature, TaskState};
+use crate::model::{Outcome, Signature, TaskState};
 
 impl Engine {
-    /// Wait for task `task_id` of the run to finish, until the run's deadline: by polling, and
-    /// with `rx` (webhook mode, a listener up) also by webhook deliveries.
+    /// Wait for the run's task to finish, until the run's deadline: by running its steps from
+    /// `first_step` (each polled until it reports its part done), and with `rx` (webhook mode,
+    /// a listener up) also by webhook deliveries. A cancel ends the wait at once.
     pub(super) async fn wait(
         &self,
         run: &RunCtx,
-        task_id: &str,
+        first_step: usize,
         mut rx: Option<&mut mpsc::UnboundedReceiver<Delivery>>,
     ) -> Step {
         let span = &run.span;
@@ -30,12 +31,13 @@ impl Engine {
         let model = run.model;
         let deadline = run.deadline;
         let info = model;
-        let Some(poll_req) = model.poll_request(task_id) else {
+        if info.steps.is_empty() {
             return Step::Err(RunError::Config(format!(
                 "model {} has no poll request",
                 info.id
             )));
-        };
+        }
+        let cancelled = self.cancel_signal(g);
         let timing = info.poll.unwrap_or(crate::model::PollTiming {
             interval: Duration::from_secs(5),
             max_interval: Duration::from_secs(30),
@@ -53,6 +55,9 @@ impl Engine {
             .provider
             .webhook
             .is_some_and(|w| w.confirm_by_poll || w.signature == Signature::None);
+        let mut at = first_step.min(info.steps.len() - 1);
+        // A step that follows a finished one runs at once, not after an interval.
+        let mut now_due = first_step > 0;
         let mut failures = 0u32;
         let mut polls = 0u32;
         loop {
@@ -61,16 +66,19 @@ impl Engine {
                 tracing::warn!(parent: span, event = "timeout", polls, "no result before the timeout");
                 return Step::Err(RunError::Timeout(self.timeout_of(info)));
             }
-            let wake = (now + interval).min(deadline);
-            let delivery = match rx.as_deref_mut() {
-                Some(r) => tokio::select! {
-                    d = r.recv() => d,
-                    _ = tokio::time::sleep_until(wake) => None,
-                },
-                None => {
-                    tokio::time::sleep_until(wake).await;
-                    None
+            let wake = if now_due {
+                now
+            } else {
+                (now + interval).min(deadline)
+            };
+            now_due = false;
+            let delivery = tokio::select! {
+                d = recv(rx.as_deref_mut()) => d,
+                _ = cancelled.notified() => {
+                    tracing::info!(parent: span, event = "run_cancelled", "cancelled while waiting");
+                    return Step::Err(RunError::Cancelled);
                 }
+                _ = tokio::time::sleep_until(wake) => None,
             };
             if let Some(d) = delivery {
                 tracing::info!(parent: span, event = "webhook_delivered", state = state_name(&d.state), "webhook delivery");
@@ -78,10 +86,14 @@ impl Engine {
                     TaskState::Done(outcome) if !confirm => {
                         return Step::Done(outcome, Via::Webhook);
                     }
-                    TaskState::Done(_) => {
-                        // The body is not signed: trust the provider's own record instead.
-                        tracing::info!(parent: span, event = "webhook_confirm_poll", "confirming the delivery by a poll");
-                        match self.poll_once(run, &poll_req).await {
+                    TaskState::Done(_) | TaskState::Ready => {
+                        // Unsigned body, or a delivery that only says "done": the provider's own
+                        // record has the result. Ready: straight to the last step.
+                        if matches!(d.state, TaskState::Ready) {
+                            at = info.steps.len() - 1;
+                        }
+                        tracing::info!(parent: span, event = "webhook_confirm_poll", "reading the result the delivery announces");
+                        match self.advance(run, &mut at).await {
                             Ok(TaskState::Done(outcome)) => {
                                 return Step::Done(outcome, Via::Webhook);
                             }
@@ -105,14 +117,14 @@ impl Engine {
                 continue;
             }
             polls += 1;
-            match self.poll_once(run, &poll_req).await {
+            match self.advance(run, &mut at).await {
                 Ok(TaskState::Done(outcome)) => {
                     tracing::info!(parent: span, event = "poll", polls, state = "done", "task finished");
                     return Step::Done(outcome, Via::Poll);
                 }
                 Ok(state) => {
                     failures = 0;
-                    tracing::debug!(parent: span, event = "poll", polls, state = state_name(&state), next_ms = interval.as_millis() as u64, "task running");
+                    tracing::debug!(parent: span, event = "poll", polls, step = at, state = state_name(&state), next_ms = interval.as_millis() as u64, "task running");
                     if matches!(state, TaskState::Processing) {
                         let _ = self.inner.store.mark_processing(g, None);
                     }
@@ -120,7 +132,7 @@ impl Engine {
                 Err(e) if fatal(&e) => return Step::Err(e),
                 Err(e) => {
                     failures += 1;
-                    tracing::warn!(parent: span, event = "poll_error", polls, failures, error = %e, "poll failed");
+                    tracing::warn!(parent: span, event = "poll_error", polls, step = at, failures, error = %e, "poll failed");
                     if failures > self.inner.config.poll_failures_allowed {
                         return Step::Err(e);
                     }
@@ -130,14 +142,47 @@ impl Engine {
         }
     }
 
-    /// One poll of the run's task, read with the model's `read_task`.
-    async fn poll_once(&self, run: &RunCtx, req: &HttpRequest) -> Result<TaskState, RunError> {
+    /// Run step `*at` of the run's task; while a step reports its part done, go on to the next
+    /// at once. Ends on the first state that is not `Ready` (`*at` is then the step to poll
+    /// next); `Ready` from the last step is a malformed answer.
+    async fn advance(&self, run: &RunCtx, at: &mut usize) -> Result<TaskState, RunError> {
         let model = run.model;
-        let value = self.send(run, "poll", req).await?;
-        model.read_task(&value).map_err(|source| RunError::Answer {
+        let answer_err = |source| RunError::Answer {
             provider: model.provider.id.to_owned(),
             source,
-        })
+        };
+        let task = run.task.as_ref().ok_or_else(|| {
+            RunError::Config("a step ran before the provider accepted a task".to_owned())
+        })?;
+        loop {
+            let req = model.step_request(*at, task).ok_or_else(|| {
+                answer_err(crate::model::AnswerError::Missing(format!("step {}", *at)))
+            })?;
+            let name = if *at + 1 == model.steps.len() && *at > 0 {
+                "result"
+            } else {
+                "poll"
+            };
+            let value = self.send(run, name, &req).await?;
+            match model.read_step(*at, &value).map_err(answer_err)? {
+                TaskState::Ready if *at + 1 < model.steps.len() => {
+                    tracing::info!(parent: &run.span, event = "step_done", step = *at, "step done; next step");
+                    *at += 1;
+                }
+                TaskState::Ready => {
+                    return Err(answer_err(crate::model::AnswerError::NoOutputs));
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+}
+
+/// The next delivery, or never when the run has no webhook.
+async fn recv(rx: Option<&mut mpsc::UnboundedReceiver<Delivery>>) -> Option<Delivery> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -145,6 +190,7 @@ fn state_name(s: &TaskState) -> &'static str {
     match s {
         TaskState::Pending => "pending",
         TaskState::Processing => "processing",
+        TaskState::Ready => "step_done",
         TaskState::Done(Outcome::Completed { .. }) => "completed",
         TaskState::Done(Outcome::Failed { .. }) => "failed",
     }
@@ -159,6 +205,8 @@ fn fatal(e: &RunError) -> bool {
         RunError::Provider { status: None, .. } => true,
         RunError::Timeout(_) => true,
         RunError::Answer { .. } => true,
+        RunError::OffHost { .. } => true,
+        RunError::Cancelled => true,
         _ => false,
     }
 }

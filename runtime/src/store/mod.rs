@@ -23,6 +23,7 @@ use serde_json::Value;
 
 use crate::cost::Credits;
 pub use crate::error::StoreError;
+use crate::model::Task;
 
 mod sqlite;
 
@@ -120,6 +121,15 @@ impl Generation {
             .get("task_id")
             .and_then(Value::as_str)
     }
+
+    /// The provider's task with the values kept from the submit answer, once accepted.
+    pub fn task(&self) -> Option<Task> {
+        let mut task = Task::new(self.task_id()?);
+        if let Some(kept) = self.provider_response.get("kept") {
+            task.kept = serde_json::from_value(kept.clone()).unwrap_or_default();
+        }
+        Some(task)
+    }
 }
 
 /// One row of `api_key_events`.
@@ -182,7 +192,7 @@ pub trait Store: Send + Sync {
     /// Every generation, oldest first.
     fn list(&self) -> Result<Vec<Generation>, StoreError>;
     /// `pending -> processing`, recording the task id; `false` when already further along.
-    fn mark_processing(&self, id: &str, task_id: Option<&str>) -> Result<bool, StoreError>;
+    fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError>;
     /// Finish a running generation and settle its credit hold, atomically; `false` (and no
     /// change at all) when it had already finished.
     fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError>;

@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::{Finish, Generation, KeyEvent, Status, Store, StoreError, now_ms};
+use crate::model::Task;
 
 /// `outputs_expected`, `outputs_received`, `credits_refunded` as read.
 type Counts = (Option<u32>, Option<u32>, Option<String>);
@@ -394,12 +395,21 @@ impl Store for SqliteStore {
         self.query("", None)
     }
 
-    fn mark_processing(&self, id: &str, task_id: Option<&str>) -> Result<bool, StoreError> {
+    fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError> {
         let conn = self.conn();
-        let n = conn.prepare_cached("UPDATE generations SET status = 'processing', updated_at = ?2, \
-             provider_response = CASE WHEN ?3 IS NULL THEN provider_response ELSE json_set(provider_response, '$.task_id', ?3) END \
-             WHERE id = ?1 AND (status = 'pending' OR status = 'processing')")?.execute(params![id, now_ms(), task_id],
-        )?;
+        let task_id = task.map(|t| t.id.as_str());
+        let kept = task
+            .filter(|t| !t.kept.is_empty())
+            .map(|t| serde_json::to_string(&t.kept).unwrap_or_default());
+        let n = conn
+            .prepare_cached(
+                "UPDATE generations SET status = 'processing', updated_at = ?2, \
+             provider_response = CASE WHEN ?3 IS NULL THEN provider_response \
+               WHEN ?4 IS NULL THEN json_set(provider_response, '$.task_id', ?3) \
+               ELSE json_set(provider_response, '$.task_id', ?3, '$.kept', json(?4)) END \
+             WHERE id = ?1 AND (status = 'pending' OR status = 'processing')",
+            )?
+            .execute(params![id, now_ms(), task_id, kept])?;
         Ok(n == 1)
     }
 
@@ -693,7 +703,7 @@ mod tests {
             s.reserve("c", LOCAL_USER_ID, "6".parse().unwrap()).unwrap(),
             Err("5".parse().unwrap())
         );
-        assert!(s.mark_processing("a", Some("t1")).unwrap());
+        assert!(s.mark_processing("a", Some(&Task::new("t1"))).unwrap());
         let done = Finish::Completed {
             outputs: json!(["https://x"]),
             provider_cost: None,

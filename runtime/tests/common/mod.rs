@@ -27,11 +27,13 @@ pub const RUNWARE: ProviderInfo = ProviderInfo {
     }),
     webhook: None,
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 pub const RUNWARE_IDEMPOTENT: ProviderInfo = ProviderInfo {
     id: "runware",
     idempotent_submit: true,
+    allowed_hosts: &[],
     ..RUNWARE
 };
 
@@ -53,6 +55,7 @@ pub const KIE: ProviderInfo = ProviderInfo {
         tolerance: Some(Duration::from_secs(300)),
     }),
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 pub const REPLICATE: ProviderInfo = ProviderInfo {
@@ -73,6 +76,7 @@ pub const REPLICATE: ProviderInfo = ProviderInfo {
         tolerance: Some(Duration::from_secs(300)),
     }),
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 const PROMPT: ParamRule<'static> = ParamRule::required(
@@ -111,6 +115,7 @@ const fn request(
     RequestTemplate {
         method,
         path,
+        whole_url: false,
         headers: &[],
         body,
     }
@@ -168,8 +173,12 @@ const fn info(
                 at: "/data/0/cost",
                 credits_per_unit: "1000",
             }),
+            keep: &[],
+            like_first_step: false,
         },
-        status: None,
+        steps: &[],
+        webhook: None,
+        cancel: None,
     }
 }
 
@@ -225,9 +234,11 @@ const KIE_READING: SubmitReading<'static> = SubmitReading {
     task_id: Some("/data/taskId"),
     outputs: None,
     provider_cost: None,
+    keep: &[],
+    like_first_step: false,
 };
 
-const KIE_STATUS: StatusReading<'static> = StatusReading {
+const KIE_STEP: StepReading<'static> = StepReading {
     request: request(
         Method::Get,
         &[
@@ -236,7 +247,11 @@ const KIE_STATUS: StatusReading<'static> = StatusReading {
         ],
         None,
     ),
-    status: "/data/state",
+    reading: KIE_STATE,
+};
+
+const KIE_STATE: Reading<'static> = Reading {
+    status: Some("/data/state"),
     states: &[
         ("waiting", TaskStatus::Pending),
         ("queuing", TaskStatus::Pending),
@@ -244,12 +259,12 @@ const KIE_STATUS: StatusReading<'static> = StatusReading {
         ("success", TaskStatus::Completed),
         ("fail", TaskStatus::Failed),
     ],
-    outputs: OutputsAt {
+    outputs: Some(OutputsAt {
         at: "/data/resultJson",
         json_string: true,
         then: Some("/resultUrls"),
         kind: OutputKind::Url,
-    },
+    }),
     error: Some("/data/failMsg"),
     error_code: Some("/data/failCode"),
     provider_cost: Some(ProviderCostAt {
@@ -271,7 +286,9 @@ pub static KIE_WEBHOOK: ModelInfo = ModelInfo {
         ])),
     ),
     response: KIE_READING,
-    status: Some(KIE_STATUS),
+    steps: &[KIE_STEP],
+    webhook: None,
+    cancel: None,
     ..info(
         "test_kie_webhook",
         &KIE,
@@ -293,7 +310,9 @@ pub static KIE_POLL: ModelInfo = ModelInfo {
         ])),
     ),
     response: KIE_READING,
-    status: Some(KIE_STATUS),
+    steps: &[KIE_STEP],
+    webhook: None,
+    cancel: None,
     ..info(
         "test_kie_poll",
         &KIE,
@@ -326,8 +345,10 @@ pub static REPLICATE_WEBHOOK: ModelInfo = ModelInfo {
         task_id: Some("/id"),
         outputs: None,
         provider_cost: None,
+        keep: &[],
+        like_first_step: false,
     },
-    status: Some(StatusReading {
+    steps: &[StepReading {
         request: request(
             Method::Get,
             &[
@@ -336,24 +357,28 @@ pub static REPLICATE_WEBHOOK: ModelInfo = ModelInfo {
             ],
             None,
         ),
-        status: "/status",
-        states: &[
-            ("starting", TaskStatus::Pending),
-            ("processing", TaskStatus::Processing),
-            ("succeeded", TaskStatus::Completed),
-            ("failed", TaskStatus::Failed),
-            ("canceled", TaskStatus::Failed),
-        ],
-        outputs: OutputsAt {
-            at: "/output/*",
-            json_string: false,
-            then: None,
-            kind: OutputKind::Url,
+        reading: Reading {
+            status: Some("/status"),
+            states: &[
+                ("starting", TaskStatus::Pending),
+                ("processing", TaskStatus::Processing),
+                ("succeeded", TaskStatus::Completed),
+                ("failed", TaskStatus::Failed),
+                ("canceled", TaskStatus::Failed),
+            ],
+            outputs: Some(OutputsAt {
+                at: "/output/*",
+                json_string: false,
+                then: None,
+                kind: OutputKind::Url,
+            }),
+            error: Some("/error"),
+            error_code: None,
+            provider_cost: None,
         },
-        error: Some("/error"),
-        error_code: None,
-        provider_cost: None,
-    }),
+    }],
+    webhook: None,
+    cancel: None,
     ..info(
         "test_replicate",
         &REPLICATE,

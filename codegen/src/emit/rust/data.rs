@@ -77,7 +77,7 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
     o.line(&format!("timeout: {},", duration(m.execution.timeout_ms)));
     o.line(&format!(
         "poll: {},",
-        opt(m.execution.poll.as_ref(), |p| format!(
+        opt(m.execution.timing.as_ref(), |p| format!(
             "model::PollTiming {{ interval: {}, max_interval: {} }}",
             duration(p.interval_ms),
             duration(p.max_interval_ms)
@@ -141,35 +141,73 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
         "provider_cost: {},",
         opt(r.provider_cost.as_ref(), provider_cost)
     ));
+    let keep: Vec<String> = r
+        .keep
+        .iter()
+        .map(|(name, at)| format!("({}, {})", lit(name), lit(at)))
+        .collect();
+    o.line(&format!("keep: &[{}],", keep.join(", ")));
+    o.line(&format!("like_first_step: {},", r.like_poll));
     o.line("},");
-    match &m.execution.poll {
-        None => o.line("status: None,"),
-        Some(poll) => {
-            o.line("status: Some(model::StatusReading {");
+    let ex = &m.execution;
+    if ex.steps.is_empty() {
+        o.line("steps: &[],");
+    } else {
+        o.line("steps: &[");
+        for step in &ex.steps {
+            o.line("model::StepReading {");
             o.line("request: RequestTemplate {");
-            request(o, m, &poll.request);
+            request(o, m, &step.request);
             o.line("},");
-            o.line(&format!("status: {},", lit(&poll.status)));
-            o.line("states: &[");
-            for (name, status) in &poll.states {
-                let s = core_variant(status.name());
-                o.line(&format!("({}, model::TaskStatus::{s}),", lit(name)));
-            }
-            o.line("],");
-            o.line(&format!("outputs: {},", outputs(&poll.outputs)));
-            o.line(&format!("error: {},", opt(poll.error.as_deref(), lit)));
-            o.line(&format!(
-                "error_code: {},",
-                opt(poll.error_code.as_deref(), lit)
-            ));
-            o.line(&format!(
-                "provider_cost: {},",
-                opt(poll.provider_cost.as_ref(), provider_cost)
-            ));
+            o.line("reading: model::Reading {");
+            reading(o, &step.reading);
+            o.line("},");
+            o.line("},");
+        }
+        o.line("],");
+    }
+    match &ex.webhook {
+        None => o.line("webhook: None,"),
+        Some(w) => {
+            o.line("webhook: Some(model::Reading {");
+            reading(o, w);
+            o.line("}),");
+        }
+    }
+    match &ex.cancel {
+        None => o.line("cancel: None,"),
+        Some(c) => {
+            o.line("cancel: Some(RequestTemplate {");
+            request(o, m, c);
             o.line("}),");
         }
     }
     o.line("};");
+}
+
+/// The fields of a `Reading`.
+fn reading(o: &mut Out, r: &ir::Reading) {
+    o.line(&format!("status: {},", opt(r.status.as_deref(), lit)));
+    if r.states.is_empty() {
+        o.line("states: &[],");
+    } else {
+        o.line("states: &[");
+        for (name, status) in &r.states {
+            let s = core_variant(status.name());
+            o.line(&format!("({}, model::TaskStatus::{s}),", lit(name)));
+        }
+        o.line("],");
+    }
+    o.line(&format!("outputs: {},", opt(r.outputs.as_ref(), outputs)));
+    o.line(&format!("error: {},", opt(r.error.as_deref(), lit)));
+    o.line(&format!(
+        "error_code: {},",
+        opt(r.error_code.as_deref(), lit)
+    ));
+    o.line(&format!(
+        "provider_cost: {},",
+        opt(r.provider_cost.as_ref(), provider_cost)
+    ));
 }
 
 fn kind(kind: &ParamKind) -> String {
@@ -269,6 +307,7 @@ fn request(o: &mut Out, m: &ir::Model, r: &ir::Request) {
     let method = core_variant(r.method.name());
     o.line(&format!("method: model::Method::{method},"));
     o.line(&format!("path: {},", segments(m, &r.path)));
+    o.line(&format!("whole_url: {},", r.whole_url));
     if r.headers.is_empty() {
         o.line("headers: &[],");
     } else {
@@ -296,6 +335,7 @@ fn slot(m: &ir::Model, p: &Placeholder) -> String {
         Placeholder::Runtime(RuntimeValue::Uuid) => "Slot::Uuid".to_owned(),
         Placeholder::Runtime(RuntimeValue::CallbackUrl) => "Slot::CallbackUrl".to_owned(),
         Placeholder::Runtime(RuntimeValue::TaskId) => "Slot::TaskId".to_owned(),
+        Placeholder::Kept(name) => format!("Slot::Kept({})", lit(name)),
     }
 }
 
@@ -455,5 +495,7 @@ pub fn provider(o: &mut Out, p: &ir::Provider) {
         }
     }
     o.line(&format!("idempotent_submit: {},", p.idempotent_submit));
+    let hosts: Vec<String> = p.allowed_hosts.iter().map(|h| lit(h)).collect();
+    o.line(&format!("allowed_hosts: &[{}],", hosts.join(", ")));
     o.line("};");
 }

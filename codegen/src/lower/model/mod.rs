@@ -4,11 +4,13 @@ mod cost;
 mod params;
 mod request;
 mod response;
+mod steps;
 
 use cost::cost;
 use params::param;
 use request::*;
 use response::*;
+use steps::{Steps, steps};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,7 +21,7 @@ use super::provider::{is_snake, list, pointer};
 use super::{Annotate, Reporter};
 use crate::diag::{Code, Diagnostics, did_you_mean};
 use crate::ir::{
-    Cost, Execution, Model, Multiplier, Outputs, Param, ParamKind, Placeholder, Poll, ProviderCost,
+    Cost, Execution, Model, Multiplier, Outputs, Param, ParamKind, Placeholder, ProviderCost,
     Request, Response, RuntimeValue, Smoke,
 };
 use crate::lower::template::{
@@ -29,7 +31,7 @@ use crate::spec::load::Loaded;
 use crate::spec::schema::describe;
 use crate::spec::types::{
     ExecutionMode, ItemType, ModelSpec, OutputSpec, ParamSpec, ParamType, ProviderCostSpec,
-    ProviderSpec, RequestSpec, SendAs, TaskStatus,
+    ProviderSpec, RequestSpec, SendAs,
 };
 use crate::spec::values::{canonical, parse_decimal, parse_duration};
 use crate::spelling::variant_name;
@@ -167,7 +169,7 @@ pub(super) fn lower(
         &param_names,
         &is_param,
         ex.mode,
-        false,
+        None,
     );
     let mut used = BTreeSet::new();
     if let Some(req) = &submit {
@@ -183,88 +185,13 @@ pub(super) fn lower(
 
     let provider_has_webhook = provider.map(|p| p.webhook.is_some());
     let response = response(&mut r, spec, provider_has_webhook);
-    let poll = match (&ex.poll, ex.mode) {
-        (Some(_), ExecutionMode::Sync) => {
-            r.at_key(
-                Code::PollInSync,
-                "/execution/poll",
-                "`poll` is not used in `sync` mode",
-            )
-            .help("remove `poll`, or set `mode: poll`");
-            None
-        }
-        (None, ExecutionMode::Poll | ExecutionMode::Webhook) => {
-            r.at(Code::MissingPoll, "/execution", format!("missing `poll` for `mode: {}`", variant_name(&ex.mode)))
-                .help("add `poll:` with the status request and how to read it (webhook models poll as a fallback)");
-            None
-        }
-        (None, ExecutionMode::Sync) => None,
-        (Some(p), _) => {
-            let req = request(
-                &mut r,
-                "/execution/poll",
-                &p.request,
-                &param_names,
-                &is_param,
-                ex.mode,
-                true,
-            );
-            pointer(&mut r, "/execution/poll/status", &p.status);
-            if let Some(e) = &p.error {
-                pointer(&mut r, "/execution/poll/error", e);
-            }
-            if let Some(e) = &p.error_code {
-                pointer(&mut r, "/execution/poll/error_code", e);
-            }
-            let statuses: BTreeSet<TaskStatus> = p.states.values().copied().collect();
-            for needed in [TaskStatus::Completed, TaskStatus::Failed] {
-                if !statuses.contains(&needed) {
-                    r.at(
-                        Code::MissingState,
-                        "/execution/poll/states",
-                        format!("no provider state maps to `{}`", variant_name(&needed)),
-                    )
-                    .help("map each provider state to pending, processing, completed or failed");
-                }
-            }
-            let outputs = outputs(&mut r, "/execution/poll/outputs", &p.outputs);
-            let provider_cost = p
-                .provider_cost
-                .as_ref()
-                .and_then(|c| provider_cost(&mut r, "/execution/poll/provider_cost", c));
-            let interval_ms = duration(&mut r, "/execution/poll/interval", &p.interval);
-            let max_interval_ms = duration(&mut r, "/execution/poll/max_interval", &p.max_interval);
-            if let (Some(a), Some(b)) = (interval_ms, max_interval_ms) {
-                if a > b {
-                    r.at(
-                        Code::IntervalOverMax,
-                        "/execution/poll/interval",
-                        "`interval` is longer than `max_interval`",
-                    );
-                }
-            }
-            match (req, outputs, interval_ms, max_interval_ms) {
-                (Some(request), Some(outputs), Some(interval_ms), Some(max_interval_ms)) => {
-                    Some(Poll {
-                        request,
-                        status: p.status.clone(),
-                        states: p
-                            .states
-                            .iter()
-                            .map(|(k, v)| (k.clone(), (*v).into()))
-                            .collect(),
-                        outputs,
-                        error: p.error.clone(),
-                        error_code: p.error_code.clone(),
-                        provider_cost,
-                        interval_ms,
-                        max_interval_ms,
-                    })
-                }
-                _ => None,
-            }
-        }
+    let kept: BTreeSet<String> = ex.response.keep.keys().cloned().collect();
+    let after = Steps {
+        param_names: &param_names,
+        is_param: &is_param,
+        kept: &kept,
     };
+    let (steps, timing, webhook, cancel) = steps(&mut r, spec, &after);
 
     let smoke = spec.smoke.as_ref().and_then(|s| {
         let within_ms = duration(&mut r, "/smoke/within", &s.within);
@@ -325,7 +252,10 @@ pub(super) fn lower(
             mode: ex.mode.into(),
             submit: submit?,
             response: response?,
-            poll,
+            steps,
+            timing,
+            webhook,
+            cancel,
             expected_latency_ms: expected_latency_ms?,
             timeout_ms: timeout_ms?,
         },

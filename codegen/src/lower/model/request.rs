@@ -2,7 +2,8 @@
 
 use super::*;
 
-#[allow(clippy::too_many_arguments)]
+/// Check and lower one request. `kept` is `None` for the submit, and the names kept from the
+/// submit answer for the requests after it.
 pub(super) fn request(
     r: &mut Reporter<'_>,
     at: &str,
@@ -10,30 +11,62 @@ pub(super) fn request(
     param_names: &[String],
     is_param: &dyn Fn(&str) -> bool,
     mode: ExecutionMode,
-    polling: bool,
+    kept: Option<&BTreeSet<String>>,
 ) -> Option<Request> {
+    let polling = kept.is_some();
     let before = r.count;
-    let bad_placeholder =
-        |r: &mut Reporter<'_>, field: &str, message: String, unknown: Option<String>| {
-            let d = r.at(Code::UnknownPlaceholder, field, message);
-            d.expect("a declared param or a runtime value (`uuid`, `callback_url`, `task_id`)");
-            if let Some(name) = unknown {
-                let runtime = RuntimeValue::ALL.map(RuntimeValue::name);
-                match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
-                    Some(m) => d.help(format!("did you mean `{m}`?")),
-                    None => d.help(format!(
-                        "declare `{name}` under `params`, or fix the spelling"
-                    )),
-                };
-            }
-        };
-    let path = match parse_segments(&req.path, is_param) {
+    let bad_placeholder = |r: &mut Reporter<'_>,
+                           field: &str,
+                           message: String,
+                           unknown: Option<String>| {
+        let d = r.at(Code::UnknownPlaceholder, field, message);
+        d.expect(
+            "a declared param or a runtime value (`uuid`, `callback_url`, `task_id`, `kept.NAME`)",
+        );
+        if let Some(name) = unknown {
+            let runtime = RuntimeValue::ALL.map(RuntimeValue::name);
+            match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
+                Some(m) => d.help(format!("did you mean `{m}`?")),
+                None => d.help(format!(
+                    "declare `{name}` under `params`, or fix the spelling"
+                )),
+            };
+        }
+    };
+    let (field, text, whole_url) = match (&req.path, &req.url) {
+        (Some(p), None) => ("path", p.as_str(), false),
+        (None, Some(u)) if polling => ("url", u.as_str(), true),
+        (None, Some(_)) => {
+            r.at_key(
+                Code::UrlInSubmit,
+                &format!("{at}/url"),
+                "the submit cannot take its URL from an answer: there is none yet",
+            )
+            .help("write `path: /...` under the provider's base URL");
+            return None;
+        }
+        (Some(_), Some(_)) => {
+            r.at_key(
+                Code::PathOrUrl,
+                &format!("{at}/url"),
+                "a request has `path` and `url`; give one",
+            )
+            .help("keep `url: \"{{ kept.NAME }}\"` for a URL from the submit answer, or `path` under the base URL");
+            return None;
+        }
+        (None, None) => {
+            r.at(Code::PathOrUrl, at, "a request needs `path` or `url`")
+                .help("add `path: /v1/...` (under the provider's base URL), or `url: \"{{ kept.NAME }}\"` for a URL kept from the submit answer");
+            return None;
+        }
+    };
+    let path = match parse_segments(text, is_param) {
         Ok(p) => Some(p),
         Err(e) => {
             let unknown = e
                 .strip_prefix("unknown placeholder `")
                 .map(|s| s.trim_end_matches('`').to_owned());
-            bad_placeholder(r, &format!("{at}/path"), e, unknown);
+            bad_placeholder(r, &format!("{at}/{field}"), e, unknown);
             None
         }
     };
@@ -72,6 +105,7 @@ pub(super) fn request(
     let request = Request {
         method: req.method.into(),
         path: path?,
+        whole_url,
         headers,
         body,
     };
@@ -80,12 +114,39 @@ pub(super) fn request(
     collect_placeholders(&request, &mut placeholders);
     for p in placeholders {
         let name = match &p {
-            Placeholder::Param(n) => n.as_str(),
-            Placeholder::Runtime(rv) => rv.name(),
+            Placeholder::Param(n) => n.clone(),
+            Placeholder::Runtime(rv) => rv.name().to_owned(),
+            Placeholder::Kept(n) => format!("kept.{n}"),
         };
         let place =
-            find_placeholder(req, name).map_or_else(|| at.to_owned(), |p| format!("{at}{p}"));
+            find_placeholder(req, &name).map_or_else(|| at.to_owned(), |p| format!("{at}{p}"));
         match p {
+            Placeholder::Kept(_) if !polling => {
+                r.at(
+                    Code::KeptInSubmit,
+                    &place,
+                    format!("`{{{{ {name} }}}}` is kept from the submit answer, so the submit cannot use it"),
+                )
+                .help("use kept values in `poll`, `result` or `cancel`");
+            }
+            Placeholder::Kept(n) if kept.is_some_and(|k| !k.contains(&n)) => {
+                let keep = kept.into_iter().flatten();
+                let d = r.at(
+                    Code::UnknownKept,
+                    &place,
+                    format!("`{{{{ {name} }}}}`: the submit answer keeps no value `{n}`"),
+                );
+                d.expect(match kept.is_some_and(|k| !k.is_empty()) {
+                    true => format!("one of {}", list(keep.clone())),
+                    false => "a name kept by `response.keep`".to_owned(),
+                });
+                match did_you_mean(&n, keep.map(String::as_str)) {
+                    Some(m) => d.help(format!("did you mean `kept.{m}`?")),
+                    None => d.help(format!(
+                        "keep it from the submit answer: `response.keep: {{ {n}: /pointer/to/{n} }}`"
+                    )),
+                };
+            }
             Placeholder::Runtime(RuntimeValue::TaskId) if !polling => {
                 r.at(
                     Code::TaskIdInSubmit,
@@ -108,9 +169,9 @@ pub(super) fn request(
                 r.at(
                     Code::ParamInPoll,
                     &place,
-                    format!("the poll request uses param `{name}`; a poll only knows `task_id`"),
+                    format!("a request after the submit uses param `{name}`; it knows only `task_id` and kept values"),
                 )
-                .help("use `{{ task_id }}` only");
+                .help("use `{{ task_id }}` or `{{ kept.NAME }}`");
             }
             _ => {}
         }
@@ -145,8 +206,11 @@ pub(super) fn find_placeholder(req: &RequestSpec, name: &str) -> Option<String> 
             _ => None,
         }
     }
-    if mentions(&req.path, name) {
+    if req.path.as_deref().is_some_and(|p| mentions(p, name)) {
         return Some("/path".into());
+    }
+    if req.url.as_deref().is_some_and(|u| mentions(u, name)) {
+        return Some("/url".into());
     }
     if let Some((k, _)) = req.headers.iter().find(|(_, v)| mentions(v, name)) {
         return Some(format!("/headers/{}", crate::spec::yaml::escape_token(k)));

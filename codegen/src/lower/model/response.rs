@@ -25,9 +25,9 @@ pub(super) fn response(
             r.at_key(
                 Code::OutputsMisplaced,
                 "/execution/response/outputs",
-                "outputs of an async model are read from `poll.outputs`",
+                "outputs of an async model are read from `poll.outputs` (or `result.outputs`)",
             )
-            .help("move `outputs` to `execution.poll`");
+            .help("move `outputs` to `execution.poll`, or to `execution.result` when the result is fetched apart");
             None
         }
         (None, _) => None,
@@ -67,6 +67,21 @@ pub(super) fn response(
         .provider_cost
         .as_ref()
         .and_then(|c| provider_cost(r, "/execution/response/provider_cost", c));
+    for (name, p) in &resp.keep {
+        let at = format!(
+            "/execution/response/keep/{}",
+            crate::spec::yaml::escape_token(name)
+        );
+        if !is_snake(name) {
+            r.at_key(
+                Code::NotSnakeCase,
+                &at,
+                format!("kept value name `{name}` is not snake_case"),
+            )
+            .help("use lowercase letters, digits and `_`: it is written `{{ kept.NAME }}`");
+        }
+        pointer(r, &at, p);
+    }
     if r.count > before {
         return None;
     }
@@ -74,6 +89,8 @@ pub(super) fn response(
         outputs,
         task_id: resp.task_id.clone(),
         provider_cost,
+        keep: resp.keep.clone(),
+        like_poll: resp.like_poll,
     })
 }
 

@@ -183,6 +183,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/fal-ai/flux/schnell")],
+        whole_url: false,
         headers: &[],
         body: Some(Template::Object(&[
             ("prompt", Template::param("prompt")),
@@ -197,6 +198,10 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: None,
         outputs: Some(model::OutputsAt { at: "/images/*/url", json_string: false, then: None, kind: model::OutputKind::Url }),
         provider_cost: None,
+        keep: &[],
+        like_first_step: false,
     },
-    status: None,
+    steps: &[],
+    webhook: None,
+    cancel: None,
 };

@@ -175,6 +175,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/v1/images/generations")],
+        whole_url: false,
         headers: &[],
         body: Some(Template::Object(&[
             ("model", Template::Str("gpt-image-1")),
@@ -188,6 +189,10 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: None,
         outputs: Some(model::OutputsAt { at: "/data/*/b64_json", json_string: false, then: None, kind: model::OutputKind::Base64 }),
         provider_cost: None,
+        keep: &[],
+        like_first_step: false,
     },
-    status: None,
+    steps: &[],
+    webhook: None,
+    cancel: None,
 };

@@ -190,6 +190,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/api/v1/jobs/createTask")],
+        whole_url: false,
         headers: &[],
         body: Some(Template::Object(&[
             ("model", Template::Str("kling/v2-1-master-text-to-video")),
@@ -206,25 +207,34 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: Some("/data/taskId"),
         outputs: None,
         provider_cost: None,
+        keep: &[],
+        like_first_step: false,
     },
-    status: Some(model::StatusReading {
-        request: RequestTemplate {
-            method: model::Method::Get,
-            path: &[Segment::Text("/api/v1/jobs/recordInfo?taskId="), Segment::Slot(Slot::TaskId)],
-            headers: &[],
-            body: None,
+    steps: &[
+        model::StepReading {
+            request: RequestTemplate {
+                method: model::Method::Get,
+                path: &[Segment::Text("/api/v1/jobs/recordInfo?taskId="), Segment::Slot(Slot::TaskId)],
+                whole_url: false,
+                headers: &[],
+                body: None,
+            },
+            reading: model::Reading {
+                status: Some("/data/state"),
+                states: &[
+                    ("fail", model::TaskStatus::Failed),
+                    ("generating", model::TaskStatus::Processing),
+                    ("queuing", model::TaskStatus::Pending),
+                    ("success", model::TaskStatus::Completed),
+                    ("waiting", model::TaskStatus::Pending),
+                ],
+                outputs: Some(model::OutputsAt { at: "/data/resultJson", json_string: true, then: Some("/resultUrls"), kind: model::OutputKind::Url }),
+                error: Some("/data/failMsg"),
+                error_code: Some("/data/failCode"),
+                provider_cost: None,
+            },
         },
-        status: "/data/state",
-        states: &[
-            ("fail", model::TaskStatus::Failed),
-            ("generating", model::TaskStatus::Processing),
-            ("queuing", model::TaskStatus::Pending),
-            ("success", model::TaskStatus::Completed),
-            ("waiting", model::TaskStatus::Pending),
-        ],
-        outputs: model::OutputsAt { at: "/data/resultJson", json_string: true, then: Some("/resultUrls"), kind: model::OutputKind::Url },
-        error: Some("/data/failMsg"),
-        error_code: Some("/data/failCode"),
-        provider_cost: None,
-    }),
+    ],
+    webhook: None,
+    cancel: None,
 };

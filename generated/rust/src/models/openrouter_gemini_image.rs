@@ -100,6 +100,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/v1/chat/completions")],
+        whole_url: false,
         headers: &[],
         body: Some(Template::Object(&[
             ("model", Template::Str("google/gemini-2.5-flash-image-preview")),
@@ -119,6 +120,10 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: None,
         outputs: Some(model::OutputsAt { at: "/choices/0/message/images/*/image_url/url", json_string: false, then: None, kind: model::OutputKind::DataUrl }),
         provider_cost: None,
+        keep: &[],
+        like_first_step: false,
     },
-    status: None,
+    steps: &[],
+    webhook: None,
+    cancel: None,
 };

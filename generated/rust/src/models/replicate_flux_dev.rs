@@ -197,6 +197,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/v1/models/black-forest-labs/flux-dev/predictions")],
+        whole_url: false,
         headers: &[],
         body: Some(Template::Object(&[
             ("input", Template::Object(&[
@@ -216,25 +217,34 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: Some("/id"),
         outputs: None,
         provider_cost: None,
+        keep: &[],
+        like_first_step: false,
     },
-    status: Some(model::StatusReading {
-        request: RequestTemplate {
-            method: model::Method::Get,
-            path: &[Segment::Text("/v1/predictions/"), Segment::Slot(Slot::TaskId)],
-            headers: &[],
-            body: None,
+    steps: &[
+        model::StepReading {
+            request: RequestTemplate {
+                method: model::Method::Get,
+                path: &[Segment::Text("/v1/predictions/"), Segment::Slot(Slot::TaskId)],
+                whole_url: false,
+                headers: &[],
+                body: None,
+            },
+            reading: model::Reading {
+                status: Some("/status"),
+                states: &[
+                    ("canceled", model::TaskStatus::Failed),
+                    ("failed", model::TaskStatus::Failed),
+                    ("processing", model::TaskStatus::Processing),
+                    ("starting", model::TaskStatus::Pending),
+                    ("succeeded", model::TaskStatus::Completed),
+                ],
+                outputs: Some(model::OutputsAt { at: "/output/*", json_string: false, then: None, kind: model::OutputKind::Url }),
+                error: Some("/error"),
+                error_code: None,
+                provider_cost: None,
+            },
         },
-        status: "/status",
-        states: &[
-            ("canceled", model::TaskStatus::Failed),
-            ("failed", model::TaskStatus::Failed),
-            ("processing", model::TaskStatus::Processing),
-            ("starting", model::TaskStatus::Pending),
-            ("succeeded", model::TaskStatus::Completed),
-        ],
-        outputs: model::OutputsAt { at: "/output/*", json_string: false, then: None, kind: model::OutputKind::Url },
-        error: Some("/error"),
-        error_code: None,
-        provider_cost: None,
-    }),
+    ],
+    webhook: None,
+    cancel: None,
 };

@@ -143,6 +143,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/v1")],
+        whole_url: false,
         headers: &[],
         body: Some(Template::Array(&[
             Template::Object(&[
@@ -162,6 +163,10 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: None,
         outputs: Some(model::OutputsAt { at: "/data/*/imageURL", json_string: false, then: None, kind: model::OutputKind::Url }),
         provider_cost: Some(model::ProviderCostAt { at: "/data/0/cost", credits_per_unit: "1000" }),
+        keep: &[],
+        like_first_step: false,
     },
-    status: None,
+    steps: &[],
+    webhook: None,
+    cancel: None,
 };

@@ -117,6 +117,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/api/v1/generate")],
+        whole_url: false,
         headers: &[],
         body: Some(Template::Object(&[
             ("prompt", Template::param("prompt")),
@@ -130,28 +131,37 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: Some("/data/taskId"),
         outputs: None,
         provider_cost: None,
+        keep: &[],
+        like_first_step: false,
     },
-    status: Some(model::StatusReading {
-        request: RequestTemplate {
-            method: model::Method::Get,
-            path: &[Segment::Text("/api/v1/generate/record-info?taskId="), Segment::Slot(Slot::TaskId)],
-            headers: &[],
-            body: None,
+    steps: &[
+        model::StepReading {
+            request: RequestTemplate {
+                method: model::Method::Get,
+                path: &[Segment::Text("/api/v1/generate/record-info?taskId="), Segment::Slot(Slot::TaskId)],
+                whole_url: false,
+                headers: &[],
+                body: None,
+            },
+            reading: model::Reading {
+                status: Some("/data/status"),
+                states: &[
+                    ("CALLBACK_EXCEPTION", model::TaskStatus::Failed),
+                    ("CREATE_TASK_FAILED", model::TaskStatus::Failed),
+                    ("FIRST_SUCCESS", model::TaskStatus::Processing),
+                    ("GENERATE_AUDIO_FAILED", model::TaskStatus::Failed),
+                    ("PENDING", model::TaskStatus::Pending),
+                    ("SENSITIVE_WORD_ERROR", model::TaskStatus::Failed),
+                    ("SUCCESS", model::TaskStatus::Completed),
+                    ("TEXT_SUCCESS", model::TaskStatus::Processing),
+                ],
+                outputs: Some(model::OutputsAt { at: "/data/response/sunoData/*/audioUrl", json_string: false, then: None, kind: model::OutputKind::Url }),
+                error: Some("/data/errorMessage"),
+                error_code: None,
+                provider_cost: None,
+            },
         },
-        status: "/data/status",
-        states: &[
-            ("CALLBACK_EXCEPTION", model::TaskStatus::Failed),
-            ("CREATE_TASK_FAILED", model::TaskStatus::Failed),
-            ("FIRST_SUCCESS", model::TaskStatus::Processing),
-            ("GENERATE_AUDIO_FAILED", model::TaskStatus::Failed),
-            ("PENDING", model::TaskStatus::Pending),
-            ("SENSITIVE_WORD_ERROR", model::TaskStatus::Failed),
-            ("SUCCESS", model::TaskStatus::Completed),
-            ("TEXT_SUCCESS", model::TaskStatus::Processing),
-        ],
-        outputs: model::OutputsAt { at: "/data/response/sunoData/*/audioUrl", json_string: false, then: None, kind: model::OutputKind::Url },
-        error: Some("/data/errorMessage"),
-        error_code: None,
-        provider_cost: None,
-    }),
+    ],
+    webhook: None,
+    cancel: None,
 };

@@ -15,6 +15,7 @@ pub static ACME: registry_core::model::ProviderInfo = registry_core::model::Prov
     errors: Some(registry_core::model::ErrorRule { message: "/error/message", code: Some("/error/code"), ok_codes: &[] }),
     webhook: None,
     idempotent_submit: false,
+    allowed_hosts: &[],
 };
 
 /// KIE-like (`kie_like`).
@@ -34,4 +35,5 @@ pub static KIE_LIKE: registry_core::model::ProviderInfo = registry_core::model::
         tolerance: Some(Duration::from_secs(300)),
     }),
     idempotent_submit: false,
+    allowed_hosts: &[],
 };

@@ -183,6 +183,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/v2/collage")],
+        whole_url: false,
         headers: &[
             ("X-Request-Id", &[Segment::Text("collage-"), Segment::Slot(Slot::Uuid)]),
         ],
@@ -207,6 +208,10 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: None,
         outputs: Some(model::OutputsAt { at: "/results/*/url", json_string: false, then: None, kind: model::OutputKind::Url }),
         provider_cost: Some(model::ProviderCostAt { at: "/usage/usd", credits_per_unit: "100" }),
+        keep: &[],
+        like_first_step: false,
     },
-    status: None,
+    steps: &[],
+    webhook: None,
+    cancel: None,
 };

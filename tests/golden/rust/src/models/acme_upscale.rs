@@ -147,6 +147,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     submit: RequestTemplate {
         method: model::Method::Post,
         path: &[Segment::Text("/v2/upscale/"), Segment::Slot(Slot::Param { name: "type", as_string: false })],
+        whole_url: false,
         headers: &[],
         body: Some(Template::Object(&[
             ("input", Template::Object(&[
@@ -159,25 +160,34 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         task_id: Some("/job/id"),
         outputs: None,
         provider_cost: None,
+        keep: &[],
+        like_first_step: false,
     },
-    status: Some(model::StatusReading {
-        request: RequestTemplate {
-            method: model::Method::Get,
-            path: &[Segment::Text("/v2/jobs/"), Segment::Slot(Slot::TaskId)],
-            headers: &[],
-            body: None,
+    steps: &[
+        model::StepReading {
+            request: RequestTemplate {
+                method: model::Method::Get,
+                path: &[Segment::Text("/v2/jobs/"), Segment::Slot(Slot::TaskId)],
+                whole_url: false,
+                headers: &[],
+                body: None,
+            },
+            reading: model::Reading {
+                status: Some("/job/status"),
+                states: &[
+                    ("cancelled", model::TaskStatus::Failed),
+                    ("done", model::TaskStatus::Completed),
+                    ("error", model::TaskStatus::Failed),
+                    ("queued", model::TaskStatus::Pending),
+                    ("running", model::TaskStatus::Processing),
+                ],
+                outputs: Some(model::OutputsAt { at: "/job/output", json_string: false, then: None, kind: model::OutputKind::Url }),
+                error: Some("/job/error"),
+                error_code: None,
+                provider_cost: None,
+            },
         },
-        status: "/job/status",
-        states: &[
-            ("cancelled", model::TaskStatus::Failed),
-            ("done", model::TaskStatus::Completed),
-            ("error", model::TaskStatus::Failed),
-            ("queued", model::TaskStatus::Pending),
-            ("running", model::TaskStatus::Processing),
-        ],
-        outputs: model::OutputsAt { at: "/job/output", json_string: false, then: None, kind: model::OutputKind::Url },
-        error: Some("/job/error"),
-        error_code: None,
-        provider_cost: None,
-    }),
+    ],
+    webhook: None,
+    cancel: None,
 };
