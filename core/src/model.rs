@@ -668,3 +668,178 @@ pub fn encode_component(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const URLS: OutputsAt<'static> = OutputsAt {
+        at: "/images/*/url",
+        json_string: false,
+        then: None,
+        kind: OutputKind::Url,
+    };
+
+    /// fal's queue: the status step says `done` even for a failed job; the result says how.
+    const STATUS: Reading<'static> = Reading {
+        status: Some("/status"),
+        states: &[
+            ("IN_QUEUE", TaskStatus::Pending),
+            ("IN_PROGRESS", TaskStatus::Processing),
+            ("COMPLETED", TaskStatus::Done),
+        ],
+        outputs: None,
+        error: None,
+        error_code: None,
+        provider_cost: None,
+    };
+    const RESULT: Reading<'static> = Reading {
+        status: None,
+        states: &[],
+        outputs: Some(URLS),
+        error: Some("/detail"),
+        error_code: None,
+        provider_cost: None,
+    };
+
+    #[test]
+    fn a_status_step_reports_done_and_the_result_step_tells_how() {
+        assert_eq!(
+            STATUS.read(&json!({"status": "IN_QUEUE"})),
+            Ok(TaskState::Pending)
+        );
+        assert_eq!(
+            STATUS.read(&json!({"status": "COMPLETED"})),
+            Ok(TaskState::Ready)
+        );
+        assert_eq!(
+            STATUS.read(&json!({"status": "LOST"})),
+            Err(AnswerError::UnknownState("LOST".into()))
+        );
+        assert_eq!(
+            RESULT.read(&json!({"images": [{"url": "https://a"}]})),
+            Ok(TaskState::Done(Outcome::Completed {
+                outputs: vec![Output {
+                    kind: OutputKind::Url,
+                    value: "https://a".into()
+                }],
+                provider_cost: None
+            }))
+        );
+        assert_eq!(
+            RESULT.read(&json!({"detail": "NSFW"})),
+            Ok(TaskState::Done(Outcome::Failed {
+                message: "NSFW".into(),
+                code: None
+            }))
+        );
+        // Neither outputs nor an error: a malformed answer, not a success.
+        assert_eq!(
+            RESULT.read(&json!({"images": []})),
+            Err(AnswerError::Missing("/images/*/url".into()))
+        );
+        assert_eq!(
+            RESULT.read(&json!({})),
+            Err(AnswerError::Missing("/images/*/url".into()))
+        );
+    }
+
+    #[test]
+    fn kept_values_fill_later_requests_and_like_first_step_skips_polling() {
+        let provider = ProviderInfo {
+            id: "q",
+            display_name: "q",
+            base_url: "https://q.test",
+            auth: Auth::Bearer,
+            errors: None,
+            webhook: None,
+            idempotent_submit: false,
+            allowed_hosts: &[],
+        };
+        let step = |reading| StepReading {
+            request: RequestTemplate {
+                method: Method::Get,
+                path: &[crate::template::Segment::Slot(crate::template::Slot::Kept(
+                    "status_url",
+                ))],
+                whole_url: true,
+                headers: &[],
+                body: None,
+            },
+            reading,
+        };
+        let steps: &'static [StepReading<'static>] =
+            Box::leak(Box::new([step(STATUS), step(RESULT)]));
+        let info = ModelInfo {
+            id: "q_model",
+            display_name: "q",
+            description: None,
+            provider: Box::leak(Box::new(provider)),
+            content_type: ContentType::Image,
+            key_scope: "s",
+            secret_name: "S",
+            mode: Mode::Poll,
+            enabled: true,
+            expected_latency: Duration::from_secs(1),
+            timeout: Duration::from_secs(9),
+            poll: None,
+            params: &[],
+            cost: Formula {
+                base: "1",
+                multipliers: &[],
+                round: crate::cost::Round::Ceil,
+                scale: 0,
+            },
+            smoke: None,
+            submit: RequestTemplate {
+                method: Method::Post,
+                path: &[crate::template::Segment::Text("/q")],
+                whole_url: false,
+                headers: &[],
+                body: None,
+            },
+            response: SubmitReading {
+                task_id: Some("/request_id"),
+                outputs: None,
+                provider_cost: None,
+                keep: &[("status_url", "/status_url")],
+                like_first_step: true,
+            },
+            steps,
+            webhook: None,
+            cancel: None,
+        };
+        let accepted = info
+            .read_submit(&json!({"request_id": "r1", "status_url": "https://q.test/r1?a=b c", "status": "IN_PROGRESS"}))
+            .unwrap();
+        let SubmitAnswer::Accepted {
+            task, next_step, ..
+        } = accepted
+        else {
+            panic!("accepted expected")
+        };
+        assert_eq!((task.id.as_str(), next_step), ("r1", 0));
+        // A whole URL is used as given, not percent-encoded.
+        let req = info.step_request(0, &task).unwrap();
+        assert_eq!(
+            (req.path.as_str(), req.whole_url),
+            ("https://q.test/r1?a=b c", true)
+        );
+        // Already done at submit: the first step is skipped.
+        let ready = info
+            .read_submit(&json!({"request_id": "r1", "status_url": "u", "status": "COMPLETED"}))
+            .unwrap();
+        assert!(matches!(ready, SubmitAnswer::Accepted { next_step: 1, .. }));
+        // A kept value the answer lacks is a malformed answer.
+        assert_eq!(
+            info.read_submit(&json!({"request_id": "r1", "status": "IN_QUEUE"})),
+            Err(AnswerError::Missing("/status_url".into()))
+        );
+        // Webhook deliveries default to the last step's reading.
+        assert!(matches!(
+            info.read_delivery(&json!({"detail": "boom"})),
+            Ok(TaskState::Done(Outcome::Failed { .. }))
+        ));
+    }
+}

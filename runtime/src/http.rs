@@ -384,4 +384,69 @@ mod tests {
     fn encodes_query_values() {
         assert_eq!(percent_encode("a b&c=d~"), "a%20b%26c%3Dd~");
     }
+
+    fn whole(url: &str) -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            path: url.to_owned(),
+            whole_url: true,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn whole_urls_stay_on_the_base_urls_origin_or_an_allowed_host() {
+        let base = "https://queue.fal.run";
+        let ok = |u: &str, allowed: &[&str]| target_url(base, &whole(u), allowed);
+        assert_eq!(
+            ok("https://queue.fal.run/fal-ai/flux/requests/1/status", &[]).as_deref(),
+            Ok("https://queue.fal.run/fal-ai/flux/requests/1/status")
+        );
+        assert!(ok("https://QUEUE.fal.run:443/x", &[]).is_ok());
+        assert!(ok("https://cdn.fal.media/x", &["cdn.fal.media"]).is_ok());
+        // Another host, scheme or port; a look-alike; credentials; garbage.
+        for bad in [
+            "https://evil.example/steal",
+            "http://queue.fal.run/x",
+            "https://queue.fal.run:8443/x",
+            "https://queue.fal.run.evil.example/x",
+            "https://queue.fal.run@evil.example/x",
+            "https://user:pw@queue.fal.run/x",
+            "//evil.example/x",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(ok(bad, &[]).is_err(), "{bad} was accepted");
+        }
+        // An allowed host is https on 443 only.
+        assert!(ok("http://cdn.fal.media/x", &["cdn.fal.media"]).is_err());
+        assert!(ok("https://cdn.fal.media:444/x", &["cdn.fal.media"]).is_err());
+        let Err(OffHost::Elsewhere { found, expected }) = ok("https://evil.example/a?k=v", &[])
+        else {
+            panic!("expected Elsewhere")
+        };
+        assert_eq!(
+            (found.as_str(), expected.as_str()),
+            ("https://evil.example:443", "https://queue.fal.run:443")
+        );
+        // A loopback base (the mock) accepts its own origin only.
+        let mock = "http://127.0.0.1:4010/p/fal";
+        assert!(
+            target_url(
+                mock,
+                &whole("http://127.0.0.1:4010/p/fal/_jobs/1/status"),
+                &[]
+            )
+            .is_ok()
+        );
+        assert!(target_url(mock, &whole("http://127.0.0.1:4011/x"), &[]).is_err());
+        // A path is joined to the base URL as before.
+        let mut path = whole("/v1/x");
+        path.whole_url = false;
+        assert_eq!(
+            target_url(mock, &path, &[]).as_deref(),
+            Ok("http://127.0.0.1:4010/p/fal/v1/x")
+        );
+    }
 }
