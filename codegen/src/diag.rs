@@ -135,6 +135,7 @@ codes! {
     BadAllowedHost = "E0629" "bad-allowed-host": "An `allowed_hosts` entry is not a bare host name." => "`https://cdn.fal.media/` -> `cdn.fal.media`.";
     LikePollWithoutPoll = "E0630" "like-poll-without-poll": "`response.like_poll` on a model without a `poll` step." => "Add `poll:`, or remove `like_poll`.";
     ResultInSync = "E0631" "result-in-sync": "A `sync` model has a `result` or `webhook` block." => "Remove it, or set `mode: poll`.";
+    CompletedBeforeResult = "E0632" "completed-before-result": "A poll state maps to `completed`, but a `result` step follows and reads the outputs." => "`COMPLETED: completed` -> `COMPLETED: done` in `poll.states`.";
 
     AuthPrefixMisplaced = "E0701" "auth-prefix-misplaced": "`auth.prefix` on an auth type other than `header`." => "Remove `prefix:`, or set `type: header`.";
     AuthNameMisplaced = "E0702" "auth-name-misplaced": "`auth.name` with `type: bearer`, which uses `Authorization`." => "Remove `name:`, or set `type: header`.";

@@ -13,6 +13,17 @@ insert into model_registry as r (
     param_defaults, source
 )
 values
+    -- fal_flux_dev (models/fal_queue/fal_flux_dev.yaml)
+    (
+        'fal_flux_dev', 'FLUX.1 [dev] (fal queue)', 'fal_queue', 'image', 'webhook',
+        'text_to_image', 'FAL_KEY_TEXT_TO_IMAGE', true, interval '15 seconds', interval '5 minutes',
+        2.5,
+        '[{"kind":"count","param":"num_images"}]'::jsonb,
+        'ceil', 0,
+        '2.5 × count(num_images), ceil',
+        '{"image_size":"landscape_4_3","num_inference_steps":28,"guidance_scale":"3.5","num_images":1,"enable_safety_checker":true}'::jsonb,
+        'fal_queue/fal_flux_dev.yaml'
+    ),
     -- fal_flux_dev_image_to_image (models/fal/fal_flux_dev_image_to_image.yaml)
     (
         'fal_flux_dev_image_to_image', 'FLUX.1 [dev] image-to-image (fal)', 'fal', 'image', 'sync',
@@ -145,6 +156,17 @@ values
         '{"width":1024,"height":1024,"steps":4,"number_results":1,"output_format":"WEBP"}'::jsonb,
         'runware/runware_flux_1_schnell.yaml'
     ),
+    -- runware_flux_1_schnell_async (models/runware/runware_flux_1_schnell_async.yaml)
+    (
+        'runware_flux_1_schnell_async', 'FLUX.1 [schnell] (Runware, async)', 'runware', 'image', 'poll',
+        'text_to_image', 'RUNWARE_API_KEY_TEXT_TO_IMAGE', true, interval '10 seconds', interval '2 minutes',
+        1,
+        '[{"kind":"count","param":"number_results"}]'::jsonb,
+        'ceil', 0,
+        '1 × count(number_results), ceil',
+        '{"width":1024,"height":1024,"number_results":1}'::jsonb,
+        'runware/runware_flux_1_schnell_async.yaml'
+    ),
     -- runware_sdxl_image_to_image (models/runware/runware_sdxl_image_to_image.yaml)
     (
         'runware_sdxl_image_to_image', 'SDXL image-to-image (Runware)', 'runware', 'image', 'sync',
@@ -228,6 +250,7 @@ set retired_at = now(),
     updated_at = now()
 where retired_at is null
   and model_id <> all (array[
+        'fal_flux_dev',
         'fal_flux_dev_image_to_image',
         'fal_flux_schnell',
         'gpt_image_1',
@@ -240,6 +263,7 @@ where retired_at is null
         'openrouter_gemini_image',
         'replicate_flux_dev',
         'runware_flux_1_schnell',
+        'runware_flux_1_schnell_async',
         'runware_sdxl_image_to_image',
         'seedance_v1_lite',
         'seedance_v1_lite_image_to_video',

@@ -9,10 +9,11 @@ export type ContentType = "image" | "video" | "audio" | "text";
 export const CONTENT_TYPES: readonly ContentType[] = ["image", "video", "audio", "text"];
 
 /** The id of every provider. */
-export type ProviderId = "fal" | "kie_ai" | "lovable_ai" | "openai" | "openrouter" | "replicate" | "runware";
+export type ProviderId = "fal" | "fal_queue" | "kie_ai" | "lovable_ai" | "openai" | "openrouter" | "replicate" | "runware";
 
 /** The id of every model, enabled or not. */
 export type ModelId =
+  | "fal_flux_dev"
   | "fal_flux_dev_image_to_image"
   | "fal_flux_schnell"
   | "gpt_image_1"
@@ -25,11 +26,32 @@ export type ModelId =
   | "openrouter_gemini_image"
   | "replicate_flux_dev"
   | "runware_flux_1_schnell"
+  | "runware_flux_1_schnell_async"
   | "runware_sdxl_image_to_image"
   | "seedance_v1_lite"
   | "seedance_v1_lite_image_to_video"
   | "suno_v4_5"
   ;
+
+/**
+ * Params of `fal_flux_dev`: FLUX.1 [dev] (fal queue).
+ *
+ * FLUX.1 dev on fal's queue, with a signed webhook and status polling as the fallback.
+ */
+export interface FalFluxDevParams {
+  /** What to draw. At most 4000 characters. */
+  prompt: string;
+  /** Frame size. Default: `"landscape_4_3"`. */
+  image_size?: "square_hd" | "square" | "portrait_4_3" | "portrait_16_9" | "landscape_4_3" | "landscape_16_9";
+  /** Inference steps. At least 1. At most 50. Default: `28`. */
+  num_inference_steps?: number;
+  /** How closely to follow the prompt. An exact decimal, such as `"0.5"`. At least 1. At most 20. A multiple of 0.1. Default: `"3.5"`. */
+  guidance_scale?: DecimalString;
+  /** How many images. At least 1. At most 4. Default: `1`. */
+  num_images?: number;
+  /** Filter unsafe images. Default: `true`. */
+  enable_safety_checker?: boolean;
+}
 
 /**
  * Params of `fal_flux_dev_image_to_image`: FLUX.1 [dev] image-to-image (fal).
@@ -184,7 +206,7 @@ export interface OpenrouterGeminiImageParams {
 /**
  * Params of `replicate_flux_dev`: FLUX.1 [dev] (Replicate).
  *
- * FLUX.1 dev on Replicate; signed webhook, polled as a fallback.
+ * FLUX.1 dev on Replicate; answered at once when it finishes within the wait, else a signed webhook, polled as a fallback.
  */
 export interface ReplicateFluxDevParams {
   /** What to draw. At most 4000 characters. */
@@ -217,6 +239,22 @@ export interface RunwareFlux1SchnellParams {
   number_results?: number;
   /** Image file format. Default: `"WEBP"`. */
   output_format?: "JPG" | "PNG" | "WEBP";
+}
+
+/**
+ * Params of `runware_flux_1_schnell_async`: FLUX.1 [schnell] (Runware, async).
+ *
+ * FLUX.1 schnell through Runware's async delivery, polled with getResponse.
+ */
+export interface RunwareFlux1SchnellAsyncParams {
+  /** What to draw. At least 2 characters. At most 3000 characters. */
+  prompt: string;
+  /** Image width in pixels. At least 128. At most 2048. A multiple of 64. Default: `1024`. */
+  width?: number;
+  /** Image height in pixels. At least 128. At most 2048. A multiple of 64. Default: `1024`. */
+  height?: number;
+  /** How many images. At least 1. At most 4. Default: `1`. */
+  number_results?: number;
 }
 
 /**
@@ -285,6 +323,7 @@ export interface SunoV45Params {
 
 /** The params interface of each model. */
 export interface ParamsById {
+  fal_flux_dev: FalFluxDevParams;
   fal_flux_dev_image_to_image: FalFluxDevImageToImageParams;
   fal_flux_schnell: FalFluxSchnellParams;
   gpt_image_1: GptImage1Params;
@@ -297,6 +336,7 @@ export interface ParamsById {
   openrouter_gemini_image: OpenrouterGeminiImageParams;
   replicate_flux_dev: ReplicateFluxDevParams;
   runware_flux_1_schnell: RunwareFlux1SchnellParams;
+  runware_flux_1_schnell_async: RunwareFlux1SchnellAsyncParams;
   runware_sdxl_image_to_image: RunwareSdxlImageToImageParams;
   seedance_v1_lite: SeedanceV1LiteParams;
   seedance_v1_lite_image_to_video: SeedanceV1LiteImageToVideoParams;
@@ -308,6 +348,7 @@ export type ParamsFor<Id extends ModelId> = ParamsById[Id];
 
 /** The params of each model that have a default. */
 export interface DefaultedParamsById {
+  fal_flux_dev: "image_size" | "num_inference_steps" | "guidance_scale" | "num_images" | "enable_safety_checker";
   fal_flux_dev_image_to_image: "strength" | "num_images" | "num_inference_steps";
   fal_flux_schnell: "image_size" | "num_inference_steps" | "num_images" | "enable_safety_checker";
   gpt_image_1: "size" | "quality" | "n";
@@ -320,6 +361,7 @@ export interface DefaultedParamsById {
   openrouter_gemini_image: never;
   replicate_flux_dev: "aspect_ratio" | "num_outputs" | "guidance" | "output_format";
   runware_flux_1_schnell: "width" | "height" | "steps" | "number_results" | "output_format";
+  runware_flux_1_schnell_async: "width" | "height" | "number_results";
   runware_sdxl_image_to_image: "strength" | "cfg_scale";
   seedance_v1_lite: "aspect_ratio" | "resolution" | "duration" | "camera_fixed";
   seedance_v1_lite_image_to_video: "resolution" | "duration";
@@ -336,6 +378,11 @@ export const PROVIDERS = {
     id: "fal",
     displayName: "fal",
     description: "Serverless image models; the synchronous endpoint answers with the result.",
+  },
+  fal_queue: {
+    id: "fal_queue",
+    displayName: "fal (queue)",
+    description: "fal's queue API: submit, poll the status URL, then fetch the result URL; ED25519-signed webhooks. A separate provider from `fal` because it is another host (queue.fal.run, not fal.run); the keys are the same fal keys.",
   },
   kie_ai: {
     id: "kie_ai",
@@ -371,6 +418,33 @@ export const PROVIDERS = {
 
 /** Every model, enabled or not, by id. */
 export const MODELS = {
+  fal_flux_dev: {
+    id: "fal_flux_dev",
+    displayName: "FLUX.1 [dev] (fal queue)",
+    description: "FLUX.1 dev on fal's queue, with a signed webhook and status polling as the fallback.",
+    provider: "fal_queue",
+    contentType: "image",
+    enabled: true,
+    mode: "webhook",
+    expectedLatencyMs: 15000,
+    timeoutMs: 300000,
+    cost: {
+      base: "2.5",
+      multipliers: [
+        { kind: "count", param: "num_images" },
+      ],
+      round: "ceil",
+      scale: 0,
+    },
+    params: [
+      { name: "prompt", type: "string", maxLength: 4000, required: true, description: "What to draw." },
+      { name: "image_size", type: "enum", values: ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"], required: false, default: "landscape_4_3", description: "Frame size." },
+      { name: "num_inference_steps", type: "integer", min: 1, max: 50, required: false, default: 28, description: "Inference steps." },
+      { name: "guidance_scale", type: "decimal", min: "1", max: "20", step: "0.1", required: false, default: "3.5", description: "How closely to follow the prompt." },
+      { name: "num_images", type: "integer", min: 1, max: 4, required: false, default: 1, description: "How many images." },
+      { name: "enable_safety_checker", type: "boolean", required: false, default: true, description: "Filter unsafe images." },
+    ],
+  },
   fal_flux_dev_image_to_image: {
     id: "fal_flux_dev_image_to_image",
     displayName: "FLUX.1 [dev] image-to-image (fal)",
@@ -616,7 +690,7 @@ export const MODELS = {
   replicate_flux_dev: {
     id: "replicate_flux_dev",
     displayName: "FLUX.1 [dev] (Replicate)",
-    description: "FLUX.1 dev on Replicate; signed webhook, polled as a fallback.",
+    description: "FLUX.1 dev on Replicate; answered at once when it finishes within the wait, else a signed webhook, polled as a fallback.",
     provider: "replicate",
     contentType: "image",
     enabled: true,
@@ -664,6 +738,31 @@ export const MODELS = {
       { name: "steps", type: "integer", min: 1, max: 100, required: false, default: 4, description: "Inference steps." },
       { name: "number_results", type: "integer", min: 1, max: 4, required: false, default: 1, description: "How many images." },
       { name: "output_format", type: "enum", values: ["JPG", "PNG", "WEBP"], required: false, default: "WEBP", description: "Image file format." },
+    ],
+  },
+  runware_flux_1_schnell_async: {
+    id: "runware_flux_1_schnell_async",
+    displayName: "FLUX.1 [schnell] (Runware, async)",
+    description: "FLUX.1 schnell through Runware's async delivery, polled with getResponse.",
+    provider: "runware",
+    contentType: "image",
+    enabled: true,
+    mode: "poll",
+    expectedLatencyMs: 10000,
+    timeoutMs: 120000,
+    cost: {
+      base: "1",
+      multipliers: [
+        { kind: "count", param: "number_results" },
+      ],
+      round: "ceil",
+      scale: 0,
+    },
+    params: [
+      { name: "prompt", type: "string", minLength: 2, maxLength: 3000, required: true, description: "What to draw." },
+      { name: "width", type: "integer", min: 128, max: 2048, step: 64, required: false, default: 1024, description: "Image width in pixels." },
+      { name: "height", type: "integer", min: 128, max: 2048, step: 64, required: false, default: 1024, description: "Image height in pixels." },
+      { name: "number_results", type: "integer", min: 1, max: 4, required: false, default: 1, description: "How many images." },
     ],
   },
   runware_sdxl_image_to_image: {
@@ -770,6 +869,7 @@ export const MODELS = {
 
 /** Every model id, enabled or not, in id order. */
 export const MODEL_IDS: readonly ModelId[] = [
+  "fal_flux_dev",
   "fal_flux_dev_image_to_image",
   "fal_flux_schnell",
   "gpt_image_1",
@@ -782,6 +882,7 @@ export const MODEL_IDS: readonly ModelId[] = [
   "openrouter_gemini_image",
   "replicate_flux_dev",
   "runware_flux_1_schnell",
+  "runware_flux_1_schnell_async",
   "runware_sdxl_image_to_image",
   "seedance_v1_lite",
   "seedance_v1_lite_image_to_video",

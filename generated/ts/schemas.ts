@@ -9,6 +9,60 @@ import type { JsonSchema } from "./types.js";
  * descriptions, and `validateParams` checks them.
  */
 export const PARAMS_SCHEMAS = {
+  fal_flux_dev: {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "FLUX.1 [dev] (fal queue) params",
+    "type": "object",
+    "properties": {
+      "prompt": {
+        "type": "string",
+        "maxLength": 4000,
+        "description": "What to draw."
+      },
+      "image_size": {
+        "type": "string",
+        "enum": [
+          "square_hd",
+          "square",
+          "portrait_4_3",
+          "portrait_16_9",
+          "landscape_4_3",
+          "landscape_16_9"
+        ],
+        "description": "Frame size.",
+        "default": "landscape_4_3"
+      },
+      "num_inference_steps": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 50,
+        "description": "Inference steps.",
+        "default": 28
+      },
+      "guidance_scale": {
+        "type": "string",
+        "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
+        "description": "How closely to follow the prompt. A decimal at least 1, at most 20, a multiple of 0.1.",
+        "default": "3.5"
+      },
+      "num_images": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 4,
+        "description": "How many images.",
+        "default": 1
+      },
+      "enable_safety_checker": {
+        "type": "boolean",
+        "description": "Filter unsafe images.",
+        "default": true
+      }
+    },
+    "required": [
+      "prompt"
+    ],
+    "additionalProperties": false
+  },
   fal_flux_dev_image_to_image: {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "FLUX.1 [dev] image-to-image (fal) params",
@@ -470,6 +524,46 @@ export const PARAMS_SCHEMAS = {
         ],
         "description": "Image file format.",
         "default": "WEBP"
+      }
+    },
+    "required": [
+      "prompt"
+    ],
+    "additionalProperties": false
+  },
+  runware_flux_1_schnell_async: {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "FLUX.1 [schnell] (Runware, async) params",
+    "type": "object",
+    "properties": {
+      "prompt": {
+        "type": "string",
+        "minLength": 2,
+        "maxLength": 3000,
+        "description": "What to draw."
+      },
+      "width": {
+        "type": "integer",
+        "minimum": 128,
+        "maximum": 2048,
+        "multipleOf": 64,
+        "description": "Image width in pixels.",
+        "default": 1024
+      },
+      "height": {
+        "type": "integer",
+        "minimum": 128,
+        "maximum": 2048,
+        "multipleOf": 64,
+        "description": "Image height in pixels.",
+        "default": 1024
+      },
+      "number_results": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 4,
+        "description": "How many images.",
+        "default": 1
       }
     },
     "required": [

@@ -212,7 +212,10 @@ impl Cx<'_> {
                             describe(found.as_ref())
                         ),
                     )
-                    .expected(format!("a value matching `{pattern}`"))
+                    .expected(
+                        pattern_meaning(pattern)
+                            .unwrap_or_else(|| format!("a value matching `{pattern}`")),
+                    )
                     .maybe_hint(pattern_hint(pattern)),
                 );
             }
@@ -502,7 +505,19 @@ impl Default for Schemas {
     }
 }
 
+/// What a pattern asks for, in words, where the regex says it badly.
+fn pattern_meaning(pattern: &str) -> Option<String> {
+    pattern.contains("kept").then(|| {
+        "a URL kept from the submit answer: `\"{{ kept.NAME }}\"`, then any text".to_owned()
+    })
+}
+
 fn pattern_hint(pattern: &str) -> Option<String> {
+    if pattern.contains("kept") {
+        return Some(
+            "for a URL under the provider's base URL, write `path: /...` instead of `url`".into(),
+        );
+    }
     if pattern.contains("[a-z][a-z0-9_]") {
         Some("use snake_case: lowercase letters, digits and `_`, starting with a letter".into())
     } else if pattern.contains("https?") {

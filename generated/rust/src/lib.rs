@@ -3,7 +3,7 @@
 //! Typed params and static data for every model of the registry, generated from the specs in
 //! `models/`.
 //!
-//! 16 models (15 enabled) from 7 providers. Each model has a module under
+//! 18 models (17 enabled) from 8 providers. Each model has a module under
 //! [`models`] with its params type (required params are constructor arguments, value sets
 //! are Rust enums, bounds are checked when params are built or deserialized), its model type,
 //! which implements [`registry_core::model::Model`], and its `INFO`: the model's rules and
@@ -18,6 +18,9 @@ pub mod providers;
 #[rustfmt::skip]
 mod registry;
 
+pub use models::fal_flux_dev::FalFluxDev;
+pub use models::fal_flux_dev::FalFluxDevParams;
+pub use models::fal_flux_dev::FalFluxDevParamsBuilder;
 pub use models::fal_flux_dev_image_to_image::FalFluxDevImageToImage;
 pub use models::fal_flux_dev_image_to_image::FalFluxDevImageToImageParams;
 pub use models::fal_flux_dev_image_to_image::FalFluxDevImageToImageParamsBuilder;
@@ -54,6 +57,9 @@ pub use models::replicate_flux_dev::ReplicateFluxDevParamsBuilder;
 pub use models::runware_flux_1_schnell::RunwareFlux1Schnell;
 pub use models::runware_flux_1_schnell::RunwareFlux1SchnellParams;
 pub use models::runware_flux_1_schnell::RunwareFlux1SchnellParamsBuilder;
+pub use models::runware_flux_1_schnell_async::RunwareFlux1SchnellAsync;
+pub use models::runware_flux_1_schnell_async::RunwareFlux1SchnellAsyncParams;
+pub use models::runware_flux_1_schnell_async::RunwareFlux1SchnellAsyncParamsBuilder;
 pub use models::runware_sdxl_image_to_image::RunwareSdxlImageToImage;
 pub use models::runware_sdxl_image_to_image::RunwareSdxlImageToImageParams;
 pub use models::runware_sdxl_image_to_image::RunwareSdxlImageToImageParamsBuilder;

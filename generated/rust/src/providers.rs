@@ -18,6 +18,26 @@ pub static FAL: registry_core::model::ProviderInfo = registry_core::model::Provi
     allowed_hosts: &[],
 };
 
+/// fal (queue) (`fal_queue`).
+///
+/// fal's queue API: submit, poll the status URL, then fetch the result URL; ED25519-signed webhooks. A separate provider from `fal` because it is another host (queue.fal.run, not fal.run); the keys are the same fal keys.
+pub static FAL_QUEUE: registry_core::model::ProviderInfo = registry_core::model::ProviderInfo {
+    id: "fal_queue",
+    display_name: "fal (queue)",
+    base_url: "https://queue.fal.run",
+    auth: registry_core::model::Auth::Header { name: "Authorization", prefix: "Key " },
+    errors: Some(registry_core::model::ErrorRule { message: "/detail", code: None, ok_codes: &[] }),
+    webhook: Some(registry_core::model::WebhookRule {
+        signature: registry_core::model::Signature::FalEd25519,
+        secret_name: Some("FAL_WEBHOOK_JWKS"),
+        task_id: &["/request_id"],
+        confirm_by_poll: false,
+        tolerance: Some(Duration::from_secs(300)),
+    }),
+    idempotent_submit: false,
+    allowed_hosts: &[],
+};
+
 /// KIE AI (`kie_ai`).
 ///
 /// Video, image and music models behind one task API; submit, then webhook or polling.

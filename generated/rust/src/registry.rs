@@ -5,6 +5,7 @@
 /// Every model of the registry, sorted by id. Disabled models are listed (their `enabled`
 /// is `false`); the engine refuses to run them.
 pub static MODELS: &[&registry_core::model::ModelInfo] = &[
+    &super::models::fal_flux_dev::INFO,
     &super::models::fal_flux_dev_image_to_image::INFO,
     &super::models::fal_flux_schnell::INFO,
     &super::models::gpt_image_1::INFO,
@@ -17,6 +18,7 @@ pub static MODELS: &[&registry_core::model::ModelInfo] = &[
     &super::models::openrouter_gemini_image::INFO,
     &super::models::replicate_flux_dev::INFO,
     &super::models::runware_flux_1_schnell::INFO,
+    &super::models::runware_flux_1_schnell_async::INFO,
     &super::models::runware_sdxl_image_to_image::INFO,
     &super::models::seedance_v1_lite::INFO,
     &super::models::seedance_v1_lite_image_to_video::INFO,

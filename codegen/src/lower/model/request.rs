@@ -15,24 +15,22 @@ pub(super) fn request(
 ) -> Option<Request> {
     let polling = kept.is_some();
     let before = r.count;
-    let bad_placeholder = |r: &mut Reporter<'_>,
-                           field: &str,
-                           message: String,
-                           unknown: Option<String>| {
-        let d = r.at(Code::UnknownPlaceholder, field, message);
-        d.expect(
+    let bad_placeholder =
+        |r: &mut Reporter<'_>, field: &str, message: String, unknown: Option<String>| {
+            let d = r.at(Code::UnknownPlaceholder, field, message);
+            d.expect(
             "a declared param or a runtime value (`uuid`, `callback_url`, `task_id`, `kept.NAME`)",
         );
-        if let Some(name) = unknown {
-            let runtime = RuntimeValue::ALL.map(RuntimeValue::name);
-            match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
-                Some(m) => d.help(format!("did you mean `{m}`?")),
-                None => d.help(format!(
-                    "declare `{name}` under `params`, or fix the spelling"
-                )),
-            };
-        }
-    };
+            if let Some(name) = unknown {
+                let runtime = RuntimeValue::ALL.map(RuntimeValue::name);
+                match did_you_mean(&name, param_names.iter().map(String::as_str).chain(runtime)) {
+                    Some(m) => d.help(format!("did you mean `{m}`?")),
+                    None => d.help(format!(
+                        "declare `{name}` under `params`, or fix the spelling"
+                    )),
+                };
+            }
+        };
     let (field, text, whole_url) = match (&req.path, &req.url) {
         (Some(p), None) => ("path", p.as_str(), false),
         (None, Some(u)) if polling => ("url", u.as_str(), true),

@@ -209,7 +209,17 @@ fn reading(r: &mut Reporter<'_>, p: ReadingParts<'_>, before_result: bool) -> Op
     }
     let meanings: BTreeSet<TaskStatus> = p.states.values().copied().collect();
     let states_at = format!("{at}/states");
+    let webhook = at.ends_with("/webhook");
     for (state, meaning) in p.states {
+        if *meaning == TaskStatus::Completed && before_result && !webhook {
+            r.at(
+                Code::CompletedBeforeResult,
+                &format!("{states_at}/{}", crate::spec::yaml::escape_token(state)),
+                format!("state `{state}` maps to `completed`, but the `result` step reads the outputs"),
+            )
+            .expect("pending, processing, done or failed")
+            .help(format!("write `{state}: done`: the task is finished, and the `result` step says whether it completed"));
+        }
         if *meaning == TaskStatus::Done && !before_result {
             r.at(
                 Code::DoneWithoutResult,
@@ -221,10 +231,13 @@ fn reading(r: &mut Reporter<'_>, p: ReadingParts<'_>, before_result: bool) -> Op
         }
     }
     if p.status.is_some() && !p.states.is_empty() {
-        let needed: &[TaskStatus] = if at.ends_with("/webhook") {
+        let needed: &[TaskStatus] = if webhook {
             &[]
         } else if before_result {
             &[TaskStatus::Done]
+        } else if meanings.contains(&TaskStatus::Done) {
+            // `done` without a result step: E0624 says what to do.
+            &[]
         } else {
             &[TaskStatus::Completed, TaskStatus::Failed]
         };
@@ -253,7 +266,10 @@ fn reading(r: &mut Reporter<'_>, p: ReadingParts<'_>, before_result: bool) -> Op
         )
         .help("add `states: { running: processing, ok: completed, error: failed }`");
     }
-    if meanings.contains(&TaskStatus::Completed) && p.outputs.is_none() {
+    if meanings.contains(&TaskStatus::Completed)
+        && p.outputs.is_none()
+        && (webhook || !before_result)
+    {
         r.at(
             Code::MissingPollOutputs,
             at,

@@ -4,6 +4,8 @@
 
 use super::providers;
 
+/// FLUX.1 [dev] (fal queue)
+pub mod fal_flux_dev;
 /// FLUX.1 [dev] image-to-image (fal)
 pub mod fal_flux_dev_image_to_image;
 /// FLUX.1 [schnell] (fal)
@@ -28,6 +30,8 @@ pub mod openrouter_gemini_image;
 pub mod replicate_flux_dev;
 /// FLUX.1 [schnell] (Runware)
 pub mod runware_flux_1_schnell;
+/// FLUX.1 [schnell] (Runware, async)
+pub mod runware_flux_1_schnell_async;
 /// SDXL image-to-image (Runware)
 pub mod runware_sdxl_image_to_image;
 /// Seedance V1 Lite

@@ -2,7 +2,7 @@
 
 //! FLUX.1 [dev] (Replicate) (`replicate_flux_dev`), by Replicate.
 //!
-//! FLUX.1 dev on Replicate; signed webhook, polled as a fallback.
+//! FLUX.1 dev on Replicate; answered at once when it finishes within the wait, else a signed webhook, polled as a fallback.
 //!
 //! Generated from `models/replicate/replicate_flux_dev.yaml`.
 use std::time::Duration;
@@ -152,7 +152,7 @@ registry_core::params_json!(ReplicateFluxDevParams, INFO, {
 
 /// FLUX.1 [dev] (Replicate).
 ///
-/// FLUX.1 dev on Replicate; signed webhook, polled as a fallback.
+/// FLUX.1 dev on Replicate; answered at once when it finishes within the wait, else a signed webhook, polled as a fallback.
 ///
 /// Runs as `replicate_flux_dev` on Replicate (webhook mode, expected latency 15s, timeout 5m) with the `image` key scope.
 /// Cost: `3 × count(num_outputs), ceil`.
@@ -168,7 +168,7 @@ impl model::Model for ReplicateFluxDev {
 pub static INFO: model::ModelInfo = model::ModelInfo {
     id: "replicate_flux_dev",
     display_name: "FLUX.1 [dev] (Replicate)",
-    description: Some("FLUX.1 dev on Replicate; signed webhook, polled as a fallback."),
+    description: Some("FLUX.1 dev on Replicate; answered at once when it finishes within the wait, else a signed webhook, polled as a fallback."),
     provider: &providers::REPLICATE,
     content_type: model::ContentType::Image,
     key_scope: "image",
@@ -198,7 +198,9 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         method: model::Method::Post,
         path: &[Segment::Text("/v1/models/black-forest-labs/flux-dev/predictions")],
         whole_url: false,
-        headers: &[],
+        headers: &[
+            ("Prefer", &[Segment::Text("wait=30")]),
+        ],
         body: Some(Template::Object(&[
             ("input", Template::Object(&[
                 ("prompt", Template::param("prompt")),
@@ -218,7 +220,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         outputs: None,
         provider_cost: None,
         keep: &[],
-        like_first_step: false,
+        like_first_step: true,
     },
     steps: &[
         model::StepReading {
@@ -246,5 +248,11 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         },
     ],
     webhook: None,
-    cancel: None,
+    cancel: Some(RequestTemplate {
+        method: model::Method::Post,
+        path: &[Segment::Text("/v1/predictions/"), Segment::Slot(Slot::TaskId), Segment::Text("/cancel")],
+        whole_url: false,
+        headers: &[],
+        body: None,
+    }),
 };
