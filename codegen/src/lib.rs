@@ -6,6 +6,7 @@
 
 pub mod diag;
 pub mod emit;
+pub mod info;
 pub mod ir;
 pub mod lower;
 pub mod rules;
