@@ -204,7 +204,8 @@ impl Transport {
     ) -> Result<Answer, SendError> {
         // Only a submit may start work twice; the requests after it (status, result, cancel)
         // are safe to repeat whatever their method (Runware polls with a POST).
-        let safe = matches!(req.method, Method::Get) || tag.step != "submit" || tag.idempotent_submit;
+        let safe =
+            matches!(req.method, Method::Get) || tag.step != "submit" || tag.idempotent_submit;
         let mut url = target_url(base_url, req, tag.allowed_hosts).map_err(SendError::OffHost)?;
         if let Auth::Query { name } = auth {
             url.push(if url.contains('?') { '&' } else { '?' });

@@ -793,3 +793,59 @@ async fn each_scope_sends_its_own_key() {
     );
     let _: &ModelInfo = MODELS[0];
 }
+
+#[tokio::test]
+async fn a_standard_webhooks_message_sent_again_is_dropped_as_a_duplicate() {
+    let h = harness().await;
+    h.mock.inject(Fault::NoWebhook);
+    let out = h
+        .engine
+        .run_dynamic(&REPLICATE_WEBHOOK, &json!({"prompt": "a lighthouse"}))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Poll);
+    let body = json!({"id": out.task_id.clone().unwrap(), "status": "succeeded", "output": ["https://cdn.test/a.png"]})
+        .to_string();
+    let delivery = |id: &str| {
+        let now = runtime::webhook::now_secs();
+        let secret = &mock_options().replicate_webhook_secret;
+        let sig =
+            runtime::webhook::sign_standard_webhooks(secret, id, now, body.as_bytes()).unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("webhook-id", id.parse().unwrap());
+        headers.insert("webhook-timestamp", now.to_string().parse().unwrap());
+        headers.insert("webhook-signature", sig.parse().unwrap());
+        WebhookRequest {
+            headers,
+            body: body.clone().into(),
+            query_token: None,
+        }
+    };
+    let g = out.generation_id.as_str();
+    let first = delivery("msg_1");
+    assert_eq!(
+        h.engine.handle_webhook("replicate", g, &first).await,
+        Ok(WebhookAck::AlreadyFinished)
+    );
+    // The provider's retry of the same message: dropped before it is read.
+    assert_eq!(
+        h.engine.handle_webhook("replicate", g, &first).await,
+        Ok(WebhookAck::Duplicate)
+    );
+    // Another message is handled (and finds the generation finished).
+    assert_eq!(
+        h.engine
+            .handle_webhook("replicate", g, &delivery("msg_2"))
+            .await,
+        Ok(WebhookAck::AlreadyFinished)
+    );
+    // A forged copy of the message id is refused by its signature, not by the dedupe.
+    let mut forged = delivery("msg_3");
+    forged.body = b"{\"id\":\"x\",\"status\":\"succeeded\"}".to_vec().into();
+    assert_eq!(
+        h.engine.handle_webhook("replicate", g, &forged).await,
+        Err(WebhookError::BadSignature)
+    );
+    let row = h.store.get(g).unwrap().unwrap();
+    assert_eq!(row.status, Status::Completed);
+}

@@ -57,7 +57,8 @@ const STRICTER_IN_SQLITE: &[(&str, &str, &str)] = &[
 ];
 
 /// The tables only one side has, and why they are not compared.
-const SQLITE_ONLY: &[&str] = &["credit_accounts", "credit_holds"]; // the local credit ledger
+// The local credit ledger, and the webhook message ids seen (replay dedupe).
+const SQLITE_ONLY: &[&str] = &["credit_accounts", "credit_holds", "webhook_deliveries"];
 const POSTGRES_ONLY: &[&str] = &["model_registry"]; // written by 002_registry.sql, not by the store
 
 /// One column, as either database declares it.

@@ -137,13 +137,17 @@ impl Engine {
             self.key(info.provider.id, info.id, "webhook_signing", name)
                 .map_err(|_| WebhookError::MissingSecret(name.to_owned()))
         };
+        let mut delivery_id = None;
         match rule.signature {
-            Signature::StandardWebhooks => webhook::verify_standard_webhooks(
-                secret(rule.secret_name)?.expose(),
-                req,
-                webhook::now_secs(),
-                tolerance,
-            )?,
+            Signature::StandardWebhooks => {
+                delivery_id = webhook::verify_standard_webhooks_delivery(
+                    secret(rule.secret_name)?.expose(),
+                    req,
+                    webhook::now_secs(),
+                    tolerance,
+                )?
+                .delivery_id;
+            }
             Signature::KieHmac => {
                 let t = task_id
                     .as_deref()
@@ -175,8 +179,37 @@ impl Engine {
         {
             return Err(WebhookError::Mismatch);
         }
+        // A message the provider sent again (its retry after a lost answer) changes nothing.
+        if let Some(id) = &delivery_id {
+            let first = self
+                .inner
+                .store
+                .first_delivery(provider_id, id)
+                .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+            if !first {
+                return Ok(WebhookAck::Duplicate);
+            }
+        }
+        let acted = self.act_on_delivery(g, &row, model, rule, &body);
+        if acted.is_err()
+            && let Some(id) = &delivery_id
+        {
+            let _ = self.inner.store.forget_delivery(provider_id, id);
+        }
+        acted
+    }
+
+    /// Hand a verified delivery to the waiting run, or apply it to the store.
+    fn act_on_delivery(
+        &self,
+        g: &str,
+        row: &crate::store::Generation,
+        model: &'static ModelInfo,
+        rule: crate::model::WebhookRule,
+        body: &Value,
+    ) -> Result<WebhookAck, WebhookError> {
         let state = model
-            .read_delivery(&body)
+            .read_delivery(body)
             .map_err(|e| WebhookError::Malformed(e.to_string()))?;
         if row.status.is_terminal() {
             return Ok(WebhookAck::AlreadyFinished);

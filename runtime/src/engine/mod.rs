@@ -130,6 +130,8 @@ pub enum WebhookAck {
     AlreadyFinished,
     /// Accepted but not acted on (an unsigned body with no run to confirm it).
     Ignored,
+    /// A message already received (same Standard Webhooks `webhook-id`): nothing changed.
+    Duplicate,
 }
 
 struct Inner {

@@ -196,6 +196,13 @@ pub trait Store: Send + Sync {
     /// Finish a running generation and settle its credit hold, atomically; `false` (and no
     /// change at all) when it had already finished.
     fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError>;
+    /// Record that provider `provider` delivered the webhook message `delivery_id` (Standard
+    /// Webhooks' `webhook-id`, the same on every retry of one message): `true` the first time,
+    /// `false` for a repeat. Ids older than a day are dropped (a sender's retries and the
+    /// signature's timestamp tolerance are far shorter).
+    fn first_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError>;
+    /// Forget a delivery id again, when handling that delivery failed and a retry must be taken.
+    fn forget_delivery(&self, provider: &str, delivery_id: &str) -> Result<(), StoreError>;
     /// Record a key retrieval.
     fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError>;
     /// Every key retrieval, oldest first.

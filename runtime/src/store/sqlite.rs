@@ -90,6 +90,13 @@ CREATE TABLE IF NOT EXISTS credit_holds (
   state TEXT NOT NULL CHECK (state = 'reserved' OR state = 'charged' OR state = 'refunded')
 );
 CREATE INDEX IF NOT EXISTS credit_holds_open ON credit_holds (user_id) WHERE state = 'reserved';
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  provider TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (provider, delivery_id)
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_received_at ON webhook_deliveries (received_at);
 ";
 
 /// Columns `generations` gained after its first release, in order: a database file created
@@ -413,6 +420,29 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
+    fn first_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError> {
+        const DAY_MS: i64 = 24 * 3600 * 1000;
+        let conn = self.conn();
+        let tx = Tx::begin(&conn)?;
+        let now = now_ms();
+        tx.prepare_cached("DELETE FROM webhook_deliveries WHERE received_at < ?1")?
+            .execute([now - DAY_MS])?;
+        let n = tx
+            .prepare_cached("INSERT OR IGNORE INTO webhook_deliveries (provider, delivery_id, received_at) VALUES (?1, ?2, ?3)")?
+            .execute(params![provider, delivery_id, now])?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    fn forget_delivery(&self, provider: &str, delivery_id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "DELETE FROM webhook_deliveries WHERE provider = ?1 AND delivery_id = ?2",
+            )?
+            .execute([provider, delivery_id])?;
+        Ok(())
+    }
+
     fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
         let conn = self.conn();
         let tx = Tx::begin(&conn)?;
@@ -612,7 +642,8 @@ mod tests {
                 "api_key_events",
                 "credit_accounts",
                 "credit_holds",
-                "generations"
+                "generations",
+                "webhook_deliveries"
             ]
         );
         let generations = &tables[3];
