@@ -32,6 +32,23 @@ fn opt(text: &Option<String>) -> Option<&'static str> {
     text.as_deref().map(s)
 }
 
+/// The specs under `dir` (laid out like `models/`), checked and lowered as `codegen` does, as
+/// core data; or every problem found, rendered as `codegen` prints them.
+pub fn load(dir: &std::path::Path) -> Result<Vec<&'static ModelInfo>, String> {
+    let base = std::env::current_dir().unwrap_or_default();
+    match crate::load(dir, &base) {
+        Ok(registry) => Ok(models(&registry)),
+        Err(diags) => Err(diags
+            .iter()
+            .map(|d| {
+                let source = std::fs::read_to_string(base.join(&d.file)).ok();
+                d.render(source.as_deref(), false)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")),
+    }
+}
+
 /// Every model of `registry` as core data, sorted by id (as the generated `MODELS`).
 pub fn models(registry: &ir::Registry) -> Vec<&'static ModelInfo> {
     let providers: BTreeMap<&str, &'static ProviderInfo> = registry
@@ -125,13 +142,7 @@ fn model(m: &ir::Model, provider: &'static ProviderInfo) -> ModelInfo {
             task_id: opt(&ex.response.task_id),
             outputs: ex.response.outputs.as_ref().map(outputs),
             provider_cost: ex.response.provider_cost.as_ref().map(provider_cost),
-            keep: slice(
-                ex.response
-                    .keep
-                    .iter()
-                    .map(|(k, v)| (s(k), s(v)))
-                    .collect(),
-            ),
+            keep: slice(ex.response.keep.iter().map(|(k, v)| (s(k), s(v))).collect()),
             like_first_step: ex.response.like_poll,
         },
         steps: slice(

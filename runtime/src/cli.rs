@@ -147,7 +147,22 @@ pub fn main(models: &'static [&'static ModelInfo]) -> ExitCode {
 
 /// Run the CLI over `models`, or over the specs `--models DIR` names, loaded by `loader`.
 pub fn main_with(models: &'static [&'static ModelInfo], loader: Option<SpecLoader>) -> ExitCode {
-    let cli = Cli::parse();
+    main_from(std::env::args_os(), models, loader)
+}
+
+/// [`main_with`] with the command line given (tests run the CLI in-process with it).
+pub fn main_from(
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+    models: &'static [&'static ModelInfo],
+    loader: Option<SpecLoader>,
+) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
     let models: &'static [&'static ModelInfo] = match (&cli.models, loader) {
         (None, _) => models,
         (Some(dir), Some(load)) => match load(dir) {
@@ -169,10 +184,11 @@ pub fn main_with(models: &'static [&'static ModelInfo], loader: Option<SpecLoade
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    // Once per process (a test may run the CLI more than once).
+    let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .try_init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
