@@ -107,7 +107,7 @@ codes! {
     UnknownPlaceholder = "E0601" "unknown-placeholder": "A `{{ name }}` names no param and no runtime value, or is malformed." => "`\"{{ promt }}\"` -> `\"{{ prompt }}\"`.";
     TaskIdInSubmit = "E0602" "task-id-in-submit": "`{{ task_id }}` in the submit request, before the provider has given one." => "Move `{{ task_id }}` from `submit` to `poll.path`.";
     CallbackUrlMisplaced = "E0603" "callback-url-misplaced": "`{{ callback_url }}` outside the submit of a `webhook` model." => "Set `mode: webhook`, or remove `callBackUrl: \"{{ callback_url }}\"`.";
-    ParamInPoll = "E0604" "param-in-poll": "The poll request uses a param; a poll only knows `task_id`." => "`/status/{{ prompt }}` -> `/status/{{ task_id }}`.";
+    ParamInPoll = "E0604" "param-in-poll": "A request after the submit uses a param; it knows only `task_id` and kept values." => "`/status/{{ prompt }}` -> `/status/{{ task_id }}`.";
     BodyOnGet = "E0605" "body-on-get": "A `GET` request has a `body`; GET requests send none." => "Remove `body:`, or use `method: POST`.";
     MissingOutputs = "E0606" "missing-outputs": "A `sync` model does not say where its outputs are." => "Add `outputs: { at: /images/*/url }` to `response`.";
     OutputsMisplaced = "E0607" "outputs-misplaced": "An async model reads outputs from the submit answer." => "Move `outputs:` from `response` to `poll`.";
