@@ -43,6 +43,7 @@ mod wait;
 pub use cancel::CancelAck;
 use delivery::Waiter;
 use run::Checked;
+pub use run::Started;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -283,6 +284,22 @@ impl Engine {
             .model(id)
             .ok_or_else(|| RunError::UnknownModel(id.to_owned()))?;
         self.execute(model, Checked::Json(params)).await
+    }
+
+    /// Start a generation by id with JSON params, without waiting for the provider: the params
+    /// are checked, the cost held and the generation recorded as pending. Then
+    /// [`Engine::finish`] calls the provider (a server answers with the id first, and runs
+    /// this in the background).
+    pub fn start(&self, id: &str, params: &Value) -> Result<Started, RunError> {
+        let model = self
+            .model(id)
+            .ok_or_else(|| RunError::UnknownModel(id.to_owned()))?;
+        self.begin(model, Checked::Json(params))
+    }
+
+    /// Run a started generation to its recorded end.
+    pub async fn finish(&self, started: Started) -> Result<RunOutput, RunError> {
+        self.complete(started).await
     }
 
     /// Dynamic entry with a model and JSON params.

@@ -51,6 +51,34 @@ pub(super) struct RunCtx {
     pub(super) task: Option<Task>,
 }
 
+/// A generation recorded as pending, its credits held, not yet sent to the provider: see
+/// [`Engine::start`](super::Engine::start).
+pub struct Started {
+    pub(super) run: RunCtx,
+    pub(super) cost: cost::Credits,
+}
+
+impl Started {
+    /// The generation's id.
+    pub fn generation_id(&self) -> &str {
+        &self.run.generation_id
+    }
+
+    /// What it costs (held now, charged on completion).
+    pub fn cost(&self) -> cost::Credits {
+        self.cost
+    }
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("generation_id", &self.run.generation_id)
+            .field("model", &self.run.model.id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The output count of a completed generation (see `shortfall.rs`); a count that cannot be
 /// priced (exact arithmetic overflowing) charges the whole cost, with an error event.
 pub(super) fn counted(
@@ -81,6 +109,18 @@ impl Engine {
         model: &'static ModelInfo,
         params: Checked<'_>,
     ) -> Result<RunOutput, RunError> {
+        let started = self.begin(model, params)?;
+        self.complete(started).await
+    }
+
+    /// The first half of a run, up to the recorded pending generation: validate, price,
+    /// resolve the key, and record the key event, the credit hold and the pending row in one
+    /// transaction. Nothing has been sent to the provider yet.
+    pub(super) fn begin(
+        &self,
+        model: &'static ModelInfo,
+        params: Checked<'_>,
+    ) -> Result<Started, RunError> {
         let started = Instant::now();
         let info = model;
         let provider = info.provider;
@@ -128,16 +168,28 @@ impl Engine {
             }
         };
 
-        let mut run = RunCtx {
-            span,
-            generation_id,
-            model,
-            params: validated,
-            key,
-            started,
-            deadline: started + self.timeout_of(info),
-            task: None,
-        };
+        Ok(Started {
+            run: RunCtx {
+                span,
+                generation_id,
+                model,
+                params: validated,
+                key,
+                started,
+                deadline: started + self.timeout_of(info),
+                task: None,
+            },
+            cost,
+        })
+    }
+
+    /// The second half of a run: call the provider, wait for the result, and record the end
+    /// (charge, or refund).
+    pub(super) async fn complete(&self, started: Started) -> Result<RunOutput, RunError> {
+        let Started { mut run, cost } = started;
+        let info = run.model;
+        let provider = info.provider;
+        let store = &self.inner.store;
         let step = self.call(&mut run).await;
         let RunCtx {
             span,
