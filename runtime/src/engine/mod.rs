@@ -286,15 +286,15 @@ impl Engine {
         self.execute(model, Checked::Json(params)).await
     }
 
-    /// Start a generation by id with JSON params, without waiting for the provider: the params
-    /// are checked, the cost held and the generation recorded as pending. Then
-    /// [`Engine::finish`] calls the provider (a server answers with the id first, and runs
-    /// this in the background).
-    pub fn start(&self, id: &str, params: &Value) -> Result<Started, RunError> {
+    /// Start a generation of model `id` with JSON params for user `user`, without waiting for
+    /// the provider: the params are checked, the cost held from the user's credits and the
+    /// generation recorded as pending. Then [`Engine::finish`] calls the provider (a server
+    /// answers with the id first, and runs this in the background).
+    pub fn start(&self, user: &str, id: &str, params: &Value) -> Result<Started, RunError> {
         let model = self
             .model(id)
             .ok_or_else(|| RunError::UnknownModel(id.to_owned()))?;
-        self.begin(model, Checked::Json(params))
+        self.begin(user, model, Checked::Json(params))
     }
 
     /// Run a started generation to its recorded end.

@@ -109,7 +109,8 @@ impl Engine {
         model: &'static ModelInfo,
         params: Checked<'_>,
     ) -> Result<RunOutput, RunError> {
-        let started = self.begin(model, params)?;
+        let user = self.inner.config.user_id.clone();
+        let started = self.begin(&user, model, params)?;
         self.complete(started).await
     }
 
@@ -118,6 +119,7 @@ impl Engine {
     /// transaction. Nothing has been sent to the provider yet.
     pub(super) fn begin(
         &self,
+        user: &str,
         model: &'static ModelInfo,
         params: Checked<'_>,
     ) -> Result<Started, RunError> {
@@ -145,11 +147,12 @@ impl Engine {
         tracing::info!(parent: &span, event = "cost_computed", credits = %cost, "cost computed");
 
         let store = &self.inner.store;
-        let user = self.inner.config.user_id.as_str();
         let (key, key_event) =
             self.resolve_key(provider.id, info.id, info.key_scope, info.secret_name);
         // Key event, hold and pending row go in together: one transaction in the SQLite store.
-        if let Err(available) = store.start(&key_event, &self.pending(g, info, &validated), cost)? {
+        if let Err(available) =
+            store.start(&key_event, &self.pending(g, user, info, &validated), cost)?
+        {
             tracing::warn!(parent: &span, event = "credits_insufficient", needed = %cost, available = %available, "not enough credits");
             return Err(RunError::InsufficientCredits {
                 needed: cost,
@@ -260,7 +263,13 @@ impl Engine {
     }
 
     /// The generation's row as first recorded.
-    fn pending(&self, g: &str, info: &ModelInfo, validated: &Map<String, Value>) -> Generation {
+    fn pending(
+        &self,
+        g: &str,
+        user: &str,
+        info: &ModelInfo,
+        validated: &Map<String, Value>,
+    ) -> Generation {
         let now = now_ms();
         let content_type = serde_json::to_value(info.content_type)
             .ok()
@@ -268,7 +277,7 @@ impl Engine {
             .unwrap_or_default();
         Generation {
             id: g.to_owned(),
-            user_id: self.inner.config.user_id.clone(),
+            user_id: user.to_owned(),
             model_id: info.id.to_owned(),
             provider: info.provider.id.to_owned(),
             content_type,
