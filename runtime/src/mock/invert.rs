@@ -113,15 +113,10 @@ pub(super) fn state_name<'a>(
     prefer_name: Option<&str>,
 ) -> Option<&'a str> {
     let find = |m: TaskStatus| {
-        let mut of_m = reading.states.iter().filter(|(_, s)| *s == m);
-        let preferred = prefer_name.and_then(|p| {
-            reading
-                .states
-                .iter()
-                .filter(|(_, s)| *s == m)
-                .find(|(name, _)| name.to_ascii_lowercase().contains(p))
-        });
-        preferred.or_else(|| of_m.next()).map(|(name, _)| *name)
+        let of_m = || reading.states.iter().filter(move |(_, s)| *s == m);
+        let preferred = prefer_name
+            .and_then(|p| of_m().find(|(name, _)| name.to_ascii_lowercase().contains(p)));
+        preferred.or_else(|| of_m().next()).map(|(name, _)| *name)
     };
     let fallback = match meaning {
         TaskStatus::Pending => Some(TaskStatus::Processing),

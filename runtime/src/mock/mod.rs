@@ -686,7 +686,12 @@ async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) 
         };
         route(&shared, provider_id.as_deref(), incoming)
     });
-    let provider = provider.or_else(|| routed.as_ref().and_then(Route::model).map(|m| m.provider));
+    // The routed model's provider speaks for the answer (its error shape).
+    let provider = routed
+        .as_ref()
+        .and_then(Route::model)
+        .map(|m| m.provider)
+        .or(provider);
     let fault = {
         let mut st = shared.lock();
         st.requests.push(Recorded {

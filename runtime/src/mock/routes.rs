@@ -6,7 +6,10 @@
 //! path without `/`, `?`, `&` or `#`, which the engine percent-encodes) and the body has every
 //! literal of the body template at its place (extra members are allowed; a member that is an
 //! optional param may be absent). The candidate with the most literal matches wins: Runware's
-//! sync and async submits share `POST /v1` and differ only by body literals.
+//! sync and async submits share `POST /v1` and differ only by body literals. A step or cancel
+//! counts only when it names a job of its model (by task id or kept value). Two models whose
+//! submits are the same request cannot be told apart: the first served wins, which is right
+//! only when their protocols are the same too.
 //!
 //! A match also reads back what the template was filled with: the params (for the output
 //! count and the cost), the task id and kept values (to find the job) and the callback URL.
