@@ -420,6 +420,11 @@ fn delivery(job: &Job, stale: bool) -> Option<Value> {
         .or_else(|| model.steps.last().map(|s| s.reading))?;
     let mut doc = Value::Null;
     let has = |m| has_state(&reading, m);
+    let running = has(TaskStatus::Pending) || has(TaskStatus::Processing);
+    if stale && !running {
+        // No state to be stale in (fal's `OK | ERROR`).
+        return None;
+    }
     if reading.status.is_some() {
         let m = match (stale, job.ending()) {
             (true, _) => TaskStatus::Processing,
@@ -437,8 +442,6 @@ fn delivery(job: &Job, stale: bool) -> Option<Value> {
             (false, _) => TaskStatus::Done,
         };
         write_reading(&mut doc, &reading, m, job);
-    } else if stale {
-        return None;
     } else if job.ending() == Ending::Completed {
         write_result(&mut doc, reading.outputs, reading.provider_cost, job);
     } else {

@@ -522,6 +522,13 @@ fn error_reply(provider: Option<&ProviderInfo>, status: u16, message: &str) -> R
     json_reply((status, body))
 }
 
+fn query_key_name(p: &ProviderInfo) -> Option<&'static str> {
+    match p.auth {
+        Auth::Query { name } => Some(name),
+        Auth::Bearer | Auth::Header { .. } => None,
+    }
+}
+
 /// Where a request goes.
 enum Route {
     /// A model's submit.
@@ -591,7 +598,10 @@ fn route(shared: &Shared, provider: Option<&str>, req: Incoming<'_>) -> Option<R
                 ..req
             },
         );
-        let best = found.into_iter().max_by_key(|c| c.score)?;
+        // The first of the best, as below.
+        let best = found
+            .into_iter()
+            .reduce(|best, c| if c.score > best.score { c } else { best })?;
         return Some(Route::Job(best, job_id.to_owned()));
     }
     let models = match provider {
@@ -617,12 +627,8 @@ fn route(shared: &Shared, provider: Option<&str>, req: Incoming<'_>) -> Option<R
     best.map(|(_, _, r)| r)
 }
 
-/// The key as `auth` sends it, and the query without a key sent in it.
-fn credential(
-    auth: Option<&Auth>,
-    headers: &http::HeaderMap,
-    query: Option<&str>,
-) -> (Option<Secret>, Option<String>) {
+/// The key as `auth` sends it.
+fn key_of(auth: &Auth, headers: &http::HeaderMap, query: Option<&str>) -> Option<Secret> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -631,18 +637,20 @@ fn credential(
             .map(Secret::new)
     };
     match auth {
-        Some(Auth::Query { name }) => {
-            let key = crate::listener::query_param(query, name).map(Secret::new);
-            let rest: Vec<&str> = query
-                .unwrap_or("")
-                .split('&')
-                .filter(|p| !p.is_empty() && p.split('=').next() != Some(name))
-                .collect();
-            (key, (!rest.is_empty()).then(|| rest.join("&")))
-        }
-        Some(Auth::Header { name, .. }) => (header(name), query.map(str::to_owned)),
-        Some(Auth::Bearer) | None => (header("authorization"), query.map(str::to_owned)),
+        Auth::Query { name } => crate::listener::query_param(query, name).map(Secret::new),
+        Auth::Header { name, .. } => header(name),
+        Auth::Bearer => header("authorization"),
     }
+}
+
+/// `query` without the params named `names` (a key sent in the query).
+fn without_params(query: Option<&str>, names: &[&str]) -> Option<String> {
+    let rest: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !names.contains(&p.split('=').next().unwrap_or("")))
+        .collect();
+    (!rest.is_empty()).then(|| rest.join("&"))
 }
 
 async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) -> Reply {
@@ -667,7 +675,16 @@ async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) 
         None => (None, full_path.clone()),
     };
     let provider = provider_id.as_deref().and_then(|p| shared.provider(p));
-    let (auth, query) = credential(provider.map(|p| &p.auth), &headers, raw_query.as_deref());
+    // A key in the query is no part of the request the templates describe.
+    let key_params: Vec<&str> = match provider {
+        Some(p) => query_key_name(p).into_iter().collect(),
+        None => shared
+            .models
+            .iter()
+            .filter_map(|m| query_key_name(m.provider))
+            .collect(),
+    };
+    let query = without_params(raw_query.as_deref(), &key_params);
     let target = match &query {
         Some(q) => format!("{path}?{q}"),
         None => path.clone(),
@@ -682,6 +699,7 @@ async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) 
         let incoming = Incoming {
             method,
             target: &target,
+            headers: &headers,
             body: body.as_ref(),
         };
         route(&shared, provider_id.as_deref(), incoming)
@@ -692,6 +710,7 @@ async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) 
         .and_then(Route::model)
         .map(|m| m.provider)
         .or(provider);
+    let auth = provider.and_then(|p| key_of(&p.auth, &headers, raw_query.as_deref()));
     let fault = {
         let mut st = shared.lock();
         st.requests.push(Recorded {
@@ -725,34 +744,47 @@ async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) 
     if auth.is_none() {
         return error_reply(provider, 401, "missing API key");
     }
-    match fault {
-        Some(Fault::Status { code, .. }) => {
-            return error_reply(provider, code, "mock: injected server error");
-        }
-        Some(Fault::RateLimit {
+    if let Some(fault) = fault
+        && let Some(r) = faulted(fault, provider, &kill).await
+    {
+        return r;
+    }
+    answer(&shared, routed)
+}
+
+/// The answer a request fault gives instead of the normal one (`None`: answer normally, after
+/// a `Slow` fault's delay).
+async fn faulted(
+    fault: Fault,
+    provider: Option<&ProviderInfo>,
+    kill: &AtomicBool,
+) -> Option<Reply> {
+    Some(match fault {
+        Fault::Status { code, .. } => error_reply(provider, code, "mock: injected server error"),
+        Fault::RateLimit {
             retry_after_secs, ..
-        }) => {
+        } => {
             let mut r = error_reply(provider, 429, "mock: rate limited");
             r.headers_mut()
                 .insert("retry-after", http::HeaderValue::from(retry_after_secs));
-            return r;
+            r
         }
-        Some(Fault::Slow { delay, .. }) => tokio::time::sleep(delay).await,
-        Some(Fault::Reset { .. }) => {
+        Fault::Slow { delay, .. } => {
+            tokio::time::sleep(delay).await;
+            return None;
+        }
+        Fault::Reset { .. } => {
             kill.store(true, Ordering::SeqCst);
-            return reply(200, "application/json", "{}");
+            reply(200, "application/json", "{}")
         }
-        Some(Fault::MalformedJson { .. }) => {
-            return reply(200, "application/json", "{\"data\": [ this is not json");
+        Fault::MalformedJson { .. } => {
+            reply(200, "application/json", "{\"data\": [ this is not json")
         }
-        Some(Fault::ErrorBody { .. }) => {
-            if let Some(p) = provider {
-                return json_reply(jobs::error_answer(p, "mock: the input is invalid"));
-            }
+        Fault::ErrorBody { .. } => {
+            json_reply(jobs::error_answer(provider?, "mock: the input is invalid"))
         }
-        _ => {}
-    }
-    answer(&shared, routed)
+        _ => return None,
+    })
 }
 
 fn answer(shared: &Arc<Shared>, routed: Route) -> Reply {

@@ -5,7 +5,7 @@
 //! (literal text exactly; a slot any text, not empty unless it is the callback URL, and in a
 //! path without `/`, `?`, `&` or `#`, which the engine percent-encodes) and the body has every
 //! literal of the body template at its place (extra members are allowed; a member that is an
-//! optional param may be absent). The candidate with the most literal matches wins: Runware's
+//! optional param may be absent), and the template's headers are there with their literals. The candidate with the most literal matches wins: Runware's
 //! sync and async submits share `POST /v1` and differ only by body literals. A step or cancel
 //! counts only when it names a job of its model (by task id or kept value). Two models whose
 //! submits are the same request cannot be told apart: the first served wins, which is right
@@ -61,6 +61,8 @@ pub(super) struct Incoming<'a> {
     pub(super) method: Method,
     /// Path and query (the key's query param removed).
     pub(super) target: &'a str,
+    /// The headers.
+    pub(super) headers: &'a http::HeaderMap,
     /// The JSON body, when there was one.
     pub(super) body: Option<&'a Value>,
 }
@@ -141,6 +143,10 @@ fn match_request(
     }
     let mut m = Captures::default();
     let mut score = match_text(path, req.target, encoded, &mut m)?;
+    for (name, segments) in t.headers {
+        let value = req.headers.get(*name)?.to_str().ok()?;
+        score += match_text(segments, value, false, &mut m)?;
+    }
     if let Some(body) = &t.body {
         score += match_value(body, req.body?, &mut m)?;
     }
