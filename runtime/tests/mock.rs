@@ -905,3 +905,51 @@ async fn a_slow_job_answers_running_and_is_polled() {
     );
     assert!(reqs.iter().all(|r| r.query.is_none()));
 }
+
+#[tokio::test]
+async fn repeated_stale_and_renamed_deliveries_charge_once() {
+    let s = setup().await;
+    s.mock.inject(Fault::WebhookTwice);
+    s.mock.inject(Fault::WebhookOutOfOrder);
+    s.mock.inject(Fault::WebhookTaskIdVariant);
+    let out = s
+        .engine
+        .run_dynamic(&QUEUEY_HOOK, &prompt(1))
+        .await
+        .unwrap();
+    assert_eq!(out.via, Via::Webhook);
+    let hooks = webhooks(&s.mock, 3).await;
+    assert_eq!(hooks.len(), 3);
+    assert!(hooks.iter().all(|w| w.status == 200), "{hooks:?}");
+    // The second task id pointer; the reading has no running state, so the stale one
+    // repeats the final delivery.
+    assert!(
+        hooks
+            .iter()
+            .all(|w| w.body["gateway_request_id"] == json!(out.task_id)
+                && w.body.get("request_id").is_none())
+    );
+    assert_eq!(balance(&s), "998");
+}
+
+#[tokio::test]
+async fn requests_outside_a_provider_prefix_are_routed_by_every_model() {
+    let s = setup().await;
+    let mut config = fast_config(&s.mock);
+    config.base_urls.insert("tasky".into(), s.mock.base_url());
+    let engine = Engine::builder()
+        .config(config)
+        .store(s.store.clone())
+        .keys(Arc::new(
+            StaticKeys::new().with("TASKY_KEY_IMAGES", "tasky-SECRET-2"),
+        ))
+        .models(MODELS)
+        .build()
+        .unwrap();
+    let out = engine.run_dynamic(&TASKY_ASYNC, &prompt(1)).await.unwrap();
+    assert_eq!(out.outputs, s.mock.jobs()[0].outputs);
+    let reqs = s.mock.requests();
+    assert!(reqs.iter().all(|r| r.provider.is_none() && r.path == "/v1"));
+    assert_eq!(reqs[0].routed, Some(("tasky_async", RequestKind::Submit)));
+    assert_eq!(reqs[1].routed, Some(("tasky_async", RequestKind::Step(0))));
+}
