@@ -14,11 +14,15 @@
 //!   processing to finished over [`MockOptions::job_duration`] and sends a signed webhook
 //!   when it finishes, if the submit carried a callback URL.
 //!
+//! Faults (`faults.rs`) are injected per test with [`MockProvider::inject`]: request faults hit
+//! the next request they target, job faults the next job.
+//!
 //! Outputs are made up per job: URLs on the mock (`.../p/<id>/_files/<job>/<i>.<ext>`, which
 //! it serves), `data:` URLs, base64 or text, as the model's reading says; as many as the
 //! integer param the cost counts asks for (else one). The provider cost is the formula's cost
 //! in the provider's units, so by default it matches.
 
+mod faults;
 mod invert;
 mod jobs;
 mod routes;
@@ -27,7 +31,7 @@ mod stream;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,118 +47,11 @@ use tokio::task::JoinHandle;
 
 use crate::keys::Secret;
 use crate::model::{Auth, Method, ModelInfo, Output, ProviderInfo, Signature};
+pub use faults::{Fault, Target};
+use faults::{JobFaults, faulted, take_job_faults, take_request_fault};
 use jobs::Job;
 pub use routes::RequestKind;
-use routes::{Candidate, Incoming};
-
-/// Which requests a fault applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// Submits.
-    Submit,
-    /// Every request after the submit: steps and cancels.
-    Poll,
-    /// Step `i` only (0: the status poll; the last one: the result).
-    Step(usize),
-    /// Cancels.
-    Cancel,
-    /// Any request.
-    Any,
-}
-
-impl Target {
-    fn covers(self, kind: RequestKind) -> bool {
-        match (self, kind) {
-            (_, RequestKind::File) => false,
-            (Target::Any, _) => true,
-            (Target::Submit, k) => k == RequestKind::Submit,
-            (Target::Poll, k) => k != RequestKind::Submit,
-            (Target::Step(i), k) => k == RequestKind::Step(i),
-            (Target::Cancel, k) => k == RequestKind::Cancel,
-        }
-    }
-}
-
-/// A fault, injected with [`MockProvider::inject`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fault {
-    /// Answer with this status (500, 502, ...) and an error body in the provider's shape.
-    Status {
-        /// HTTP status.
-        code: u16,
-        /// Requests affected.
-        target: Target,
-    },
-    /// `429` with `Retry-After: secs`.
-    RateLimit {
-        /// Seconds in `Retry-After`.
-        retry_after_secs: u64,
-        /// Requests affected.
-        target: Target,
-    },
-    /// Answer after `delay` (past the client's timeout, typically).
-    Slow {
-        /// Delay.
-        delay: Duration,
-        /// Requests affected.
-        target: Target,
-    },
-    /// Reset the connection instead of answering (after reading the request).
-    Reset {
-        /// Requests affected.
-        target: Target,
-    },
-    /// A 200 whose body is not JSON.
-    MalformedJson {
-        /// Requests affected.
-        target: Target,
-    },
-    /// A provider error where the provider's error rule reads it, with HTTP 200 (KIE:
-    /// `code: 422`; elsewhere a message and the code `invalid_input`); HTTP 400 for a
-    /// provider without an error rule.
-    ErrorBody {
-        /// Requests affected.
-        target: Target,
-    },
-    /// The next job fails: its status says failed (or, with no failed state, done and the
-    /// result step errors); a sync submit answers an error body.
-    JobFails,
-    /// The next job's status step says done and its result step errors (a model without a
-    /// result step: like `JobFails`).
-    JobFailsAtResult,
-    /// The next job's webhook is delivered twice.
-    WebhookTwice,
-    /// The next job's webhook comes this long after the job finished.
-    WebhookLate(Duration),
-    /// The next job's final webhook is followed by a stale `processing` one.
-    WebhookOutOfOrder,
-    /// The next job's webhook carries a bad signature (a forged token for URL tokens).
-    WebhookBadSignature,
-    /// The next job sends no webhook.
-    NoWebhook,
-    /// The next job's webhook names the task id at the provider's second `task_id` pointer
-    /// (KIE's `task_id` instead of `taskId`).
-    WebhookTaskIdVariant,
-    /// The next job returns at most this many outputs, whatever count was asked for.
-    FewerOutputs(usize),
-    /// A hostile answer: the next submit's kept whole-URL values point to
-    /// `http://evil.example/...`, which the engine must refuse to send the key to.
-    OffHostUrl,
-}
-
-impl Fault {
-    fn target(&self) -> Option<Target> {
-        match self {
-            Fault::Status { target, .. }
-            | Fault::RateLimit { target, .. }
-            | Fault::Slow { target, .. }
-            | Fault::Reset { target }
-            | Fault::MalformedJson { target }
-            | Fault::ErrorBody { target } => Some(*target),
-            _ => None,
-        }
-    }
-}
+use routes::{Incoming, Route, route};
 
 /// Mock settings.
 #[derive(Debug, Clone)]
@@ -227,20 +124,6 @@ pub struct MockJob {
     pub callback_url: Option<String>,
     /// Cancelled.
     pub cancelled: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-struct JobFaults {
-    fails: bool,
-    fails_at_result: bool,
-    twice: bool,
-    late: Option<Duration>,
-    out_of_order: bool,
-    bad_signature: bool,
-    no_webhook: bool,
-    task_id_variant: bool,
-    at_most: Option<usize>,
-    off_host: bool,
 }
 
 #[derive(Default)]
@@ -465,35 +348,6 @@ impl MockProvider {
     }
 }
 
-fn take_request_fault(state: &mut State, kind: RequestKind) -> Option<Fault> {
-    let i = state
-        .faults
-        .iter()
-        .position(|f| f.target().is_some_and(|t| t.covers(kind)))?;
-    Some(state.faults.remove(i))
-}
-
-fn take_job_faults(state: &mut State) -> JobFaults {
-    let mut jf = JobFaults::default();
-    state.faults.retain(|f| {
-        match f {
-            Fault::JobFails if !jf.fails => jf.fails = true,
-            Fault::JobFailsAtResult if !jf.fails_at_result => jf.fails_at_result = true,
-            Fault::WebhookTwice if !jf.twice => jf.twice = true,
-            Fault::WebhookLate(d) if jf.late.is_none() => jf.late = Some(*d),
-            Fault::WebhookOutOfOrder if !jf.out_of_order => jf.out_of_order = true,
-            Fault::WebhookBadSignature if !jf.bad_signature => jf.bad_signature = true,
-            Fault::NoWebhook if !jf.no_webhook => jf.no_webhook = true,
-            Fault::WebhookTaskIdVariant if !jf.task_id_variant => jf.task_id_variant = true,
-            Fault::FewerOutputs(n) if jf.at_most.is_none() => jf.at_most = Some(*n),
-            Fault::OffHostUrl if !jf.off_host => jf.off_host = true,
-            _ => return true,
-        }
-        false
-    });
-    jf
-}
-
 type Reply = Response<Full<Bytes>>;
 
 fn reply(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
@@ -527,104 +381,6 @@ fn query_key_name(p: &ProviderInfo) -> Option<&'static str> {
         Auth::Query { name } => Some(name),
         Auth::Bearer | Auth::Header { .. } => None,
     }
-}
-
-/// Where a request goes.
-enum Route {
-    /// A model's submit.
-    Submit(Candidate),
-    /// A step or cancel of a job.
-    Job(Candidate, String),
-    /// A step or cancel naming no job the mock knows.
-    UnknownJob(Candidate),
-    /// An output file.
-    File(String),
-}
-
-impl Route {
-    fn kind(&self) -> RequestKind {
-        match self {
-            Route::Submit(c) | Route::Job(c, _) | Route::UnknownJob(c) => c.kind,
-            Route::File(_) => RequestKind::File,
-        }
-    }
-
-    fn model(&self) -> Option<&'static ModelInfo> {
-        match self {
-            Route::Submit(c) | Route::Job(c, _) | Route::UnknownJob(c) => Some(c.model),
-            Route::File(_) => None,
-        }
-    }
-}
-
-/// The job a step or cancel candidate names, if the mock knows it and it is the candidate
-/// model's.
-fn job_of(state: &State, c: &Candidate) -> Option<String> {
-    let id = c
-        .captures
-        .task_id
-        .clone()
-        .filter(|id| state.jobs.contains_key(id))
-        .or_else(|| {
-            c.captures
-                .kept
-                .iter()
-                .find_map(|(_, v)| state.kept.get(v).cloned())
-        })?;
-    (state.jobs.get(&id)?.model.id == c.model.id).then_some(id)
-}
-
-/// Route a request under `provider`'s base URL (`None`: outside `/p/`).
-fn route(shared: &Shared, provider: Option<&str>, req: Incoming<'_>) -> Option<Route> {
-    if req.method == Method::Get
-        && let Some(file) = req.target.strip_prefix("/_files/")
-    {
-        return Some(Route::File(file.to_owned()));
-    }
-    let state = shared.lock();
-    if let Some(rest) = req.target.strip_prefix("/_jobs/") {
-        let (job_id, rest) = rest.split_once('/')?;
-        let job = state.jobs.get(job_id)?;
-        if provider.is_some_and(|p| p != job.model.provider.id) {
-            return None;
-        }
-        let name_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (name, after) = rest.split_at(name_end);
-        let found = routes::whole_url_candidates(
-            job.model,
-            name,
-            Incoming {
-                target: after,
-                ..req
-            },
-        );
-        // The first of the best, as below.
-        let best = found
-            .into_iter()
-            .reduce(|best, c| if c.score > best.score { c } else { best })?;
-        return Some(Route::Job(best, job_id.to_owned()));
-    }
-    let models = match provider {
-        Some(p) => shared.by_provider.get(p)?.as_slice(),
-        None => shared.models.as_slice(),
-    };
-    let mut best: Option<(usize, bool, Route)> = None;
-    for c in routes::candidates(models, req) {
-        let (has_job, r) = match c.kind {
-            RequestKind::Submit => (false, Route::Submit(c.clone())),
-            _ => match job_of(&state, &c) {
-                Some(id) => (true, Route::Job(c.clone(), id)),
-                None => (false, Route::UnknownJob(c.clone())),
-            },
-        };
-        let better = best
-            .as_ref()
-            .is_none_or(|(s, j, _)| (c.score, has_job) > (*s, *j));
-        if better {
-            best = Some((c.score, has_job, r));
-        }
-    }
-    best.map(|(_, _, r)| r)
 }
 
 /// The key as `auth` sends it.
@@ -750,41 +506,6 @@ async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) 
         return r;
     }
     answer(&shared, routed)
-}
-
-/// The answer a request fault gives instead of the normal one (`None`: answer normally, after
-/// a `Slow` fault's delay).
-async fn faulted(
-    fault: Fault,
-    provider: Option<&ProviderInfo>,
-    kill: &AtomicBool,
-) -> Option<Reply> {
-    Some(match fault {
-        Fault::Status { code, .. } => error_reply(provider, code, "mock: injected server error"),
-        Fault::RateLimit {
-            retry_after_secs, ..
-        } => {
-            let mut r = error_reply(provider, 429, "mock: rate limited");
-            r.headers_mut()
-                .insert("retry-after", http::HeaderValue::from(retry_after_secs));
-            r
-        }
-        Fault::Slow { delay, .. } => {
-            tokio::time::sleep(delay).await;
-            return None;
-        }
-        Fault::Reset { .. } => {
-            kill.store(true, Ordering::SeqCst);
-            reply(200, "application/json", "{}")
-        }
-        Fault::MalformedJson { .. } => {
-            reply(200, "application/json", "{\"data\": [ this is not json")
-        }
-        Fault::ErrorBody { .. } => {
-            json_reply(jobs::error_answer(provider?, "mock: the input is invalid"))
-        }
-        _ => return None,
-    })
 }
 
 fn answer(shared: &Arc<Shared>, routed: Route) -> Reply {

@@ -16,6 +16,7 @@
 
 use serde_json::{Map, Value};
 
+use super::{Shared, State};
 use crate::model::{Method, ModelInfo};
 use crate::template::{RequestTemplate, Segment, Slot, Template};
 
@@ -305,6 +306,104 @@ pub(super) fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Where a request goes.
+pub(super) enum Route {
+    /// A model's submit.
+    Submit(Candidate),
+    /// A step or cancel of a job.
+    Job(Candidate, String),
+    /// A step or cancel naming no job the mock knows.
+    UnknownJob(Candidate),
+    /// An output file.
+    File(String),
+}
+
+impl Route {
+    pub(super) fn kind(&self) -> RequestKind {
+        match self {
+            Route::Submit(c) | Route::Job(c, _) | Route::UnknownJob(c) => c.kind,
+            Route::File(_) => RequestKind::File,
+        }
+    }
+
+    pub(super) fn model(&self) -> Option<&'static ModelInfo> {
+        match self {
+            Route::Submit(c) | Route::Job(c, _) | Route::UnknownJob(c) => Some(c.model),
+            Route::File(_) => None,
+        }
+    }
+}
+
+/// The job a step or cancel candidate names, if the mock knows it and it is the candidate
+/// model's.
+fn job_of(state: &State, c: &Candidate) -> Option<String> {
+    let id = c
+        .captures
+        .task_id
+        .clone()
+        .filter(|id| state.jobs.contains_key(id))
+        .or_else(|| {
+            c.captures
+                .kept
+                .iter()
+                .find_map(|(_, v)| state.kept.get(v).cloned())
+        })?;
+    (state.jobs.get(&id)?.model.id == c.model.id).then_some(id)
+}
+
+/// Route a request under `provider`'s base URL (`None`: outside `/p/`).
+pub(super) fn route(shared: &Shared, provider: Option<&str>, req: Incoming<'_>) -> Option<Route> {
+    if req.method == Method::Get
+        && let Some(file) = req.target.strip_prefix("/_files/")
+    {
+        return Some(Route::File(file.to_owned()));
+    }
+    let state = shared.lock();
+    if let Some(rest) = req.target.strip_prefix("/_jobs/") {
+        let (job_id, rest) = rest.split_once('/')?;
+        let job = state.jobs.get(job_id)?;
+        if provider.is_some_and(|p| p != job.model.provider.id) {
+            return None;
+        }
+        let name_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_end);
+        let found = whole_url_candidates(
+            job.model,
+            name,
+            Incoming {
+                target: after,
+                ..req
+            },
+        );
+        // The first of the best, as below.
+        let best = found
+            .into_iter()
+            .reduce(|best, c| if c.score > best.score { c } else { best })?;
+        return Some(Route::Job(best, job_id.to_owned()));
+    }
+    let models = match provider {
+        Some(p) => shared.by_provider.get(p)?.as_slice(),
+        None => shared.models.as_slice(),
+    };
+    let mut best: Option<(usize, bool, Route)> = None;
+    for c in candidates(models, req) {
+        let (has_job, r) = match c.kind {
+            RequestKind::Submit => (false, Route::Submit(c.clone())),
+            _ => match job_of(&state, &c) {
+                Some(id) => (true, Route::Job(c.clone(), id)),
+                None => (false, Route::UnknownJob(c.clone())),
+            },
+        };
+        let better = best
+            .as_ref()
+            .is_none_or(|(s, j, _)| (c.score, has_job) > (*s, *j));
+        if better {
+            best = Some((c.score, has_job, r));
+        }
+    }
+    best.map(|(_, _, r)| r)
 }
 
 #[cfg(test)]
