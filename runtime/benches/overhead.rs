@@ -21,7 +21,7 @@ fn overhead(c: &mut Criterion) {
         .build()
         .unwrap();
     let mock = rt
-        .block_on(MockProvider::start(common::mock_options()))
+        .block_on(MockProvider::start(common::MODELS, common::mock_options()))
         .unwrap();
     let engine_with = |store: SqliteStore| {
         store
@@ -49,7 +49,7 @@ fn overhead(c: &mut Criterion) {
     std::fs::create_dir_all(&db_dir).unwrap();
     let file_engine = engine_with(SqliteStore::open(&db_dir.join("bench.sqlite")).unwrap());
     let bare = reqwest::Client::new();
-    let url = format!("{}/v1", mock.base_url());
+    let url = format!("{}/v1", mock.base_url_of("runware"));
 
     let mut group = c.benchmark_group("sync_generation");
     group.bench_function("bare_reqwest", |b| {

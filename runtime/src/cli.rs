@@ -129,7 +129,7 @@ fn explain_missing(missing: &BTreeSet<&str>, infos: &[&ModelInfo]) {
         "    registry-run --mock ...                     (starts the mock in-process, with mock keys)"
     );
     eprintln!(
-        "    cargo run -p runtime --features mock --bin mock-provider   (then export the printed *_BASE_URL lines)"
+        "    cargo run -p registry-run --bin mock-provider   (then export the printed *_BASE_URL lines)"
     );
     let providers: BTreeSet<&str> = infos.iter().map(|m| m.provider.id).collect();
     for p in providers {
@@ -257,7 +257,7 @@ async fn run(cli: Cli, models: &'static [&'static ModelInfo]) -> ExitCode {
             job_duration: Duration::from_millis(1500),
             ..MockOptions::default()
         };
-        let m = match MockProvider::start(opts).await {
+        let m = match MockProvider::start(models, opts).await {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("cannot start the mock provider: {e}");
@@ -267,12 +267,10 @@ async fn run(cli: Cli, models: &'static [&'static ModelInfo]) -> ExitCode {
         config.base_urls = m.base_urls();
         config.poll_interval_cap = Some(Duration::from_millis(500));
         config.webhook_poll_factor = 10;
-        let mut k = StaticKeys::new()
-            .with("KIE_AI_WEBHOOK_HMAC_KEY", &m.options().kie_webhook_key)
-            .with(
-                "REPLICATE_WEBHOOK_SECRET",
-                &m.options().replicate_webhook_secret,
-            );
+        let mut k = StaticKeys::new();
+        for (name, value) in m.webhook_secrets() {
+            k = k.with(name, &value);
+        }
         for i in models.iter() {
             k = k.with(i.secret_name, &format!("mock-key-{}", i.key_scope));
         }
@@ -469,6 +467,66 @@ async fn run(cli: Cli, models: &'static [&'static ModelInfo]) -> ExitCode {
         }
         Command::List => ExitCode::SUCCESS,
     }
+}
+
+/// The `mock-provider` binary: serve `models` from the mock on loopback until Ctrl-C, and
+/// print the environment that points the engine at it. Arguments: `[PORT]`; `MOCK_JOB_MS`
+/// sets the job duration, `KIE_AI_WEBHOOK_HMAC_KEY` and `REPLICATE_WEBHOOK_SECRET` the keys
+/// the mock signs webhooks with.
+pub fn mock_provider(models: &'static [&'static ModelInfo]) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async {
+        match serve_mock(models).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mock provider: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn serve_mock(models: &'static [&'static ModelInfo]) -> std::io::Result<()> {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let mut opts = MockOptions::default();
+    if let Ok(ms) = std::env::var("MOCK_JOB_MS")
+        && let Ok(ms) = ms.parse()
+    {
+        opts.job_duration = Duration::from_millis(ms);
+    }
+    if let Ok(k) = std::env::var("KIE_AI_WEBHOOK_HMAC_KEY") {
+        opts.kie_webhook_key = k;
+    }
+    if let Ok(k) = std::env::var("REPLICATE_WEBHOOK_SECRET") {
+        opts.standard_webhooks_secret = k;
+    }
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mock = MockProvider::start_on(addr, models, opts).await?;
+    println!("mock provider listening on {}", mock.base_url());
+    println!("# point every provider at it:");
+    let mut urls: Vec<(String, String)> = mock.base_urls().into_iter().collect();
+    urls.sort();
+    for (provider, url) in urls {
+        println!("export {}={url}", base_url_var(&provider));
+    }
+    println!("# webhook secrets the mock signs with:");
+    for (name, value) in mock.webhook_secrets() {
+        println!("export {name}='{value}'");
+    }
+    tokio::signal::ctrl_c().await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //!   from `registry-core` (the contract generated models implement: [`model::ModelInfo`]);
 //! - [`engine`]: runs a model end to end ([`engine::Engine`]);
 //! - [`keys`], [`http`], [`store`], [`webhook`], [`listener`]: its parts;
-//! - `mock` (feature `mock`): a loopback server speaking every bundled provider's protocol.
+//! - `mock` (feature `mock`): a loopback provider that serves any model from its data.
 
 pub use registry_core::{answer, cost, model, params, template};
 

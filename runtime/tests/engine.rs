@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::*;
 use runtime::engine::{Via, WebhookAck};
 use runtime::error::RunError;
-use runtime::mock::{Fault, KIE_CREDITS, Target};
+use runtime::mock::{Fault, Target};
 use runtime::model::{ModelInfo, OutputKind};
 use runtime::store::{LOCAL_USER_ID, Status, Store};
 use runtime::webhook::{WebhookError, WebhookRequest};
@@ -30,16 +30,22 @@ async fn sync_generation_completes_charges_and_records() {
         .unwrap();
     assert_eq!(out.via, Via::Sync);
     assert_eq!(out.outputs.len(), 2);
-    assert!(out.outputs.iter().all(
-        |o| o.kind == OutputKind::Url && o.value.starts_with("https://im.runware.mock/image/")
-    ));
+    // The outputs are the ones the mock made for this job: URLs on the mock.
+    let files = format!("{}/_files/", h.mock.base_url_of("runware"));
+    assert!(
+        out.outputs
+            .iter()
+            .all(|o| o.kind == OutputKind::Url && o.value.starts_with(&files))
+    );
+    assert_eq!(out.outputs, h.mock.jobs()[0].outputs);
     // 1.5 x 2 results x (5 / 5) = 3
     assert_eq!(out.cost.to_string(), "3");
+    // The mock reports the formula's cost in USD (0.003 at 1000 credits per USD).
     assert_eq!(
         out.provider_cost
             .map(|d| d.normalize().to_string())
             .as_deref(),
-        Some("1")
+        Some("3")
     );
     assert_eq!(balance(&h), "997");
     let row = h.store.get(&out.generation_id).unwrap().unwrap();
@@ -144,18 +150,13 @@ async fn poll_generation_completes_through_polls() {
         .await
         .unwrap();
     assert_eq!(out.via, Via::Poll);
-    assert_eq!(
-        out.outputs[0].value,
-        format!(
-            "https://tempfile.kie.mock/{}/0.mp4",
-            out.task_id.clone().unwrap()
-        )
-    );
+    let job = &h.mock.jobs()[0];
+    assert_eq!(out.task_id.as_deref(), Some(job.id.as_str()));
+    assert_eq!(out.outputs, job.outputs);
+    assert_eq!(out.outputs.len(), 1);
     assert_eq!(out.cost.to_string(), "3"); // ceil(1.5 x 1 x 10/5)
-    assert_eq!(
-        out.provider_cost.unwrap().to_string(),
-        KIE_CREDITS.to_string()
-    );
+    // `consumeCredits`, which the mock sets to the formula's cost of the params it got.
+    assert_eq!(out.provider_cost.unwrap().to_string(), "3");
     let polls = h
         .mock
         .requests()
@@ -421,7 +422,9 @@ async fn connection_refused_before_sending_is_retried() {
         user_id: LOCAL_USER_ID.to_owned(),
         ..runtime::EngineConfig::default()
     };
-    config.base_urls.insert("runware".into(), base);
+    config
+        .base_urls
+        .insert("runware".into(), format!("{base}/p/runware"));
     config.retry = runtime::http::RetryPolicy {
         max_attempts: 8,
         base: Duration::from_millis(100),
@@ -435,7 +438,7 @@ async fn connection_refused_before_sending_is_retried() {
         .unwrap();
     let opener = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        runtime::mock::MockProvider::start_on(([127, 0, 0, 1], port).into(), mock_options())
+        runtime::mock::MockProvider::start_on(([127, 0, 0, 1], port).into(), MODELS, mock_options())
             .await
             .unwrap()
     });
@@ -537,7 +540,7 @@ async fn provider_errors_in_http_200_bodies_are_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, RunError::Provider { code: Some(c), .. } if c == "invalidPositivePrompt"),
+        matches!(&err, RunError::Provider { code: Some(c), status: Some(200), .. } if c == "invalid_input"),
         "{err:?}"
     );
 }
@@ -709,7 +712,7 @@ async fn invalid_params_are_reported_before_anything_happens() {
 
 #[tokio::test]
 async fn missing_keys_name_the_variable_and_are_logged() {
-    let mock = runtime::mock::MockProvider::start(mock_options())
+    let mock = runtime::mock::MockProvider::start(MODELS, mock_options())
         .await
         .unwrap();
     let store = std::sync::Arc::new(runtime::store::SqliteStore::in_memory().unwrap());

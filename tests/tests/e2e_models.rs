@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use generated_models::MODELS;
+use runtime::cost::Multiplier;
 use runtime::engine::{Engine, EngineConfig, RunOutput, Via};
 use runtime::error::RunError;
 use runtime::http::RetryPolicy;
 use runtime::keys::StaticKeys;
 use runtime::listener::CallbackServer;
-use runtime::mock::{Fault, MockOptions, MockProvider, Recorded, Target};
+use runtime::mock::{Fault, MockOptions, MockProvider, Target};
 use runtime::model::{Mode, ModelInfo, OutputKind};
+use runtime::params::Kind;
 use runtime::store::{LOCAL_USER_ID, SqliteStore, Status, Store};
 use serde_json::Value;
 
@@ -47,13 +49,11 @@ async fn setup() -> Setup {
         job_duration: Duration::from_millis(120),
         ..MockOptions::default()
     };
-    let mock = MockProvider::start(opts).await.unwrap();
-    let mut keys = StaticKeys::new()
-        .with("KIE_AI_WEBHOOK_HMAC_KEY", &mock.options().kie_webhook_key)
-        .with(
-            "REPLICATE_WEBHOOK_SECRET",
-            &mock.options().replicate_webhook_secret,
-        );
+    let mock = MockProvider::start(MODELS, opts).await.unwrap();
+    let mut keys = StaticKeys::new();
+    for (name, value) in mock.webhook_secrets() {
+        keys = keys.with(name, &value);
+    }
     for m in MODELS {
         keys = keys.with(m.secret_name, &format!("key-for-{}", m.secret_name));
     }
@@ -93,51 +93,64 @@ async fn setup() -> Setup {
     }
 }
 
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
+/// How many outputs the spec says `params` ask for: the value of the integer param its cost
+/// counts, else one.
+fn asked_outputs(model: &ModelInfo, params: &serde_json::Map<String, Value>) -> usize {
+    model
+        .cost
+        .multipliers
+        .iter()
+        .find_map(|m| match m {
+            Multiplier::Count { param } => model
+                .params
+                .iter()
+                .find(|p| p.name == *param && matches!(p.kind, Kind::Integer { .. }))
+                .and_then(|p| params.get(p.name)?.as_u64()),
+            _ => None,
+        })
+        .map_or(1, |n| n as usize)
 }
 
-/// What the mock answered for this run, rebuilt from the request it received.
-fn expected_outputs(model: &ModelInfo, submit: &Recorded, out: &RunOutput) -> Vec<String> {
-    let info = model;
-    let task = out.task_id.clone().unwrap_or_default();
-    let body = &submit.body;
-    let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(1);
-    match info.provider.id {
-        "runware" => {
-            let t = &body[0];
-            let uuid = t["taskUUID"].as_str().unwrap();
-            let fmt = t
-                .get("outputFormat")
-                .and_then(Value::as_str)
-                .unwrap_or("WEBP")
-                .to_ascii_lowercase();
-            (0..n(t.get("numberResults")))
-                .map(|i| format!("https://im.runware.mock/image/{uuid}-{i}.{fmt}"))
-                .collect()
-        }
-        "lovable_ai" | "openrouter" => vec![format!(
-            "data:image/png;base64,{}",
-            b64(&format!("mock-png:{}", body["model"].as_str().unwrap()))
-        )],
-        "openai" => (0..n(body.get("n")))
-            .map(|i| b64(&format!("mock-png:{i}")))
-            .collect(),
-        "fal" => (0..n(body.get("num_images")))
-            .map(|i| format!("https://fal.media.mock/files{}/{i}.jpg", submit.path))
-            .collect(),
-        "kie_ai" if submit.path == "/api/v1/generate" => (0..2)
-            .map(|i| format!("https://musicfile.kie.mock/{task}-{i}.mp3"))
-            .collect(),
-        "kie_ai" => vec![format!("https://tempfile.kie.mock/{task}/0.mp4")],
-        "replicate" => match body["input"].get("num_outputs") {
-            Some(k) => (0..k.as_u64().unwrap())
-                .map(|i| format!("https://replicate.delivery.mock/{task}/out-{i}.webp"))
-                .collect(),
-            None => vec![format!("https://replicate.delivery.mock/{task}/output.mp4")],
-        },
-        other => panic!("no expectation for provider {other}"),
+/// The kind of output the spec reads: at the submit (sync), else at the last step.
+fn spec_kind(model: &ModelInfo) -> OutputKind {
+    model
+        .response
+        .outputs
+        .or_else(|| model.steps.last().and_then(|s| s.reading.outputs))
+        .expect("every bundled model reads outputs")
+        .kind
+}
+
+/// The run's outputs are the ones the mock made for its job (with the task id the engine
+/// read), as many as the params ask for, of the kind the spec reads.
+fn check_outputs(s: &Setup, model: &ModelInfo, params: &Value, out: &RunOutput) {
+    let id = model.id;
+    let job = s.mock.jobs().pop().expect("the run started a job");
+    assert_eq!(job.model, id);
+    if model.mode != Mode::Sync {
+        assert_eq!(out.task_id.as_deref(), Some(job.id.as_str()), "{id}");
     }
+    assert_eq!(out.outputs, job.outputs, "{id}: the mock's outputs");
+    let validated = model.validate(params).unwrap();
+    assert_eq!(out.outputs.len(), asked_outputs(model, &validated), "{id}");
+    let files = format!("{}/_files/", s.mock.base_url_of(model.provider.id));
+    for o in &out.outputs {
+        assert_eq!(o.kind, spec_kind(model), "{id}");
+        match o.kind {
+            OutputKind::Url => assert!(o.value.starts_with(&files), "{id}: {}", o.value),
+            OutputKind::DataUrl => {
+                let (head, data) = o.value.split_once(";base64,").unwrap();
+                assert!(head.starts_with("data:"), "{id}");
+                assert!(b64_decodes(data), "{id}");
+            }
+            OutputKind::Base64 => assert!(b64_decodes(&o.value), "{id}"),
+            OutputKind::Text => assert!(!o.value.is_empty(), "{id}"),
+        }
+    }
+}
+
+fn b64_decodes(s: &str) -> bool {
+    base64::engine::general_purpose::STANDARD.decode(s).is_ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,8 +200,7 @@ async fn every_bundled_model_runs_end_to_end_in_its_mode() {
             "{}: sent the key of its own scope",
             info.id
         );
-        let got: Vec<&str> = out.outputs.iter().map(|o| o.value.as_str()).collect();
-        assert_eq!(got, expected_outputs(model, submit, &out), "{}", info.id);
+        check_outputs(&s, model, &params, &out);
         let kind = out.outputs[0].kind;
         assert!(
             matches!(

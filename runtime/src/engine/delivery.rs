@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{Engine, Inner, WebhookAck, lock};
-use crate::keys::Secret;
+use crate::keys::{KeyError, Secret};
 use crate::model::{ModelInfo, Outcome, Signature, TaskState};
 use crate::store::Finish;
 use crate::webhook::{self, WebhookError, WebhookRequest};
@@ -169,7 +169,12 @@ impl Engine {
                 let name = rule
                     .secret_name
                     .ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
-                let keys = webhook::Jwks::from_env(name)?;
+                // The JWKS document (or, under `<NAME>_FILE`, its path) through the key
+                // resolver, as the other schemes read their secrets.
+                let keys = webhook::Jwks::from_config(name, &mut |n| {
+                    self.key(info.provider.id, info.id, "webhook_signing", n)
+                        .map_err(|_| KeyError::NotSet(n.to_owned()))
+                })?;
                 webhook::verify_fal(&keys, req, webhook::now_secs(), tolerance)?;
             }
             Signature::None => {}

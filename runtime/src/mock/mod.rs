@@ -1,134 +1,71 @@
-//! A mock provider: one HTTP/1 server on loopback that speaks every bundled provider's
-//! protocol, routed by path shape, with faults injected per test.
+//! A mock provider driven by the models' own data: one HTTP/1 server on loopback that serves
+//! whatever the [`ModelInfo`]s it is given describe, with faults injected per test. A provider
+//! added by YAML alone runs against it with no change here.
 //!
-//! | route | protocol |
-//! |---|---|
-//! | `POST /v1` (JSON array of tasks) | Runware `imageInference`: `numberResults` images, `cost` |
-//! | `POST */chat/completions` | OpenAI-compatible gateways (Lovable, OpenRouter): `images[].image_url.url` data URLs |
-//! | `POST /v1/images/generations` | OpenAI Images: `data[].b64_json` |
-//! | `POST /fal-ai/...` | fal sync: `images[].url` |
-//! | `POST /api/v1/jobs/createTask`, `GET /api/v1/jobs/recordInfo` | KIE tasks: `resultJson` as a JSON string, `waiting -> generating -> success/fail`, HMAC-signed callbacks to `callBackUrl` |
-//! | `POST /api/v1/generate`, `GET /api/v1/generate/record-info` | KIE Suno |
-//! | `POST /v1/models/{owner}/{name}/predictions`, `GET /v1/predictions/{id}` | Replicate predictions, Standard Webhooks-signed webhook |
+//! - Each provider has its own base URL on the one server, `http://127.0.0.1:PORT/p/<id>`
+//!   ([`MockProvider::base_urls`]), so two providers never share a route. A request outside
+//!   `/p/` is matched against every model (for a single `--base-url`).
+//! - A request is routed by the models' request templates (`routes.rs`): method, path and
+//!   query, and the literals of the body template; the candidate with the most literal
+//!   matches wins. Whole URLs the engine takes from answers (`whole_url`) are URLs this mock
+//!   handed out, `.../p/<id>/_jobs/<job>/<kept name>`, routed to the request that uses them.
+//! - Answers are the models' readings inverted (`invert.rs`): values are written at the
+//!   pointers the model reads. A submit starts a job (`jobs.rs`), which moves from pending to
+//!   processing to finished over [`MockOptions::job_duration`] and sends a signed webhook
+//!   when it finishes, if the submit carried a callback URL.
 //!
-//! Jobs move from pending to processing to done over [`MockOptions::job_duration`]; a webhook
-//! is sent when a job finishes (when the submit named a callback URL).
+//! Faults (`faults.rs`) are injected per test with [`MockProvider::inject`]: request faults hit
+//! the next request they target, job faults the next job.
+//!
+//! Outputs are made up per job: URLs on the mock (`.../p/<id>/_files/<job>/<i>.<ext>`, which
+//! it serves), `data:` URLs, base64 or text, as the model's reading says; as many as the
+//! integer param the cost counts asks for (else one). The provider cost is the formula's cost
+//! in the provider's units, so by default it matches.
 
-mod protocols;
+mod faults;
+mod invert;
+mod jobs;
+mod routes;
 mod stream;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::Incoming as Body;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::keys::Secret;
-
-/// Which requests a fault applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// Submits (POST).
-    Submit,
-    /// Polls (GET).
-    Poll,
-    /// Any request.
-    Any,
-}
-
-/// A fault, injected with [`MockProvider::inject`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fault {
-    /// Answer with this status (500, 502, ...) and a provider-shaped error body.
-    Status {
-        /// HTTP status.
-        code: u16,
-        /// Requests affected.
-        target: Target,
-    },
-    /// `429` with `Retry-After: secs`.
-    RateLimit {
-        /// Seconds in `Retry-After`.
-        retry_after_secs: u64,
-        /// Requests affected.
-        target: Target,
-    },
-    /// Answer after `delay` (past the client's timeout, typically).
-    Slow {
-        /// Delay.
-        delay: Duration,
-        /// Requests affected.
-        target: Target,
-    },
-    /// Reset the connection instead of answering (after reading the request).
-    Reset {
-        /// Requests affected.
-        target: Target,
-    },
-    /// A 200 whose body is not JSON.
-    MalformedJson {
-        /// Requests affected.
-        target: Target,
-    },
-    /// A provider error in the provider's own shape (KIE: HTTP 200 with `code: 422`).
-    ErrorBody {
-        /// Requests affected.
-        target: Target,
-    },
-    /// The next job fails (async: final state `fail`; sync: an error body).
-    JobFails,
-    /// The next job's webhook is delivered twice.
-    WebhookTwice,
-    /// The next job's webhook comes this long after the job finished.
-    WebhookLate(Duration),
-    /// The next job's completion webhook is followed by a stale `processing` one.
-    WebhookOutOfOrder,
-    /// The next job's webhook carries a bad signature.
-    WebhookBadSignature,
-    /// The next job sends no webhook.
-    NoWebhook,
-    /// The next KIE callback names the id `task_id` instead of `taskId`.
-    WebhookTaskIdVariant,
-    /// The next sync job (Runware, OpenAI Images, fal) returns at most this many outputs,
-    /// whatever count was asked for.
-    FewerOutputs(usize),
-}
-
-impl Fault {
-    fn target(&self) -> Option<Target> {
-        match self {
-            Fault::Status { target, .. }
-            | Fault::RateLimit { target, .. }
-            | Fault::Slow { target, .. }
-            | Fault::Reset { target }
-            | Fault::MalformedJson { target }
-            | Fault::ErrorBody { target } => Some(*target),
-            _ => None,
-        }
-    }
-}
+use crate::model::{Auth, Method, ModelInfo, Output, ProviderInfo, Signature};
+pub use faults::{Fault, Target};
+use faults::{JobFaults, faulted, take_job_faults, take_request_fault};
+use jobs::Job;
+pub use routes::RequestKind;
+use routes::{Incoming, Route, route};
 
 /// Mock settings.
 #[derive(Debug, Clone)]
 pub struct MockOptions {
     /// From submit to done.
     pub job_duration: Duration,
-    /// KIE webhook HMAC key (`KIE_AI_WEBHOOK_HMAC_KEY`).
+    /// The HMAC key of KIE-style webhooks (`KIE_AI_WEBHOOK_HMAC_KEY` for KIE).
     pub kie_webhook_key: String,
-    /// Replicate Standard Webhooks secret (`whsec_...`, `REPLICATE_WEBHOOK_SECRET`).
-    pub replicate_webhook_secret: String,
+    /// The secret of Standard Webhooks (`whsec_...`; `REPLICATE_WEBHOOK_SECRET` for
+    /// Replicate).
+    pub standard_webhooks_secret: String,
+    /// The seed of the ED25519 key fal-style webhooks are signed with; its public half is
+    /// [`MockProvider::fal_jwks`].
+    pub fal_signing_seed: [u8; 32],
 }
 
 impl Default for MockOptions {
@@ -136,7 +73,8 @@ impl Default for MockOptions {
         MockOptions {
             job_duration: Duration::from_millis(150),
             kie_webhook_key: "mock-kie-webhook-key".to_owned(),
-            replicate_webhook_secret: "whsec_bW9jay1yZXBsaWNhdGUtc2VjcmV0".to_owned(),
+            standard_webhooks_secret: "whsec_bW9jay1yZXBsaWNhdGUtc2VjcmV0".to_owned(),
+            fal_signing_seed: *b"mock-fal-webhook-signing-seed-01",
         }
     }
 }
@@ -146,14 +84,18 @@ impl Default for MockOptions {
 pub struct Recorded {
     /// Method.
     pub method: String,
-    /// Path without the query.
+    /// The provider of the base URL it came under (`None`: outside `/p/`).
+    pub provider: Option<String>,
+    /// Path under the provider's base URL, without the query.
     pub path: String,
-    /// The query.
+    /// The query, without a key sent in it.
     pub query: Option<String>,
-    /// The `Authorization` header (a key: kept redacted).
+    /// The key as the provider's auth sends it (`Bearer ...`; kept redacted).
     pub auth: Option<Secret>,
     /// The JSON body (`Null` when none).
     pub body: Value,
+    /// The model and request it was routed to.
+    pub routed: Option<(&'static str, RequestKind)>,
 }
 
 /// One webhook the mock sent.
@@ -167,54 +109,63 @@ pub struct SentWebhook {
     pub body: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum JobKind {
-    Kie,
-    Suno,
-    Replicate,
-}
-
-#[derive(Debug, Clone, Default)]
-struct JobFaults {
-    fails: bool,
-    twice: bool,
-    late: Option<Duration>,
-    out_of_order: bool,
-    bad_signature: bool,
-    no_webhook: bool,
-    task_id_variant: bool,
-    at_most: Option<usize>,
-}
-
+/// A job the mock started, as tests see it.
 #[derive(Debug, Clone)]
-struct Job {
-    id: String,
-    kind: JobKind,
-    model: String,
-    input: Value,
-    created: Instant,
-    created_ms: i64,
-    faults: JobFaults,
+pub struct MockJob {
+    /// Its id: the task id of an async model.
+    pub id: String,
+    /// The model.
+    pub model: &'static str,
+    /// The outputs it returns when it completes.
+    pub outputs: Vec<Output>,
+    /// The values handed out to keep, by name.
+    pub kept: Vec<(String, String)>,
+    /// The callback URL its submit carried.
+    pub callback_url: Option<String>,
+    /// Cancelled.
+    pub cancelled: bool,
 }
 
 #[derive(Default)]
 struct State {
     faults: Vec<Fault>,
     jobs: HashMap<String, Job>,
+    /// Job ids in the order they started.
+    order: Vec<String>,
+    /// Kept value -> job id.
+    kept: HashMap<String, String>,
     requests: Vec<Recorded>,
     webhooks: Vec<SentWebhook>,
 }
 
 struct Shared {
     opts: MockOptions,
+    /// `http://127.0.0.1:PORT`.
+    root: String,
+    models: Vec<&'static ModelInfo>,
+    by_provider: HashMap<&'static str, Vec<&'static ModelInfo>>,
+    signing: ed25519_dalek::SigningKey,
     state: Mutex<State>,
     client: reqwest::Client,
-    base_url: String,
 }
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The kept values some template of `model` uses as its whole URL.
+    fn whole_url_names(&self, model: &'static ModelInfo) -> Vec<&'static str> {
+        routes::templates(model)
+            .filter_map(|(_, t)| routes::whole_url_kept(t))
+            .collect()
+    }
+
+    fn provider(&self, id: &str) -> Option<&'static ProviderInfo> {
+        self.by_provider
+            .get(id)
+            .and_then(|ms| ms.first())
+            .map(|m| m.provider)
     }
 }
 
@@ -229,6 +180,7 @@ impl std::fmt::Debug for MockProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MockProvider")
             .field("addr", &self.addr)
+            .field("models", &self.shared.models.len())
             .finish()
     }
 }
@@ -239,39 +191,39 @@ impl Drop for MockProvider {
     }
 }
 
-/// Provider ids the mock speaks for.
-pub const PROVIDERS: &[&str] = &[
-    "runware",
-    "kie_ai",
-    "lovable_ai",
-    "openrouter",
-    "replicate",
-    "fal",
-    "openai",
-];
-
-/// Credits the mock reports KIE charged (`consumeCredits`).
-pub const KIE_CREDITS: u32 = 12;
-
 impl MockProvider {
-    /// Start on `127.0.0.1` at a free port.
-    pub async fn start(opts: MockOptions) -> std::io::Result<MockProvider> {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), opts).await
+    /// Serve `models` on `127.0.0.1` at a free port.
+    pub async fn start(
+        models: &[&'static ModelInfo],
+        opts: MockOptions,
+    ) -> std::io::Result<MockProvider> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), models, opts).await
     }
 
-    /// Start on `addr`.
-    pub async fn start_on(addr: SocketAddr, opts: MockOptions) -> std::io::Result<MockProvider> {
+    /// Serve `models` on `addr`.
+    pub async fn start_on(
+        addr: SocketAddr,
+        models: &[&'static ModelInfo],
+        opts: MockOptions,
+    ) -> std::io::Result<MockProvider> {
         crate::http::install_crypto();
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let mut by_provider: HashMap<&'static str, Vec<&'static ModelInfo>> = HashMap::new();
+        for m in models {
+            by_provider.entry(m.provider.id).or_default().push(m);
+        }
         let shared = Arc::new(Shared {
+            signing: ed25519_dalek::SigningKey::from_bytes(&opts.fal_signing_seed),
             opts,
+            root: format!("http://{addr}"),
+            models: models.to_vec(),
+            by_provider,
             state: Mutex::new(State::default()),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap_or_default(),
-            base_url: format!("http://{addr}"),
         });
         let s = shared.clone();
         let task = tokio::spawn(async move {
@@ -300,7 +252,12 @@ impl MockProvider {
 
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        self.shared.base_url.clone()
+        self.shared.root.clone()
+    }
+
+    /// `provider`'s base URL on this mock, `http://127.0.0.1:PORT/p/<provider>`.
+    pub fn base_url_of(&self, provider: &str) -> String {
+        format!("{}/p/{provider}", self.shared.root)
     }
 
     /// The bound address.
@@ -308,12 +265,48 @@ impl MockProvider {
         self.addr
     }
 
-    /// A base URL map pointing every provider at this mock (for [`crate::EngineConfig::base_urls`]).
+    /// Each served provider's base URL on this mock (for [`crate::EngineConfig::base_urls`]).
     pub fn base_urls(&self) -> HashMap<String, String> {
-        PROVIDERS
-            .iter()
-            .map(|p| ((*p).to_owned(), self.base_url()))
+        self.shared
+            .by_provider
+            .keys()
+            .map(|p| ((*p).to_owned(), self.base_url_of(p)))
             .collect()
+    }
+
+    /// The public key the mock signs fal-style webhooks with, as a JWKS document: the value
+    /// to configure under the provider's webhook secret name.
+    pub fn fal_jwks(&self) -> String {
+        jobs::jwks(&self.shared.signing)
+    }
+
+    /// What the engine must be configured with to verify the served providers' webhooks:
+    /// `(secret name, value)` for each provider whose webhook rule names a secret.
+    pub fn webhook_secrets(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        for models in self.shared.by_provider.values() {
+            for m in models {
+                let Some(rule) = m.provider.webhook else {
+                    continue;
+                };
+                let Some(name) = rule.secret_name else {
+                    continue;
+                };
+                let value = match rule.signature {
+                    Signature::StandardWebhooks => {
+                        self.shared.opts.standard_webhooks_secret.clone()
+                    }
+                    Signature::KieHmac => self.shared.opts.kie_webhook_key.clone(),
+                    Signature::FalEd25519 => self.fal_jwks(),
+                    Signature::UrlToken | Signature::None => continue,
+                };
+                if !out.iter().any(|(n, _)| *n == name) {
+                    out.push((name, value));
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     /// Queue a fault; request faults are used by the next matching request, job faults by the
@@ -332,116 +325,222 @@ impl MockProvider {
         self.shared.lock().webhooks.clone()
     }
 
+    /// Every job started so far, in order.
+    pub fn jobs(&self) -> Vec<MockJob> {
+        let st = self.shared.lock();
+        st.order
+            .iter()
+            .filter_map(|id| st.jobs.get(id))
+            .map(|j| MockJob {
+                id: j.id.clone(),
+                model: j.model.id,
+                outputs: j.outputs.clone(),
+                kept: j.kept.clone(),
+                callback_url: j.callback_url.clone(),
+                cancelled: j.cancelled,
+            })
+            .collect()
+    }
+
     /// The options it runs with.
     pub fn options(&self) -> &MockOptions {
         &self.shared.opts
     }
 }
 
-fn take_request_fault(state: &mut State, is_submit: bool) -> Option<Fault> {
-    let i = state.faults.iter().position(|f| match f.target() {
-        Some(Target::Any) => true,
-        Some(Target::Submit) => is_submit,
-        Some(Target::Poll) => !is_submit,
-        None => false,
-    })?;
-    Some(state.faults.remove(i))
-}
-
-fn take_job_faults(state: &mut State) -> JobFaults {
-    let mut jf = JobFaults::default();
-    state.faults.retain(|f| {
-        match f {
-            Fault::JobFails if !jf.fails => jf.fails = true,
-            Fault::WebhookTwice if !jf.twice => jf.twice = true,
-            Fault::WebhookLate(d) if jf.late.is_none() => jf.late = Some(*d),
-            Fault::WebhookOutOfOrder if !jf.out_of_order => jf.out_of_order = true,
-            Fault::WebhookBadSignature if !jf.bad_signature => jf.bad_signature = true,
-            Fault::NoWebhook if !jf.no_webhook => jf.no_webhook = true,
-            Fault::WebhookTaskIdVariant if !jf.task_id_variant => jf.task_id_variant = true,
-            Fault::FewerOutputs(n) if jf.at_most.is_none() => jf.at_most = Some(*n),
-            _ => return true,
-        }
-        false
-    });
-    jf
-}
-
 type Reply = Response<Full<Bytes>>;
 
-fn reply(status: u16, body: impl Into<Bytes>) -> Reply {
+fn reply(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(
-        "content-type",
-        http::HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut()
+        .insert("content-type", http::HeaderValue::from_static(content_type));
     r
 }
 
-fn json_reply(status: u16, v: &Value) -> Reply {
-    reply(status, serde_json::to_vec(v).unwrap_or_default())
+fn json_reply((status, v): (u16, Value)) -> Reply {
+    reply(
+        status,
+        "application/json",
+        serde_json::to_vec(&v).unwrap_or_default(),
+    )
 }
 
-async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Incoming>) -> Reply {
-    let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
-    let query = req.uri().query().map(str::to_owned);
-    let auth = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(Secret::new);
-    let body = req
+/// An error answer of `provider` (or a generic one), with `status` and its code.
+fn error_reply(provider: Option<&ProviderInfo>, status: u16, message: &str) -> Reply {
+    let body = match provider {
+        Some(p) => jobs::error_body(p, message, Some(json!(status))),
+        None => json!({"error": {"message": message}}),
+    };
+    json_reply((status, body))
+}
+
+fn query_key_name(p: &ProviderInfo) -> Option<&'static str> {
+    match p.auth {
+        Auth::Query { name } => Some(name),
+        Auth::Bearer | Auth::Header { .. } => None,
+    }
+}
+
+/// The key as `auth` sends it.
+fn key_of(auth: &Auth, headers: &http::HeaderMap, query: Option<&str>) -> Option<Secret> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.trim().is_empty())
+            .map(Secret::new)
+    };
+    match auth {
+        Auth::Query { name } => crate::listener::query_param(query, name).map(Secret::new),
+        Auth::Header { name, .. } => header(name),
+        Auth::Bearer => header("authorization"),
+    }
+}
+
+/// `query` without the params named `names` (a key sent in the query).
+fn without_params(query: Option<&str>, names: &[&str]) -> Option<String> {
+    let rest: Vec<&str> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !names.contains(&p.split('=').next().unwrap_or("")))
+        .collect();
+    (!rest.is_empty()).then(|| rest.join("&"))
+}
+
+async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) -> Reply {
+    let method_text = req.method().as_str().to_owned();
+    let full_path = req.uri().path().to_owned();
+    let raw_query = req.uri().query().map(str::to_owned);
+    let headers = req.headers().clone();
+    let bytes = req
         .into_body()
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let is_submit = method != "GET";
-    let route = protocols::route(&method, &path);
+    let body: Option<Value> = serde_json::from_slice(&bytes).ok();
+
+    // `/p/<provider>/rest`, else the whole path.
+    let (provider_id, path) = match full_path.strip_prefix("/p/") {
+        Some(rest) => {
+            let (p, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            (Some(p.to_owned()), tail.to_owned())
+        }
+        None => (None, full_path.clone()),
+    };
+    let provider = provider_id.as_deref().and_then(|p| shared.provider(p));
+    // A key in the query is no part of the request the templates describe.
+    let key_params: Vec<&str> = match provider {
+        Some(p) => query_key_name(p).into_iter().collect(),
+        None => shared
+            .models
+            .iter()
+            .filter_map(|m| query_key_name(m.provider))
+            .collect(),
+    };
+    let query = without_params(raw_query.as_deref(), &key_params);
+    let target = match &query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.clone(),
+    };
+    let method = match method_text.as_str() {
+        "GET" => Some(Method::Get),
+        "POST" => Some(Method::Post),
+        "PUT" => Some(Method::Put),
+        _ => None,
+    };
+    let routed = method.and_then(|method| {
+        let incoming = Incoming {
+            method,
+            target: &target,
+            headers: &headers,
+            body: body.as_ref(),
+        };
+        route(&shared, provider_id.as_deref(), incoming)
+    });
+    // The routed model's provider speaks for the answer (its error shape).
+    let provider = routed
+        .as_ref()
+        .and_then(Route::model)
+        .map(|m| m.provider)
+        .or(provider);
+    let auth = provider.and_then(|p| key_of(&p.auth, &headers, raw_query.as_deref()));
     let fault = {
         let mut st = shared.lock();
         st.requests.push(Recorded {
-            method: method.clone(),
+            method: method_text.clone(),
+            provider: provider_id.clone(),
             path: path.clone(),
             query: query.clone(),
             auth: auth.clone(),
-            body: body.clone(),
+            body: body.clone().unwrap_or(Value::Null),
+            routed: routed
+                .as_ref()
+                .and_then(|r| Some((r.model()?.id, r.kind()))),
         });
-        take_request_fault(&mut st, is_submit)
+        routed
+            .as_ref()
+            .and_then(|r| take_request_fault(&mut st, r.kind()))
     };
-    let Some(route) = route else {
-        return json_reply(
-            404,
-            &serde_json::json!({"error": {"message": format!("mock: no route for {method} {path}")}}),
-        );
+    let Some(routed) = routed else {
+        let message = format!("mock: no route for {method_text} {full_path}");
+        return error_reply(provider, 404, &message);
     };
+    if let Route::File(name) = &routed {
+        let content_type = match name.rsplit('.').next() {
+            Some("png") => "image/png",
+            Some("mp4") => "video/mp4",
+            Some("mp3") => "audio/mpeg",
+            _ => "text/plain",
+        };
+        return reply(200, content_type, format!("mock file {name}"));
+    }
     if auth.is_none() {
-        return protocols::error_reply(route, 401, "missing API key");
+        return error_reply(provider, 401, "missing API key");
     }
-    match fault {
-        Some(Fault::Status { code, .. }) => {
-            return protocols::error_reply(route, code, "mock: injected server error");
-        }
-        Some(Fault::RateLimit {
-            retry_after_secs, ..
-        }) => {
-            let mut r = protocols::error_reply(route, 429, "mock: rate limited");
-            r.headers_mut()
-                .insert("retry-after", http::HeaderValue::from(retry_after_secs));
-            return r;
-        }
-        Some(Fault::Slow { delay, .. }) => tokio::time::sleep(delay).await,
-        Some(Fault::Reset { .. }) => {
-            kill.store(true, Ordering::SeqCst);
-            return reply(200, "{}");
-        }
-        Some(Fault::MalformedJson { .. }) => return reply(200, "{\"data\": [ this is not json"),
-        Some(Fault::ErrorBody { .. }) => return protocols::error_body(route),
-        _ => {}
+    if let Some(fault) = fault
+        && let Some(r) = faulted(fault, provider, &kill).await
+    {
+        return r;
     }
-    protocols::answer(&shared, route, &path, query.as_deref(), &body)
+    answer(&shared, routed)
+}
+
+fn answer(shared: &Arc<Shared>, routed: Route) -> Reply {
+    let d = shared.opts.job_duration;
+    match routed {
+        Route::Submit(c) => {
+            let (job, answer) = {
+                let mut st = shared.lock();
+                let faults = take_job_faults(&mut st);
+                let job = Job::new(shared, c.model, &c.captures, faults);
+                let answer = jobs::submit_answer(&job, d);
+                for (_, v) in &job.kept {
+                    st.kept.insert(v.clone(), job.id.clone());
+                }
+                st.order.push(job.id.clone());
+                st.jobs.insert(job.id.clone(), job.clone());
+                (job, answer)
+            };
+            let accepted = c.model.response.task_id.is_some() && answer.0 == 200;
+            if accepted && job.callback_url.is_some() && !job.faults.no_webhook {
+                tokio::spawn(jobs::send_webhooks(shared.clone(), job.id.clone()));
+            }
+            json_reply(answer)
+        }
+        Route::Job(c, id) => {
+            let mut st = shared.lock();
+            let Some(job) = st.jobs.get_mut(&id) else {
+                return error_reply(Some(c.model.provider), 404, "mock: no such task");
+            };
+            json_reply(match c.kind {
+                RequestKind::Step(i) => jobs::step_answer(job, i, d),
+                _ => jobs::cancel_answer(job, d),
+            })
+        }
+        Route::UnknownJob(c) => error_reply(Some(c.model.provider), 404, "mock: no such task"),
+        Route::File(_) => error_reply(None, 404, "mock: no such file"),
+    }
 }

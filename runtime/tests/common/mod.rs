@@ -419,7 +419,8 @@ pub fn mock_options() -> MockOptions {
     MockOptions {
         job_duration: Duration::from_millis(120),
         kie_webhook_key: "kie-hook-SECRET-5555".into(),
-        replicate_webhook_secret: "whsec_c2VjcmV0LXJlcGxpY2F0ZS02NjY2".into(),
+        standard_webhooks_secret: "whsec_c2VjcmV0LXJlcGxpY2F0ZS02NjY2".into(),
+        ..MockOptions::default()
     }
 }
 
@@ -448,7 +449,7 @@ pub struct Harness {
 }
 
 pub async fn harness_with(config: impl FnOnce(&MockProvider) -> EngineConfig) -> Harness {
-    let mock = MockProvider::start(mock_options()).await.unwrap();
+    let mock = MockProvider::start(MODELS, mock_options()).await.unwrap();
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     store
         .set_balance(runtime::store::LOCAL_USER_ID, "1000".parse().unwrap())
