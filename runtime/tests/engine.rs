@@ -811,7 +811,7 @@ async fn a_standard_webhooks_message_sent_again_is_dropped_as_a_duplicate() {
         .to_string();
     let delivery = |id: &str| {
         let now = runtime::webhook::now_secs();
-        let secret = &mock_options().replicate_webhook_secret;
+        let secret = &mock_options().standard_webhooks_secret;
         let sig =
             runtime::webhook::sign_standard_webhooks(secret, id, now, body.as_bytes()).unwrap();
         let mut headers = http::HeaderMap::new();

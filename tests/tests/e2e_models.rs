@@ -20,6 +20,7 @@ use serde_json::Value;
 
 /// Credits each model's smoke params cost, worked out by hand from the specs.
 const EXPECTED_COST: &[(&str, &str)] = &[
+    ("fal_flux_dev", "3"),
     ("fal_flux_dev_image_to_image", "2.5"),
     ("fal_flux_schnell", "1"),
     ("gpt_image_1", "1"),
@@ -31,6 +32,7 @@ const EXPECTED_COST: &[(&str, &str)] = &[
     ("openrouter_gemini_image", "2"),
     ("replicate_flux_dev", "3"),
     ("runware_flux_1_schnell", "1"),
+    ("runware_flux_1_schnell_async", "1"),
     ("runware_sdxl_image_to_image", "2"),
     ("seedance_v1_lite", "12"),
     ("seedance_v1_lite_image_to_video", "12"),
