@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use registry_core::cost::{Formula, Multiplier, Round};
 use registry_core::model::{
-    Auth, ContentType, ErrorRule, Method, Mode, ModelInfo, OutputKind, OutputsAt, PollTiming,
-    ProviderCostAt, ProviderInfo, Reading, Signature, Smoke, StepReading, SubmitReading,
-    TaskStatus, WebhookRule,
+    Auth, CircuitBreaker, ContentType, ErrorRule, Limits, Method, Mode, ModelInfo, OutputKind,
+    OutputsAt, PollTiming, ProviderCostAt, ProviderInfo, Reading, Signature, Smoke, StepReading,
+    SubmitReading, TaskStatus, WebhookRule,
 };
 use registry_core::params::{Kind, ParamRule};
 use registry_core::template::{RequestTemplate, Segment, Slot, Template};
@@ -99,6 +99,15 @@ fn provider(p: &ir::Provider) -> ProviderInfo {
         }),
         idempotent_submit: p.idempotent_submit,
         allowed_hosts: slice(p.allowed_hosts.iter().map(|h| s(h)).collect()),
+        limits: Limits {
+            concurrency: p.concurrency,
+            circuit_breaker: p.circuit_breaker.as_ref().map(|cb| CircuitBreaker {
+                failure_rate: cb.failure_rate,
+                min_requests: cb.min_requests,
+                window: Duration::from_millis(cb.window_ms),
+                cooldown: Duration::from_millis(cb.cooldown_ms),
+            }),
+        },
     }
 }
 

@@ -124,6 +124,41 @@ pub struct ProviderInfo {
     /// Hosts besides the base URL's that a whole URL taken from an answer may point to
     /// (`https` only). A URL off these hosts is refused before the key is sent.
     pub allowed_hosts: &'static [&'static str],
+    /// Limits on the traffic sent to the provider.
+    pub limits: Limits,
+}
+
+/// Limits on the traffic sent to a provider, enforced per engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// Requests in flight to the provider at once; more wait (within their deadline).
+    pub concurrency: Option<u32>,
+    /// Stop starting generations while the provider keeps failing.
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+impl Limits {
+    /// No limits.
+    pub const NONE: Limits = Limits {
+        concurrency: None,
+        circuit_breaker: None,
+    };
+}
+
+/// A circuit breaker (after Portkey's `cb_config`): once `min_requests` requests in `window`
+/// saw `failure_rate` percent or more failures (transport errors, timeouts, 429 and 5xx), no
+/// new generation starts for `cooldown`; then requests go through again, and the first result
+/// closes the breaker (a success) or opens it again (a failure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircuitBreaker {
+    /// Percent of failed requests that opens the breaker (1 to 100).
+    pub failure_rate: u32,
+    /// Requests in the window before the rate counts.
+    pub min_requests: u32,
+    /// The window the rate is measured over.
+    pub window: Duration,
+    /// How long the breaker stays open.
+    pub cooldown: Duration,
 }
 
 /// Poll pacing.
@@ -756,6 +791,7 @@ mod tests {
             webhook: None,
             idempotent_submit: false,
             allowed_hosts: &[],
+            limits: Limits::NONE,
         };
         let step = |reading| StepReading {
             request: RequestTemplate {

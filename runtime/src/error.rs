@@ -93,6 +93,14 @@ pub enum RunError {
     /// The generation was cancelled.
     #[error("cancelled")]
     Cancelled,
+    /// The provider's circuit breaker is open: it kept failing, so no generation starts.
+    #[error("{provider} is failing: no new generations for {}s (circuit breaker open)", retry_after.as_secs().max(1))]
+    ProviderUnavailable {
+        /// Provider id.
+        provider: String,
+        /// When the breaker lets requests through again.
+        retry_after: Duration,
+    },
     /// The generation store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -118,6 +126,7 @@ impl RunError {
             RunError::Transport { .. } => "transport",
             RunError::OffHost { .. } => "off_host",
             RunError::Cancelled => "cancelled",
+            RunError::ProviderUnavailable { .. } => "provider_unavailable",
             RunError::Store(_) => "store",
             RunError::Config(_) => "config",
         }

@@ -8,7 +8,7 @@ use common::*;
 use runtime::engine::{Via, WebhookAck};
 use runtime::error::RunError;
 use runtime::mock::{Fault, Target};
-use runtime::model::{ModelInfo, OutputKind};
+use runtime::model::{ModelInfo, OutputKind, ProviderInfo};
 use runtime::store::{LOCAL_USER_ID, Status, Store};
 use runtime::webhook::{WebhookError, WebhookRequest};
 use serde_json::json;
@@ -851,4 +851,82 @@ async fn a_standard_webhooks_message_sent_again_is_dropped_as_a_duplicate() {
     );
     let row = h.store.get(g).unwrap().unwrap();
     assert_eq!(row.status, Status::Completed);
+}
+
+/// Runware-shaped, on a provider with a circuit breaker (2 requests, 50%, a long cooldown).
+const FRAGILE: ProviderInfo = ProviderInfo {
+    limits: runtime::model::Limits {
+        concurrency: Some(1),
+        circuit_breaker: Some(runtime::model::CircuitBreaker {
+            failure_rate: 50,
+            min_requests: 2,
+            window: Duration::from_secs(60),
+            cooldown: Duration::from_secs(600),
+        }),
+    },
+    ..RUNWARE
+};
+
+static FRAGILE_SYNC: ModelInfo = common::info(
+    "test_sync",
+    &FRAGILE,
+    "text_to_image",
+    "RUNWARE_API_KEY_TEXT_TO_IMAGE",
+    runtime::model::Mode::Sync,
+);
+
+#[tokio::test]
+async fn an_open_circuit_breaker_refuses_new_generations_at_once() {
+    let h = harness().await;
+    for _ in 0..2 {
+        h.mock.inject(Fault::Status {
+            code: 503,
+            target: Target::Submit,
+        });
+        let err = h
+            .engine
+            .run_dynamic(&FRAGILE_SYNC, &json!({"prompt": "apple"}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RunError::Provider {
+                    status: Some(503),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+    let sent = h.mock.requests().len();
+    let started = std::time::Instant::now();
+    let err = h
+        .engine
+        .run_dynamic(&FRAGILE_SYNC, &json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RunError::ProviderUnavailable { provider, .. } if provider == "runware"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("circuit breaker open"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "refused at once, not after a wait"
+    );
+    assert_eq!(h.mock.requests().len(), sent, "nothing sent while open");
+    assert_eq!(balance(&h), "1000", "nothing held or charged");
+    assert_eq!(
+        h.store.list().unwrap().len(),
+        2,
+        "a refused run records no generation"
+    );
+    // Another provider is not affected.
+    assert!(
+        h.engine
+            .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
+            .await
+            .is_ok()
+    );
 }

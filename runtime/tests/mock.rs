@@ -51,6 +51,7 @@ const QUEUEY: ProviderInfo = ProviderInfo {
     }),
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: Limits::NONE,
 };
 
 const PROMPT: ParamRule<'static> = ParamRule::required(
@@ -247,6 +248,7 @@ const TASKY: ProviderInfo = ProviderInfo {
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: Limits::NONE,
 };
 
 const TASKY_SYNC_BODY: Template<'static> = Template::Array(&[Template::Object(&[
@@ -359,6 +361,7 @@ const WAITY: ProviderInfo = ProviderInfo {
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: Limits::NONE,
 };
 
 static WAITY_MODEL: ModelInfo = ModelInfo {

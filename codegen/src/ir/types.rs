@@ -53,6 +53,23 @@ pub struct Provider {
     pub idempotent_submit: bool,
     /// Hosts besides the base URL's that whole URLs from answers may point to.
     pub allowed_hosts: Vec<String>,
+    /// Requests in flight at once.
+    pub concurrency: Option<u32>,
+    /// The circuit breaker.
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// A provider's circuit breaker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CircuitBreaker {
+    /// Percent of failed requests that opens it.
+    pub failure_rate: u32,
+    /// Requests in the window before the rate counts.
+    pub min_requests: u32,
+    /// Window, ms.
+    pub window_ms: u64,
+    /// How long it stays open, ms.
+    pub cooldown_ms: u64,
 }
 
 /// How the key is sent.

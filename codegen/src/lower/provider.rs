@@ -2,7 +2,7 @@
 
 use super::{Annotate, Reporter};
 use crate::diag::{Code, Diagnostics};
-use crate::ir::{Auth, ErrorMapping, Provider, Webhook};
+use crate::ir::{Auth, CircuitBreaker, ErrorMapping, Provider, Webhook};
 use crate::spec::load::Loaded;
 use crate::spec::types::{AuthKind, ProviderSpec, SignatureScheme};
 use crate::spec::values::{check_pointer, parse_duration};
@@ -202,6 +202,33 @@ pub(super) fn lower(
         }
     }
 
+    let limits = spec.limits.as_ref();
+    let circuit_breaker = limits
+        .and_then(|l| l.circuit_breaker.as_ref())
+        .and_then(|cb| {
+            let mut ms = |field: &str, text: &str| match parse_duration(text) {
+                Ok(ms) => Some(ms),
+                Err(e) => {
+                    r.at(
+                        Code::BadDuration,
+                        &format!("/limits/circuit_breaker/{field}"),
+                        super::duration_problem(text, &e),
+                    )
+                    .expect("a duration such as `30s`")
+                    .help(super::duration_hint(text));
+                    None
+                }
+            };
+            let window_ms = ms("window", &cb.window);
+            let cooldown_ms = ms("cooldown", &cb.cooldown);
+            Some(CircuitBreaker {
+                failure_rate: cb.failure_rate,
+                min_requests: cb.min_requests,
+                window_ms: window_ms?,
+                cooldown_ms: cooldown_ms?,
+            })
+        });
+
     if r.count > 0 {
         return None;
     }
@@ -220,6 +247,8 @@ pub(super) fn lower(
             .iter()
             .map(|h| h.to_ascii_lowercase())
             .collect(),
+        concurrency: limits.and_then(|l| l.concurrency),
+        circuit_breaker,
     })
 }
 

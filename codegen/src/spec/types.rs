@@ -67,6 +67,56 @@ pub struct ProviderSpec {
     /// refused before the API key is sent, whatever an answer says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
+    /// Limits on the traffic the runtime sends to this provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsSpec>,
+}
+
+/// Limits on the traffic sent to a provider, enforced by each runtime instance.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// Requests in flight to the provider at once; more wait for a free slot, within their
+    /// generation's timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub concurrency: Option<u32>,
+    /// Stop starting generations while the provider keeps failing: new ones are refused at
+    /// once with a clear error (the server answers 503), never left to hang.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<CircuitBreakerSpec>,
+}
+
+/// A circuit breaker, after Portkey's `cb_config`: once `min_requests` requests within
+/// `window` saw `failure_rate` percent or more failures (transport errors, timeouts, 429 and
+/// 5xx answers), no new generation starts for `cooldown`. Then requests go through again; the
+/// first result closes the breaker or opens it again. Running generations keep polling.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreakerSpec {
+    /// Percent of failed requests that opens the breaker.
+    #[schemars(range(min = 1, max = 100))]
+    pub failure_rate: u32,
+    /// Requests within the window before the rate counts.
+    #[serde(default = "d_min_requests")]
+    #[schemars(range(min = 1))]
+    pub min_requests: u32,
+    /// The window the failure rate is measured over.
+    #[serde(default = "d_window")]
+    pub window: DurationString,
+    /// How long the breaker stays open.
+    #[serde(default = "d_cooldown")]
+    pub cooldown: DurationString,
+}
+
+fn d_min_requests() -> u32 {
+    10
+}
+fn d_window() -> String {
+    "1m".into()
+}
+fn d_cooldown() -> String {
+    "30s".into()
 }
 
 /// How the API key is sent.

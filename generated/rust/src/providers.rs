@@ -16,6 +16,7 @@ pub static FAL: registry_core::model::ProviderInfo = registry_core::model::Provi
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };
 
 /// fal (queue) (`fal_queue`).
@@ -36,6 +37,7 @@ pub static FAL_QUEUE: registry_core::model::ProviderInfo = registry_core::model:
     }),
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };
 
 /// KIE AI (`kie_ai`).
@@ -56,6 +58,7 @@ pub static KIE_AI: registry_core::model::ProviderInfo = registry_core::model::Pr
     }),
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits { concurrency: Some(20), circuit_breaker: Some(registry_core::model::CircuitBreaker { failure_rate: 50, min_requests: 20, window: Duration::from_secs(60), cooldown: Duration::from_secs(60) }) },
 };
 
 /// Lovable AI Gateway (`lovable_ai`).
@@ -70,6 +73,7 @@ pub static LOVABLE_AI: registry_core::model::ProviderInfo = registry_core::model
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };
 
 /// OpenAI (`openai`).
@@ -84,6 +88,7 @@ pub static OPENAI: registry_core::model::ProviderInfo = registry_core::model::Pr
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };
 
 /// OpenRouter (`openrouter`).
@@ -98,6 +103,7 @@ pub static OPENROUTER: registry_core::model::ProviderInfo = registry_core::model
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };
 
 /// Replicate (`replicate`).
@@ -118,6 +124,7 @@ pub static REPLICATE: registry_core::model::ProviderInfo = registry_core::model:
     }),
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };
 
 /// Runware (`runware`).
@@ -132,4 +139,5 @@ pub static RUNWARE: registry_core::model::ProviderInfo = registry_core::model::P
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };

@@ -36,6 +36,7 @@ use crate::webhook::{WebhookError, WebhookRequest};
 
 mod cancel;
 mod delivery;
+mod limits;
 mod run;
 mod shortfall;
 mod wait;
@@ -143,6 +144,7 @@ struct Inner {
     models: HashMap<&'static str, &'static ModelInfo>,
     waiters: Mutex<HashMap<String, Waiter>>,
     cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    gates: limits::Gates,
     callback_base: Mutex<Option<String>>,
 }
 
@@ -205,6 +207,7 @@ impl EngineBuilder {
                 transport,
                 waiters: Mutex::new(HashMap::new()),
                 cancels: Mutex::new(HashMap::new()),
+                gates: limits::Gates::default(),
                 callback_base: Mutex::new(None),
             }),
         })

@@ -135,6 +135,13 @@ impl Engine {
             tracing::warn!(parent: &span, event = "run_refused", reason = "disabled", "model is disabled");
             return Err(RunError::Disabled(info.id.to_owned()));
         }
+        if let Err(retry_after) = self.inner.gates.of(provider).admit() {
+            tracing::warn!(parent: &span, event = "run_refused", reason = "circuit_open", retry_after_ms = retry_after.as_millis() as u64, "provider circuit breaker is open");
+            return Err(RunError::ProviderUnavailable {
+                provider: provider.id.to_owned(),
+                retry_after,
+            });
+        }
         let validated = match params {
             Checked::Typed(map) => map,
             Checked::Json(value) => info.validate(value).map_err(|v| {
@@ -387,11 +394,20 @@ impl Engine {
             allowed_hosts: provider.allowed_hosts,
         };
         let base = self.base_url(provider);
+        let gate = self.inner.gates.of(provider);
+        let Some(_slot) = gate.slot(run.deadline).await else {
+            return Err(RunError::Timeout(self.timeout_of(info)));
+        };
         let answer = self
             .inner
             .transport
             .send(tag, &base, req, &provider.auth, &run.key, run.deadline)
             .await;
+        gate.record(match &answer {
+            Ok(a) => a.status == 429 || a.status >= 500,
+            Err(SendError::OffHost(_)) => false,
+            Err(_) => true,
+        });
         let Answer { status, body } = match answer {
             Ok(a) => a,
             Err(SendError::Timeout) => return Err(RunError::Timeout(self.timeout_of(info))),

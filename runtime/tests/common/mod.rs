@@ -28,12 +28,14 @@ pub const RUNWARE: ProviderInfo = ProviderInfo {
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: Limits::NONE,
 };
 
 pub const RUNWARE_IDEMPOTENT: ProviderInfo = ProviderInfo {
     id: "runware",
     idempotent_submit: true,
     allowed_hosts: &[],
+    limits: Limits::NONE,
     ..RUNWARE
 };
 
@@ -56,6 +58,7 @@ pub const KIE: ProviderInfo = ProviderInfo {
     }),
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: Limits::NONE,
 };
 
 pub const REPLICATE: ProviderInfo = ProviderInfo {
@@ -77,6 +80,7 @@ pub const REPLICATE: ProviderInfo = ProviderInfo {
     }),
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: Limits::NONE,
 };
 
 const PROMPT: ParamRule<'static> = ParamRule::required(
@@ -121,7 +125,7 @@ const fn request(
     }
 }
 
-const fn info(
+pub const fn info(
     id: &'static str,
     provider: &'static ProviderInfo,
     scope: &'static str,

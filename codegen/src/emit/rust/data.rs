@@ -497,5 +497,20 @@ pub fn provider(o: &mut Out, p: &ir::Provider) {
     o.line(&format!("idempotent_submit: {},", p.idempotent_submit));
     let hosts: Vec<String> = p.allowed_hosts.iter().map(|h| lit(h)).collect();
     o.line(&format!("allowed_hosts: &[{}],", hosts.join(", ")));
+    if p.concurrency.is_none() && p.circuit_breaker.is_none() {
+        o.line("limits: registry_core::model::Limits::NONE,");
+    } else {
+        o.line(&format!(
+        "limits: registry_core::model::Limits {{ concurrency: {}, circuit_breaker: {} }},",
+        opt(p.concurrency, |n| n.to_string()),
+        opt(p.circuit_breaker.as_ref(), |cb| format!(
+            "registry_core::model::CircuitBreaker {{ failure_rate: {}, min_requests: {}, window: {}, cooldown: {} }}",
+            cb.failure_rate,
+            cb.min_requests,
+            duration(cb.window_ms),
+            duration(cb.cooldown_ms)
+        ))
+    ));
+    }
     o.line("};");
 }

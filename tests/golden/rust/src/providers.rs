@@ -16,6 +16,7 @@ pub static ACME: registry_core::model::ProviderInfo = registry_core::model::Prov
     webhook: None,
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };
 
 /// KIE-like (`kie_like`).
@@ -36,4 +37,5 @@ pub static KIE_LIKE: registry_core::model::ProviderInfo = registry_core::model::
     }),
     idempotent_submit: false,
     allowed_hosts: &[],
+    limits: registry_core::model::Limits::NONE,
 };
