@@ -232,10 +232,13 @@ pub struct ParamSpec {
     /// The param's type.
     #[serde(rename = "type")]
     pub kind: ParamType,
-    /// A call without this param is invalid. A required param has no default.
+    /// A call without this param (an object without this field) is invalid. A required param
+    /// or field has no default.
     #[serde(default)]
     pub required: bool,
-    /// Value used when the caller gives none.
+    /// Value used when the caller gives none. For an `object`, a mapping of its fields (absent
+    /// fields take their own defaults); for a `one_of`, a value one of its options accepts
+    /// (`landscape_4_3`, or `{ width: 1024, height: 768 }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
     /// Help text shown next to the form field and in doc comments.
