@@ -14,8 +14,8 @@
 //! Objects and one_ofs keep the one-violation rule (the violation names the field, as in
 //! `image_size.width`):
 //!
-//! - an `object` is checked: it is a JSON object → it has no unknown field (the first in name
-//!   order is reported, with the allowed fields: a misspelt field explains a missing one) →
+//! - an `object` is checked: it is a JSON object → it has no unknown field (the first in code
+//!   point order is reported, with the allowed fields: a misspelt field explains a missing one) →
 //!   each field in declaration order, as a param is (absent or `null`: its default, or
 //!   `required` when it must be given; present: its own checks). Absent fields with a default
 //!   are filled in; absent optional fields stay absent;
