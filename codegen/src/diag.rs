@@ -79,7 +79,7 @@ codes! {
     UnknownProvider = "E0303" "unknown-provider": "A model names a provider that has no file." => "`provider: acm` -> `provider: acme`.";
     ProviderDirMismatch = "E0304" "provider-dir-mismatch": "A model file sits under another provider's directory." => "Move `models/plain/x.yaml` to `models/acme/x.yaml`, or write `provider: plain`.";
     UnknownKeyScope = "E0305" "unknown-key-scope": "A key scope the provider does not declare in `key_scopes`." => "`key_scope: text2image` -> `key_scope: text_to_image`.";
-    NotSnakeCase = "E0306" "not-snake-case": "A param name or key scope is not snake_case." => "`imageSize:` -> `image_size:`.";
+    NotSnakeCase = "E0306" "not-snake-case": "A param, field or option name, or a key scope, is not snake_case." => "`imageSize:` -> `image_size:`.";
     NotASecretName = "E0307" "not-a-secret-name": "A key scope's secret is not an environment variable name." => "`text_to_image: acme-key` -> `text_to_image: ACME_API_KEY_TEXT_TO_IMAGE`.";
     LiteralSecret = "E0308" "literal-secret": "A literal in a spec looks like a credential." => "Remove `Authorization: Bearer sk-...`; the key comes from `key_scope`.";
 
@@ -94,6 +94,11 @@ codes! {
     ArrayWithoutItems = "E0409" "array-without-items": "An `array` param does not say what its items are." => "Add `items: image_url`.";
     BadDefault = "E0410" "bad-default": "A param's default breaks the param's own rules." => "`default: huge` -> `default: small` (one of `values`).";
     UnusedParam = "E0411" "unused-param": "A param the request never sends." => "Add `size: \"{{ size }}\"` to the submit body, or remove the param.";
+    OneOfOverlap = "E0412" "one-of-overlap": "Two options of a `one_of` take the same JSON type, so a value's type cannot choose between them." => "Merge the options `preset` (an `enum`) and `name` (a `string`) into one.";
+    UnsupportedNesting = "E0413" "unsupported-nesting": "An object field that is not a scalar, or a `one_of` option that is neither a scalar nor an `object`." => "`width: { type: object, ... }` -> `width: { type: integer }`.";
+    ObjectWithoutFields = "E0414" "object-without-fields": "An `object` param or option has no `fields`." => "Add `fields: { width: { type: integer, required: true } }`.";
+    OneOfWithoutOptions = "E0415" "one-of-without-options": "A `one_of` param has no `options`." => "Add `options: { preset: { type: enum, values: [square] }, custom: { type: object, ... } }`.";
+    MisplacedSetting = "E0416" "misplaced-setting": "`required`, `default` or `send_as` where it does not apply: on an option of a `one_of`, or `send_as` on an object's field." => "Move `default: square` from the option to the `one_of` param.";
 
     BadDecimal = "E0501" "bad-decimal": "A decimal string does not parse as an exact decimal." => "`base: \"8,5\"` -> `base: \"8.5\"`.";
     NegativeCost = "E0502" "negative-cost": "A cost or a cost factor is below zero." => "`base: \"-1\"` -> `base: \"1\"`.";
@@ -103,6 +108,8 @@ codes! {
     MultiplierParamKind = "E0506" "multiplier-param-kind": "A multiplier kind that does not fit its param's type." => "Use `per: 5` for an integer param and `table:` for an enum.";
     TableMissingValue = "E0507" "table-missing-value": "A cost table has no factor for one of the param's values." => "Add `large: \"2\"` to the table.";
     TableUnknownValue = "E0508" "table-unknown-value": "A cost table has a factor for a value the param does not have." => "`lrage: \"2\"` -> `large: \"2\"`.";
+    MultiplierFieldNotObject = "E0509" "multiplier-field-not-object": "A multiplier names a `field` of a param that is not an `object` (a `one_of` included)." => "Remove `field: width`, or point `param:` at the object param.";
+    MultiplierUnknownField = "E0510" "multiplier-unknown-field": "A multiplier names a `field` its object param does not have." => "`field: widht` -> `field: width`.";
 
     UnknownPlaceholder = "E0601" "unknown-placeholder": "A `{{ name }}` names no param and no runtime value, or is malformed." => "`\"{{ promt }}\"` -> `\"{{ prompt }}\"`.";
     TaskIdInSubmit = "E0602" "task-id-in-submit": "`{{ task_id }}` in the submit request, before the provider has given one." => "Move `{{ task_id }}` from `submit` to `poll.path`.";
@@ -136,6 +143,7 @@ codes! {
     LikePollWithoutPoll = "E0630" "like-poll-without-poll": "`response.like_poll` on a model without a `poll` step." => "Add `poll:`, or remove `like_poll`.";
     ResultInSync = "E0631" "result-in-sync": "A `sync` model has a `result` or `webhook` block." => "Remove it, or set `mode: poll`.";
     CompletedBeforeResult = "E0632" "completed-before-result": "A poll state maps to `completed`, but a `result` step follows and reads the outputs." => "`COMPLETED: completed` -> `COMPLETED: done` in `poll.states`.";
+    ObjectInText = "E0633" "object-in-text": "An `object` or `one_of` param inside text (a path, a header, a string with other text), where it has no text form." => "`\"size {{ image_size }}\"` -> `image_size: \"{{ image_size }}\"` in the body.";
 
     AuthPrefixMisplaced = "E0701" "auth-prefix-misplaced": "`auth.prefix` on an auth type other than `header`." => "Remove `prefix:`, or set `type: header`.";
     AuthNameMisplaced = "E0702" "auth-name-misplaced": "`auth.name` with `type: bearer`, which uses `Authorization`." => "Remove `name:`, or set `type: header`.";

@@ -217,6 +217,12 @@ fn kind(k: &Kind<'_>) -> Kind<'static> {
             min_items,
             max_items,
         },
+        Kind::Object { fields } => Kind::Object {
+            fields: slice(fields.iter().map(param_rule).collect()),
+        },
+        Kind::OneOf { options } => Kind::OneOf {
+            options: slice(options.iter().map(|(n, k)| (s(n), kind(k))).collect()),
+        },
     }
 }
 

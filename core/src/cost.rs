@@ -5,6 +5,10 @@
 //! - a ratio `value / per` of a numeric param (`duration / 5`),
 //! - a count: an integer param's value or an array param's number of items.
 //!
+//! A multiplier may read a field of an object param instead of a param: its `param` is then
+//! `param.field` (`size.width`; param and field names never contain a dot). Params are
+//! validated before costing, so the field's default is already filled in.
+//!
 //! The algorithm, identical in Rust, TypeScript and SQL (the parity vectors prove it):
 //! 1. `numerator` = base × every table factor × every ratio *value* × every count, multiplied
 //!    exactly (decimal arithmetic, no rounding; in TS scaled `bigint`, in SQL `numeric`);
@@ -42,21 +46,21 @@ pub enum Round {
 pub enum Multiplier<'a> {
     /// Factor looked up by the param's value rendered as text (`"720p"`, `"5"`, `"true"`).
     Table {
-        /// Param name.
+        /// Param name, or `param.field` for a field of an object param.
         param: &'a str,
         /// `(value, factor)` pairs; factors are decimal strings.
         entries: &'a [(&'a str, &'a str)],
     },
     /// `value / per`.
     Ratio {
-        /// Param name (integer or decimal).
+        /// Param name (integer or decimal), or `param.field` for a field of an object param.
         param: &'a str,
         /// Positive divisor.
         per: u64,
     },
     /// The param's integer value, or its number of items.
     Count {
-        /// Param name.
+        /// Param name, or `param.field` for a field of an object param.
         param: &'a str,
     },
 }
@@ -181,6 +185,25 @@ fn numeric(param: &str, v: &Value) -> Result<Decimal, CostError> {
     }
 }
 
+/// The value a multiplier reads: the param `path`, or the field of `param.field`.
+fn lookup<'v>(
+    params: &'v serde_json::Map<String, Value>,
+    path: &str,
+) -> Result<&'v Value, CostError> {
+    let missing = || CostError::MissingParam(path.to_owned());
+    let present = |v: &&Value| !v.is_null();
+    match path.split_once('.') {
+        None => params.get(path).filter(present).ok_or_else(missing),
+        Some((param, field)) => {
+            let object = params.get(param).filter(present).ok_or_else(missing)?;
+            let Value::Object(fields) = object else {
+                return Err(bad(path, object, "not an object"));
+            };
+            fields.get(field).filter(present).ok_or_else(missing)
+        }
+    }
+}
+
 /// Compute the cost of `params` (a JSON object with defaults already applied).
 pub fn compute(
     formula: &Formula<'_>,
@@ -192,13 +215,7 @@ pub fn compute(
         let (name, value) = match factor {
             Multiplier::Table { param, .. }
             | Multiplier::Ratio { param, .. }
-            | Multiplier::Count { param } => (
-                *param,
-                params
-                    .get(*param)
-                    .filter(|v| !v.is_null())
-                    .ok_or_else(|| CostError::MissingParam((*param).to_owned()))?,
-            ),
+            | Multiplier::Count { param } => (*param, lookup(params, param)?),
         };
         match factor {
             Multiplier::Table { entries, .. } => {
@@ -331,6 +348,41 @@ mod tests {
         assert_eq!(r("1", 3, 2, Round::Floor), "0.33");
         assert_eq!(r("10", 1, 0, Round::Ceil), "10");
         assert_eq!(r("0.0001", 1, 0, Round::Ceil), "1");
+    }
+
+    #[test]
+    fn a_multiplier_reads_a_field_of_an_object_param() {
+        const AREA: Formula<'static> = Formula {
+            base: "1",
+            multipliers: &[
+                Multiplier::Ratio {
+                    param: "size.width",
+                    per: 512,
+                },
+                Multiplier::Table {
+                    param: "size.unit",
+                    entries: &[("px", "1"), ("mm", "2")],
+                },
+            ],
+            round: Round::Ceil,
+            scale: 2,
+        };
+        assert_eq!(
+            cost(&AREA, json!({"size": {"width": 768, "unit": "mm"}})),
+            "3"
+        );
+        let p = json!({"size": {"unit": "px"}});
+        assert_eq!(
+            compute(&AREA, p.as_object().unwrap()),
+            Err(CostError::MissingParam("size.width".into()))
+        );
+        let p = json!({"size": "square"});
+        assert_eq!(
+            compute(&AREA, p.as_object().unwrap())
+                .unwrap_err()
+                .to_string(),
+            "cost cannot use `size.width` = \"square\": not an object"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! What generated params types are built from: value conversion, field extraction, serde, and
-//! the two enum shapes (string values and integer values).
+//! What generated params types are built from: value conversion, field extraction, serde, the
+//! two enum shapes (string values and integer values), and the types of `object` params (a
+//! struct, [`object!`]) and `one_of` params (an enum of the options, [`one_of!`]).
 //!
 //! Generated crates hold one params type and a few enums per model, for hundreds of models, so
 //! the behaviour lives here, in generic functions: the generated impls are one-line bodies
@@ -12,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::model::{ModelInfo, Params};
-use crate::params::{Code, Violation, Violations};
+use crate::params::{Code, Kind, ParamRule, Violation, Violations};
 
 /// A typed param value as the rules see it. `None` leaves the param out (an unset optional).
 pub trait ParamValue: Sized {
@@ -250,6 +251,177 @@ macro_rules! params_json {
     };
 }
 
+/// Put an object field into `map` under its rule's name, unless it is unset.
+#[inline]
+pub fn put_field(
+    map: &mut Map<String, Value>,
+    rule: Option<&ParamRule<'_>>,
+    value: &impl ParamValue,
+) {
+    if let Some(rule) = rule {
+        put(map, rule.name, value);
+    }
+}
+
+/// The members of a checked object value.
+pub fn object_fields(value: Value) -> Result<Map<String, Value>, serde_json::Error> {
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(serde_json::Error::custom(format!(
+            "expected an object, found {other}"
+        ))),
+    }
+}
+
+/// Take a checked object field out of `map` as its Rust type (absent: `None` for optional
+/// fields).
+pub fn take_field<T: ParamValue>(
+    map: &mut Map<String, Value>,
+    rule: Option<&ParamRule<'_>>,
+) -> Result<T, serde_json::Error> {
+    let name = rule.map_or("", |r| r.name);
+    let value = map.remove(name).unwrap_or_default();
+    T::from_json(value).map_err(|error| serde_json::Error::custom(format!("{name}: {error}")))
+}
+
+/// Whether `option` (the next of a one_of's options) takes `value`: the one_of's choice.
+#[inline]
+pub fn is_option(option: Option<&(&str, Kind<'_>)>, value: &Value) -> bool {
+    option.is_some_and(|(_, kind)| crate::params::takes(kind, value))
+}
+
+/// The error for a value that no option of the one_of `param` takes.
+pub fn no_option(param: &str, options: &[(&str, Kind<'_>)], value: &Value) -> serde_json::Error {
+    let message = crate::params::checked(param, &Kind::OneOf { options }, value)
+        .err()
+        .map_or_else(
+            || format!("{param}: no option takes {value}"),
+            |v| v.message,
+        );
+    serde_json::Error::custom(message)
+}
+
+/// Serialize a typed value as its JSON form ([`ParamValue::to_value`]).
+#[inline]
+pub fn serialize_value<T: ParamValue, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    value.to_value().serialize(s)
+}
+
+/// Deserialize a typed value of the param `param`, checked by `kind`'s rules (with the
+/// defaults of absent fields filled in) and reported with the rules' messages.
+pub fn deserialize_value<'de, T: ParamValue, D: Deserializer<'de>>(
+    d: D,
+    param: &str,
+    kind: &Kind<'_>,
+) -> Result<T, D::Error> {
+    let value = Value::deserialize(d)?;
+    let value =
+        crate::params::checked(param, kind, &value).map_err(|v| D::Error::custom(v.message))?;
+    T::from_json(value).map_err(D::Error::custom)
+}
+
+/// The struct of an `object` param, or of the object option of a `one_of` param: a public
+/// field per object field (its Rust type as for a param: `Option` when optional without a
+/// default), `FIELDS` (the fields' rules, which the model's `ModelInfo` names), [`ParamValue`]
+/// (JSON as the object) and serde through the rules (deserializing checks the fields and fills
+/// their defaults). `$param` names the param in messages. Fields are listed in the order of
+/// their rules.
+#[macro_export]
+macro_rules! object {
+    ($(#[$meta:meta])* pub struct $name:ident for $param:literal { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty = $rule:expr,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)+
+        }
+        impl $name {
+            /// The rules of the fields, in the spec's order.
+            pub const FIELDS: &'static [$crate::params::ParamRule<'static>] = &[$($rule),+];
+        }
+        impl $crate::typed::ParamValue for $name {
+            #[inline]
+            fn to_value(&self) -> ::std::option::Option<::serde_json::Value> {
+                let mut map = ::serde_json::Map::new();
+                let mut rules = Self::FIELDS.iter();
+                $($crate::typed::put_field(&mut map, rules.next(), &self.$field);)+
+                ::std::option::Option::Some(::serde_json::Value::Object(map))
+            }
+            #[inline]
+            fn from_json(value: ::serde_json::Value) -> ::std::result::Result<Self, ::serde_json::Error> {
+                let mut map = $crate::typed::object_fields(value)?;
+                let mut rules = Self::FIELDS.iter();
+                ::std::result::Result::Ok(Self { $($field: $crate::typed::take_field(&mut map, rules.next())?,)+ })
+            }
+        }
+        impl ::serde::Serialize for $name {
+            #[inline]
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                $crate::typed::serialize_value(self, s)
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            #[inline]
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                $crate::typed::deserialize_value(d, $param, &$crate::params::Kind::Object { fields: Self::FIELDS })
+            }
+        }
+    };
+}
+
+/// The enum of a `one_of` param: one variant per option, holding the option's Rust type,
+/// `OPTIONS` (the options' names and kinds, which the model's `ModelInfo` names), `From` each
+/// option's type, [`ParamValue`] (JSON as the chosen option's value; reading JSON chooses the
+/// option by the value's JSON type, as the rules do) and serde through the rules. `$param`
+/// names the param in messages. Variants are listed in the order of their options.
+#[macro_export]
+macro_rules! one_of {
+    ($(#[$meta:meta])* pub enum $name:ident for $param:literal { $($(#[$vmeta:meta])* $variant:ident($ty:ty) = ($option:literal, $kind:expr),)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant($ty),)+
+        }
+        impl $name {
+            /// The options: name and kind, in the spec's order.
+            pub const OPTIONS: &'static [(&'static str, $crate::params::Kind<'static>)] = &[$(($option, $kind)),+];
+        }
+        $(impl ::std::convert::From<$ty> for $name {
+            #[inline]
+            fn from(value: $ty) -> Self {
+                Self::$variant(value)
+            }
+        })+
+        impl $crate::typed::ParamValue for $name {
+            #[inline]
+            fn to_value(&self) -> ::std::option::Option<::serde_json::Value> {
+                match self {
+                    $(Self::$variant(value) => $crate::typed::ParamValue::to_value(value),)+
+                }
+            }
+            #[inline]
+            fn from_json(value: ::serde_json::Value) -> ::std::result::Result<Self, ::serde_json::Error> {
+                let mut options = Self::OPTIONS.iter();
+                $(if $crate::typed::is_option(options.next(), &value) {
+                    return <$ty as $crate::typed::ParamValue>::from_json(value).map(Self::$variant);
+                })+
+                ::std::result::Result::Err($crate::typed::no_option($param, Self::OPTIONS, &value))
+            }
+        }
+        impl ::serde::Serialize for $name {
+            #[inline]
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                $crate::typed::serialize_value(self, s)
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            #[inline]
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                $crate::typed::deserialize_value(d, $param, &$crate::params::Kind::OneOf { options: Self::OPTIONS })
+            }
+        }
+    };
+}
+
 /// An enum of integer values (`values: [5, 10]`): like [`str_enum!`], with `value()` and JSON
 /// as the integer ([`Choice::from_value`] finds the variant of an integer).
 #[macro_export]
@@ -293,6 +465,73 @@ mod tests {
     use serde_json::json;
 
     use super::{Choice, ParamValue};
+    use crate::params::{Kind, ParamRule};
+
+    crate::str_enum! {
+        /// Presets.
+        pub enum SizePreset {
+            Square = "square",
+            Wide = "wide",
+        }
+    }
+
+    crate::object! {
+        /// A custom size.
+        pub struct SizeCustom for "size" {
+            /// Width.
+            pub width: i64 = ParamRule::required("width", Kind::Integer { min: Some(64), max: None, step: None, values: None }),
+            /// Label.
+            pub label: Option<String> = ParamRule::optional("label", Kind::String { min_length: None, max_length: None }),
+            /// Unit.
+            pub unit: String = ParamRule::with_default("unit", "\"px\"", Kind::String { min_length: None, max_length: None }),
+        }
+    }
+
+    crate::one_of! {
+        /// A size.
+        pub enum Size for "size" {
+            /// A preset.
+            Preset(SizePreset) = ("preset", Kind::Enum { values: SizePreset::VALUES }),
+            /// A custom size.
+            Custom(SizeCustom) = ("custom", Kind::Object { fields: SizeCustom::FIELDS }),
+        }
+    }
+
+    #[test]
+    fn one_ofs_choose_by_json_type_and_objects_travel_as_objects() {
+        let custom = SizeCustom {
+            width: 512,
+            label: None,
+            unit: "px".into(),
+        };
+        assert_eq!(
+            Size::from(custom.clone()).to_value(),
+            Some(json!({"width": 512, "unit": "px"}))
+        );
+        assert_eq!(Size::from(SizePreset::Wide).to_value(), Some(json!("wide")));
+        assert_eq!(
+            Size::from_json(json!({"width": 512, "unit": "px"})).unwrap(),
+            Size::Custom(custom.clone())
+        );
+        assert_eq!(
+            Size::from_json(json!("square")).unwrap(),
+            Size::Preset(SizePreset::Square)
+        );
+        let err = Size::from_json(json!(5)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "size must be one of square, wide, or an object {width, label, unit} (got a number)"
+        );
+        // serde goes through the rules: defaults filled, bounds checked.
+        let read: Size = serde_json::from_value(json!({"width": 512})).unwrap();
+        assert_eq!(read, Size::Custom(custom));
+        let err = serde_json::from_value::<SizeCustom>(json!({"width": 5})).unwrap_err();
+        assert_eq!(err.to_string(), "size.width must be at least 64 (got 5)");
+        assert_eq!(
+            serde_json::to_value(Size::Preset(SizePreset::Wide)).unwrap(),
+            json!("wide")
+        );
+    }
 
     crate::str_enum! {
         /// Output resolution.

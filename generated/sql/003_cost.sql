@@ -12,8 +12,9 @@
 --                    half_up to nearest with halves away from zero, half_even with halves to
 --                    even.
 --
--- Defaults apply to missing or null params. An unknown model, a missing param the formula
--- needs, or a value it cannot use is an error, never 0.
+-- Defaults apply to missing or null params. A factor with a "field" reads that field of an
+-- object param (its "field_default" applies when the field is missing or null). An unknown
+-- model, a missing param the formula needs, or a value it cannot use is an error, never 0.
 
 begin;
 
@@ -34,6 +35,7 @@ declare
     i           integer;
     factor      jsonb;
     param       text;
+    field       text;
     given       jsonb;
     kind        text;
     entry_key   text;
@@ -63,6 +65,20 @@ begin
             nullif(coalesce(expected_credit_cost_detail.params, '{}') -> param, 'null'),
             nullif(formula.param_defaults -> param, 'null')
         );
+        -- A field of an object param: named param.field from here on.
+        field := factor ->> 'field';
+        if field is not null and given is not null then
+            if jsonb_typeof(given) <> 'object' then
+                problem := format('cost of %s cannot use %s.%s = %s: not an object',
+                                  formula.model_id, param, field, given);
+                problem_code := 'invalid_parameter_value';
+                return;
+            end if;
+            given := coalesce(nullif(given -> field, 'null'), nullif(factor -> 'field_default', 'null'));
+        end if;
+        if field is not null then
+            param := param || '.' || field;
+        end if;
         if given is null then
             problem := format('cost of %s needs param %s, which is missing', formula.model_id, param);
             problem_code := 'invalid_parameter_value';

@@ -79,8 +79,8 @@ export interface FalFluxDevImageToImageParams {
 export interface FalFluxSchnellParams {
   /** What to draw. At most 4000 characters. */
   prompt: string;
-  /** Frame size. Default: `"landscape_4_3"`. */
-  image_size?: "square_hd" | "square" | "portrait_4_3" | "portrait_16_9" | "landscape_4_3" | "landscape_16_9";
+  /** Frame size, a preset or a custom width and height. One of the options `preset`, `custom`. `custom`: an object of `width` (at least 64, at most 14142, required), `height` (at least 64, at most 14142, required). Default: `"landscape_4_3"`. */
+  image_size?: "square_hd" | "square" | "portrait_4_3" | "portrait_16_9" | "landscape_4_3" | "landscape_16_9" | { width: number; height: number };
   /** Inference steps. At least 1. At most 12. Default: `4`. */
   num_inference_steps?: number;
   /** How many images. At least 1. At most 4. Default: `1`. */
@@ -492,7 +492,7 @@ export const MODELS = {
     },
     params: [
       { name: "prompt", type: "string", maxLength: 4000, required: true, description: "What to draw." },
-      { name: "image_size", type: "enum", values: ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"], required: false, default: "landscape_4_3", description: "Frame size." },
+      { name: "image_size", type: "one_of", options: [{ name: "preset", type: "enum", values: ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"], required: false, description: "A preset frame." }, { name: "custom", type: "object", fields: [{ name: "width", type: "integer", min: 64, max: 14142, required: true, description: "Width in pixels." }, { name: "height", type: "integer", min: 64, max: 14142, required: true, description: "Height in pixels." }], required: false, description: "A custom frame, in pixels." }], required: false, default: "landscape_4_3", description: "Frame size, a preset or a custom width and height." },
       { name: "num_inference_steps", type: "integer", min: 1, max: 12, required: false, default: 4, description: "Inference steps." },
       { name: "num_images", type: "integer", min: 1, max: 4, required: false, default: 1, description: "How many images." },
       { name: "enable_safety_checker", type: "boolean", required: false, default: true, description: "Filter unsafe images." },

@@ -84,17 +84,49 @@ export interface ArrayParam extends ParamBase {
   readonly default?: readonly string[];
 }
 
-/** The definition of one param: its type, bounds, default and help text. */
-export type ParamDef = StringParam | IntegerParam | DecimalParam | EnumParam | BooleanParam | ImageUrlParam | ArrayParam;
+/** The definition of an object's field: a scalar, described like a param. */
+export type FieldDef = StringParam | IntegerParam | DecimalParam | EnumParam | BooleanParam | ImageUrlParam;
 
-/** One factor of a cost formula. */
+/**
+ * A JSON object with the named fields and no others. A required field must be given; an
+ * absent field takes its default; an absent optional field without one stays absent.
+ */
+export interface ObjectParam extends ParamBase {
+  readonly type: "object";
+  readonly fields: readonly FieldDef[];
+  readonly default?: { readonly [field: string]: JsonValue };
+}
+
+/**
+ * An option of a `one_of`: a scalar or an object, described like a param and named by its
+ * option name (never required, no default of its own).
+ */
+export type OptionDef = FieldDef | ObjectParam;
+
+/**
+ * One of several options of different JSON types (a preset name or an object, say): the
+ * value's JSON type alone chooses the option that checks it.
+ */
+export interface OneOfParam extends ParamBase {
+  readonly type: "one_of";
+  readonly options: readonly OptionDef[];
+  readonly default?: JsonValue;
+}
+
+/** The definition of one param: its type, bounds, default and help text. */
+export type ParamDef = StringParam | IntegerParam | DecimalParam | EnumParam | BooleanParam | ImageUrlParam | ArrayParam | ObjectParam | OneOfParam;
+
+/**
+ * One factor of a cost formula. It reads the param `param`, or with `field` that field of the
+ * object param `param`.
+ */
 export type CostMultiplier =
   /** The factor listed for the param's value (`"720p"`, `"5"`, `"true"`). */
-  | { readonly kind: "table"; readonly param: string; readonly factors: { readonly [value: string]: DecimalString } }
+  | { readonly kind: "table"; readonly param: string; readonly field?: string; readonly factors: { readonly [value: string]: DecimalString } }
   /** The param's value divided by `per`. */
-  | { readonly kind: "ratio"; readonly param: string; readonly per: number }
+  | { readonly kind: "ratio"; readonly param: string; readonly field?: string; readonly per: number }
   /** The param's value (an integer) or its number of items (a list). */
-  | { readonly kind: "count"; readonly param: string };
+  | { readonly kind: "count"; readonly param: string; readonly field?: string };
 
 /** Credits = `base` × every multiplier, rounded once to `scale` decimal places. */
 export interface CostFormula {

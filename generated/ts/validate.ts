@@ -2,7 +2,7 @@
 
 import { compare, formatDecimal, fromInteger, isInteger, isMultipleOf, parseDecimal, type Decimal } from "./decimal.js";
 import { MODELS, type ModelId, type ResolvedParams } from "./registry.js";
-import type { ParamDef } from "./types.js";
+import type { FieldDef, OptionDef, ParamDef } from "./types.js";
 
 /** Stable codes of violations, the same as the server's. */
 export type ViolationCode =
@@ -17,11 +17,16 @@ export type ViolationCode =
   | "min"
   | "max"
   | "step"
-  | "url";
+  | "url"
+  | "unknown_field"
+  | "one_of";
 
 /** One problem with one param. */
 export interface Violation {
-  /** The param (`image_urls[2]` for a list item; `""` when params is not an object). */
+  /**
+   * The param (`image_urls[2]` for a list item, `image_size.width` for an object's field;
+   * `""` when params is not an object).
+   */
   readonly param: string;
   readonly code: ViolationCode;
   /** A message for people, identical to the server's. */
@@ -48,7 +53,12 @@ export interface CheckedParams {
  * - each param yields at most one violation: the first failing check of
  *   type, allowed values, length or items, minimum, maximum, step;
  * - string lengths count Unicode code points;
- * - a param that is absent, `undefined` or `null` takes its default.
+ * - a param that is absent, `undefined` or `null` takes its default;
+ * - an object is checked: an object → no unknown field (the first in code point order is
+ *   reported, with the allowed fields) → each field in declaration order, as a param; the
+ *   violation names the field (`image_size.width`), and absent fields take their defaults;
+ * - a `one_of` is decided by the value's JSON type: the option that takes it checks it, and
+ *   a value of a type no option takes is one `one_of` violation.
  */
 export function validateParams<Id extends ModelId>(id: Id, params: unknown): ValidationResult<Id> {
   const checked = checkParams(MODELS[id].params, params);
@@ -85,7 +95,32 @@ function byCodePoint(a: string, b: string): number {
 }
 
 function copy(value: unknown): unknown {
-  return Array.isArray(value) ? [...value] : value;
+  if (Array.isArray(value)) {
+    return [...value];
+  }
+  return isRecord(value) ? { ...value } : value;
+}
+
+/** A checked param or field: its value (defaults filled in), absent, or its one violation. */
+interface Member {
+  readonly value?: unknown;
+  readonly violation?: Violation;
+}
+
+/**
+ * The checked value of the param or field `def` in `given`, named `name` in messages: the
+ * given value with defaults filled in, else its default, else absent (optional) or a
+ * `required` violation.
+ */
+function member(name: string, def: ParamDef, given: { readonly [key: string]: unknown }): Member {
+  const value = hasOwn(given, def.name) ? given[def.name] : undefined;
+  if (value !== undefined && value !== null) {
+    return checked(name, def, value);
+  }
+  if (def.default !== undefined) {
+    return { value: copy(def.default) };
+  }
+  return def.required ? { violation: violation(name, "required", `${name} is required`) } : {};
 }
 
 /** Check params against a list of definitions; the engine of {@link validateParams}. */
@@ -97,18 +132,11 @@ export function checkParams(defs: readonly ParamDef[], params: unknown): Checked
   const out: { [name: string]: unknown } = {};
   const violations: Violation[] = [];
   for (const def of defs) {
-    const value = hasOwn(given, def.name) ? given[def.name] : undefined;
-    if (value !== undefined && value !== null) {
-      const problem = check(def.name, def, value);
-      if (problem === undefined) {
-        out[def.name] = value;
-      } else {
-        violations.push(problem);
-      }
-    } else if (def.default !== undefined) {
-      out[def.name] = copy(def.default);
-    } else if (def.required) {
-      violations.push(violation(def.name, "required", `${def.name} is required`));
+    const checked = member(def.name, def, given);
+    if (checked.violation !== undefined) {
+      violations.push(checked.violation);
+    } else if ("value" in checked) {
+      out[def.name] = checked.value;
     }
   }
   const known = new Set(defs.map((d) => d.name));
@@ -160,7 +188,125 @@ function checkUrl(name: string, value: unknown): Violation | undefined {
   return isUrl(value) ? undefined : violation(name, "url", `${name} must be an http(s) URL`);
 }
 
-/** Check one present value; the first failing check wins. */
+/** The JSON types a value of `def` may have: how a `one_of` chooses its option. */
+function jsonTypes(def: ParamDef): readonly string[] {
+  switch (def.type) {
+    case "string":
+    case "enum":
+    case "image_url":
+      return ["string"];
+    case "integer":
+      return ["number"];
+    case "decimal":
+      return ["string", "number"];
+    case "boolean":
+      return ["boolean"];
+    case "array":
+      return ["array"];
+    case "object":
+      return ["object"];
+    case "one_of":
+      return def.options.flatMap(jsonTypes);
+  }
+}
+
+/** The JSON type of a present value. */
+function jsonType(value: unknown): string {
+  if (Array.isArray(value)) {
+    return "array";
+  }
+  return value === null ? "null" : typeof value;
+}
+
+/** The JSON type of a value in a few words, as the server says it. */
+function jsonTypeName(value: unknown): string {
+  switch (jsonType(value)) {
+    case "string":
+      return "a string";
+    case "number":
+      return "a number";
+    case "boolean":
+      return "a boolean";
+    case "array":
+      return "a list";
+    case "object":
+      return "an object";
+    default:
+      return "null";
+  }
+}
+
+/** What a definition accepts, in a few words, as the server says it. */
+function accepted(def: ParamDef): string {
+  switch (def.type) {
+    case "string":
+      return "a string";
+    case "integer":
+      return def.values === undefined ? "an integer" : `one of ${def.values.join(", ")}`;
+    case "decimal":
+      return "a decimal number as a string";
+    case "enum":
+      return `one of ${def.values.join(", ")}`;
+    case "boolean":
+      return "true or false";
+    case "image_url":
+      return "an http(s) URL";
+    case "array":
+      return "a list";
+    case "object":
+      return `an object {${fieldList(def.fields)}}`;
+    case "one_of":
+      return def.options.map(accepted).join(", or ");
+  }
+}
+
+function fieldList(fields: readonly FieldDef[]): string {
+  return fields.map((f) => f.name).join(", ");
+}
+
+/** Check one present value and fill in the defaults of absent object fields. */
+function checked(name: string, def: ParamDef, value: unknown): Member {
+  if (def.type === "object") {
+    return checkedObject(name, def.fields, value);
+  }
+  if (def.type === "one_of") {
+    const type = jsonType(value);
+    const option: OptionDef | undefined = def.options.find((o) => jsonTypes(o).includes(type));
+    if (option === undefined) {
+      return { violation: violation(name, "one_of", `${name} must be ${accepted(def)} (got ${jsonTypeName(value)})`) };
+    }
+    return checked(name, option, value);
+  }
+  const problem = check(name, def, value);
+  return problem === undefined ? { value } : { violation: problem };
+}
+
+/** Check an object against its fields (see {@link validateParams} for the order). */
+function checkedObject(name: string, fields: readonly FieldDef[], value: unknown): Member {
+  if (!isRecord(value)) {
+    return { violation: violation(name, "type", `${name} must be an object`) };
+  }
+  const known = new Set(fields.map((f) => f.name));
+  const unknown = Object.keys(value).filter((k) => !known.has(k)).sort(byCodePoint)[0];
+  if (unknown !== undefined) {
+    return {
+      violation: violation(`${name}.${unknown}`, "unknown_field", `${name} has no field ${unknown} (its fields are ${fieldList(fields)})`),
+    };
+  }
+  const out: { [field: string]: unknown } = {};
+  for (const field of fields) {
+    const checkedField = member(`${name}.${field.name}`, field, value);
+    if (checkedField.violation !== undefined) {
+      return checkedField;
+    }
+    if ("value" in checkedField) {
+      out[field.name] = checkedField.value;
+    }
+  }
+  return { value: out };
+}
+
+/** Check one present value of a scalar or list; the first failing check wins. */
 function check(name: string, def: ParamDef, value: unknown): Violation | undefined {
   switch (def.type) {
     case "string":
@@ -238,5 +384,9 @@ function check(name: string, def: ParamDef, value: unknown): Violation | undefin
       }
       return undefined;
     }
+    case "object":
+    case "one_of":
+      // Checked by `checked`.
+      return undefined;
   }
 }

@@ -15,12 +15,21 @@ pub fn root() -> PathBuf {
 
 /// The bundled registry, loaded and checked like `cargo run -p codegen` does.
 pub fn bundled() -> codegen::ir::Registry {
+    load("models")
+}
+
+/// The fixture registry of `tests/fixtures/models`, whose output is the goldens.
+pub fn fixtures() -> codegen::ir::Registry {
+    load("tests/fixtures/models")
+}
+
+fn load(dir: &str) -> codegen::ir::Registry {
     let root = root();
-    match codegen::load(&root.join("models"), &root) {
+    match codegen::load(&root.join(dir), &root) {
         Ok(r) => r,
         Err(diags) => {
             let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
-            panic!("bundled specs are invalid:\n{}", text.join("\n"))
+            panic!("the specs in {dir} are invalid:\n{}", text.join("\n"))
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use codegen::ir::{self, ParamKind};
 use codegen::rules::{with_formula, with_rules};
+use runtime::params::JsonTypes;
 use serde_json::{Map, Value, json};
 
 /// Vectors generated per model (x16 bundled models > 10,000).
@@ -110,6 +111,23 @@ fn valid_value(rng: &mut Rng, kind: &ParamKind, i: usize) -> Value {
                 .collect();
             Value::Array(items)
         }
+        ParamKind::Object { fields } => {
+            // From a generator of its own, seeded by the vector's index: an object param
+            // changes no other param's or model's vectors.
+            let mut rng = Rng::new(0x0B1E_C7ED ^ i as u64);
+            let mut object = Map::new();
+            for f in fields {
+                // Optional fields are left out a third of the time, so defaults are exercised.
+                if f.required || rng.below(3) != 0 {
+                    object.insert(f.name.clone(), valid_value(&mut rng, &f.kind, i));
+                }
+            }
+            Value::Object(object)
+        }
+        ParamKind::OneOf { options } => {
+            let option = &options[i % options.len()];
+            valid_value(rng, &option.kind, i / options.len())
+        }
     }
 }
 
@@ -148,6 +166,54 @@ pub fn cost_vectors(reg: &ir::Registry) -> Vec<Value> {
 fn invalid_values(kind: &ParamKind) -> Vec<Value> {
     let mut out = vec![json!({"not": "a value"})];
     match kind {
+        ParamKind::Object { fields } => {
+            // A valid object, then one mutation at a time.
+            let mut rng = Rng::new(0x0B1E_C7ED);
+            let base: Map<String, Value> = fields
+                .iter()
+                .filter(|f| f.required)
+                .map(|f| (f.name.clone(), valid_value(&mut rng, &f.kind, 0)))
+                .collect();
+            out.push(json!("not an object"));
+            out.push(json!([]));
+            let mut unknown = base.clone();
+            unknown.insert("zz_unknown".into(), json!(1));
+            unknown.insert("another".into(), json!(null));
+            out.push(Value::Object(unknown));
+            for f in fields {
+                if f.required {
+                    let mut missing = base.clone();
+                    missing.remove(&f.name);
+                    out.push(Value::Object(missing.clone()));
+                    missing.insert(f.name.clone(), Value::Null);
+                    out.push(Value::Object(missing));
+                }
+                // The field's own wrong values, out of range among them.
+                for bad in invalid_values(&f.kind).into_iter().skip(1) {
+                    let mut c = base.clone();
+                    c.insert(f.name.clone(), bad);
+                    out.push(Value::Object(c));
+                }
+            }
+        }
+        ParamKind::OneOf { options } => {
+            // A value of a JSON type no option takes.
+            let types = codegen::rules::json_types(kind);
+            for v in [json!([]), json!(true), json!(7), json!("text"), json!({})] {
+                if types.intersection(JsonTypes::of(&v)).is_empty() {
+                    out.push(v);
+                }
+            }
+            // Each option's wrong values of its own JSON type, which that option checks.
+            for o in options {
+                let own = codegen::rules::json_types(&o.kind);
+                for bad in invalid_values(&o.kind) {
+                    if !own.intersection(JsonTypes::of(&bad)).is_empty() && !out.contains(&bad) {
+                        out.push(bad);
+                    }
+                }
+            }
+        }
         ParamKind::String {
             min_length,
             max_length,

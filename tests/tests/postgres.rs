@@ -179,12 +179,92 @@ fn a_model_deleted_from_the_specs_is_retired_and_restored_when_it_returns() {
 #[test]
 fn expected_credit_cost_equals_the_rust_cost_on_every_parity_vector() {
     let pg = ready();
-    let path = root().join("tests/parity/cost_vectors.json");
+    costs_match_the_vectors(&pg, "cost_vectors.json", 10_000);
+}
+
+/// The golden SQL of the fixture specs (an object param priced by two of its fields, one of
+/// them at its default when left out) on the fixture vectors.
+#[test]
+fn expected_credit_cost_of_object_fields_equals_the_rust_cost() {
+    let pg = Pg::start();
+    let mut files: Vec<_> = std::fs::read_dir(root().join("tests/golden/sql"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in &files {
+        let out = pg.psql_file("postgres", file);
+        assert!(
+            out.ok && out.stderr.is_empty(),
+            "{}: {}",
+            file.display(),
+            out.stderr
+        );
+    }
+    costs_match_the_vectors(&pg, "fixture_cost_vectors.json", 2_000);
+    let cost = |params: &str| {
+        pg.query(&format!(
+            "select expected_credit_cost('acme_collage', '{params}');"
+        ))
+        .trim()
+        .to_owned()
+    };
+    let two = r#""image_urls": ["https://a.test/1.png", "https://a.test/2.png"]"#;
+    // 0.5 x 2 x 1024/1024 x 1 (the default canvas, white).
+    assert_eq!(cost(&format!("{{{two}}}")), "1");
+    // 0.5 x 2 x 2048/1024 x 1.5; a field left out or null takes its default (white).
+    assert_eq!(
+        cost(&format!(
+            r#"{{{two}, "canvas": {{"width": 2048, "background": "transparent"}}}}"#
+        )),
+        "3"
+    );
+    assert_eq!(
+        cost(&format!(
+            r#"{{{two}, "canvas": {{"width": 2048, "background": null}}}}"#
+        )),
+        "2"
+    );
+    assert_eq!(
+        cost(&format!(r#"{{{two}, "canvas": {{"width": 2048}}}}"#)),
+        "2"
+    );
+    let out = pg.psql(&format!(
+        r#"select expected_credit_cost('acme_collage', '{{{two}, "canvas": "wide"}}');"#
+    ));
+    assert!(
+        !out.ok
+            && out
+                .stderr
+                .contains("canvas.width = \"wide\": not an object"),
+        "{}",
+        out.stderr
+    );
+    let out = pg.psql(&format!(
+        r#"select expected_credit_cost('acme_collage', '{{{two}, "canvas": {{"height": 512}}}}');"#
+    ));
+    assert!(
+        !out.ok
+            && out
+                .stderr
+                .contains("needs param canvas.width, which is missing"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `expected_credit_cost` gives the Rust cost of every vector of `tests/parity/<file>` (at
+/// least `min` of them).
+fn costs_match_the_vectors(pg: &Pg, file: &str, min: usize) {
+    let path = root().join("tests/parity").join(file);
     let json = std::fs::read_to_string(&path).unwrap();
     let expected_count = serde_json::from_str::<Vec<serde_json::Value>>(&json)
         .unwrap()
         .len();
-    assert!(expected_count > 10_000, "only {expected_count} vectors");
+    assert!(
+        expected_count >= min,
+        "only {expected_count} vectors in {file}"
+    );
     assert!(
         !json.contains("$vectors$"),
         "the vectors contain the dollar-quote tag"

@@ -48,7 +48,7 @@ fn render() -> String {
                 }
                 let _ = writeln!(out, "### {name}\n");
                 if let Some(d) = def.get("description").and_then(Value::as_str) {
-                    let _ = writeln!(out, "{}\n", one_line(d));
+                    let _ = writeln!(out, "{}\n", paragraphs(d));
                 }
                 object_table(&mut out, def);
             }
@@ -184,6 +184,41 @@ fn enum_values(def: &Value) -> Vec<(String, String)> {
             ))
         })
         .collect()
+}
+
+/// A description outside a table: each paragraph on one line, fenced code blocks as written.
+fn paragraphs(s: &str) -> String {
+    let mut blocks: Vec<String> = Vec::new();
+    let mut text: Vec<&str> = Vec::new();
+    let mut code: Option<Vec<&str>> = None;
+    let flush = |text: &mut Vec<&str>, blocks: &mut Vec<String>| {
+        if !text.is_empty() {
+            blocks.push(one_line(&text.join(" ")));
+            text.clear();
+        }
+    };
+    for line in s.lines() {
+        match &mut code {
+            Some(lines) => {
+                lines.push(line);
+                if line.trim_start().starts_with("```") {
+                    blocks.push(lines.join("\n"));
+                    code = None;
+                }
+            }
+            None if line.trim_start().starts_with("```") => {
+                flush(&mut text, &mut blocks);
+                code = Some(vec![line]);
+            }
+            None if line.trim().is_empty() => flush(&mut text, &mut blocks),
+            None => text.push(line),
+        }
+    }
+    if let Some(lines) = code {
+        blocks.push(lines.join("\n"));
+    }
+    flush(&mut text, &mut blocks);
+    blocks.join("\n\n")
 }
 
 fn one_line(s: &str) -> String {

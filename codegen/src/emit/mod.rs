@@ -88,13 +88,14 @@ pub fn cost_formula(cost: &crate::ir::Cost) -> String {
     let mut out = cost.base.clone();
     for m in &cost.multipliers {
         out.push_str(" × ");
+        let path = m.path();
         match m {
-            Multiplier::Table { param, entries } => {
+            Multiplier::Table { entries, .. } => {
                 let e: Vec<String> = entries.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                out.push_str(&format!("{param}{{{}}}", e.join(", ")));
+                out.push_str(&format!("{path}{{{}}}", e.join(", ")));
             }
-            Multiplier::Ratio { param, per } => out.push_str(&format!("{param}/{per}")),
-            Multiplier::Count { param } => out.push_str(&format!("count({param})")),
+            Multiplier::Ratio { per, .. } => out.push_str(&format!("{path}/{per}")),
+            Multiplier::Count { .. } => out.push_str(&format!("count({path})")),
         }
     }
     let round = cost.round.name().replace('_', " ");

@@ -217,6 +217,68 @@ pub enum ParamKind {
         /// Most items.
         max_items: Option<u32>,
     },
+    /// A JSON object with these fields and no others.
+    Object {
+        /// Fields in spec order; each of a scalar kind.
+        fields: Vec<Field>,
+    },
+    /// One of several options, chosen by the value's JSON type (the options take different
+    /// JSON types).
+    OneOf {
+        /// Options in spec order; each of a scalar kind or an object.
+        options: Vec<OneOfOption>,
+    },
+}
+
+impl ParamKind {
+    /// The fields, for an object.
+    pub fn fields(&self) -> &[Field] {
+        match self {
+            ParamKind::Object { fields } => fields,
+            _ => &[],
+        }
+    }
+
+    /// The spec's name of the kind (`integer`, `one_of`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ParamKind::String { .. } => "string",
+            ParamKind::Integer { .. } => "integer",
+            ParamKind::Decimal { .. } => "decimal",
+            ParamKind::Enum { .. } => "enum",
+            ParamKind::Boolean => "boolean",
+            ParamKind::ImageUrl => "image_url",
+            ParamKind::Array { .. } => "array",
+            ParamKind::Object { .. } => "object",
+            ParamKind::OneOf { .. } => "one_of",
+        }
+    }
+}
+
+/// A field of an object param (or of an object option).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Field {
+    /// Name (a snake_case identifier).
+    pub name: String,
+    /// Help text.
+    pub description: Option<String>,
+    /// Must be given when the object is.
+    pub required: bool,
+    /// Default value, already checked against the kind and bounds.
+    pub default: Option<serde_json::Value>,
+    /// Type and bounds (a scalar kind).
+    pub kind: ParamKind,
+}
+
+/// An option of a `one_of` param.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OneOfOption {
+    /// Name (a snake_case identifier).
+    pub name: String,
+    /// Help text.
+    pub description: Option<String>,
+    /// Type and bounds (a scalar kind or an object).
+    pub kind: ParamKind,
 }
 
 /// Cost formula: `base x multipliers`, rounded once.
@@ -232,7 +294,7 @@ pub struct Cost {
     pub scale: u32,
 }
 
-/// One cost factor.
+/// One cost factor. With `field`, the factor reads that field of the object param `param`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Multiplier {
@@ -240,6 +302,9 @@ pub enum Multiplier {
     Table {
         /// Param name.
         param: String,
+        /// A field of the object param, when the factor reads it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
         /// Value -> canonical decimal factor, in the spec's order.
         entries: indexmap::IndexMap<String, String>,
     },
@@ -247,6 +312,9 @@ pub enum Multiplier {
     Ratio {
         /// Param name (integer or decimal).
         param: String,
+        /// A field of the object param, when the factor reads it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
         /// Divisor, at least 1.
         per: u64,
     },
@@ -254,7 +322,39 @@ pub enum Multiplier {
     Count {
         /// Param name.
         param: String,
+        /// A field of the object param, when the factor reads it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
     },
+}
+
+impl Multiplier {
+    /// The param the factor reads.
+    pub fn param(&self) -> &str {
+        match self {
+            Multiplier::Table { param, .. }
+            | Multiplier::Ratio { param, .. }
+            | Multiplier::Count { param, .. } => param,
+        }
+    }
+
+    /// The field of the param the factor reads, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Multiplier::Table { field, .. }
+            | Multiplier::Ratio { field, .. }
+            | Multiplier::Count { field, .. } => field.as_deref(),
+        }
+    }
+
+    /// What the factor reads, as `param` or `param.field`: the name core's cost rules and
+    /// messages use.
+    pub fn path(&self) -> String {
+        match self.field() {
+            Some(field) => format!("{}.{field}", self.param()),
+            None => self.param().to_owned(),
+        }
+    }
 }
 
 /// How to execute.

@@ -267,19 +267,39 @@ pub enum ContentType {
     Text,
 }
 
-/// One param. Which bounds apply depends on `type`: `min_length`/`max_length`/`pattern` for
-/// `string`; `min`/`max`/`step`/`values` for `integer` and `decimal`; `values` for `enum`;
-/// `min_items`/`max_items`/`items` for `array`.
+/// One param. Which bounds apply depends on `type`: `min_length`/`max_length` for `string`;
+/// `min`/`max`/`step` for `integer` and `decimal`, and `values` for `integer` and `enum`;
+/// `min_items`/`max_items`/`items` for `array`; `fields` for `object`; `options` for `one_of`.
+///
+/// The same shape describes an object's field (`type`, `required`, `default`, `description`
+/// and the bounds of its type) and an option of a `one_of` (`type`, `description` and the
+/// bounds; an option is chosen, never required, and has no default of its own).
+///
+/// ```yaml
+/// image_size:
+///   type: one_of
+///   options:
+///     preset: { type: enum, values: [square_hd, landscape_4_3] }
+///     custom:
+///       type: object
+///       fields:
+///         width:  { type: integer, min: 64, max: 14142, required: true }
+///         height: { type: integer, min: 64, max: 14142, required: true }
+///   default: landscape_4_3
+/// ```
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParamSpec {
     /// The param's type.
     #[serde(rename = "type")]
     pub kind: ParamType,
-    /// A call without this param is invalid. A required param has no default.
+    /// A call without this param (an object without this field) is invalid. A required param
+    /// or field has no default.
     #[serde(default)]
     pub required: bool,
-    /// Value used when the caller gives none.
+    /// Value used when the caller gives none. For an `object`, a mapping of its fields (absent
+    /// fields take their own defaults); for a `one_of`, a value one of its options accepts
+    /// (`landscape_4_3`, or `{ width: 1024, height: 768 }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
     /// Help text shown next to the form field and in doc comments.
@@ -313,6 +333,21 @@ pub struct ParamSpec {
     /// Item type of an `array`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<ItemType>,
+    /// The fields of an `object`, in order: field name (snake_case) -> its spec, of a scalar
+    /// type (`string`, `integer`, `decimal`, `enum`, `boolean`, `image_url`). The value is a
+    /// JSON object with these fields and no others; a field marked `required` must be given,
+    /// an absent field takes its `default`, and an absent optional field without one is left
+    /// out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<IndexMap<String, ParamSpec>>,
+    /// The options of a `one_of`, in order: option name (snake_case) -> its spec, of a scalar
+    /// type or `object` (not another `one_of`, not an `array`). The options must take
+    /// different JSON types (string for `string`, `enum` and `image_url`; number for
+    /// `integer`; string and number for `decimal`; boolean; object), because a value's JSON
+    /// type alone chooses its option, the same way in Rust, TypeScript and SQL. The param's
+    /// `default` must be valid under one option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<IndexMap<String, ParamSpec>>,
     /// How the value is sent: `string` sends a number or boolean as a JSON string (KIE takes
     /// `"duration": "5"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -337,6 +372,11 @@ pub enum ParamType {
     ImageUrl,
     /// A list of `items`.
     Array,
+    /// A JSON object with the named `fields` and no others, such as `{ width, height }`.
+    Object,
+    /// One of several `options` of different JSON types, such as a preset name or an
+    /// `object` of a custom size.
+    OneOf,
 }
 
 /// Array item types.
@@ -377,12 +417,19 @@ pub struct CostSpec {
     pub scale: u32,
 }
 
-/// One cost factor. Give exactly one of `table`, `per` or `count`.
+/// One cost factor. Give exactly one of `table`, `per` or `count`. With `field`, the factor
+/// reads that field of an `object` param instead of the whole param, and the field's type
+/// decides which factors fit: `{ param: size, field: width, per: 512 }`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MultiplierSpec {
     /// The param the factor depends on.
     pub param: String,
+    /// A field of `param`, which must be an `object`: the factor depends on that field. The
+    /// field must be required or have a default, so the cost is always defined. A `one_of`
+    /// param has no `field` multipliers (its fields exist for one option only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// Factor per value of an `enum`, `boolean` or fixed-set `integer` param; every value needs
     /// an entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,10 +18,10 @@ values
         'acme_collage', 'Acme Collage', 'acme', 'image', 'sync',
         'images', 'ACME_KEY_IMAGES', true, interval '3 seconds', interval '30 seconds',
         0.5,
-        '[{"kind":"count","param":"image_urls"}]'::jsonb,
+        '[{"kind":"count","param":"image_urls"},{"kind":"ratio","param":"canvas","field":"width","per":1024},{"kind":"table","param":"canvas","field":"background","entries":{"white":"1","black":"1","transparent":"1.5"},"field_default":"white"}]'::jsonb,
         'half_even', 1,
-        '0.5 × count(image_urls), half even to 1 places',
-        '{"layout":"grid","spacing":"0.5"}'::jsonb,
+        '0.5 × count(image_urls) × canvas.width/1024 × canvas.background{white: 1, black: 1, transparent: 1.5}, half even to 1 places',
+        '{"layout":"grid","spacing":"0.5","canvas":{"width":1024,"height":1024,"background":"white"}}'::jsonb,
         'acme/acme_collage.yaml'
     ),
     -- acme_upscale (models/acme/acme_upscale.yaml)

@@ -53,25 +53,24 @@ export function costOf(formula: CostFormula, params: { readonly [name: string]: 
   let numerator = formulaDecimal(formula.base);
   let denominator = 1n;
   for (const m of formula.multipliers) {
-    const value = Object.prototype.hasOwnProperty.call(params, m.param) ? params[m.param] : undefined;
-    if (value === undefined || value === null) {
-      throw new CostError(`cost needs param \`${m.param}\`, which is missing`);
-    }
+    // A field of an object param is named `param.field` in messages, as on the server.
+    const path = m.field === undefined ? m.param : `${m.param}.${m.field}`;
+    const value = factorValue(params, m.param, m.field, path);
     switch (m.kind) {
       case "table": {
         const key = tableKey(value);
         if (key === undefined) {
-          throw badValue(m.param, value, "not a table key");
+          throw badValue(path, value, "not a table key");
         }
-        const factor = Object.prototype.hasOwnProperty.call(m.factors, key) ? m.factors[key] : undefined;
+        const factor = own(m.factors, key);
         if (factor === undefined) {
-          throw badValue(m.param, value, "no factor for this value");
+          throw badValue(path, value, "no factor for this value");
         }
         numerator = multiply(numerator, formulaDecimal(factor));
         break;
       }
       case "ratio":
-        numerator = multiply(numerator, numeric(m.param, value));
+        numerator = multiply(numerator, numeric(path, value));
         denominator = checkI128(denominator * BigInt(m.per));
         break;
       case "count": {
@@ -81,7 +80,7 @@ export function costOf(formula: CostFormula, params: { readonly [name: string]: 
         } else if (isInteger(value)) {
           count = fromInteger(value);
         } else {
-          throw badValue(m.param, value, "not an integer or a list");
+          throw badValue(path, value, "not an integer or a list");
         }
         numerator = multiply(numerator, count);
         break;
@@ -89,6 +88,29 @@ export function costOf(formula: CostFormula, params: { readonly [name: string]: 
     }
   }
   return formatDecimal(roundDiv(numerator, denominator, formula.scale, formula.round));
+}
+
+function isRecord(value: unknown): value is { readonly [key: string]: unknown } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function own<T>(object: { readonly [key: string]: T }, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
+}
+
+/** The value a factor reads: the param, or the field of an object param; never absent. */
+function factorValue(params: { readonly [name: string]: unknown }, param: string, field: string | undefined, path: string): unknown {
+  let value = own(params, param);
+  if (field !== undefined && value !== undefined && value !== null) {
+    if (!isRecord(value)) {
+      throw badValue(path, value, "not an object");
+    }
+    value = own(value, field);
+  }
+  if (value === undefined || value === null) {
+    throw new CostError(`cost needs param \`${path}\`, which is missing`);
+  }
+  return value;
 }
 
 const I128_MAX = (1n << 127n) - 1n;

@@ -22,7 +22,8 @@ export type ModelId =
  * Params of `acme_collage`: Acme Collage.
  *
  * Sync fixture: an array param, an optional param without a default,
-a decimal, a UUID in the body and a header template.
+a decimal, a UUID in the body and a header template, an object param
+priced by its fields and an optional one_of.
  */
 export interface AcmeCollageParams {
   /** Images to combine. http(s) image URLs. At least 1 items. At most 4 items. */
@@ -35,6 +36,10 @@ export interface AcmeCollageParams {
   spacing?: DecimalString;
   /** Labels for search. At most 3 items. */
   tags?: readonly string[];
+  /** The canvas the images are laid on. An object of `width` (at least 256, at most 4096, a multiple of 256, required), `height` (at least 256, at most 4096, a multiple of 256, default: `1024`), `background` (default: `"white"`), `crop` (an exact decimal, such as `"0.5"`, at least 0.5, at most 2). Default: `{"width":1024,"height":1024,"background":"white"}`. */
+  canvas?: { width: number; height?: number; background?: "white" | "black" | "transparent"; crop?: DecimalString };
+  /** A frame around each image. One of the options `style`, `width`, `custom`. `width`: at least 0, at most 64. `custom`: an object of `width` (at least 1, at most 64, required), `color` (at least 7 characters, at most 7 characters, default: `"#000000"`). */
+  frame?: "none" | "thin" | "bold" | number | { width: number; color?: string };
 }
 
 /**
@@ -81,7 +86,7 @@ export type ParamsFor<Id extends ModelId> = ParamsById[Id];
 
 /** The params of each model that have a default. */
 export interface DefaultedParamsById {
-  acme_collage: "layout" | "spacing";
+  acme_collage: "layout" | "spacing" | "canvas";
   acme_upscale: "factor";
   kie_like_video: "resolution" | "duration" | "watermark";
 }
@@ -109,7 +114,7 @@ export const MODELS = {
   acme_collage: {
     id: "acme_collage",
     displayName: "Acme Collage",
-    description: "Sync fixture: an array param, an optional param without a default,\na decimal, a UUID in the body and a header template.",
+    description: "Sync fixture: an array param, an optional param without a default,\na decimal, a UUID in the body and a header template, an object param\npriced by its fields and an optional one_of.",
     provider: "acme",
     contentType: "image",
     enabled: true,
@@ -120,6 +125,8 @@ export const MODELS = {
       base: "0.5",
       multipliers: [
         { kind: "count", param: "image_urls" },
+        { kind: "ratio", param: "canvas", field: "width", per: 1024 },
+        { kind: "table", param: "canvas", field: "background", factors: { white: "1", black: "1", transparent: "1.5" } },
       ],
       round: "half_even",
       scale: 1,
@@ -130,6 +137,8 @@ export const MODELS = {
       { name: "layout", type: "enum", values: ["grid", "2x2", "16:9", "strip"], required: false, default: "grid", description: "How images are placed." },
       { name: "spacing", type: "decimal", min: "0", max: "1", step: "0.25", required: false, default: "0.5", description: "Gap between images." },
       { name: "tags", type: "array", items: "string", maxItems: 3, required: false, description: "Labels for search." },
+      { name: "canvas", type: "object", fields: [{ name: "width", type: "integer", min: 256, max: 4096, step: 256, required: true, description: "Width in pixels." }, { name: "height", type: "integer", min: 256, max: 4096, step: 256, required: false, default: 1024, description: "Height in pixels." }, { name: "background", type: "enum", values: ["white", "black", "transparent"], required: false, default: "white", description: "Fill behind the images." }, { name: "crop", type: "decimal", min: "0.5", max: "2", required: false, description: "Aspect ratio to crop to." }], required: false, default: {"width":1024,"height":1024,"background":"white"}, description: "The canvas the images are laid on." },
+      { name: "frame", type: "one_of", options: [{ name: "style", type: "enum", values: ["none", "thin", "bold"], required: false, description: "A named style." }, { name: "width", type: "integer", min: 0, max: 64, required: false, description: "A plain frame this many pixels wide." }, { name: "custom", type: "object", fields: [{ name: "width", type: "integer", min: 1, max: 64, required: true }, { name: "color", type: "string", minLength: 7, maxLength: 7, required: false, default: "#000000", description: "A hex color." }], required: false }], required: false, description: "A frame around each image." },
     ],
   },
   acme_upscale: {

@@ -54,6 +54,95 @@ export const PARAMS_SCHEMAS = {
         },
         "maxItems": 3,
         "description": "Labels for search."
+      },
+      "canvas": {
+        "type": "object",
+        "properties": {
+          "width": {
+            "type": "integer",
+            "minimum": 256,
+            "maximum": 4096,
+            "multipleOf": 256,
+            "description": "Width in pixels."
+          },
+          "height": {
+            "type": "integer",
+            "minimum": 256,
+            "maximum": 4096,
+            "multipleOf": 256,
+            "description": "Height in pixels.",
+            "default": 1024
+          },
+          "background": {
+            "type": "string",
+            "enum": [
+              "white",
+              "black",
+              "transparent"
+            ],
+            "description": "Fill behind the images.",
+            "default": "white"
+          },
+          "crop": {
+            "type": "string",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
+            "description": "Aspect ratio to crop to. A decimal at least 0.5, at most 2."
+          }
+        },
+        "required": [
+          "width"
+        ],
+        "additionalProperties": false,
+        "description": "The canvas the images are laid on.",
+        "default": {
+          "width": 1024,
+          "height": 1024,
+          "background": "white"
+        }
+      },
+      "frame": {
+        "oneOf": [
+          {
+            "type": "string",
+            "enum": [
+              "none",
+              "thin",
+              "bold"
+            ],
+            "description": "A named style.",
+            "title": "style"
+          },
+          {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 64,
+            "description": "A plain frame this many pixels wide.",
+            "title": "width"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "width": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 64
+              },
+              "color": {
+                "type": "string",
+                "minLength": 7,
+                "maxLength": 7,
+                "description": "A hex color.",
+                "default": "#000000"
+              }
+            },
+            "required": [
+              "width"
+            ],
+            "additionalProperties": false,
+            "title": "custom"
+          }
+        ],
+        "description": "A frame around each image."
       }
     },
     "required": [

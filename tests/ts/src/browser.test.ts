@@ -138,3 +138,33 @@ test("see validation errors with the registry's messages", async () => {
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, "page.png"), fullPage: true });
 });
+
+test("a one_of param: a preset, or a custom size with its own fields", async () => {
+  await page.selectOption("[data-testid=model]", "fal_flux_schnell");
+  await page.fill("[data-testid=param-prompt]", "A red apple");
+  assert.equal(await page.inputValue("[data-testid=param-image_size]"), "value:landscape_4_3");
+  assert.deepEqual(await violations(), []);
+  assert.equal(await cost(), "1 credits");
+
+  // The custom option shows its fields; their violations name the field and show at the param.
+  const width = "[data-testid='param-image_size.custom.width']";
+  const height = "[data-testid='param-image_size.custom.height']";
+  assert.equal(await page.isVisible(width), false);
+  await page.selectOption("[data-testid=param-image_size]", "option:custom");
+  assert.equal(await page.isVisible(width), true);
+  await page.fill(width, "1024");
+  assert.deepEqual(await violations(), ["image_size.height is required"]);
+  assert.equal(await page.locator("[data-testid=error-image_size]").textContent(), "image_size.height is required");
+  await page.fill(height, "32");
+  assert.deepEqual(await violations(), ["image_size.height must be at least 64 (got 32)"]);
+  await page.fill(height, "768");
+  assert.deepEqual(await violations(), []);
+  await page.fill("[data-testid=param-num_images]", "2");
+  assert.equal(await cost(), `${calculateCost("fal_flux_schnell", { prompt: "x", image_size: { width: 1024, height: 768 }, num_images: 2 })} credits`);
+  assert.equal(await cost(), "2 credits");
+
+  // Back to a preset.
+  await page.selectOption("[data-testid=param-image_size]", "value:square");
+  assert.equal(await page.isVisible(width), false);
+  assert.deepEqual(await violations(), []);
+});

@@ -60,6 +60,18 @@ export function typeTests(): void {
     void [resolution, filled, seed];
   }
 
+  // A one_of takes any of its options: a preset or a custom size.
+  calculateCost("fal_flux_schnell", { prompt: "x", image_size: "square_hd" });
+  calculateCost("fal_flux_schnell", { prompt: "x", image_size: { width: 1024, height: 768 } });
+  // @ts-expect-error "square_xl" is not a preset
+  calculateCost("fal_flux_schnell", { prompt: "x", image_size: "square_xl" });
+  // @ts-expect-error a custom size needs its height
+  calculateCost("fal_flux_schnell", { prompt: "x", image_size: { width: 1024 } });
+  // @ts-expect-error a custom size has no depth
+  calculateCost("fal_flux_schnell", { prompt: "x", image_size: { width: 1024, height: 768, depth: 1 } });
+  // @ts-expect-error a number is none of the options
+  calculateCost("fal_flux_schnell", { prompt: "x", image_size: 1024 });
+
   // A dynamic id narrows nothing but still type-checks against the union.
   const dynamic: ModelId = "nano_banana";
   void validateParams(dynamic, {});

@@ -1,9 +1,9 @@
 //! The data half of generated Rust: per model a `static INFO: ModelInfo`, per provider a
 //! `ProviderInfo` static, both interpreted by `registry-core`.
 
-use super::ModelView;
 use super::names::screaming;
 use super::out::{Out, duration, lit, opt};
+use super::{ModelView, Shape};
 use crate::emit::{cost_formula, human_duration};
 use crate::ir::{
     self, Auth, Multiplier, OutputKind, ParamKind, Placeholder, RuntimeValue, Segment, Template,
@@ -84,41 +84,13 @@ pub fn model(o: &mut Out, view: &ModelView<'_>, provider: &ir::Provider) {
         ))
     ));
     o.line("params: &[");
-    for p in &m.params {
-        let name = lit(&p.name);
-        // A value set is its Rust enum's `VALUES`: written once.
-        let kind = match (view.fields.iter().find(|f| f.param.name == p.name), &p.kind) {
-            (Some(f), ParamKind::Enum { .. }) if f.enum_ty.is_some() => {
-                format!("Kind::Enum {{ values: {}::VALUES }}", f.base_ty())
-            }
-            (
-                Some(f),
-                ParamKind::Integer {
-                    min,
-                    max,
-                    step,
-                    values: Some(_),
-                },
-            ) if f.enum_ty.is_some() => {
-                let i = |v: Option<i64>| opt(v, |n| n.to_string());
-                format!(
-                    "Kind::Integer {{ min: {}, max: {}, step: {}, values: Some({}::VALUES) }}",
-                    i(*min),
-                    i(*max),
-                    i(*step),
-                    f.base_ty()
-                )
-            }
-            _ => kind(&p.kind),
-        };
-        o.line(&match &p.default {
-            Some(d) => format!(
-                "ParamRule::with_default({name}, {}, {kind}),",
-                lit(&d.to_string())
-            ),
-            None if p.required => format!("ParamRule::required({name}, {kind}),"),
-            None => format!("ParamRule::optional({name}, {kind}),"),
-        });
+    for f in &view.fields {
+        let p = f.param;
+        let kind = kind_expr(&p.kind, &f.shape);
+        o.line(&format!(
+            "{},",
+            rule_expr(&p.name, p.required, p.default.as_ref(), &kind)
+        ));
     }
     o.line("],");
     formula(o, &m.cost);
@@ -210,6 +182,45 @@ fn reading(o: &mut Out, r: &ir::Reading) {
     ));
 }
 
+/// The rule of a param or an object's field: `ParamRule::required("name", <kind>)`.
+pub(super) fn rule_expr(
+    name: &str,
+    required: bool,
+    default: Option<&serde_json::Value>,
+    kind: &str,
+) -> String {
+    let name = lit(name);
+    match default {
+        Some(d) => format!(
+            "ParamRule::with_default({name}, {}, {kind})",
+            lit(&d.to_string())
+        ),
+        None if required => format!("ParamRule::required({name}, {kind})"),
+        None => format!("ParamRule::optional({name}, {kind})"),
+    }
+}
+
+/// The core kind of a value of `kind` in `shape`. A value set is its Rust enum's `VALUES`, an
+/// object's fields its struct's `FIELDS`, a one_of's options its enum's `OPTIONS`: each
+/// written once.
+pub(super) fn kind_expr(kind: &ParamKind, shape: &Shape<'_>) -> String {
+    let i = |v: &Option<i64>| opt(*v, |n| n.to_string());
+    match (shape, kind) {
+        (Shape::Enum { ty, .. }, ParamKind::Enum { .. }) => {
+            format!("Kind::Enum {{ values: {ty}::VALUES }}")
+        }
+        (Shape::Enum { ty, .. }, ParamKind::Integer { min, max, step, .. }) => format!(
+            "Kind::Integer {{ min: {}, max: {}, step: {}, values: Some({ty}::VALUES) }}",
+            i(min),
+            i(max),
+            i(step)
+        ),
+        (Shape::Object(o), _) => format!("Kind::Object {{ fields: {}::FIELDS }}", o.ty),
+        (Shape::OneOf { ty, .. }, _) => format!("Kind::OneOf {{ options: {ty}::OPTIONS }}"),
+        _ => self::kind(kind),
+    }
+}
+
 fn kind(kind: &ParamKind) -> String {
     let n = |v: Option<u32>| opt(v, |n| n.to_string());
     let i = |v: Option<i64>| opt(v, |n| n.to_string());
@@ -262,6 +273,11 @@ fn kind(kind: &ParamKind) -> String {
                 n(*max_items)
             )
         }
+        // Objects and one_ofs always have a type of their own, whose constant `kind_expr`
+        // names.
+        ParamKind::Object { .. } | ParamKind::OneOf { .. } => {
+            unreachable!("objects and one_ofs are written by kind_expr")
+        }
     }
 }
 
@@ -273,24 +289,24 @@ fn formula(o: &mut Out, cost: &ir::Cost) {
     } else {
         o.line("multipliers: &[");
         for m in &cost.multipliers {
+            // Core names a field of an object param as `param.field`.
+            let param = lit(&m.path());
             o.line(&match m {
-                Multiplier::Table { param, entries } => {
+                Multiplier::Table { entries, .. } => {
                     let e: Vec<String> = entries
                         .iter()
                         .map(|(k, v)| format!("({}, {})", lit(k), lit(v)))
                         .collect();
                     format!(
-                        "cost::Multiplier::Table {{ param: {}, entries: &[{}] }},",
-                        lit(param),
+                        "cost::Multiplier::Table {{ param: {param}, entries: &[{}] }},",
                         e.join(", ")
                     )
                 }
-                Multiplier::Ratio { param, per } => format!(
-                    "cost::Multiplier::Ratio {{ param: {}, per: {per} }},",
-                    lit(param)
-                ),
-                Multiplier::Count { param } => {
-                    format!("cost::Multiplier::Count {{ param: {} }},", lit(param))
+                Multiplier::Ratio { per, .. } => {
+                    format!("cost::Multiplier::Ratio {{ param: {param}, per: {per} }},")
+                }
+                Multiplier::Count { .. } => {
+                    format!("cost::Multiplier::Count {{ param: {param} }},")
                 }
             });
         }

@@ -30,6 +30,8 @@ mod out;
 mod registry;
 mod typed;
 
+use std::collections::BTreeSet;
+
 use super::{EmitError, HEADER};
 use crate::ir::{self, Param, ParamKind};
 use crate::write::Files;
@@ -174,30 +176,34 @@ impl<'a> ModelView<'a> {
         let params_ty = format!("{base}Params");
         let builder_ty = format!("{base}ParamsBuilder");
         let reserved = [base.clone(), params_ty.clone(), builder_ty.clone()];
-        let fields = model
+        // The params' own types are named first (the param in pascal case, `Value` appended
+        // when that is taken), then the types inside objects and one_ofs, each unique.
+        let mut taken: BTreeSet<String> = reserved.iter().cloned().collect();
+        let tops: Vec<Option<String>> = model
             .params
             .iter()
             .map(|param| {
-                let values: Option<Vec<String>> = match &param.kind {
-                    ParamKind::Enum { values } => Some(values.clone()),
-                    ParamKind::Integer {
-                        values: Some(values),
-                        ..
-                    } => Some(values.iter().map(|v| int_variant_value(*v)).collect()),
-                    _ => None,
-                };
-                let enum_ty = values.map(|values| {
+                needs_type(&param.kind).then(|| {
                     let mut name = names::pascal(&param.name);
                     if reserved.contains(&name) || TAKEN.contains(&name.as_str()) {
                         name.push_str("Value");
                     }
-                    (name, names::variants(&values))
-                });
-                Field {
-                    param,
-                    ident: names::ident(&param.name),
-                    enum_ty,
-                }
+                    taken.insert(name.clone());
+                    name
+                })
+            })
+            .collect();
+        let fields = model
+            .params
+            .iter()
+            .zip(tops)
+            .map(|(param, top)| Field {
+                param,
+                ident: names::ident(&param.name),
+                shape: match top {
+                    Some(ty) => Shape::named(&param.kind, ty, &mut taken),
+                    None => Shape::Plain,
+                },
             })
             .collect();
         ModelView {
@@ -211,6 +217,35 @@ impl<'a> ModelView<'a> {
     }
 }
 
+/// Whether a value of `kind` has a type of its own: an enum, a struct or a one_of's enum.
+fn needs_type(kind: &ParamKind) -> bool {
+    matches!(
+        kind,
+        ParamKind::Enum { .. }
+            | ParamKind::Integer {
+                values: Some(_),
+                ..
+            }
+            | ParamKind::Object { .. }
+            | ParamKind::OneOf { .. }
+    )
+}
+
+/// `base`, or `base` with `Value` (then a number) appended when it is taken; now taken.
+fn claim(taken: &mut BTreeSet<String>, base: String) -> String {
+    let mut name = base.clone();
+    if taken.contains(&name) || TAKEN.contains(&name.as_str()) {
+        name.push_str("Value");
+    }
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}Value{n}");
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
+}
+
 /// The text an integer value's variant is named from: `5` -> `V5`, `-1` -> `Minus1`.
 fn int_variant_value(v: i64) -> String {
     if v < 0 {
@@ -220,15 +255,188 @@ fn int_variant_value(v: i64) -> String {
     }
 }
 
+/// The Rust shape of a param, an object's field or a one_of's option.
+pub(crate) enum Shape<'a> {
+    /// A plain Rust type (`String`, `i64`, `bool`, `Decimal`, `Vec<String>`).
+    Plain,
+    /// An enum of the values (string values or integer values), with one variant per value.
+    Enum {
+        /// Type name.
+        ty: String,
+        /// Variant names, one per value, in order.
+        variants: Vec<String>,
+    },
+    /// A struct of an object.
+    Object(ObjectTy<'a>),
+    /// An enum of a one_of's options.
+    OneOf {
+        /// Type name.
+        ty: String,
+        /// One variant per option, in order.
+        variants: Vec<Variant<'a>>,
+    },
+}
+
+/// The struct of an object param or option.
+pub(crate) struct ObjectTy<'a> {
+    /// Type name.
+    pub ty: String,
+    /// One member per field, in order.
+    pub members: Vec<Member<'a>>,
+}
+
+/// A field of an object as a struct member.
+pub(crate) struct Member<'a> {
+    /// The field.
+    pub field: &'a ir::Field,
+    /// Member name.
+    pub ident: String,
+    /// Its shape: plain or an enum.
+    pub shape: Shape<'a>,
+}
+
+/// An option of a one_of as an enum variant.
+pub(crate) struct Variant<'a> {
+    /// The option.
+    pub option: &'a ir::OneOfOption,
+    /// Variant name.
+    pub variant: String,
+    /// The shape of the value it holds: plain, an enum or a struct.
+    pub shape: Shape<'a>,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape of a value of `kind` named `ty` (whose nested types are named after it,
+    /// `ImageSizeCustom` for the `custom` option of `ImageSize`).
+    fn named(kind: &'a ParamKind, ty: String, taken: &mut BTreeSet<String>) -> Shape<'a> {
+        match kind {
+            ParamKind::Enum { values } => Shape::Enum {
+                ty,
+                variants: names::variants(values),
+            },
+            ParamKind::Integer {
+                values: Some(values),
+                ..
+            } => {
+                let values: Vec<String> = values.iter().map(|v| int_variant_value(*v)).collect();
+                Shape::Enum {
+                    ty,
+                    variants: names::variants(&values),
+                }
+            }
+            ParamKind::Object { fields } => {
+                let members = fields
+                    .iter()
+                    .map(|field| Member {
+                        field,
+                        ident: names::ident(&field.name),
+                        shape: Shape::nested(&ty, &field.name, &field.kind, taken),
+                    })
+                    .collect();
+                Shape::Object(ObjectTy { ty, members })
+            }
+            ParamKind::OneOf { options } => {
+                let names: Vec<String> = options.iter().map(|o| o.name.clone()).collect();
+                let variants = unique_pascal(&names)
+                    .into_iter()
+                    .zip(options)
+                    .map(|(variant, option)| Variant {
+                        option,
+                        shape: Shape::nested(&ty, &option.name, &option.kind, taken),
+                        variant,
+                    })
+                    .collect();
+                Shape::OneOf { ty, variants }
+            }
+            _ => Shape::Plain,
+        }
+    }
+
+    /// The shape of a field or option `name` inside the type `outer`.
+    fn nested(
+        outer: &str,
+        name: &str,
+        kind: &'a ParamKind,
+        taken: &mut BTreeSet<String>,
+    ) -> Shape<'a> {
+        if !needs_type(kind) {
+            return Shape::Plain;
+        }
+        let ty = claim(taken, format!("{outer}{}", names::pascal(name)));
+        Shape::named(kind, ty, taken)
+    }
+
+    /// The type name, for shapes with a type of their own.
+    pub fn ty(&self) -> Option<&str> {
+        match self {
+            Shape::Plain => None,
+            Shape::Enum { ty, .. } | Shape::OneOf { ty, .. } => Some(ty),
+            Shape::Object(o) => Some(&o.ty),
+        }
+    }
+
+    /// The Rust type of a value of `kind` in this shape.
+    pub fn rust_ty<'s>(&'s self, kind: &ParamKind) -> &'s str {
+        if let Some(ty) = self.ty() {
+            return ty;
+        }
+        match kind {
+            ParamKind::String { .. } | ParamKind::ImageUrl => "String",
+            ParamKind::Decimal { .. } => "registry_core::Decimal",
+            ParamKind::Integer { .. } => "i64",
+            ParamKind::Boolean => "bool",
+            ParamKind::Array { .. } => "Vec<String>",
+            // These always have a type of their own.
+            ParamKind::Enum { .. } | ParamKind::Object { .. } | ParamKind::OneOf { .. } => "String",
+        }
+    }
+
+    /// The variant name of an enum value, for enum shapes.
+    pub fn variant(&self, kind: &ParamKind, value: &serde_json::Value) -> Option<&str> {
+        let Shape::Enum { variants, .. } = self else {
+            return None;
+        };
+        let i = match kind {
+            ParamKind::Enum { values } => values
+                .iter()
+                .position(|v| Some(v.as_str()) == value.as_str()),
+            ParamKind::Integer {
+                values: Some(values),
+                ..
+            } => values.iter().position(|v| Some(*v) == value.as_i64()),
+            _ => None,
+        }?;
+        Some(&variants[i])
+    }
+}
+
+/// Pascal-case names for distinct snake_case names, made unique with a number.
+fn unique_pascal(names: &[String]) -> Vec<String> {
+    let mut taken = BTreeSet::new();
+    names
+        .iter()
+        .map(|n| {
+            let base = names::pascal(n);
+            let mut name = base.clone();
+            let mut i = 2;
+            while !taken.insert(name.clone()) {
+                name = format!("{base}{i}");
+                i += 1;
+            }
+            name
+        })
+        .collect()
+}
+
 /// One param as a Rust field.
 pub(crate) struct Field<'a> {
     /// The param.
     pub param: &'a Param,
     /// Field name.
     pub ident: String,
-    /// Enum type and its variants (one per value, in order), for enum params and integer
-    /// params with a value set.
-    pub enum_ty: Option<(String, Vec<String>)>,
+    /// Its shape: a plain type, an enum (enum params and integer params with a value set), a
+    /// struct (object params) or an enum of options (one_of params).
+    pub shape: Shape<'a>,
 }
 
 impl Field<'_> {
@@ -239,18 +447,7 @@ impl Field<'_> {
 
     /// The value type, without the `Option` of optional params.
     pub fn base_ty(&self) -> &str {
-        if let Some((ty, _)) = &self.enum_ty {
-            return ty;
-        }
-        match &self.param.kind {
-            ParamKind::String { .. } | ParamKind::ImageUrl => "String",
-            ParamKind::Decimal { .. } => "registry_core::Decimal",
-            ParamKind::Integer { .. } => "i64",
-            ParamKind::Boolean => "bool",
-            ParamKind::Array { .. } => "Vec<String>",
-            // Enums always have an enum type.
-            ParamKind::Enum { .. } => "String",
-        }
+        self.shape.rust_ty(&self.param.kind)
     }
 
     /// The field type.
@@ -264,7 +461,7 @@ impl Field<'_> {
 
     /// Held as a `String` (borrowed as `&str`).
     pub fn is_text(&self) -> bool {
-        self.enum_ty.is_none()
+        matches!(self.shape, Shape::Plain)
             && matches!(
                 self.param.kind,
                 ParamKind::String { .. } | ParamKind::ImageUrl
@@ -276,19 +473,8 @@ impl Field<'_> {
         matches!(self.param.kind, ParamKind::Array { .. })
     }
 
-    /// The variant for a default value, for enum-typed fields.
-    pub fn variant(&self, value: &serde_json::Value) -> Option<&str> {
-        let (_, variants) = self.enum_ty.as_ref()?;
-        let i = match &self.param.kind {
-            ParamKind::Enum { values } => values
-                .iter()
-                .position(|v| Some(v.as_str()) == value.as_str()),
-            ParamKind::Integer {
-                values: Some(values),
-                ..
-            } => values.iter().position(|v| Some(*v) == value.as_i64()),
-            _ => None,
-        }?;
-        Some(&variants[i])
+    /// A struct or an enum of options: borrowed by getters, not copied.
+    pub fn is_compound(&self) -> bool {
+        matches!(self.shape, Shape::Object(_) | Shape::OneOf { .. })
     }
 }

@@ -2,19 +2,29 @@
 //!
 //! Required params are arguments of `new`/`builder`, so a missing one does not compile; enum
 //! params and integer params with a value set are Rust enums, so an unknown value does not
-//! compile. Bounds (length, range, step) are checked by `registry_core::params` when params are
-//! built or deserialized, so messages are the same as on the dynamic path and in TypeScript.
+//! compile. An object param is a struct with a public member per field; a one_of param is an
+//! enum with a variant per option, each holding the option's type, with `From` each of them
+//! (setters take `impl Into<...>`, so `.image_size(ImageSizePreset::Square)` reads as the
+//! choice it is). Bounds (length, range, step, an object's fields) are checked by
+//! `registry_core::params` when params are built or deserialized, so messages are the same as
+//! on the dynamic path and in TypeScript.
 
 use serde_json::Value;
 
+use super::data::{kind_expr, rule_expr};
 use super::out::{Out, lit};
-use super::{Field, ModelView};
+use super::{Field, ModelView, ObjectTy, Shape, Variant};
 use crate::ir::{ItemType, ParamKind};
 
 /// Every params item of one model.
 pub fn items(o: &mut Out, view: &ModelView<'_>) {
     for field in &view.fields {
-        enum_item(o, field);
+        let p = field.param;
+        let doc = describe(
+            p.description.as_deref(),
+            format!("Values of the `{}` param.", p.name),
+        );
+        shape_items(o, &field.shape, &p.kind, &p.name, doc);
     }
     params_struct(o, view);
     builder(o, view);
@@ -44,9 +54,31 @@ fn describe(description: Option<&str>, fallback: String) -> Vec<String> {
 /// The doc lines of a param: its description, then its bounds and default.
 fn field_doc(field: &Field<'_>) -> Vec<String> {
     let p = field.param;
-    let mut lines = describe(p.description.as_deref(), format!("The `{}` param.", p.name));
+    doc_lines(
+        p.description.as_deref(),
+        format!("The `{}` param.", p.name),
+        &p.kind,
+        &field.shape,
+        p.required,
+        p.default.as_ref(),
+        p.send_as_string,
+    )
+}
+
+/// Doc lines of a param or an object's field: its description (else `fallback`), then a
+/// line of facts (bounds, how it is sent, default).
+fn doc_lines(
+    description: Option<&str>,
+    fallback: String,
+    kind: &ParamKind,
+    shape: &Shape<'_>,
+    required: bool,
+    default: Option<&Value>,
+    send_as_string: bool,
+) -> Vec<String> {
+    let mut lines = describe(description, fallback);
     let mut facts = Vec::new();
-    match &p.kind {
+    match kind {
         ParamKind::String {
             min_length,
             max_length,
@@ -97,14 +129,36 @@ fn field_doc(field: &Field<'_>) -> Vec<String> {
                 max_items.map(|n| n.to_string()),
             ));
         }
+        ParamKind::Object { fields } => {
+            let names: Vec<String> = fields.iter().map(|f| format!("`{}`", f.name)).collect();
+            facts.push(format!("An object of {}.", names.join(", ")));
+        }
+        ParamKind::OneOf { .. } => {
+            if let Shape::OneOf { variants, .. } = shape {
+                let choices: Vec<String> = variants
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "`{}` ([`{}`])",
+                            v.option.name,
+                            v.shape.rust_ty(&v.option.kind)
+                        )
+                    })
+                    .collect();
+                facts.push(format!(
+                    "One of {}, chosen by the value's JSON type.",
+                    choices.join(", ")
+                ));
+            }
+        }
         ParamKind::Enum { .. } | ParamKind::Boolean => {}
     }
-    if p.send_as_string {
+    if send_as_string {
         facts.push("Sent to the provider as a JSON string.".to_owned());
     }
-    match &p.default {
+    match default {
         Some(d) => facts.push(format!("Default: `{}`.", show(d))),
-        None if p.required => facts.push("Required.".to_owned()),
+        None if required => facts.push("Required.".to_owned()),
         None => facts.push("Optional: left out of the request when not set.".to_owned()),
     }
     let facts: Vec<String> = facts.into_iter().filter(|f| !f.is_empty()).collect();
@@ -135,13 +189,21 @@ fn show(v: &Value) -> String {
     }
 }
 
-/// The enum of an enum param or of an integer param with a value set.
-fn enum_item(o: &mut Out, field: &Field<'_>) {
-    let Some((ty, variants)) = &field.enum_ty else {
-        return;
-    };
-    let p = field.param;
-    let (mac, values): (&str, Vec<String>) = match &p.kind {
+/// The types of a value of `kind` in `shape`: nothing for a plain type; an enum; an object's
+/// struct (after its members' enums); a one_of's enum (after its options' types). `param`
+/// names the param in the rules' messages.
+fn shape_items(o: &mut Out, shape: &Shape<'_>, kind: &ParamKind, param: &str, doc: Vec<String>) {
+    match shape {
+        Shape::Plain => {}
+        Shape::Enum { ty, variants } => enum_item(o, ty, variants, kind, doc),
+        Shape::Object(object) => object_item(o, object, param, doc),
+        Shape::OneOf { ty, variants } => one_of_item(o, ty, variants, param, doc),
+    }
+}
+
+/// The enum of a value set: string values or integer values.
+fn enum_item(o: &mut Out, ty: &str, variants: &[String], kind: &ParamKind, doc: Vec<String>) {
+    let (mac, values): (&str, Vec<String>) = match kind {
         ParamKind::Enum { values } => ("str_enum", values.iter().map(|v| lit(v)).collect()),
         ParamKind::Integer {
             values: Some(values),
@@ -151,10 +213,7 @@ fn enum_item(o: &mut Out, field: &Field<'_>) {
     };
     o.blank();
     o.line(&format!("registry_core::{mac}! {{"));
-    o.docs(&describe(
-        p.description.as_deref(),
-        format!("Values of the `{}` param.", p.name),
-    ));
+    o.docs(&doc);
     // No `Default`: the spec's default is the builder's, documented on its setter.
     o.line(&format!("pub enum {ty} {{"));
     for (variant, value) in variants.iter().zip(&values) {
@@ -164,12 +223,150 @@ fn enum_item(o: &mut Out, field: &Field<'_>) {
     o.line("}");
 }
 
-/// How a field's value is written in Rust, for defaults.
-fn rust_value(field: &Field<'_>, v: &Value) -> String {
-    if let Some(variant) = field.variant(v) {
-        return format!("{}::{variant}", field.base_ty());
+/// The struct of an object, after the enums of its members.
+fn object_item(o: &mut Out, object: &ObjectTy<'_>, param: &str, doc: Vec<String>) {
+    for m in &object.members {
+        let f = m.field;
+        let doc = describe(
+            f.description.as_deref(),
+            format!("Values of the `{}` field of `{param}`.", f.name),
+        );
+        shape_items(o, &m.shape, &f.kind, param, doc);
     }
-    match (&field.param.kind, v) {
+    o.blank();
+    o.line("registry_core::object! {");
+    o.docs(&doc);
+    o.line(&format!("pub struct {} for {} {{", object.ty, lit(param)));
+    for m in &object.members {
+        let f = m.field;
+        o.docs(&doc_lines(
+            f.description.as_deref(),
+            format!("The `{}` field.", f.name),
+            &f.kind,
+            &m.shape,
+            f.required,
+            f.default.as_ref(),
+            false,
+        ));
+        let ty = m.shape.rust_ty(&f.kind);
+        let ty = if !f.required && f.default.is_none() {
+            format!("Option<{ty}>")
+        } else {
+            ty.to_owned()
+        };
+        let rule = rule_expr(
+            &f.name,
+            f.required,
+            f.default.as_ref(),
+            &kind_expr(&f.kind, &m.shape),
+        );
+        o.line(&format!("pub {}: {ty} = {rule},", m.ident));
+    }
+    o.line("}");
+    o.line("}");
+}
+
+/// The enum of a one_of, after the types of its options.
+fn one_of_item(o: &mut Out, ty: &str, variants: &[Variant<'_>], param: &str, doc: Vec<String>) {
+    for v in variants {
+        let opt = v.option;
+        let fallback = format!("The `{}` option of `{param}`.", opt.name);
+        shape_items(
+            o,
+            &v.shape,
+            &opt.kind,
+            param,
+            describe(opt.description.as_deref(), fallback),
+        );
+    }
+    o.blank();
+    o.line("registry_core::one_of! {");
+    o.docs(&doc);
+    o.line(&format!("pub enum {ty} for {} {{", lit(param)));
+    for v in variants {
+        let opt = v.option;
+        o.docs(&describe(
+            opt.description.as_deref(),
+            format!("The `{}` option.", opt.name),
+        ));
+        o.line(&format!(
+            "{}({}) = ({}, {}),",
+            v.variant,
+            v.shape.rust_ty(&opt.kind),
+            lit(&opt.name),
+            kind_expr(&opt.kind, &v.shape)
+        ));
+    }
+    o.line("}");
+    o.line("}");
+}
+
+/// A field's default as a Rust expression, pushed as `<before><expression><after>` (over
+/// several lines for a struct, as rustfmt lays it out).
+fn default_value(
+    o: &mut Out,
+    before: &str,
+    kind: &ParamKind,
+    shape: &Shape<'_>,
+    v: &Value,
+    after: &str,
+) {
+    if let (Some(ty), Some(variant)) = (shape.ty(), shape.variant(kind, v)) {
+        o.line(&format!("{before}{ty}::{variant}{after}"));
+        return;
+    }
+    match (shape, v) {
+        (Shape::Object(object), Value::Object(given)) => {
+            o.line(&format!("{before}{} {{", object.ty));
+            for m in &object.members {
+                let f = m.field;
+                let optional = !f.required && f.default.is_none();
+                match given.get(&f.name) {
+                    Some(x) if optional => {
+                        default_value(
+                            o,
+                            &format!("{}: Some(", m.ident),
+                            &f.kind,
+                            &m.shape,
+                            x,
+                            "),",
+                        );
+                    }
+                    Some(x) => {
+                        default_value(o, &format!("{}: ", m.ident), &f.kind, &m.shape, x, ",")
+                    }
+                    None => o.line(&format!("{}: None,", m.ident)),
+                }
+            }
+            o.line(&format!("}}{after}"));
+        }
+        (Shape::OneOf { ty, variants }, _) => {
+            let types = registry_core::params::JsonTypes::of(v);
+            let chosen = variants.iter().find(|var| {
+                !crate::rules::json_types(&var.option.kind)
+                    .intersection(types)
+                    .is_empty()
+            });
+            match chosen {
+                Some(var) => default_value(
+                    o,
+                    &format!("{before}{ty}::{}(", var.variant),
+                    &var.option.kind,
+                    &var.shape,
+                    v,
+                    &format!("){after}"),
+                ),
+                // Defaults are checked against an option before they get here.
+                None => o.line(&format!("{before}{}{after}", scalar_value(kind, v))),
+            }
+        }
+        _ => o.line(&format!("{before}{}{after}", scalar_value(kind, v))),
+    }
+}
+
+/// A scalar or list default as a Rust expression.
+fn scalar_value(kind: &ParamKind, v: &Value) -> String {
+    match (kind, v) {
         (ParamKind::Decimal { .. }, Value::String(s)) => {
             format!(
                 "registry_core::Decimal::from_str_exact({}).unwrap_or_default()",
@@ -246,10 +443,19 @@ fn params_struct(o: &mut Out, view: &ModelView<'_>) {
     ));
     o.line(&format!("{builder_ty}(Self {{"));
     for f in &view.fields {
+        if let Some(d) = f.param.default.as_ref().filter(|_| !f.param.required) {
+            default_value(
+                o,
+                &format!("{}: ", f.ident),
+                &f.param.kind,
+                &f.shape,
+                d,
+                ",",
+            );
+            continue;
+        }
         let value = if f.param.required {
             convert(f, &f.ident)
-        } else if let Some(d) = &f.param.default {
-            rust_value(f, d)
         } else {
             "None".to_owned()
         };
@@ -278,10 +484,13 @@ fn params_struct(o: &mut Out, view: &ModelView<'_>) {
     o.line("}");
 }
 
-/// The argument of a required param in `new` and `builder`.
+/// The argument of a param in `new`, `builder` and setters: text as `impl Into<String>`, a
+/// one_of as `impl Into<` its enum `>` (any option's type).
 fn arg(f: &Field<'_>) -> String {
     if f.is_text() {
         format!("{}: impl Into<String>", f.ident)
+    } else if matches!(f.shape, Shape::OneOf { .. }) {
+        format!("{}: impl Into<{}>", f.ident, f.base_ty())
     } else {
         format!("{}: {}", f.ident, f.base_ty())
     }
@@ -289,7 +498,7 @@ fn arg(f: &Field<'_>) -> String {
 
 /// The stored value of an argument named `name`.
 fn convert(f: &Field<'_>, name: &str) -> String {
-    if f.is_text() {
+    if f.is_text() || matches!(f.shape, Shape::OneOf { .. }) {
         format!("{name}.into()")
     } else {
         name.to_owned()
@@ -299,6 +508,14 @@ fn convert(f: &Field<'_>, name: &str) -> String {
 /// A getter's return type and body.
 fn getter(f: &Field<'_>) -> (String, String) {
     let id = &f.ident;
+    if f.is_compound() {
+        let ty = f.base_ty();
+        return if f.optional() {
+            (format!("Option<&{ty}>"), format!("self.{id}.as_ref()"))
+        } else {
+            (format!("&{ty}"), format!("&self.{id}"))
+        };
+    }
     match (f.is_text(), f.is_list(), f.optional()) {
         (true, _, false) => ("&str".into(), format!("&self.{id}")),
         (true, _, true) => ("Option<&str>".into(), format!("self.{id}.as_deref()")),

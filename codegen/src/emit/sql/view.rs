@@ -239,8 +239,21 @@ fn model_row(model: &Model) -> Result<ModelRow, EmitError> {
         .iter()
         .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
         .collect();
-    let factors = serde_json::to_value(&model.cost.multipliers)
+    let mut factors = serde_json::to_value(&model.cost.multipliers)
         .map_err(|e| EmitError::Other(e.to_string()))?;
+    // SQL prices raw params: a factor on an object's field carries the field's default.
+    if let Value::Array(items) = &mut factors {
+        for (item, m) in items.iter_mut().zip(&model.cost.multipliers) {
+            let default = m.field().and_then(|field| {
+                let param = model.param(m.param())?;
+                let f = param.kind.fields().iter().find(|f| f.name == field)?;
+                f.default.clone()
+            });
+            if let (Value::Object(members), Some(d)) = (item, default) {
+                members.insert("field_default".into(), d);
+            }
+        }
+    }
     Ok(ModelRow {
         id_comment: model.id.replace(['\n', '\r'], " "),
         source_comment: model.source.replace(['\n', '\r'], " "),

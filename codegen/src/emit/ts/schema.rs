@@ -1,7 +1,9 @@
 //! A JSON Schema (2020-12) of each model's params, for form generators.
 //!
 //! It says what JSON Schema can say: types, lengths (JSON Schema counts code points, like the
-//! validation), integer bounds, enum values, item counts, defaults. Decimal bounds and steps
+//! validation), integer bounds, enum values, item counts, defaults, objects with their fields
+//! and no others (`additionalProperties: false`), and a one_of's options (`oneOf`: the options
+//! take different JSON types, so a valid value matches exactly one). Decimal bounds and steps
 //! cannot be expressed on strings; they are in the description, and `validateParams` checks
 //! them.
 
@@ -41,9 +43,14 @@ fn url_schema() -> Value {
 }
 
 fn property(p: &Param) -> Value {
+    schema_of(&p.kind, p.description.as_deref(), p.default.as_ref())
+}
+
+/// The schema of a param, field or option of `kind`.
+fn schema_of(kind: &ParamKind, description: Option<&str>, default: Option<&Value>) -> Value {
     let mut s = Map::new();
     let mut notes: Vec<String> = Vec::new();
-    match &p.kind {
+    match kind {
         ParamKind::String {
             min_length,
             max_length,
@@ -119,8 +126,39 @@ fn property(p: &Param) -> Value {
                 s.insert("maxItems".into(), json!(n));
             }
         }
+        ParamKind::Object { fields } => {
+            let mut properties = Map::new();
+            for f in fields {
+                properties.insert(
+                    f.name.clone(),
+                    schema_of(&f.kind, f.description.as_deref(), f.default.as_ref()),
+                );
+            }
+            let required: Vec<&str> = fields
+                .iter()
+                .filter(|f| f.required)
+                .map(|f| f.name.as_str())
+                .collect();
+            s.insert("type".into(), json!("object"));
+            s.insert("properties".into(), Value::Object(properties));
+            s.insert("required".into(), json!(required));
+            s.insert("additionalProperties".into(), json!(false));
+        }
+        ParamKind::OneOf { options } => {
+            let options: Vec<Value> = options
+                .iter()
+                .map(|o| {
+                    let mut option = schema_of(&o.kind, o.description.as_deref(), None);
+                    if let Value::Object(m) = &mut option {
+                        m.insert("title".into(), json!(o.name));
+                    }
+                    option
+                })
+                .collect();
+            s.insert("oneOf".into(), Value::Array(options));
+        }
     }
-    let mut description = p.description.clone().unwrap_or_default();
+    let mut description = description.unwrap_or_default().to_owned();
     if !notes.is_empty() {
         if !description.is_empty() {
             description.push(' ');
@@ -130,7 +168,7 @@ fn property(p: &Param) -> Value {
     if !description.is_empty() {
         s.insert("description".into(), json!(description));
     }
-    if let Some(d) = &p.default {
+    if let Some(d) = default {
         s.insert("default".into(), d.clone());
     }
     Value::Object(s)

@@ -141,7 +141,7 @@ pub(super) fn build(ir: &Registry) -> Result<View, EmitError> {
         .models
         .values()
         .flat_map(|m| &m.params)
-        .any(|p| matches!(p.kind, ParamKind::Decimal { .. }));
+        .any(|p| uses_decimal(&p.kind));
     let type_imports = if uses_decimal {
         "DecimalString, ModelInfo, ProviderInfo"
     } else {
@@ -228,22 +228,25 @@ fn model(m: &Model) -> Result<ModelView, EmitError> {
 }
 
 fn multiplier(m: &Multiplier) -> String {
+    let mut source = format!("param: {}", lit(m.param()));
+    if let Some(field) = m.field() {
+        source.push_str(&format!(", field: {}", lit(field)));
+    }
     match m {
-        Multiplier::Table { param, entries } => {
+        Multiplier::Table { entries, .. } => {
             let factors: Vec<String> = entries
                 .iter()
                 .map(|(k, v)| format!("{}: {}", key(k), lit(v)))
                 .collect();
             format!(
-                "{{ kind: \"table\", param: {}, factors: {{ {} }} }}",
-                lit(param),
+                "{{ kind: \"table\", {source}, factors: {{ {} }} }}",
                 factors.join(", ")
             )
         }
-        Multiplier::Ratio { param, per } => {
-            format!("{{ kind: \"ratio\", param: {}, per: {per} }}", lit(param))
+        Multiplier::Ratio { per, .. } => {
+            format!("{{ kind: \"ratio\", {source}, per: {per} }}")
         }
-        Multiplier::Count { param } => format!("{{ kind: \"count\", param: {} }}", lit(param)),
+        Multiplier::Count { .. } => format!("{{ kind: \"count\", {source} }}"),
     }
 }
 
@@ -263,13 +266,43 @@ fn param_type(kind: &ParamKind) -> String {
         ParamKind::Enum { values } => union(values.iter().map(|v| lit(v))),
         ParamKind::Boolean => "boolean".into(),
         ParamKind::Array { .. } => "readonly string[]".into(),
+        ParamKind::Object { fields } => {
+            let members: Vec<String> = fields
+                .iter()
+                .map(|f| {
+                    let optional = if f.required { "" } else { "?" };
+                    format!("{}{optional}: {}", key(&f.name), param_type(&f.kind))
+                })
+                .collect();
+            format!("{{ {} }}", members.join("; "))
+        }
+        ParamKind::OneOf { options } => union(options.iter().map(|o| param_type(&o.kind))),
+    }
+}
+
+/// Whether a value of `kind` may hold a decimal (whose type is `DecimalString`).
+fn uses_decimal(kind: &ParamKind) -> bool {
+    match kind {
+        ParamKind::Decimal { .. } => true,
+        ParamKind::Object { fields } => fields.iter().any(|f| uses_decimal(&f.kind)),
+        ParamKind::OneOf { options } => options.iter().any(|o| uses_decimal(&o.kind)),
+        _ => false,
     }
 }
 
 /// Constraint sentences for a param's doc comment.
 fn constraints(p: &Param) -> Vec<String> {
+    let mut out = kind_constraints(&p.kind);
+    if let Some(d) = &p.default {
+        out.push(format!("Default: `{}`.", json_lit(d)));
+    }
+    out
+}
+
+/// Constraint sentences of a kind: its bounds; an object's fields' and a one_of's options'.
+fn kind_constraints(kind: &ParamKind) -> Vec<String> {
     let mut out = Vec::new();
-    match &p.kind {
+    match kind {
         ParamKind::String {
             min_length,
             max_length,
@@ -320,12 +353,55 @@ fn constraints(p: &Param) -> Vec<String> {
                 out.push(format!("At most {n} items."));
             }
         }
+        ParamKind::Object { fields } => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|f| {
+                    let mut facts = kind_constraints(&f.kind);
+                    if f.required {
+                        facts.push("Required.".into());
+                    }
+                    if let Some(d) = &f.default {
+                        facts.push(format!("Default: `{}`.", json_lit(d)));
+                    }
+                    if facts.is_empty() {
+                        format!("`{}`", f.name)
+                    } else {
+                        format!("`{}` ({})", f.name, clause(&facts))
+                    }
+                })
+                .collect();
+            out.push(format!("An object of {}.", fields.join(", ")));
+        }
+        ParamKind::OneOf { options } => {
+            let names: Vec<String> = options.iter().map(|o| format!("`{}`", o.name)).collect();
+            out.push(format!("One of the options {}.", names.join(", ")));
+            for o in options {
+                let facts = kind_constraints(&o.kind);
+                if !facts.is_empty() {
+                    out.push(format!("`{}`: {}.", o.name, clause(&facts)));
+                }
+            }
+        }
         ParamKind::Enum { .. } | ParamKind::Boolean => {}
     }
-    if let Some(d) = &p.default {
-        out.push(format!("Default: `{}`.", json_lit(d)));
-    }
     out
+}
+
+/// Sentences as one clause: `At least 1. At most 4.` -> `at least 1, at most 4`.
+fn clause(sentences: &[String]) -> String {
+    sentences
+        .iter()
+        .map(|s| {
+            let s = s.trim_end_matches('.');
+            let mut chars = s.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn param_field(p: &Param) -> ParamView {
@@ -350,12 +426,30 @@ fn param_field(p: &Param) -> ParamView {
 
 /// The param's definition as a one-line object literal.
 fn param_def(p: &Param) -> String {
-    let mut parts = vec![format!("name: {}", lit(&p.name))];
+    def(
+        &p.name,
+        &p.kind,
+        p.required,
+        p.default.as_ref(),
+        p.description.as_deref(),
+    )
+}
+
+/// The definition of a param, an object's field or a one_of's option (named by its option
+/// name, never required, no default of its own) as a one-line object literal.
+fn def(
+    name: &str,
+    kind: &ParamKind,
+    required: bool,
+    default: Option<&Value>,
+    description: Option<&str>,
+) -> String {
+    let mut parts = vec![format!("name: {}", lit(name))];
     let opt_num = |name: &str, v: &Option<i64>| v.map(|n| format!("{name}: {n}"));
     let opt_u32 = |name: &str, v: &Option<u32>| v.map(|n| format!("{name}: {n}"));
     let opt_str =
         |name: &str, v: &Option<String>| v.as_ref().map(|s| format!("{name}: {}", lit(s)));
-    match &p.kind {
+    match kind {
         ParamKind::String {
             min_length,
             max_length,
@@ -402,12 +496,36 @@ fn param_def(p: &Param) -> String {
             parts.extend(opt_u32("minItems", min_items));
             parts.extend(opt_u32("maxItems", max_items));
         }
+        ParamKind::Object { fields } => {
+            parts.push("type: \"object\"".into());
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|f| {
+                    def(
+                        &f.name,
+                        &f.kind,
+                        f.required,
+                        f.default.as_ref(),
+                        f.description.as_deref(),
+                    )
+                })
+                .collect();
+            parts.push(format!("fields: [{}]", fields.join(", ")));
+        }
+        ParamKind::OneOf { options } => {
+            parts.push("type: \"one_of\"".into());
+            let options: Vec<String> = options
+                .iter()
+                .map(|o| def(&o.name, &o.kind, false, None, o.description.as_deref()))
+                .collect();
+            parts.push(format!("options: [{}]", options.join(", ")));
+        }
     }
-    parts.push(format!("required: {}", p.required));
-    if let Some(d) = &p.default {
+    parts.push(format!("required: {required}"));
+    if let Some(d) = default {
         parts.push(format!("default: {}", json_lit(d)));
     }
-    if let Some(d) = &p.description {
+    if let Some(d) = description {
         parts.push(format!("description: {}", lit(d)));
     }
     format!("{{ {} }}", parts.join(", "))

@@ -49,6 +49,68 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
             ));
             continue;
         }
+        // What the factor reads: the param, or a field of an object param.
+        let (path, kind) = match &mspec.field {
+            None => (p.name.clone(), &p.kind),
+            Some(field) => {
+                let ParamKind::Object { fields } = &p.kind else {
+                    let hint = if matches!(p.kind, ParamKind::OneOf { .. }) {
+                        "a `one_of`'s fields exist only when its value is the object option, so the cost would be undefined for the others: remove `field`"
+                    } else {
+                        "remove `field`: only `object` params have fields"
+                    };
+                    r.at(
+                        Code::MultiplierFieldNotObject,
+                        &format!("{at}/field"),
+                        format!(
+                            "a multiplier on a field needs an `object` param; `{}` is of type `{}`",
+                            p.name,
+                            p.kind.name()
+                        ),
+                    )
+                    .help(hint);
+                    continue;
+                };
+                let Some(f) = fields.iter().find(|f| &f.name == field) else {
+                    let names: Vec<&String> = fields.iter().map(|f| &f.name).collect();
+                    r.at(
+                        Code::MultiplierUnknownField,
+                        &format!("{at}/field"),
+                        format!("`{}` has no field `{field}`", p.name),
+                    )
+                    .expect(format!("one of {}", list(names)))
+                    .suggest(field, fields.iter().map(|f| f.name.as_str()));
+                    continue;
+                };
+                if !f.required && f.default.is_none() {
+                    r.at(
+                        Code::MultiplierOptionalParam,
+                        &format!("{at}/field"),
+                        format!("multiplier on `{}.{}`, which may be absent", p.name, f.name),
+                    )
+                    .help(format!(
+                        "give field `{}` a default or make it required, so the cost is always defined",
+                        f.name
+                    ));
+                    continue;
+                }
+                (format!("{}.{}", p.name, f.name), &f.kind)
+            }
+        };
+        // The hint for a multiplier kind that does not fit: for an object, its fields.
+        let kind_hint = |fallback: &str| -> String {
+            match kind {
+                ParamKind::Object { fields } => format!(
+                    "add `field:` to read one of `{path}`'s fields ({})",
+                    fields
+                        .iter()
+                        .map(|f| format!("`{}`", f.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => fallback.to_owned(),
+            }
+        };
         let kinds = [
             mspec.table.is_some(),
             mspec.per.is_some(),
@@ -60,7 +122,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
             continue;
         }
         if let Some(table) = &mspec.table {
-            let values: Option<Vec<String>> = match &p.kind {
+            let values: Option<Vec<String>> = match kind {
                 ParamKind::Enum { values } => Some(values.clone()),
                 ParamKind::Boolean => Some(vec!["false".into(), "true".into()]),
                 ParamKind::Integer {
@@ -69,8 +131,8 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
                 _ => None,
             };
             let Some(values) = values else {
-                r.at(Code::MultiplierParamKind, &format!("{at}/param"), format!("a `table` multiplier needs an enum, boolean or fixed-set integer param; `{}` is not", p.name))
-                    .help("use `per:` for a numeric ratio or `count: true` for a count");
+                r.at(Code::MultiplierParamKind, &format!("{at}/param"), format!("a `table` multiplier needs an enum, boolean or fixed-set integer param; `{path}` is not"))
+                    .help(kind_hint("use `per:` for a numeric ratio or `count: true` for a count"));
                 continue;
             };
             let mut entries = indexmap::IndexMap::new();
@@ -82,8 +144,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
                         format!("the table has no factor for `{v}`"),
                     )
                     .expect(format!(
-                        "a factor for every value of `{}`: {}",
-                        p.name,
+                        "a factor for every value of `{path}`: {}",
                         values.join(", ")
                     ))
                     .help(format!("add `\"{v}\": \"1\"` (or the right factor)"));
@@ -95,7 +156,7 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
                     r.at_key(
                         Code::TableUnknownValue,
                         &fat,
-                        format!("`{k}` is not a value of `{}`", p.name),
+                        format!("`{k}` is not a value of `{path}`"),
                     )
                     .expect(format!("one of {}", values.join(", ")))
                     .suggest(k, values.iter().map(String::as_str));
@@ -117,43 +178,41 @@ pub(super) fn cost(r: &mut Reporter<'_>, spec: &ModelSpec, params: &[Param]) -> 
             }
             multipliers.push(Multiplier::Table {
                 param: p.name.clone(),
+                field: mspec.field.clone(),
                 entries,
             });
         } else if let Some(per) = mspec.per {
-            if !matches!(
-                p.kind,
-                ParamKind::Integer { .. } | ParamKind::Decimal { .. }
-            ) {
+            if !matches!(kind, ParamKind::Integer { .. } | ParamKind::Decimal { .. }) {
                 r.at(
                     Code::MultiplierParamKind,
                     &format!("{at}/param"),
                     format!(
-                        "a `per` multiplier needs an integer or decimal param; `{}` is not",
-                        p.name
+                        "a `per` multiplier needs an integer or decimal param; `{path}` is not"
                     ),
                 )
-                .help("use `table:` to give each value its factor");
+                .help(kind_hint("use `table:` to give each value its factor"));
                 continue;
             }
             multipliers.push(Multiplier::Ratio {
                 param: p.name.clone(),
+                field: mspec.field.clone(),
                 per,
             });
         } else {
-            if !matches!(p.kind, ParamKind::Integer { .. } | ParamKind::Array { .. }) {
+            if !matches!(kind, ParamKind::Integer { .. } | ParamKind::Array { .. }) {
                 r.at(
                     Code::MultiplierParamKind,
                     &format!("{at}/param"),
                     format!(
-                        "a `count` multiplier needs an integer or array param; `{}` is not",
-                        p.name
+                        "a `count` multiplier needs an integer or array param; `{path}` is not"
                     ),
                 )
-                .help("use `table:` to give each value its factor");
+                .help(kind_hint("use `table:` to give each value its factor"));
                 continue;
             }
             multipliers.push(Multiplier::Count {
                 param: p.name.clone(),
+                field: mspec.field.clone(),
             });
         }
     }

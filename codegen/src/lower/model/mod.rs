@@ -22,7 +22,7 @@ use super::{Annotate, Reporter};
 use crate::diag::{Code, Diagnostics, did_you_mean};
 use crate::ir::{
     Cost, Execution, Model, Multiplier, Outputs, Param, ParamKind, Placeholder, ProviderCost,
-    Request, Response, RuntimeValue, Smoke,
+    Request, Response, RuntimeValue, Smoke, Template,
 };
 use crate::lower::template::{
     parse_segments, parse_template, segment_placeholders, template_placeholders,
@@ -174,6 +174,32 @@ pub(super) fn lower(
     let mut used = BTreeSet::new();
     if let Some(req) = &submit {
         collect_params(req, &mut used);
+        // An object has no text form: it is sent whole, as a JSON value.
+        for name in text_params(req) {
+            let Some(p) = params.iter().find(|p| p.name == name) else {
+                continue;
+            };
+            if matches!(p.kind, ParamKind::Object { .. } | ParamKind::OneOf { .. }) {
+                let place = find_in_text(&ex.submit, &name).map_or_else(
+                    || "/execution/submit".to_owned(),
+                    |p| format!("/execution/submit{p}"),
+                );
+                let what = match p.kind {
+                    ParamKind::Object { .. } => "an `object`",
+                    _ => "a `one_of` whose value may be an object",
+                };
+                r.at(
+                    Code::ObjectInText,
+                    &place,
+                    format!(
+                        "`{{{{ {name} }}}}` is inside text, but `{name}` is {what}, which has no text form"
+                    ),
+                )
+                .help(format!(
+                    "send it whole as a body value: `{name}: \"{{{{ {name} }}}}\"`"
+                ));
+            }
+        }
     }
     // Only when the request itself is sound: otherwise its own error explains the gap.
     for name in spec.params.keys().filter(|_| submit.is_some()) {

@@ -182,23 +182,38 @@ pub(super) fn request(
 
 /// Where in a request spec (relative pointer) the placeholder `name` is written.
 pub(super) fn find_placeholder(req: &RequestSpec, name: &str) -> Option<String> {
+    find_in(req, name, false)
+}
+
+/// Where in a request spec (relative pointer) the placeholder `name` is written inside text:
+/// in the path, a header, or a body string with more than the placeholder.
+pub(super) fn find_in_text(req: &RequestSpec, name: &str) -> Option<String> {
+    find_in(req, name, true)
+}
+
+fn find_in(req: &RequestSpec, name: &str, in_text: bool) -> Option<String> {
     fn mentions(text: &str, name: &str) -> bool {
         text.split("{{")
             .skip(1)
             .any(|rest| rest.split("}}").next().map(str::trim) == Some(name))
     }
-    fn walk(v: &Value, name: &str, at: String) -> Option<String> {
+    fn alone(text: &str) -> bool {
+        let t = text.trim();
+        t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1
+    }
+    fn walk(v: &Value, name: &str, at: String, in_text: bool) -> Option<String> {
         match v {
-            Value::String(s) if mentions(s, name) => Some(at),
+            Value::String(s) if mentions(s, name) && !(in_text && alone(s)) => Some(at),
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .find_map(|(i, x)| walk(x, name, format!("{at}/{i}"))),
+                .find_map(|(i, x)| walk(x, name, format!("{at}/{i}"), in_text)),
             Value::Object(m) => m.iter().find_map(|(k, x)| {
                 walk(
                     x,
                     name,
                     format!("{at}/{}", crate::spec::yaml::escape_token(k)),
+                    in_text,
                 )
             }),
             _ => None,
@@ -215,7 +230,37 @@ pub(super) fn find_placeholder(req: &RequestSpec, name: &str) -> Option<String> 
     }
     req.body
         .as_ref()
-        .and_then(|b| walk(b, name, "/body".into()))
+        .and_then(|b| walk(b, name, "/body".into(), in_text))
+}
+
+/// The params a request shows inside text: in its path, its headers, and body strings with
+/// more than the placeholder. Each once, in the order they are first met.
+pub(super) fn text_params(req: &Request) -> Vec<String> {
+    fn body(t: &Template, out: &mut Vec<Placeholder>) {
+        match t {
+            Template::Text(segs) => segment_placeholders(segs, out),
+            Template::Object(members) => members.iter().for_each(|(_, t)| body(t, out)),
+            Template::Array(items) => items.iter().for_each(|t| body(t, out)),
+            Template::Literal(_) | Template::Value(_) => {}
+        }
+    }
+    let mut found = Vec::new();
+    segment_placeholders(&req.path, &mut found);
+    for h in req.headers.values() {
+        segment_placeholders(h, &mut found);
+    }
+    if let Some(b) = &req.body {
+        body(b, &mut found);
+    }
+    let mut names: Vec<String> = Vec::new();
+    for p in found {
+        if let Placeholder::Param(n) = p {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    names
 }
 
 pub(super) fn collect_placeholders(req: &Request, out: &mut Vec<Placeholder>) {

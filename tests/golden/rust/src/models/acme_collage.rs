@@ -3,7 +3,8 @@
 //! Acme Collage (`acme_collage`), by Acme Images.
 //!
 //! Sync fixture: an array param, an optional param without a default,
-//! a decimal, a UUID in the body and a header template.
+//! a decimal, a UUID in the body and a header template, an object param
+//! priced by its fields and an optional one_of.
 //!
 //! Generated from `models/acme/acme_collage.yaml`.
 use std::time::Duration;
@@ -25,6 +26,72 @@ registry_core::str_enum! {
     }
 }
 
+registry_core::str_enum! {
+    /// Fill behind the images.
+    pub enum CanvasBackground {
+        White = "white",
+        Black = "black",
+        Transparent = "transparent",
+    }
+}
+
+registry_core::object! {
+    /// The canvas the images are laid on.
+    pub struct Canvas for "canvas" {
+        /// Width in pixels.
+        ///
+        /// From 256 to 4096. A multiple of 256. Required.
+        pub width: i64 = ParamRule::required("width", Kind::Integer { min: Some(256), max: Some(4096), step: Some(256), values: None }),
+        /// Height in pixels.
+        ///
+        /// From 256 to 4096. A multiple of 256. Default: `1024`.
+        pub height: i64 = ParamRule::with_default("height", "1024", Kind::Integer { min: Some(256), max: Some(4096), step: Some(256), values: None }),
+        /// Fill behind the images.
+        ///
+        /// Default: `white`.
+        pub background: CanvasBackground = ParamRule::with_default("background", "\"white\"", Kind::Enum { values: CanvasBackground::VALUES }),
+        /// Aspect ratio to crop to.
+        ///
+        /// An exact decimal, such as `"0.5"`. From 0.5 to 2. Optional: left out of the request when not set.
+        pub crop: Option<registry_core::Decimal> = ParamRule::optional("crop", Kind::Decimal { min: Some("0.5"), max: Some("2"), step: None }),
+    }
+}
+
+registry_core::str_enum! {
+    /// A named style.
+    pub enum FrameStyle {
+        None = "none",
+        Thin = "thin",
+        Bold = "bold",
+    }
+}
+
+registry_core::object! {
+    /// The `custom` option of `frame`.
+    pub struct FrameCustom for "frame" {
+        /// The `width` field.
+        ///
+        /// From 1 to 64. Required.
+        pub width: i64 = ParamRule::required("width", Kind::Integer { min: Some(1), max: Some(64), step: None, values: None }),
+        /// A hex color.
+        ///
+        /// From 7 to 7 characters. Default: `#000000`.
+        pub color: String = ParamRule::with_default("color", "\"#000000\"", Kind::String { min_length: Some(7), max_length: Some(7) }),
+    }
+}
+
+registry_core::one_of! {
+    /// A frame around each image.
+    pub enum Frame for "frame" {
+        /// A named style.
+        Style(FrameStyle) = ("style", Kind::Enum { values: FrameStyle::VALUES }),
+        /// A plain frame this many pixels wide.
+        Width(i64) = ("width", Kind::Integer { min: Some(0), max: Some(64), step: None, values: None }),
+        /// The `custom` option.
+        Custom(FrameCustom) = ("custom", Kind::Object { fields: FrameCustom::FIELDS }),
+    }
+}
+
 /// Params of [`AcmeCollage`], checked against the spec's bounds.
 ///
 /// Build them with [`AcmeCollageParams::new`] (required params only) or [`AcmeCollageParams::builder`];
@@ -36,6 +103,8 @@ pub struct AcmeCollageParams {
     layout: Layout,
     spacing: registry_core::Decimal,
     tags: Option<Vec<String>>,
+    canvas: Canvas,
+    frame: Option<Frame>,
 }
 
 impl AcmeCollageParams {
@@ -53,6 +122,13 @@ impl AcmeCollageParams {
             layout: Layout::Grid,
             spacing: registry_core::Decimal::from_str_exact("0.5").unwrap_or_default(),
             tags: None,
+            canvas: Canvas {
+                width: 1024,
+                height: 1024,
+                background: CanvasBackground::White,
+                crop: None,
+            },
+            frame: None,
         })
     }
     /// Images to combine.
@@ -79,6 +155,16 @@ impl AcmeCollageParams {
     #[inline]
     pub fn tags(&self) -> Option<&[String]> {
         self.tags.as_deref()
+    }
+    /// The canvas the images are laid on.
+    #[inline]
+    pub fn canvas(&self) -> &Canvas {
+        &self.canvas
+    }
+    /// A frame around each image.
+    #[inline]
+    pub fn frame(&self) -> Option<&Frame> {
+        self.frame.as_ref()
     }
 }
 
@@ -120,6 +206,22 @@ impl AcmeCollageParamsBuilder {
         self.0.tags = Some(tags);
         self
     }
+    /// The canvas the images are laid on.
+    ///
+    /// An object of `width`, `height`, `background`, `crop`. Default: `{"width":1024,"height":1024,"background":"white"}`.
+    #[inline]
+    pub fn canvas(mut self, canvas: Canvas) -> Self {
+        self.0.canvas = canvas;
+        self
+    }
+    /// A frame around each image.
+    ///
+    /// One of `style` ([`FrameStyle`]), `width` ([`i64`]), `custom` ([`FrameCustom`]), chosen by the value's JSON type. Optional: left out of the request when not set.
+    #[inline]
+    pub fn frame(mut self, frame: impl Into<Frame>) -> Self {
+        self.0.frame = Some(frame.into());
+        self
+    }
     /// Check every bound and return the params, or every violation.
     #[inline]
     pub fn build(self) -> Result<AcmeCollageParams, Violations> {
@@ -133,15 +235,18 @@ registry_core::params_json!(AcmeCollageParams, INFO, {
     layout: "layout",
     spacing: "spacing",
     tags: "tags",
+    canvas: "canvas",
+    frame: "frame",
 });
 
 /// Acme Collage.
 ///
 /// Sync fixture: an array param, an optional param without a default,
-/// a decimal, a UUID in the body and a header template.
+/// a decimal, a UUID in the body and a header template, an object param
+/// priced by its fields and an optional one_of.
 ///
 /// Runs as `acme_collage` on Acme Images (sync mode, expected latency 3s, timeout 30s) with the `images` key scope.
-/// Cost: `0.5 × count(image_urls), half even to 1 places`.
+/// Cost: `0.5 × count(image_urls) × canvas.width/1024 × canvas.background{white: 1, black: 1, transparent: 1.5}, half even to 1 places`.
 #[derive(Debug)]
 pub struct AcmeCollage;
 
@@ -154,7 +259,7 @@ impl model::Model for AcmeCollage {
 pub static INFO: model::ModelInfo = model::ModelInfo {
     id: "acme_collage",
     display_name: "Acme Collage",
-    description: Some("Sync fixture: an array param, an optional param without a default,\na decimal, a UUID in the body and a header template."),
+    description: Some("Sync fixture: an array param, an optional param without a default,\na decimal, a UUID in the body and a header template, an object param\npriced by its fields and an optional one_of."),
     provider: &providers::ACME,
     content_type: model::ContentType::Image,
     key_scope: "images",
@@ -170,11 +275,15 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
         ParamRule::with_default("layout", "\"grid\"", Kind::Enum { values: Layout::VALUES }),
         ParamRule::with_default("spacing", "\"0.5\"", Kind::Decimal { min: Some("0"), max: Some("1"), step: Some("0.25") }),
         ParamRule::optional("tags", Kind::Array { items: registry_core::params::Item::String, min_items: None, max_items: Some(3) }),
+        ParamRule::with_default("canvas", "{\"width\":1024,\"height\":1024,\"background\":\"white\"}", Kind::Object { fields: Canvas::FIELDS }),
+        ParamRule::optional("frame", Kind::OneOf { options: Frame::OPTIONS }),
     ],
     cost: cost::Formula {
         base: "0.5",
         multipliers: &[
             cost::Multiplier::Count { param: "image_urls" },
+            cost::Multiplier::Ratio { param: "canvas.width", per: 1024 },
+            cost::Multiplier::Table { param: "canvas.background", entries: &[("white", "1"), ("black", "1"), ("transparent", "1.5")] },
         ],
         round: cost::Round::HalfEven,
         scale: 1,
@@ -196,6 +305,8 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
                 ("layout", Template::param("layout")),
                 ("spacing", Template::param("spacing")),
                 ("tags", Template::param("tags")),
+                ("canvas", Template::param("canvas")),
+                ("frame", Template::param("frame")),
                 ("title", Template::Text(&[Segment::Text("Collage of "), Segment::Slot(Slot::Param { name: "layout", as_string: false })])),
                 ("output", Template::Object(&[
                     ("format", Template::Str("png")),
