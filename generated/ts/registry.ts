@@ -41,8 +41,8 @@ export type ModelId =
 export interface FalFluxDevParams {
   /** What to draw. At most 4000 characters. */
   prompt: string;
-  /** Frame size. Default: `"landscape_4_3"`. */
-  image_size?: "square_hd" | "square" | "portrait_4_3" | "portrait_16_9" | "landscape_4_3" | "landscape_16_9";
+  /** Frame size, a preset or a custom width and height. One of the options `preset`, `custom`. `custom`: an object of `width` (at least 64, at most 14142, required), `height` (at least 64, at most 14142, required). Default: `"landscape_4_3"`. */
+  image_size?: "square_hd" | "square" | "portrait_4_3" | "portrait_16_9" | "landscape_4_3" | "landscape_16_9" | { width: number; height: number };
   /** Inference steps. At least 1. At most 50. Default: `28`. */
   num_inference_steps?: number;
   /** How closely to follow the prompt. An exact decimal, such as `"0.5"`. At least 1. At most 20. A multiple of 0.1. Default: `"3.5"`. */
@@ -438,7 +438,7 @@ export const MODELS = {
     },
     params: [
       { name: "prompt", type: "string", maxLength: 4000, required: true, description: "What to draw." },
-      { name: "image_size", type: "enum", values: ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"], required: false, default: "landscape_4_3", description: "Frame size." },
+      { name: "image_size", type: "one_of", options: [{ name: "preset", type: "enum", values: ["square_hd", "square", "portrait_4_3", "portrait_16_9", "landscape_4_3", "landscape_16_9"], required: false, description: "A preset frame." }, { name: "custom", type: "object", fields: [{ name: "width", type: "integer", min: 64, max: 14142, required: true, description: "Width in pixels." }, { name: "height", type: "integer", min: 64, max: 14142, required: true, description: "Height in pixels." }], required: false, description: "A custom frame, in pixels." }], required: false, default: "landscape_4_3", description: "Frame size, a preset or a custom width and height." },
       { name: "num_inference_steps", type: "integer", min: 1, max: 50, required: false, default: 28, description: "Inference steps." },
       { name: "guidance_scale", type: "decimal", min: "1", max: "20", step: "0.1", required: false, default: "3.5", description: "How closely to follow the prompt." },
       { name: "num_images", type: "integer", min: 1, max: 4, required: false, default: 1, description: "How many images." },

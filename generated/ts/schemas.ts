@@ -20,16 +20,46 @@ export const PARAMS_SCHEMAS = {
         "description": "What to draw."
       },
       "image_size": {
-        "type": "string",
-        "enum": [
-          "square_hd",
-          "square",
-          "portrait_4_3",
-          "portrait_16_9",
-          "landscape_4_3",
-          "landscape_16_9"
+        "oneOf": [
+          {
+            "type": "string",
+            "enum": [
+              "square_hd",
+              "square",
+              "portrait_4_3",
+              "portrait_16_9",
+              "landscape_4_3",
+              "landscape_16_9"
+            ],
+            "description": "A preset frame.",
+            "title": "preset"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "width": {
+                "type": "integer",
+                "minimum": 64,
+                "maximum": 14142,
+                "description": "Width in pixels."
+              },
+              "height": {
+                "type": "integer",
+                "minimum": 64,
+                "maximum": 14142,
+                "description": "Height in pixels."
+              }
+            },
+            "required": [
+              "width",
+              "height"
+            ],
+            "additionalProperties": false,
+            "description": "A custom frame, in pixels.",
+            "title": "custom"
+          }
         ],
-        "description": "Frame size.",
+        "description": "Frame size, a preset or a custom width and height.",
         "default": "landscape_4_3"
       },
       "num_inference_steps": {

@@ -391,3 +391,23 @@ async fn provider_errors_at_the_status_step_are_retried_then_the_run_completes()
         .unwrap();
     assert_eq!(out.via, Via::Poll);
 }
+
+#[tokio::test]
+async fn fal_queue_sends_a_custom_image_size_as_the_object_it_is() {
+    let s = setup(Duration::from_millis(30), false).await;
+    let size = json!({"width": 512, "height": 768});
+    s.engine
+        .run_dynamic(fal(), &json!({"prompt": PROMPT, "image_size": size}))
+        .await
+        .unwrap();
+    assert_eq!(s.mock.requests()[0].body["image_size"], size);
+    let err = s
+        .engine
+        .run_dynamic(
+            fal(),
+            &json!({"prompt": PROMPT, "image_size": {"width": 512}}),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("image_size.height"), "{err}");
+}

@@ -15,14 +15,38 @@ use registry_core::{cost, model, typed};
 use super::providers;
 
 registry_core::str_enum! {
-    /// Frame size.
-    pub enum ImageSize {
+    /// A preset frame.
+    pub enum ImageSizePreset {
         SquareHd = "square_hd",
         Square = "square",
         Portrait4x3 = "portrait_4_3",
         Portrait16x9 = "portrait_16_9",
         Landscape4x3 = "landscape_4_3",
         Landscape16x9 = "landscape_16_9",
+    }
+}
+
+registry_core::object! {
+    /// A custom frame, in pixels.
+    pub struct ImageSizeCustom for "image_size" {
+        /// Width in pixels.
+        ///
+        /// From 64 to 14142. Required.
+        pub width: i64 = ParamRule::required("width", Kind::Integer { min: Some(64), max: Some(14142), step: None, values: None }),
+        /// Height in pixels.
+        ///
+        /// From 64 to 14142. Required.
+        pub height: i64 = ParamRule::required("height", Kind::Integer { min: Some(64), max: Some(14142), step: None, values: None }),
+    }
+}
+
+registry_core::one_of! {
+    /// Frame size, a preset or a custom width and height.
+    pub enum ImageSize for "image_size" {
+        /// A preset frame.
+        Preset(ImageSizePreset) = ("preset", Kind::Enum { values: ImageSizePreset::VALUES }),
+        /// A custom frame, in pixels.
+        Custom(ImageSizeCustom) = ("custom", Kind::Object { fields: ImageSizeCustom::FIELDS }),
     }
 }
 
@@ -51,7 +75,7 @@ impl FalFluxDevParams {
     pub fn builder(prompt: impl Into<String>) -> FalFluxDevParamsBuilder {
         FalFluxDevParamsBuilder(Self {
             prompt: prompt.into(),
-            image_size: ImageSize::Landscape4x3,
+            image_size: ImageSize::Preset(ImageSizePreset::Landscape4x3),
             num_inference_steps: 28,
             guidance_scale: registry_core::Decimal::from_str_exact("3.5").unwrap_or_default(),
             num_images: 1,
@@ -63,10 +87,10 @@ impl FalFluxDevParams {
     pub fn prompt(&self) -> &str {
         &self.prompt
     }
-    /// Frame size.
+    /// Frame size, a preset or a custom width and height.
     #[inline]
-    pub fn image_size(&self) -> ImageSize {
-        self.image_size
+    pub fn image_size(&self) -> &ImageSize {
+        &self.image_size
     }
     /// Inference steps.
     #[inline]
@@ -96,12 +120,12 @@ impl FalFluxDevParams {
 pub struct FalFluxDevParamsBuilder(FalFluxDevParams);
 
 impl FalFluxDevParamsBuilder {
-    /// Frame size.
+    /// Frame size, a preset or a custom width and height.
     ///
-    /// Default: `landscape_4_3`.
+    /// One of `preset` ([`ImageSizePreset`]), `custom` ([`ImageSizeCustom`]), chosen by the value's JSON type. Default: `landscape_4_3`.
     #[inline]
-    pub fn image_size(mut self, image_size: ImageSize) -> Self {
-        self.0.image_size = image_size;
+    pub fn image_size(mut self, image_size: impl Into<ImageSize>) -> Self {
+        self.0.image_size = image_size.into();
         self
     }
     /// Inference steps.
@@ -182,7 +206,7 @@ pub static INFO: model::ModelInfo = model::ModelInfo {
     poll: Some(model::PollTiming { interval: Duration::from_secs(1), max_interval: Duration::from_secs(10) }),
     params: &[
         ParamRule::required("prompt", Kind::String { min_length: None, max_length: Some(4000) }),
-        ParamRule::with_default("image_size", "\"landscape_4_3\"", Kind::Enum { values: ImageSize::VALUES }),
+        ParamRule::with_default("image_size", "\"landscape_4_3\"", Kind::OneOf { options: ImageSize::OPTIONS }),
         ParamRule::with_default("num_inference_steps", "28", Kind::Integer { min: Some(1), max: Some(50), step: None, values: None }),
         ParamRule::with_default("guidance_scale", "\"3.5\"", Kind::Decimal { min: Some("1"), max: Some("20"), step: Some("0.1") }),
         ParamRule::with_default("num_images", "1", Kind::Integer { min: Some(1), max: Some(4), step: None, values: None }),
