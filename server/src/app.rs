@@ -188,10 +188,9 @@ impl Server {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
-        services.engine.set_callback_base(Some(format!(
-            "{}/v1",
-            public.trim_end_matches('/')
-        )));
+        services
+            .engine
+            .set_callback_base(Some(format!("{}/v1", public.trim_end_matches('/'))));
         let mut secret_names: Vec<&'static str> = Vec::new();
         for m in services.engine.models() {
             secret_names.push(m.secret_name);
@@ -238,7 +237,10 @@ impl Server {
         let (tx, rx) = tokio::sync::oneshot::channel::<tokio::time::Instant>();
         let signal = async move {
             shutdown.await;
-            tracing::info!(event = "shutdown_started", "shutting down: no new connections");
+            tracing::info!(
+                event = "shutdown_started",
+                "shutting down: no new connections"
+            );
             let _ = tx.send(tokio::time::Instant::now());
         };
         let serve = axum::serve(self.listener, self.router)
@@ -264,8 +266,15 @@ impl Server {
         let end = deadline.unwrap_or_else(|| tokio::time::Instant::now() + grace);
         let background = self.state.background.clone();
         if background.running() > 0 {
-            tracing::info!(event = "shutdown_waiting", running = background.running(), "waiting for background generations");
-            if tokio::time::timeout_at(end, background.idle()).await.is_err() {
+            tracing::info!(
+                event = "shutdown_waiting",
+                running = background.running(),
+                "waiting for background generations"
+            );
+            if tokio::time::timeout_at(end, background.idle())
+                .await
+                .is_err()
+            {
                 tracing::warn!(
                     event = "shutdown_abandoned",
                     running = background.running(),

@@ -132,7 +132,10 @@ fn unauthorized(message: &str, invalid: bool) -> ApiError {
     };
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
         .field("Authorization")
-        .header(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge))
+        .header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        )
 }
 
 impl FromRequestParts<AppState> for User {
@@ -154,10 +157,7 @@ impl FromRequestParts<AppState> for User {
             })
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                unauthorized(
-                    "the Authorization header must be `Bearer <token>`",
-                    true,
-                )
+                unauthorized("the Authorization header must be `Bearer <token>`", true)
             })?;
         match state.tokens.user_for(token) {
             Some(user) => Ok(User(user.to_owned())),

@@ -215,8 +215,11 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
     };
     let mut mock = None;
     let (keys, served): (Arc<dyn KeyResolver>, Vec<&'static ModelInfo>) = if args.mock {
-        let served: Vec<&'static ModelInfo> =
-            models.iter().copied().filter(|m| LocalMock::serves(m)).collect();
+        let served: Vec<&'static ModelInfo> = models
+            .iter()
+            .copied()
+            .filter(|m| LocalMock::serves(m))
+            .collect();
         let left_out: Vec<&str> = models
             .iter()
             .filter(|m| !LocalMock::serves(m))

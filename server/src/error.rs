@@ -52,9 +52,12 @@ pub struct ViolationView {
     pub message: String,
 }
 
-/// An error a handler answers with.
+/// An error a handler answers with (boxed: it travels in every handler's `Result`).
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug, Clone)]
+struct Inner {
     status: StatusCode,
     detail: ErrorDetail,
     headers: Vec<(HeaderName, HeaderValue)>,
@@ -63,7 +66,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `status`, `code` and `message`.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiError {
+        ApiError(Box::new(Inner {
             status,
             detail: ErrorDetail {
                 code: code.to_owned(),
@@ -72,24 +75,24 @@ impl ApiError {
                 violations: None,
             },
             headers: Vec::new(),
-        }
+        }))
     }
 
     /// Name the request field at fault.
     pub fn field(mut self, field: &str) -> Self {
-        self.detail.field = Some(field.to_owned());
+        self.0.detail.field = Some(field.to_owned());
         self
     }
 
     /// Attach the params' violations.
     pub fn violations(mut self, v: Vec<ViolationView>) -> Self {
-        self.detail.violations = Some(v);
+        self.0.detail.violations = Some(v);
         self
     }
 
     /// Add a header to the answer.
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.0.headers.push((name, value));
         self
     }
 
@@ -125,25 +128,24 @@ impl ApiError {
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The code.
     pub fn code(&self) -> &str {
-        &self.detail.code
+        &self.0.detail.code
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (
-            self.status,
-            Json(ErrorBody {
-                error: self.detail,
-            }),
-        )
-            .into_response();
-        for (k, v) in self.headers {
+        let Inner {
+            status,
+            detail,
+            headers,
+        } = *self.0;
+        let mut r = (status, Json(ErrorBody { error: detail })).into_response();
+        for (k, v) in headers {
             r.headers_mut().append(k, v);
         }
         r

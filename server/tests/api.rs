@@ -19,7 +19,11 @@ fn id_of(r: &Resp) -> String {
 async fn sync_poll_and_webhook_generations_run_to_completion() {
     let h = Harness::start().await;
     let cases = [
-        ("nano_banana", json!({"prompt": "A red apple on a table"}), "2"),
+        (
+            "nano_banana",
+            json!({"prompt": "A red apple on a table"}),
+            "2",
+        ),
         ("kie_nano_banana", json!({"prompt": "A red apple"}), "4"),
         (
             "seedance_v1_lite",
@@ -40,7 +44,10 @@ async fn sync_poll_and_webhook_generations_run_to_completion() {
         assert_eq!(r.body["model"], *model);
         assert_eq!(r.body["cost"], *cost, "{model}: the held cost");
         let id = id_of(&r);
-        assert_eq!(r.header("location"), Some(&*format!("/v1/generations/{id}")));
+        assert_eq!(
+            r.header("location"),
+            Some(&*format!("/v1/generations/{id}"))
+        );
         assert!(r.body["created_at"].as_str().unwrap().ends_with('Z'));
         ids.push(id);
     }
@@ -74,7 +81,12 @@ async fn prefer_wait_answers_the_finished_generation_or_the_running_one() {
     let h = Harness::start().await;
     let body = json!({"model": "nano_banana", "params": {"prompt": "x"}}).to_string();
     let r = h
-        .post("/v1/generations", Some(ALICE), &body, &[("prefer", "wait=5")])
+        .post(
+            "/v1/generations",
+            Some(ALICE),
+            &body,
+            &[("prefer", "wait=5")],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["status"], "completed");
@@ -83,9 +95,17 @@ async fn prefer_wait_answers_the_finished_generation_or_the_running_one() {
 
     // More than 60 s is capped at 60 (and said so).
     let r = h
-        .post("/v1/generations", Some(ALICE), &body, &[("prefer", "wait=600")])
+        .post(
+            "/v1/generations",
+            Some(ALICE),
+            &body,
+            &[("prefer", "wait=600")],
+        )
         .await;
-    assert_eq!((r.status, r.header("preference-applied")), (200, Some("wait=60")));
+    assert_eq!(
+        (r.status, r.header("preference-applied")),
+        (200, Some("wait=60"))
+    );
 
     // Still running when the wait runs out: 201, as without the preference.
     h.mock.provider().inject(Fault::Slow {
@@ -136,17 +156,27 @@ async fn idempotency_keys_replay_refuse_other_params_and_in_flight() {
     assert_eq!(again.header("location"), first.header("location"));
     // Key order is not content.
     let reordered = r#"{"params": {"prompt": "same"}, "model": "nano_banana"}"#;
-    let r = h.post("/v1/generations", Some(ALICE), reordered, &key).await;
+    let r = h
+        .post("/v1/generations", Some(ALICE), reordered, &key)
+        .await;
     assert_eq!((r.status, r.text.as_str()), (201, first.text.as_str()));
     // One generation, one charge.
     let list = h.get("/v1/generations", Some(ALICE)).await;
-    assert_eq!(list.body["data"].as_array().unwrap().len(), 1, "{}", list.text);
+    assert_eq!(
+        list.body["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.text
+    );
     assert_eq!(h.credits(ALICE).await.0, "998");
 
     // The same key with other params.
     let other = json!({"model": "nano_banana", "params": {"prompt": "different"}}).to_string();
     let r = h.post("/v1/generations", Some(ALICE), &other, &key).await;
-    assert_eq!((r.status, r.code(), r.field()), (422, "idempotency_key_reused", "Idempotency-Key"));
+    assert_eq!(
+        (r.status, r.code(), r.field()),
+        (422, "idempotency_key_reused", "Idempotency-Key")
+    );
 
     // Keys are per user: Bob's "order-1" is his own.
     let r = h.post("/v1/generations", Some(BOB), &body, &key).await;
@@ -165,15 +195,30 @@ async fn idempotency_keys_replay_refuse_other_params_and_in_flight() {
         h.post("/v1/generations", Some(ALICE), &body, &slow_key),
         async {
             tokio::time::sleep(Duration::from_millis(400)).await;
-            h.post("/v1/generations", Some(ALICE), &body, &slow_key).await
+            h.post("/v1/generations", Some(ALICE), &body, &slow_key)
+                .await
         }
     );
-    assert_eq!((second.status, second.code()), (409, "idempotency_key_in_flight"), "{}", second.text);
+    assert_eq!(
+        (second.status, second.code()),
+        (409, "idempotency_key_in_flight"),
+        "{}",
+        second.text
+    );
     assert_eq!(first.status, 200, "{}", first.text);
-    let third = h.post("/v1/generations", Some(ALICE), &body, &slow_key).await;
-    assert_eq!((third.status, third.text.as_str()), (200, first.text.as_str()));
+    let third = h
+        .post("/v1/generations", Some(ALICE), &body, &slow_key)
+        .await;
+    assert_eq!(
+        (third.status, third.text.as_str()),
+        (200, first.text.as_str())
+    );
     assert_eq!(third.header("preference-applied"), Some("wait=10"));
-    assert_eq!(h.credits(ALICE).await.0, "996", "two generations of 2 credits");
+    assert_eq!(
+        h.credits(ALICE).await.0,
+        "996",
+        "two generations of 2 credits"
+    );
 
     // A request refused before any generation existed leaves the key free.
     let bad = json!({"model": "nano_banana", "params": {}}).to_string();
@@ -186,7 +231,12 @@ async fn idempotency_keys_replay_refuse_other_params_and_in_flight() {
     // A key that is not one.
     let long = "k".repeat(256);
     let r = h
-        .post("/v1/generations", Some(ALICE), &body, &[("idempotency-key", &long)])
+        .post(
+            "/v1/generations",
+            Some(ALICE),
+            &body,
+            &[("idempotency-key", &long)],
+        )
         .await;
     assert_eq!((r.status, r.code()), (400, "invalid_idempotency_key"));
     h.stop().await;
@@ -197,10 +247,17 @@ async fn tokens_are_required_and_generations_are_private() {
     let h = Harness::start().await;
     let r = h.get("/v1/models", None).await;
     assert_eq!((r.status, r.code()), (401, "unauthorized"));
-    assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"registry\""));
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"registry\"")
+    );
     let r = h.get("/v1/generations", Some("not-a-token")).await;
     assert_eq!(r.status, 401);
-    assert!(r.header("www-authenticate").unwrap().contains("invalid_token"));
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
     let r = h
         .send(
             h.client
@@ -214,10 +271,17 @@ async fn tokens_are_required_and_generations_are_private() {
         .await;
     assert_eq!(r.status, 401);
 
-    let r = h.create(ALICE, "nano_banana", json!({"prompt": "mine"})).await;
+    let r = h
+        .create(ALICE, "nano_banana", json!({"prompt": "mine"}))
+        .await;
     let id = id_of(&r);
     h.until_done(ALICE, &id).await;
-    assert_eq!(h.get(&format!("/v1/generations/{id}"), Some(ALICE)).await.status, 200);
+    assert_eq!(
+        h.get(&format!("/v1/generations/{id}"), Some(ALICE))
+            .await
+            .status,
+        200
+    );
     // Bob cannot see, list or cancel it: to him it does not exist.
     let r = h.get(&format!("/v1/generations/{id}"), Some(BOB)).await;
     assert_eq!((r.status, r.code()), (404, "not_found"));
@@ -308,7 +372,12 @@ async fn bad_input_is_a_clear_4xx_naming_the_field() {
             "unknown_field",
             "extra",
         ),
-        (r#"{"model": "no_such_model"}"#, 422, "unknown_model", "model"),
+        (
+            r#"{"model": "no_such_model"}"#,
+            422,
+            "unknown_model",
+            "model",
+        ),
         (
             r#"{"model": "kling_v2_master_text_to_video", "params": {"prompt": "x"}}"#,
             409,
@@ -324,7 +393,11 @@ async fn bad_input_is_a_clear_4xx_naming_the_field() {
             "{body}: {}",
             r.text
         );
-        assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
         assert_eq!(r.header("content-type"), Some("application/json"));
     }
     let r = h
@@ -343,7 +416,10 @@ async fn bad_input_is_a_clear_4xx_naming_the_field() {
     let expected = model.validate(&params).unwrap_err();
     assert!(expected.0.len() >= 3, "{expected:?}");
     let r = h.create(ALICE, model.id, params).await;
-    assert_eq!((r.status, r.code(), r.field()), (422, "invalid_params", "params"));
+    assert_eq!(
+        (r.status, r.code(), r.field()),
+        (422, "invalid_params", "params")
+    );
     let got = r.body["error"]["violations"].as_array().unwrap();
     assert_eq!(got.len(), expected.0.len(), "{}", r.text);
     for (g, e) in got.iter().zip(&expected.0) {
@@ -351,8 +427,14 @@ async fn bad_input_is_a_clear_4xx_naming_the_field() {
         assert_eq!(g["code"], serde_json::to_value(e.code).unwrap());
         assert_eq!(g["message"], e.message);
     }
-    assert!(got.iter().any(|v| v["code"] == "unknown_param" && v["param"] == "bogus"));
-    assert!(got.iter().any(|v| v["code"] == "required" && v["param"] == "prompt"));
+    assert!(
+        got.iter()
+            .any(|v| v["code"] == "unknown_param" && v["param"] == "bogus")
+    );
+    assert!(
+        got.iter()
+            .any(|v| v["code"] == "required" && v["param"] == "prompt")
+    );
 
     // Not JSON, too large, no credits.
     let r = h
@@ -364,14 +446,22 @@ async fn bad_input_is_a_clear_4xx_naming_the_field() {
                 .body("model=nano_banana"),
         )
         .await;
-    assert_eq!((r.status, r.code(), r.field()), (415, "unsupported_media_type", "Content-Type"));
+    assert_eq!(
+        (r.status, r.code(), r.field()),
+        (415, "unsupported_media_type", "Content-Type")
+    );
     let huge = json!({"model": "nano_banana", "params": {"prompt": "x".repeat(300 * 1024)}});
     let r = h
         .post("/v1/generations", Some(ALICE), &huge.to_string(), &[])
         .await;
     assert_eq!((r.status, r.code()), (413, "body_too_large"), "{}", r.text);
     let r = h.create(CAROL, "nano_banana", json!({"prompt": "x"})).await;
-    assert_eq!((r.status, r.code()), (402, "insufficient_credits"), "{}", r.text);
+    assert_eq!(
+        (r.status, r.code()),
+        (402, "insufficient_credits"),
+        "{}",
+        r.text
+    );
 
     // The list's query.
     for (q, field) in [
@@ -382,7 +472,11 @@ async fn bad_input_is_a_clear_4xx_naming_the_field() {
         ("sort=asc", "sort"),
     ] {
         let r = h.get(&format!("/v1/generations?{q}"), Some(ALICE)).await;
-        assert_eq!((r.status, r.code(), r.field()), (400, "invalid_query", field), "{q}");
+        assert_eq!(
+            (r.status, r.code(), r.field()),
+            (400, "invalid_query", field),
+            "{q}"
+        );
     }
 
     // Routes and methods that do not exist.
@@ -396,7 +490,10 @@ async fn bad_input_is_a_clear_4xx_naming_the_field() {
         )
         .await;
     assert_eq!((r.status, r.code()), (405, "method_not_allowed"));
-    assert_eq!(h.get("/v1/generations", Some(ALICE)).await.body["data"], json!([]));
+    assert_eq!(
+        h.get("/v1/generations", Some(ALICE)).await.body["data"],
+        json!([])
+    );
     assert_eq!(h.credits(ALICE).await.0, "1000", "nothing charged");
     h.stop().await;
 }
@@ -405,7 +502,11 @@ async fn bad_input_is_a_clear_4xx_naming_the_field() {
 async fn webhooks_refuse_forgeries_ignore_duplicates_and_bound_bodies() {
     let h = Harness::start().await;
     let r = h
-        .create(ALICE, "seedance_v1_lite", json!({"prompt": "waves", "resolution": "480p"}))
+        .create(
+            ALICE,
+            "seedance_v1_lite",
+            json!({"prompt": "waves", "resolution": "480p"}),
+        )
         .await;
     let kie_id = id_of(&r);
     let hook = |provider: &str, id: &str| format!("{}/v1/webhooks/{provider}/{id}", h.url);
@@ -426,25 +527,41 @@ async fn webhooks_refuse_forgeries_ignore_duplicates_and_bound_bodies() {
                 .body(body.clone()),
         )
         .await;
-    assert_eq!((forged.status, forged.code()), (401, "invalid_signature"), "{}", forged.text);
+    assert_eq!(
+        (forged.status, forged.code()),
+        (401, "invalid_signature"),
+        "{}",
+        forged.text
+    );
     let unsigned = h
         .send(h.client.post(hook("kie_ai", &kie_id)).body(body.clone()))
         .await;
     assert_eq!(unsigned.status, 401);
     assert_eq!(h.running().stats().webhooks_forged(), 2);
     let g = h.until_done(ALICE, &kie_id).await;
-    assert_eq!(g["status"], "completed", "the forgeries changed nothing: {g}");
+    assert_eq!(
+        g["status"], "completed",
+        "the forgeries changed nothing: {g}"
+    );
 
     // Unknown generation.
     let r = h
-        .send(h.client.post(hook("kie_ai", "00000000-0000-4000-8000-00000000dead")).body(body.clone()))
+        .send(
+            h.client
+                .post(hook("kie_ai", "00000000-0000-4000-8000-00000000dead"))
+                .body(body.clone()),
+        )
         .await;
     assert_eq!((r.status, r.code()), (404, "not_found"));
 
     // A body over the webhook limit (1 MiB).
     let before = h.running().stats().bodies_too_large();
     let r = h
-        .send(h.client.post(hook("kie_ai", &kie_id)).body(vec![b'x'; 2 * 1024 * 1024]))
+        .send(
+            h.client
+                .post(hook("kie_ai", &kie_id))
+                .body(vec![b'x'; 2 * 1024 * 1024]),
+        )
         .await;
     assert_eq!((r.status, r.code()), (413, "body_too_large"), "{}", r.text);
     assert_eq!(h.running().stats().bodies_too_large(), before + 1);
@@ -452,7 +569,9 @@ async fn webhooks_refuse_forgeries_ignore_duplicates_and_bound_bodies() {
     // Duplicates: the mock delivers Replicate's webhook twice; then the same signed message is
     // sent twice more by hand. The generation is completed and charged once.
     h.mock.provider().inject(Fault::WebhookTwice);
-    let r = h.create(ALICE, "replicate_flux_dev", json!({"prompt": "a"})).await;
+    let r = h
+        .create(ALICE, "replicate_flux_dev", json!({"prompt": "a"}))
+        .await;
     let rep_id = id_of(&r);
     let done = h.until_done(ALICE, &rep_id).await;
     assert_eq!(done["status"], "completed");
@@ -493,7 +612,9 @@ async fn webhooks_refuse_forgeries_ignore_duplicates_and_bound_bodies() {
         acks.push(r.body["status"].as_str().unwrap().to_owned());
     }
     assert_eq!(acks, ["already_finished", "duplicate"]);
-    let after = h.get(&format!("/v1/generations/{rep_id}"), Some(ALICE)).await;
+    let after = h
+        .get(&format!("/v1/generations/{rep_id}"), Some(ALICE))
+        .await;
     assert_eq!(after.body, done, "unchanged");
     assert_eq!(h.credits(ALICE).await.0, "989", "8 + 3, each charged once");
     h.stop().await;
@@ -512,11 +633,18 @@ async fn cancel_stops_a_running_generation_and_says_why_it_cannot() {
     assert_eq!((r.status, r.code()), (409, "not_cancellable"), "{}", r.text);
 
     // A finished generation of a model that can be cancelled.
-    let r = h.create(ALICE, "replicate_flux_dev", json!({"prompt": "x"})).await;
+    let r = h
+        .create(ALICE, "replicate_flux_dev", json!({"prompt": "x"}))
+        .await;
     let id = id_of(&r);
     assert_eq!(h.until_done(ALICE, &id).await["status"], "completed");
     let r = h.post(&cancel(&id), Some(ALICE), "", &[]).await;
-    assert_eq!((r.status, r.code()), (409, "already_finished"), "{}", r.text);
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "already_finished"),
+        "{}",
+        r.text
+    );
     assert!(r.text.contains("finished"));
     assert_eq!(h.credits(ALICE).await.0, "995");
 
@@ -525,7 +653,9 @@ async fn cancel_stops_a_running_generation_and_says_why_it_cannot() {
         delay: Duration::from_secs(2),
         target: Target::Submit,
     });
-    let r = h.create(ALICE, "replicate_flux_dev", json!({"prompt": "x"})).await;
+    let r = h
+        .create(ALICE, "replicate_flux_dev", json!({"prompt": "x"}))
+        .await;
     let id = id_of(&r);
     assert_eq!(h.credits(ALICE).await.1, "992", "3 held");
     let r = h.post(&cancel(&id), Some(ALICE), "", &[]).await;
@@ -562,7 +692,12 @@ async fn readyz_names_a_missing_secret_and_runs_nothing_without_it() {
     );
     // A generation of a model whose key is missing: refused, nothing charged, no secret named.
     let r = h.create(ALICE, "nano_banana", json!({"prompt": "x"})).await;
-    assert_eq!((r.status, r.code()), (503, "provider_unavailable"), "{}", r.text);
+    assert_eq!(
+        (r.status, r.code()),
+        (503, "provider_unavailable"),
+        "{}",
+        r.text
+    );
     assert!(!r.text.contains("LOVABLE_API_KEY"), "{}", r.text);
     let list = h.get("/v1/generations", Some(ALICE)).await;
     let rows = list.body["data"].as_array().unwrap();
@@ -599,18 +734,26 @@ async fn the_list_pages_newest_first_with_filters() {
     assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
     let cursor = page.body["next_cursor"].as_str().unwrap();
     let rest = h
-        .get(&format!("/v1/generations?limit=2&cursor={cursor}"), Some(ALICE))
+        .get(
+            &format!("/v1/generations?limit=2&cursor={cursor}"),
+            Some(ALICE),
+        )
         .await;
     assert_eq!(rest.body["data"].as_array().unwrap().len(), 1);
     assert_eq!(rest.body["data"][0]["id"], ids[0]);
     assert!(rest.body.get("next_cursor").is_none());
     let only = h
-        .get("/v1/generations?model=nano_banana&status=completed", Some(ALICE))
+        .get(
+            "/v1/generations?model=nano_banana&status=completed",
+            Some(ALICE),
+        )
         .await;
     let got: Vec<&Value> = only.body["data"].as_array().unwrap().iter().collect();
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|g| g["model"] == "nano_banana"));
-    let none = h.get("/v1/generations?status=processing", Some(ALICE)).await;
+    let none = h
+        .get("/v1/generations?status=processing", Some(ALICE))
+        .await;
     assert_eq!(none.body["data"], json!([]));
     h.stop().await;
 }
@@ -622,9 +765,18 @@ async fn the_models_and_the_openapi_document() {
     let models = r.body.as_array().unwrap();
     let ids: Vec<&str> = models.iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"seedance_v1_lite"));
-    assert!(!ids.contains(&"kling_v2_master_text_to_video"), "disabled: not offered");
-    let seedance = models.iter().find(|m| m["id"] == "seedance_v1_lite").unwrap();
-    assert_eq!(seedance["provider"], json!({"id": "kie_ai", "display_name": "KIE AI"}));
+    assert!(
+        !ids.contains(&"kling_v2_master_text_to_video"),
+        "disabled: not offered"
+    );
+    let seedance = models
+        .iter()
+        .find(|m| m["id"] == "seedance_v1_lite")
+        .unwrap();
+    assert_eq!(
+        seedance["provider"],
+        json!({"id": "kie_ai", "display_name": "KIE AI"})
+    );
     assert_eq!(seedance["mode"], "webhook");
     assert_eq!(seedance["content_type"], "video");
     assert_eq!(seedance["cost"]["base"], "8");

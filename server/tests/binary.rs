@@ -87,8 +87,7 @@ async fn the_binary_serves_with_the_mock_and_shuts_down_gracefully() {
                 .await
                 .unwrap();
             let status = r.status().as_u16();
-            let body: serde_json::Value =
-                serde_json::from_str(&r.text().await.unwrap()).unwrap();
+            let body: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
             (status, body)
         }
     });

@@ -16,6 +16,9 @@ use super::idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, Idempoten
 use super::{Finish, Generation, GenerationQuery, KeyEvent, Status, Store, StoreError, now_ms};
 use crate::model::Task;
 
+/// `response_status`, `response_headers`, `response_body` of `idempotency_keys` as read.
+type RawAnswer = (Option<u16>, Option<String>, Option<String>);
+
 /// `outputs_expected`, `outputs_received`, `credits_refunded` as read.
 type Counts = (Option<u32>, Option<u32>, Option<String>);
 use crate::cost::Credits;
@@ -686,32 +689,25 @@ impl IdempotencyStore for SqliteStore {
         let claim = if n == 1 {
             Claim::Claimed
         } else {
-            let (fingerprint, generation_id, status, headers, body, created_at, updated_at): (
-                String,
-                Option<String>,
-                Option<u16>,
-                Option<String>,
-                Option<String>,
-                i64,
-                i64,
-            ) = tx
+            let (mut record, (status, headers, body)): (IdempotencyRecord, RawAnswer) = tx
                 .prepare_cached(
-                    "SELECT fingerprint, generation_id, response_status, response_headers, response_body, created_at, updated_at \
+                    "SELECT fingerprint, generation_id, created_at, updated_at, response_status, response_headers, response_body \
                      FROM idempotency_keys WHERE user_id = ?1 AND idempotency_key = ?2",
                 )?
                 .query_row([user_id, key], |r| {
                     Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
+                        IdempotencyRecord {
+                            fingerprint: r.get(0)?,
+                            generation_id: r.get(1)?,
+                            response: None,
+                            created_at: r.get(2)?,
+                            updated_at: r.get(3)?,
+                        },
+                        (r.get(4)?, r.get(5)?, r.get(6)?),
                     ))
                 })?;
-            let response = match status {
-                Some(status) => Some(Replay {
+            if let Some(status) = status {
+                record.response = Some(Replay {
                     status,
                     headers: match headers {
                         Some(h) => serde_json::from_str(&h).map_err(|_| {
@@ -720,16 +716,9 @@ impl IdempotencyStore for SqliteStore {
                         None => Vec::new(),
                     },
                     body: body.unwrap_or_default(),
-                }),
-                None => None,
-            };
-            Claim::Existing(IdempotencyRecord {
-                fingerprint,
-                generation_id,
-                response,
-                created_at,
-                updated_at,
-            })
+                });
+            }
+            Claim::Existing(record)
         };
         tx.commit()?;
         Ok(claim)

@@ -213,7 +213,11 @@ struct KeyGuard {
 impl KeyGuard {
     fn started(&mut self, id: &str) {
         self.generation = Some(id.to_owned());
-        if let Err(e) = self.state.idempotency.key_started(&self.user, &self.key, id) {
+        if let Err(e) = self
+            .state
+            .idempotency
+            .key_started(&self.user, &self.key, id)
+        {
             tracing::error!(event = "store_error", error = %e, "could not record the idempotency key's generation");
         }
     }
@@ -523,10 +527,7 @@ pub async fn list(
         None
     };
     Ok(Json(GenerationPage {
-        data: rows
-            .iter()
-            .map(|g| GenerationView::of(&state, g))
-            .collect(),
+        data: rows.iter().map(|g| GenerationView::of(&state, g)).collect(),
         next_cursor,
     }))
 }
@@ -622,17 +623,32 @@ mod tests {
 
     #[test]
     fn fingerprints_ignore_key_order_but_not_values() {
-        let a = fingerprint("m", &serde_json::json!({"a": 1, "b": {"x": [1, 2], "y": "z"}}));
-        let b = fingerprint("m", &serde_json::json!({"b": {"y": "z", "x": [1, 2]}, "a": 1}));
+        let a = fingerprint(
+            "m",
+            &serde_json::json!({"a": 1, "b": {"x": [1, 2], "y": "z"}}),
+        );
+        let b = fingerprint(
+            "m",
+            &serde_json::json!({"b": {"y": "z", "x": [1, 2]}, "a": 1}),
+        );
         assert_eq!(a, b);
         assert_ne!(a, fingerprint("m", &serde_json::json!({"a": 2})));
-        assert_ne!(a, fingerprint("n", &serde_json::json!({"a": 1, "b": {"x": [1, 2], "y": "z"}})));
+        assert_ne!(
+            a,
+            fingerprint(
+                "n",
+                &serde_json::json!({"a": 1, "b": {"x": [1, 2], "y": "z"}})
+            )
+        );
     }
 
     #[test]
     fn cursors_round_trip_and_refuse_junk() {
         let c = encode_cursor(1_700_000_000_123, "0f8e-id");
-        assert_eq!(decode_cursor(&c), Some((1_700_000_000_123, "0f8e-id".to_owned())));
+        assert_eq!(
+            decode_cursor(&c),
+            Some((1_700_000_000_123, "0f8e-id".to_owned()))
+        );
         assert_eq!(decode_cursor("!!"), None);
         assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("nope")), None);
     }

@@ -93,18 +93,17 @@ pub(crate) fn json_body(
 pub(crate) fn start_error(state: &AppState, e: RunError) -> ApiError {
     match e {
         RunError::Validation(v) => {
-            let violations: Vec<ViolationView> = v
-                .0
-                .iter()
-                .map(|x| ViolationView {
-                    param: x.param.clone(),
-                    code: serde_json::to_value(x.code)
-                        .ok()
-                        .and_then(|c| c.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    message: x.message.clone(),
-                })
-                .collect();
+            let violations: Vec<ViolationView> =
+                v.0.iter()
+                    .map(|x| ViolationView {
+                        param: x.param.clone(),
+                        code: serde_json::to_value(x.code)
+                            .ok()
+                            .and_then(|c| c.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                        message: x.message.clone(),
+                    })
+                    .collect();
             ApiError::unprocessable("invalid_params", v.to_string())
                 .field("params")
                 .violations(violations)

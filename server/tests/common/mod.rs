@@ -85,8 +85,10 @@ impl Harness {
             ..MockOptions::default()
         };
         let mock = LocalMock::start(&models, opts).await.expect("mock");
-        let mut config = EngineConfig::default();
-        config.base_urls_from_env = false;
+        let mut config = EngineConfig {
+            base_urls_from_env: false,
+            ..EngineConfig::default()
+        };
         mock.configure(&mut config, Duration::from_millis(50));
         let keys = match setup.without_secret {
             None => mock.keys().clone(),
@@ -210,7 +212,9 @@ impl Harness {
     /// Read generation `id` until it has finished (bounded: 10 s).
     pub async fn until_done(&self, token: &str, id: &str) -> Value {
         for _ in 0..200 {
-            let r = self.get(&format!("/v1/generations/{id}"), Some(token)).await;
+            let r = self
+                .get(&format!("/v1/generations/{id}"), Some(token))
+                .await;
             assert_eq!(r.status, 200, "{}", r.text);
             let s = r.body["status"].as_str().unwrap_or("");
             if s == "completed" || s == "failed" {
