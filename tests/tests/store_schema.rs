@@ -62,8 +62,8 @@ const STRICTER_IN_SQLITE: &[(&str, &str, &str)] = &[
 const SQLITE_ONLY: &[&str] = &[
     "credit_accounts",
     "credit_holds",
-    "webhook_deliveries",
     "idempotency_keys",
+    "webhook_deliveries",
 ];
 const POSTGRES_ONLY: &[&str] = &["model_registry"]; // written by 002_registry.sql, not by the store
 
