@@ -270,7 +270,7 @@ async fn run(cli: Cli, models: &'static [&'static ModelInfo]) -> ExitCode {
             "mock provider on {} (every provider points at it; mock keys)",
             m.provider().base_url()
         );
-        let keys = m.keys().clone();
+        let keys = m.keys();
         mock = Some(m);
         Arc::new(keys)
     } else {

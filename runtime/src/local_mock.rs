@@ -13,7 +13,8 @@ use crate::model::ModelInfo;
 #[derive(Debug)]
 pub struct LocalMock {
     provider: MockProvider,
-    keys: StaticKeys,
+    /// `(secret name, value)`: mock API keys and the mock's webhook signing secrets.
+    secrets: Vec<(String, String)>,
 }
 
 impl LocalMock {
@@ -21,19 +22,23 @@ impl LocalMock {
     /// for every secret of `models` and the mock's own webhook signing secrets.
     pub async fn start(models: &[&ModelInfo], opts: MockOptions) -> std::io::Result<LocalMock> {
         let provider = MockProvider::start(opts).await?;
-        let mut keys = StaticKeys::new()
-            .with(
-                "KIE_AI_WEBHOOK_HMAC_KEY",
-                &provider.options().kie_webhook_key,
-            )
-            .with(
-                "REPLICATE_WEBHOOK_SECRET",
-                &provider.options().replicate_webhook_secret,
-            );
+        let mut secrets = vec![
+            (
+                "KIE_AI_WEBHOOK_HMAC_KEY".to_owned(),
+                provider.options().kie_webhook_key.clone(),
+            ),
+            (
+                "REPLICATE_WEBHOOK_SECRET".to_owned(),
+                provider.options().replicate_webhook_secret.clone(),
+            ),
+        ];
         for m in models {
-            keys = keys.with(m.secret_name, &format!("mock-key-{}", m.key_scope));
+            secrets.push((
+                m.secret_name.to_owned(),
+                format!("mock-key-{}", m.key_scope),
+            ));
         }
-        Ok(LocalMock { provider, keys })
+        Ok(LocalMock { provider, secrets })
     }
 
     /// Point `config` at the mock: every provider it speaks, polls at most `poll_cap` apart,
@@ -50,8 +55,25 @@ impl LocalMock {
     }
 
     /// The keys: mock API keys and the mock's webhook signing secrets.
-    pub fn keys(&self) -> &StaticKeys {
-        &self.keys
+    pub fn keys(&self) -> StaticKeys {
+        self.keys_without(&[])
+    }
+
+    /// The keys less the secrets named in `left_out` (to see what a missing one does).
+    pub fn keys_without(&self, left_out: &[&str]) -> StaticKeys {
+        self.secrets
+            .iter()
+            .filter(|(name, _)| !left_out.contains(&name.as_str()))
+            .fold(StaticKeys::new(), |k, (name, value)| k.with(name, value))
+    }
+
+    /// The value the mock uses for secret `name` (a webhook signing secret, to sign a
+    /// delivery by hand).
+    pub fn secret(&self, name: &str) -> Option<&str> {
+        self.secrets
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The running mock (to inject faults, read what it received).

@@ -235,7 +235,7 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
         };
         m.configure(&mut config, Duration::from_millis(500));
         tracing::info!(event = "mock_started", url = %m.provider().base_url(), left_out = ?left_out, "mock provider started; every provider points at it");
-        let keys = Arc::new(m.keys().clone());
+        let keys = Arc::new(m.keys());
         mock = Some(m);
         (keys, served)
     } else {

@@ -592,7 +592,11 @@ async fn webhooks_refuse_forgeries_ignore_duplicates_and_bound_bodies() {
     }
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert!(sent.iter().all(|w| w.status == 200), "{sent:?}");
-    let secret = h.mock.provider().options().replicate_webhook_secret.clone();
+    let secret = h
+        .mock
+        .secret("REPLICATE_WEBHOOK_SECRET")
+        .unwrap()
+        .to_owned();
     let bytes = serde_json::to_vec(&sent[0].body).unwrap();
     let ts = runtime::webhook::now_secs();
     let sig = runtime::webhook::sign_standard_webhooks(&secret, "msg_repeat", ts, &bytes).unwrap();

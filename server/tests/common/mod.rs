@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 use runtime::engine::{Engine, EngineConfig};
-use runtime::keys::StaticKeys;
 use runtime::local_mock::LocalMock;
 use runtime::mock::MockOptions;
 use runtime::model::ModelInfo;
@@ -90,21 +89,7 @@ impl Harness {
             ..EngineConfig::default()
         };
         mock.configure(&mut config, Duration::from_millis(50));
-        let keys = match setup.without_secret {
-            None => mock.keys().clone(),
-            Some(leave_out) => {
-                let o = mock.provider().options();
-                let mut k = StaticKeys::new()
-                    .with("KIE_AI_WEBHOOK_HMAC_KEY", &o.kie_webhook_key)
-                    .with("REPLICATE_WEBHOOK_SECRET", &o.replicate_webhook_secret);
-                for m in &models {
-                    if m.secret_name != leave_out {
-                        k = k.with(m.secret_name, "mock-key");
-                    }
-                }
-                k
-            }
-        };
+        let keys = mock.keys_without(setup.without_secret.as_slice());
         let keys = Arc::new(keys);
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         for user in [ALICE_ID, BOB_ID] {
