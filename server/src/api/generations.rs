@@ -584,15 +584,22 @@ pub async fn cancel(
         Ok(CancelAck::AlreadyFinished) => Err(finished()),
         Err(RunError::Provider {
             message, status, ..
-        }) => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "cancel_refused",
-            format!(
-                "the provider refused the cancel{}: {}; the generation goes on",
-                status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
-                state.scrub(&message)
-            ),
-        )),
+        }) => {
+            let http = status.map(|s| format!("HTTP {s}"));
+            let said = if http.as_deref() == Some(message.as_str()) {
+                message
+            } else {
+                match http {
+                    Some(h) => format!("{h}: {}", state.scrub(&message)),
+                    None => state.scrub(&message),
+                }
+            };
+            Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "cancel_refused",
+                format!("the provider refused the cancel ({said}); the generation goes on"),
+            ))
+        }
         Err(e @ (RunError::Transport { .. } | RunError::Timeout(_))) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "cancel_failed",
