@@ -13,8 +13,9 @@ use serde_json::{Map, Value};
 
 use crate::engine::{Engine, EngineConfig, base_url_var};
 use crate::error::RunError;
-use crate::keys::{EnvKeys, KeyRequest, KeyResolver, StaticKeys};
+use crate::keys::{EnvKeys, KeyRequest, KeyResolver};
 use crate::listener::CallbackServer;
+use crate::local_mock::LocalMock;
 use crate::mock::{MockOptions, MockProvider};
 use crate::model::{ModelInfo, OutputKind};
 use crate::store::{SqliteStore, Store};
@@ -257,29 +258,21 @@ async fn run(cli: Cli, models: &'static [&'static ModelInfo]) -> ExitCode {
             job_duration: Duration::from_millis(1500),
             ..MockOptions::default()
         };
-        let m = match MockProvider::start(models, opts).await {
+        let m = match LocalMock::start(models, opts).await {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("cannot start the mock provider: {e}");
                 return ExitCode::FAILURE;
             }
         };
-        config.base_urls = m.base_urls();
-        config.poll_interval_cap = Some(Duration::from_millis(500));
-        config.webhook_poll_factor = 10;
-        let mut k = StaticKeys::new();
-        for (name, value) in m.webhook_secrets() {
-            k = k.with(name, &value);
-        }
-        for i in models.iter() {
-            k = k.with(i.secret_name, &format!("mock-key-{}", i.key_scope));
-        }
+        m.configure(&mut config, Duration::from_millis(500));
         eprintln!(
             "mock provider on {} (every provider points at it; mock keys)",
-            m.base_url()
+            m.provider().base_url()
         );
+        let keys = m.keys();
         mock = Some(m);
-        Arc::new(k)
+        Arc::new(keys)
     } else {
         if let Some(base) = &cli.base_url {
             for i in &infos {

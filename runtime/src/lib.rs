@@ -4,7 +4,8 @@
 //!   from `registry-core` (the contract generated models implement: [`model::ModelInfo`]);
 //! - [`engine`]: runs a model end to end ([`engine::Engine`]);
 //! - [`keys`], [`http`], [`store`], [`webhook`], [`listener`]: its parts;
-//! - `mock` (feature `mock`): a loopback provider that serves any model from its data.
+//! - `mock` (feature `mock`): a loopback provider that serves any model from its data;
+//!   `local_mock`: that server started for a local run, with the keys that go with it.
 
 pub use registry_core::{answer, cost, model, params, template};
 
@@ -18,6 +19,8 @@ pub mod webhook;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "mock")]
+pub mod local_mock;
 #[cfg(feature = "mock")]
 pub mod mock;
 

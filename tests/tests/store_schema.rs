@@ -57,8 +57,14 @@ const STRICTER_IN_SQLITE: &[(&str, &str, &str)] = &[
 ];
 
 /// The tables only one side has, and why they are not compared.
-// The local credit ledger, and the webhook message ids seen (replay dedupe).
-const SQLITE_ONLY: &[&str] = &["credit_accounts", "credit_holds", "webhook_deliveries"];
+// The local credit ledger, the webhook message ids seen (replay dedupe), and the server's
+// Idempotency-Key records (their Postgres table comes with the Postgres store).
+const SQLITE_ONLY: &[&str] = &[
+    "credit_accounts",
+    "credit_holds",
+    "idempotency_keys",
+    "webhook_deliveries",
+];
 const POSTGRES_ONLY: &[&str] = &["model_registry"]; // written by 002_registry.sql, not by the store
 
 /// One column, as either database declares it.

@@ -13,8 +13,10 @@
 //! often a webhook is delivered.
 //!
 //! This file holds what every store shares: the [`Store`] trait and the records it keeps
-//! ([`Generation`], [`Status`], [`Finish`], [`KeyEvent`]). `sqlite.rs` holds [`SqliteStore`],
-//! the embedded default, with its schema and SQL.
+//! ([`Generation`], [`Status`], [`Finish`], [`KeyEvent`], [`GenerationQuery`]).
+//! `idempotency.rs` holds [`IdempotencyStore`], the record of `Idempotency-Key` requests an
+//! HTTP front end keeps. `sqlite.rs` holds [`SqliteStore`], the embedded default, with its
+//! schema and SQL; it implements both traits on one database.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,8 +27,10 @@ use crate::cost::Credits;
 pub use crate::error::StoreError;
 use crate::model::Task;
 
+mod idempotency;
 mod sqlite;
 
+pub use idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyStore, Replay};
 pub use sqlite::{Column, SqliteStore, Table};
 
 /// The user id of a local, single-user deployment (the `registry-run` CLI, tests, demos): the
@@ -62,6 +66,11 @@ impl Status {
     /// Completed or failed.
     pub fn is_terminal(self) -> bool {
         matches!(self, Status::Completed | Status::Failed)
+    }
+
+    /// The status stored as `s`, if it is one.
+    pub fn from_name(s: &str) -> Option<Status> {
+        Status::parse(s).ok()
     }
 
     fn parse(s: &str) -> Result<Status, StoreError> {
@@ -183,6 +192,33 @@ pub enum Finish {
     },
 }
 
+/// One page of a user's generations: newest first (`created_at`, then `id`, both descending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerationQuery<'a> {
+    /// Whose generations.
+    pub user_id: &'a str,
+    /// Only those in this state.
+    pub status: Option<Status>,
+    /// Only those of this model.
+    pub model_id: Option<&'a str>,
+    /// Only those after this one in the order: its `(created_at, id)` (a page's last row).
+    pub after: Option<(i64, &'a str)>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl GenerationQuery<'_> {
+    /// Whether `g` passes the filters and comes after the cursor.
+    pub fn matches(&self, g: &Generation) -> bool {
+        g.user_id == self.user_id
+            && self.status.is_none_or(|s| g.status == s)
+            && self.model_id.is_none_or(|m| g.model_id == m)
+            && self
+                .after
+                .is_none_or(|(t, id)| g.created_at < t || (g.created_at == t && g.id.as_str() < id))
+    }
+}
+
 /// Where generations, key events and credits are kept.
 pub trait Store: Send + Sync {
     /// Record a new generation (status `pending`).
@@ -191,6 +227,14 @@ pub trait Store: Send + Sync {
     fn get(&self, id: &str) -> Result<Option<Generation>, StoreError>;
     /// Every generation, oldest first.
     fn list(&self) -> Result<Vec<Generation>, StoreError>;
+    /// One page of a user's generations, newest first (see [`GenerationQuery`]). The default
+    /// reads every row; a store with an index on `(user_id, created_at, id)` answers from it.
+    fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {
+        let mut rows: Vec<Generation> = self.list()?.into_iter().filter(|g| q.matches(g)).collect();
+        rows.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        rows.truncate(q.limit);
+        Ok(rows)
+    }
     /// `pending -> processing`, recording the task id; `false` when already further along.
     fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError>;
     /// Finish a running generation and settle its credit hold, atomically; `false` (and no

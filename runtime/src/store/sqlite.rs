@@ -12,8 +12,12 @@ use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::{Finish, Generation, KeyEvent, Status, Store, StoreError, now_ms};
+use super::idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyStore, Replay};
+use super::{Finish, Generation, GenerationQuery, KeyEvent, Status, Store, StoreError, now_ms};
 use crate::model::Task;
+
+/// `response_status`, `response_headers`, `response_body` of `idempotency_keys` as read.
+type RawAnswer = (Option<u16>, Option<String>, Option<String>);
 
 /// `outputs_expected`, `outputs_received`, `credits_refunded` as read.
 type Counts = (Option<u32>, Option<u32>, Option<String>);
@@ -69,6 +73,7 @@ CREATE TABLE IF NOT EXISTS generations (
   credits_refunded TEXT
 );
 CREATE INDEX IF NOT EXISTS generations_created_at ON generations (created_at);
+CREATE INDEX IF NOT EXISTS generations_user_created ON generations (user_id, created_at, id);
 CREATE TABLE IF NOT EXISTS api_key_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   occurred_at INTEGER NOT NULL,
@@ -97,6 +102,19 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   PRIMARY KEY (provider, delivery_id)
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_received_at ON webhook_deliveries (received_at);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  user_id TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  generation_id TEXT,
+  response_status INTEGER,
+  response_headers TEXT,
+  response_body TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
 ";
 
 /// Columns `generations` gained after its first release, in order: a database file created
@@ -251,11 +269,24 @@ impl SqliteStore {
     }
 
     fn query(&self, where_clause: &str, arg: Option<&str>) -> Result<Vec<Generation>, StoreError> {
+        let args: Vec<&dyn rusqlite::ToSql> = match &arg {
+            Some(a) => vec![a],
+            None => Vec::new(),
+        };
+        self.select(&format!("{where_clause} ORDER BY created_at, rowid"), &args)
+    }
+
+    /// The generations `rest` (a `WHERE`, `ORDER BY` and `LIMIT` tail) selects, bound to `args`.
+    fn select(
+        &self,
+        rest: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<Generation>, StoreError> {
         let conn = self.conn();
         let sql = format!(
             "SELECT id, user_id, model_id, provider, content_type, status, params, provider_response, tokens_used, provider_cost, \
              created_at, updated_at, completed_at, outputs_expected, outputs_received, credits_refunded \
-             FROM generations {where_clause} ORDER BY created_at, rowid"
+             FROM generations {rest}"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let map = |r: &rusqlite::Row<'_>| {
@@ -265,13 +296,34 @@ impl SqliteStore {
                 Self::counts(r)?,
             ))
         };
-        let rows: Vec<_> = match arg {
-            Some(a) => stmt.query_map([a], map)?.collect::<Result<_, _>>()?,
-            None => stmt.query_map([], map)?.collect::<Result<_, _>>()?,
-        };
+        let rows: Vec<_> = stmt.query_map(args, map)?.collect::<Result<_, _>>()?;
         rows.into_iter()
             .map(|(cols, times, counts)| Self::decode(cols, times, counts))
             .collect()
+    }
+
+    /// The `WHERE ... ORDER BY ... LIMIT` tail of a [`GenerationQuery`], with its arguments
+    /// numbered in order: it walks the `generations_user_created` index backwards.
+    fn page_sql(q: &GenerationQuery<'_>) -> String {
+        let mut sql = String::from("WHERE user_id = ?1");
+        let mut n = 1;
+        if q.status.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND status = ?{n}"));
+        }
+        if q.model_id.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND model_id = ?{n}"));
+        }
+        if q.after.is_some() {
+            sql.push_str(&format!(" AND (created_at, id) < (?{}, ?{})", n + 1, n + 2));
+            n += 2;
+        }
+        sql.push_str(&format!(
+            " ORDER BY created_at DESC, id DESC LIMIT ?{}",
+            n + 1
+        ));
+        sql
     }
 
     fn holds_open(conn: &rusqlite::Connection, user_id: &str) -> Result<Credits, StoreError> {
@@ -400,6 +452,24 @@ impl Store for SqliteStore {
 
     fn list(&self) -> Result<Vec<Generation>, StoreError> {
         self.query("", None)
+    }
+
+    fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {
+        let status = q.status.map(Status::as_str);
+        let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&q.user_id];
+        if let Some(s) = &status {
+            args.push(s);
+        }
+        if let Some(m) = &q.model_id {
+            args.push(m);
+        }
+        if let Some((t, id)) = &q.after {
+            args.push(t);
+            args.push(id);
+        }
+        args.push(&limit);
+        self.select(&Self::page_sql(q), &args)
     }
 
     fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError> {
@@ -603,6 +673,87 @@ impl Store for SqliteStore {
     }
 }
 
+impl IdempotencyStore for SqliteStore {
+    fn claim_key(&self, user_id: &str, key: &str, fingerprint: &str) -> Result<Claim, StoreError> {
+        let conn = self.conn();
+        let tx = Tx::begin(&conn)?;
+        let now = now_ms();
+        tx.prepare_cached("DELETE FROM idempotency_keys WHERE created_at < ?1")?
+            .execute([now - IDEMPOTENCY_TTL_MS])?;
+        let n = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO idempotency_keys (user_id, idempotency_key, fingerprint, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?
+            .execute(params![user_id, key, fingerprint, now])?;
+        let claim = if n == 1 {
+            Claim::Claimed
+        } else {
+            let (mut record, (status, headers, body)): (IdempotencyRecord, RawAnswer) = tx
+                .prepare_cached(
+                    "SELECT fingerprint, generation_id, created_at, updated_at, response_status, response_headers, response_body \
+                     FROM idempotency_keys WHERE user_id = ?1 AND idempotency_key = ?2",
+                )?
+                .query_row([user_id, key], |r| {
+                    Ok((
+                        IdempotencyRecord {
+                            fingerprint: r.get(0)?,
+                            generation_id: r.get(1)?,
+                            response: None,
+                            created_at: r.get(2)?,
+                            updated_at: r.get(3)?,
+                        },
+                        (r.get(4)?, r.get(5)?, r.get(6)?),
+                    ))
+                })?;
+            if let Some(status) = status {
+                record.response = Some(Replay {
+                    status,
+                    headers: match headers {
+                        Some(h) => serde_json::from_str(&h).map_err(|_| {
+                            StoreError::Corrupt("idempotency_keys.response_headers".to_owned())
+                        })?,
+                        None => Vec::new(),
+                    },
+                    body: body.unwrap_or_default(),
+                });
+            }
+            Claim::Existing(record)
+        };
+        tx.commit()?;
+        Ok(claim)
+    }
+
+    fn key_started(&self, user_id: &str, key: &str, generation_id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE idempotency_keys SET generation_id = ?3, updated_at = ?4 WHERE user_id = ?1 AND idempotency_key = ?2",
+            )?
+            .execute(params![user_id, key, generation_id, now_ms()])?;
+        Ok(())
+    }
+
+    fn key_answered(&self, user_id: &str, key: &str, answer: &Replay) -> Result<(), StoreError> {
+        let headers = serde_json::to_string(&answer.headers).unwrap_or_else(|_| "[]".to_owned());
+        self.conn()
+            .prepare_cached(
+                "UPDATE idempotency_keys SET response_status = ?3, response_headers = ?4, response_body = ?5, updated_at = ?6 \
+                 WHERE user_id = ?1 AND idempotency_key = ?2",
+            )?
+            .execute(params![user_id, key, answer.status, headers, answer.body, now_ms()])?;
+        Ok(())
+    }
+
+    fn release_key(&self, user_id: &str, key: &str) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "DELETE FROM idempotency_keys WHERE user_id = ?1 AND idempotency_key = ?2 AND response_status IS NULL",
+            )?
+            .execute([user_id, key])?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,6 +794,7 @@ mod tests {
                 "credit_accounts",
                 "credit_holds",
                 "generations",
+                "idempotency_keys",
                 "webhook_deliveries"
             ]
         );
@@ -827,6 +979,167 @@ mod tests {
             )
             .unwrap();
         assert_eq!(held, "2");
+    }
+
+    #[test]
+    fn a_users_page_is_newest_first_filtered_and_walks_the_index() {
+        let s = SqliteStore::in_memory().unwrap();
+        let other = "11111111-1111-4111-8111-111111111111";
+        for (id, user, at, model) in [
+            ("a", LOCAL_USER_ID, 10, "m"),
+            ("b", LOCAL_USER_ID, 20, "n"),
+            ("c", LOCAL_USER_ID, 20, "m"),
+            ("d", other, 30, "m"),
+            ("e", LOCAL_USER_ID, 40, "m"),
+        ] {
+            let mut g = gen_row(id);
+            g.user_id = user.into();
+            g.created_at = at;
+            g.model_id = model.into();
+            s.insert(&g).unwrap();
+        }
+        let q = GenerationQuery {
+            user_id: LOCAL_USER_ID,
+            status: None,
+            model_id: None,
+            after: None,
+            limit: 10,
+        };
+        let ids = |q: &GenerationQuery<'_>| -> Vec<String> {
+            s.list_for_user(q)
+                .unwrap()
+                .into_iter()
+                .map(|g| g.id)
+                .collect()
+        };
+        assert_eq!(
+            ids(&q),
+            ["e", "c", "b", "a"],
+            "ties on created_at by id, descending"
+        );
+        assert_eq!(ids(&GenerationQuery { limit: 2, ..q }), ["e", "c"]);
+        assert_eq!(
+            ids(&GenerationQuery {
+                after: Some((20, "c")),
+                ..q
+            }),
+            ["b", "a"]
+        );
+        assert_eq!(
+            ids(&GenerationQuery {
+                model_id: Some("m"),
+                ..q
+            }),
+            ["e", "c", "a"]
+        );
+        assert!(
+            ids(&GenerationQuery {
+                status: Some(Status::Completed),
+                ..q
+            })
+            .is_empty()
+        );
+        // The default (read everything) gives the same pages.
+        struct Plain<'a>(&'a SqliteStore);
+        let plain = Plain(&s);
+        let default_page = |q: &GenerationQuery<'_>| -> Vec<String> {
+            let mut rows: Vec<Generation> = plain
+                .0
+                .list()
+                .unwrap()
+                .into_iter()
+                .filter(|g| q.matches(g))
+                .collect();
+            rows.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+            rows.into_iter().take(q.limit).map(|g| g.id).collect()
+        };
+        for page in [
+            q,
+            GenerationQuery {
+                after: Some((20, "c")),
+                model_id: Some("m"),
+                ..q
+            },
+        ] {
+            assert_eq!(ids(&page), default_page(&page));
+        }
+        // The page is read from the index, in its order: no sort, no table scan.
+        let full = GenerationQuery {
+            status: Some(Status::Pending),
+            model_id: Some("m"),
+            after: Some((20, "c")),
+            ..q
+        };
+        let plan: Vec<String> = s
+            .conn()
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT id FROM generations {}",
+                SqliteStore::page_sql(&full)
+            ))
+            .unwrap()
+            .query_map(params![LOCAL_USER_ID, "pending", "m", 20, "c", 10], |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("generations_user_created"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn an_idempotency_key_is_claimed_once_per_user_answered_and_released() {
+        let s = SqliteStore::in_memory().unwrap();
+        let other = "11111111-1111-4111-8111-111111111111";
+        assert_eq!(
+            s.claim_key(LOCAL_USER_ID, "k", "f1").unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            s.claim_key(other, "k", "f1").unwrap(),
+            Claim::Claimed,
+            "per user"
+        );
+        let Claim::Existing(r) = s.claim_key(LOCAL_USER_ID, "k", "f2").unwrap() else {
+            panic!("claimed twice");
+        };
+        assert_eq!(
+            (r.fingerprint.as_str(), r.response.as_ref()),
+            ("f1", None),
+            "in flight"
+        );
+        s.key_started(LOCAL_USER_ID, "k", "g1").unwrap();
+        let answer = Replay {
+            status: 201,
+            headers: vec![("location".into(), "/v1/generations/g1".into())],
+            body: "{}".into(),
+        };
+        s.key_answered(LOCAL_USER_ID, "k", &answer).unwrap();
+        let Claim::Existing(r) = s.claim_key(LOCAL_USER_ID, "k", "f1").unwrap() else {
+            panic!("claimed twice");
+        };
+        assert_eq!(r.generation_id.as_deref(), Some("g1"));
+        assert_eq!(r.response, Some(answer));
+        // An answered key stays; an unanswered one is freed.
+        s.release_key(LOCAL_USER_ID, "k").unwrap();
+        assert!(matches!(
+            s.claim_key(LOCAL_USER_ID, "k", "f1").unwrap(),
+            Claim::Existing(_)
+        ));
+        s.release_key(other, "k").unwrap();
+        assert_eq!(s.claim_key(other, "k", "f3").unwrap(), Claim::Claimed);
+        // Records older than a day are dropped at the next claim.
+        s.conn()
+            .execute(
+                "UPDATE idempotency_keys SET created_at = created_at - ?1",
+                [IDEMPOTENCY_TTL_MS + 1],
+            )
+            .unwrap();
+        assert_eq!(
+            s.claim_key(LOCAL_USER_ID, "k", "f9").unwrap(),
+            Claim::Claimed
+        );
     }
 
     #[test]

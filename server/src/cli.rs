@@ -1,0 +1,283 @@
+//! The `server` binary: command line, store, keys, tokens, signals.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use clap::Parser;
+use runtime::cost::Credits;
+use runtime::engine::{Engine, EngineConfig};
+use runtime::keys::{EnvKeys, KeyResolver};
+use runtime::local_mock::LocalMock;
+use runtime::mock::MockOptions;
+use runtime::model::ModelInfo;
+use runtime::store::{LOCAL_USER_ID, SqliteStore, Store};
+
+use crate::app::{Options, Server, Services};
+use crate::auth::Tokens;
+use crate::state::Limits;
+
+/// The registry's HTTP API.
+#[derive(Debug, Parser)]
+#[command(name = "server", version)]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "REGISTRY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// SQLite database file (created if missing). Required unless --mock, which defaults to
+    /// an in-memory database.
+    #[arg(long, env = "REGISTRY_DB", value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Start the mock provider in-process and point every provider at it, with mock keys.
+    /// Models the mock does not speak are left out. Without --tokens, a development token is
+    /// printed.
+    #[arg(long)]
+    mock: bool,
+    /// An origin allowed to call the API from a browser (`https://app.example`); repeatable,
+    /// or comma-separated in the variable.
+    #[arg(
+        long = "cors-origin",
+        env = "REGISTRY_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// File of bearer tokens: `<sha256 hex of the token> <user id>` per line. Entries in the
+    /// variable REGISTRY_TOKENS (same format, lines or commas) are added.
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// The URL providers reach this server at, for webhook callbacks (default: the listen
+    /// address).
+    #[arg(long, env = "REGISTRY_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Credits given at start to every token's user that has no account yet (default: 1000
+    /// with --mock, none otherwise).
+    #[arg(long, value_name = "AMOUNT")]
+    initial_credits: Option<String>,
+    /// Largest API request body, in bytes.
+    #[arg(long, default_value_t = Limits::default().api_body)]
+    max_body: usize,
+    /// Largest webhook body, in bytes.
+    #[arg(long, default_value_t = Limits::default().webhook_body)]
+    max_webhook_body: usize,
+    /// Longest a request may take, in seconds (a `Prefer: wait` included).
+    #[arg(long, default_value_t = 90)]
+    request_timeout: u64,
+    /// On SIGTERM or Ctrl-C, how long in-flight requests and generations may take, in seconds.
+    #[arg(long, default_value_t = 20)]
+    shutdown_grace: u64,
+    /// Cap every model's timeout, in seconds.
+    #[arg(long)]
+    timeout_cap: Option<u64>,
+    /// With --mock: how long a mock job takes, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    mock_job_ms: u64,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+/// Run the server over `models` with the process's command line.
+pub fn main(models: &'static [&'static ModelInfo]) -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    rt.block_on(run(args, models))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
+    // Tokens.
+    let mut tokens = Tokens::default();
+    if let Some(path) = &args.tokens {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+        };
+        match Tokens::parse(&text, &path.display().to_string()) {
+            Ok(t) => tokens.extend(t),
+            Err(e) => return fail(e),
+        }
+    }
+    if let Ok(text) = std::env::var("REGISTRY_TOKENS") {
+        match Tokens::parse(&text, "REGISTRY_TOKENS") {
+            Ok(t) => tokens.extend(t),
+            Err(e) => return fail(e),
+        }
+    }
+    let mut dev_token = None;
+    if tokens.is_empty() {
+        if !args.mock {
+            return fail(
+                "no bearer tokens configured: pass --tokens FILE or set REGISTRY_TOKENS (see server/README.md)",
+            );
+        }
+        let token = format!(
+            "dev_{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        tokens.insert_plain(&token, LOCAL_USER_ID);
+        dev_token = Some(token);
+    }
+
+    let mut cors_origins = Vec::new();
+    for o in &args.cors_origins {
+        let o = o.trim().trim_end_matches('/');
+        if o.is_empty() {
+            continue;
+        }
+        if !(o.starts_with("http://") || o.starts_with("https://")) {
+            return fail(format!(
+                "--cors-origin `{o}` must be an origin such as https://app.example"
+            ));
+        }
+        match HeaderValue::from_str(o) {
+            Ok(v) => cors_origins.push(v),
+            Err(_) => return fail(format!("--cors-origin `{o}` is not a valid origin")),
+        }
+    }
+
+    // Store.
+    let store = match (&args.db, args.mock) {
+        (Some(path), _) => SqliteStore::open(path),
+        (None, true) => SqliteStore::in_memory(),
+        (None, false) => {
+            return fail(
+                "--db FILE is required (an in-memory store is only the default with --mock)",
+            );
+        }
+    };
+    let store = match store {
+        Ok(s) => Arc::new(s),
+        Err(e) => return fail(format!("cannot open the store: {e}")),
+    };
+    let credits = match args.initial_credits.as_deref() {
+        Some(c) => match Credits::from_str(c) {
+            Ok(c) => Some(c),
+            Err(_) => return fail("--initial-credits must be a decimal number"),
+        },
+        None if args.mock => Some(Credits::from_str("1000").unwrap_or(Credits::ZERO)),
+        None => None,
+    };
+    if let Some(c) = credits {
+        for user in tokens.users() {
+            let has = match store.balance(user) {
+                Ok(b) => b.is_some(),
+                Err(e) => return fail(format!("store: {e}")),
+            };
+            if !has && let Err(e) = store.set_balance(user, c) {
+                return fail(format!("store: {e}"));
+            }
+        }
+    }
+
+    // Engine, keys, models.
+    let mut config = EngineConfig {
+        timeout_cap: args.timeout_cap.map(Duration::from_secs),
+        ..EngineConfig::default()
+    };
+    let mut mock = None;
+    let (keys, served): (Arc<dyn KeyResolver>, Vec<&'static ModelInfo>) = if args.mock {
+        // The mock is driven by the models' data: it serves every one of them.
+        let served: Vec<&'static ModelInfo> = models.to_vec();
+        let opts = MockOptions {
+            job_duration: Duration::from_millis(args.mock_job_ms),
+            ..MockOptions::default()
+        };
+        let m = match LocalMock::start(&served, opts).await {
+            Ok(m) => m,
+            Err(e) => return fail(format!("cannot start the mock provider: {e}")),
+        };
+        m.configure(&mut config, Duration::from_millis(500));
+        tracing::info!(event = "mock_started", url = %m.provider().base_url(), "mock provider started; every provider points at it");
+        let keys = Arc::new(m.keys());
+        mock = Some(m);
+        (keys, served)
+    } else {
+        (Arc::new(EnvKeys), models.to_vec())
+    };
+    let engine = match Engine::builder()
+        .config(config)
+        .store(store.clone())
+        .keys(keys.clone())
+        .models(&served)
+        .build()
+    {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+
+    let opts = Options {
+        listen: args.listen,
+        public_url: args.public_url.clone(),
+        cors_origins,
+        limits: Limits {
+            api_body: args.max_body,
+            webhook_body: args.max_webhook_body,
+            request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        },
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+    };
+    let server = match Server::bind(
+        opts,
+        Services {
+            engine,
+            store: store.clone(),
+            idempotency: store,
+            keys,
+            tokens,
+        },
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot listen on {}: {e}", args.listen)),
+    };
+    let url = format!("http://{}", server.addr());
+    println!("listening on {url}");
+    if let Some(token) = &dev_token {
+        println!("dev token: {token}");
+        println!("  (mock mode with no --tokens: this token is the local user, with its credits)");
+        println!("  curl -H 'Authorization: Bearer {token}' {url}/v1/models");
+    }
+    server.serve(shutdown_signal()).await;
+    drop(mock);
+    ExitCode::SUCCESS
+}
