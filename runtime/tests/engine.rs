@@ -930,3 +930,122 @@ async fn an_open_circuit_breaker_refuses_new_generations_at_once() {
             .is_ok()
     );
 }
+
+/// A second engine on the harness's store and mock: the process after a restart.
+fn restarted(h: &Harness) -> runtime::engine::Engine {
+    runtime::engine::Engine::builder()
+        .config(fast_config(&h.mock))
+        .store(h.store.clone())
+        .keys(std::sync::Arc::new(keys()))
+        .models(MODELS)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_run_killed_after_the_provider_accepted_is_resumed_and_charged_once() {
+    let h = harness().await;
+    let engine = h.engine.clone();
+    let run = tokio::spawn(async move {
+        engine
+            .run_dynamic(&KIE_POLL, &json!({"prompt": "waves"}))
+            .await
+    });
+    let g = loop {
+        if let Some(g) = h
+            .store
+            .list()
+            .unwrap()
+            .into_iter()
+            .find(|g| g.task_id().is_some())
+        {
+            break g;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    // The process dies: the run's future is dropped mid-wait, nothing is cleaned up.
+    run.abort();
+    assert!(run.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        h.store.get(&g.id).unwrap().unwrap().status,
+        Status::Processing
+    );
+    let available = |h: &Harness| {
+        h.store
+            .available(LOCAL_USER_ID)
+            .unwrap()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(balance(&h), "1000", "held, not yet charged");
+
+    let after = restarted(&h);
+    let (found, runs) = after.recover().unwrap();
+    assert_eq!(found.resumed, [g.id.clone()]);
+    assert!(found.failed.is_empty());
+    let submits_before = h
+        .mock
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    let mut charged = None;
+    for r in runs {
+        let out = r.await.unwrap();
+        assert_eq!(out.generation_id, g.id);
+        assert_eq!(out.task_id.as_deref(), g.task_id());
+        charged = Some(out.cost);
+    }
+    let left = (runtime::cost::Credits::from_decimal("1000".parse().unwrap()).as_decimal()
+        - charged.unwrap().as_decimal())
+    .to_string();
+    assert_eq!(
+        h.mock
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count(),
+        submits_before,
+        "the provider was not submitted to again"
+    );
+    let row = h.store.get(&g.id).unwrap().unwrap();
+    assert_eq!(row.status, Status::Completed);
+    assert_eq!(balance(&h), left, "charged once");
+    assert_eq!(available(&h), left, "and the hold settled");
+    // Recovering again finds nothing to do.
+    let (found, runs) = restarted(&h).recover().unwrap();
+    assert_eq!(
+        (found, runs.len()),
+        (runtime::engine::Recovered::default(), 0)
+    );
+}
+
+#[tokio::test]
+async fn a_run_killed_before_the_provider_accepted_is_failed_and_refunded() {
+    let h = harness().await;
+    // Recorded and held, then the process stops before the submit's answer.
+    let started = h
+        .engine
+        .start(LOCAL_USER_ID, "test_kie_poll", &json!({"prompt": "waves"}))
+        .unwrap();
+    let id = started.generation_id().to_owned();
+    drop(started);
+    let available = || {
+        h.store
+            .available(LOCAL_USER_ID)
+            .unwrap()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(available(), "1000", "held");
+    let (found, runs) = restarted(&h).recover().unwrap();
+    assert_eq!((found.failed, runs.len()), (vec![id.clone()], 0));
+    let row = h.store.get(&id).unwrap().unwrap();
+    assert_eq!(row.status, Status::Failed);
+    assert_eq!(row.provider_response["error"]["kind"], "interrupted");
+    assert_eq!(balance(&h), "1000", "refunded");
+    assert!(
+        h.mock.requests().is_empty(),
+        "nothing was sent, before or after"
+    );
+}

@@ -243,6 +243,24 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
+    // What a previous process left unfinished: resumed if the provider had accepted it,
+    // otherwise failed and refunded (the rule is in runtime's `engine/recover.rs`).
+    match engine.recover() {
+        Ok((found, runs)) => {
+            if !found.resumed.is_empty() || !found.failed.is_empty() {
+                tracing::info!(
+                    event = "recovered",
+                    resumed = found.resumed.len(),
+                    failed = found.failed.len(),
+                    "settled the generations a previous run left unfinished"
+                );
+            }
+            for run in runs {
+                tokio::spawn(run);
+            }
+        }
+        Err(e) => return fail(format!("cannot settle unfinished generations: {e}")),
+    }
 
     let opts = Options {
         listen: args.listen,

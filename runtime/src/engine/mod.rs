@@ -15,6 +15,7 @@
 //!   call the provider, finish or fail), with the context a run carries (`RunCtx`);
 //! - `wait.rs`: waiting for an accepted task, by polling with backoff or by the webhook with
 //!   polling as a fallback;
+//! - `recover.rs`: after a restart, resuming or settling what the store holds unfinished;
 //! - `cancel.rs`: cancelling a generation at the provider, then in the store;
 //! - `delivery.rs`: a webhook delivery, verified and handed to the waiting run or applied to
 //!   the store. (Signature checks themselves live in [`crate::webhook`].)
@@ -37,12 +38,14 @@ use crate::webhook::{WebhookError, WebhookRequest};
 mod cancel;
 mod delivery;
 mod limits;
+mod recover;
 mod run;
 mod shortfall;
 mod wait;
 
 pub use cancel::CancelAck;
 use delivery::Waiter;
+pub use recover::Recovered;
 use run::Checked;
 pub use run::Started;
 

@@ -200,7 +200,11 @@ impl Engine {
         let info = run.model;
         let provider = info.provider;
         let store = &self.inner.store;
-        let step = self.call(&mut run).await;
+        // A resumed run's task was accepted before a restart: wait for it, never submit again.
+        let step = match run.task.is_some() {
+            true => self.wait(&run, 0, None).await,
+            false => self.call(&mut run).await,
+        };
         let RunCtx {
             span,
             generation_id,

@@ -227,6 +227,15 @@ pub trait Store: Send + Sync {
     fn get(&self, id: &str) -> Result<Option<Generation>, StoreError>;
     /// Every generation, oldest first.
     fn list(&self) -> Result<Vec<Generation>, StoreError>;
+    /// Every generation not finished (`pending` or `processing`), oldest first: what a restart
+    /// must resume or settle.
+    fn unfinished(&self) -> Result<Vec<Generation>, StoreError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|g| !g.status.is_terminal())
+            .collect())
+    }
     /// One page of a user's generations, newest first (see [`GenerationQuery`]). The default
     /// reads every row; a store with an index on `(user_id, created_at, id)` answers from it.
     fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {

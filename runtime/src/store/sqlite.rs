@@ -454,6 +454,10 @@ impl Store for SqliteStore {
         self.query("", None)
     }
 
+    fn unfinished(&self) -> Result<Vec<Generation>, StoreError> {
+        self.query("WHERE status = 'pending' OR status = 'processing'", None)
+    }
+
     fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {
         let status = q.status.map(Status::as_str);
         let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
