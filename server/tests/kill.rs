@@ -64,6 +64,7 @@ fn start(port: u16, db: &std::path::Path, mock: &MockProvider) -> Child {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not start");
 }
 
