@@ -1,0 +1,73 @@
+//! A bounded load generator for `bench/server.sh`: `load URL TOKEN BODY CONCURRENCY SECONDS`
+//! POSTs `BODY` to `URL` from CONCURRENCY connections for SECONDS (loopback only), then prints
+//! `requests ok errors req_per_s p50_ms p99_ms` on one line. TOKEN `-` sends no auth. Every
+//! request carries `Prefer: wait=10`, so a generation counts once it is finished.
+
+use std::time::{Duration, Instant};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, token, body, concurrency, seconds] = args.as_slice() else {
+        eprintln!("usage: load URL TOKEN BODY CONCURRENCY SECONDS");
+        std::process::exit(2);
+    };
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "load goes to loopback only"
+    );
+    let concurrency: usize = concurrency.parse().expect("CONCURRENCY");
+    let seconds: u64 = seconds.parse().expect("SECONDS");
+    runtime::http::install_crypto();
+    let client = reqwest::Client::new();
+    let end = Instant::now() + Duration::from_secs(seconds.min(60));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, token, body) = (client.clone(), url.clone(), token.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < end {
+                let t = Instant::now();
+                let mut rb = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    // The server answers when the generation is done, not when it is accepted.
+                    .header("prefer", "wait=10")
+                    .body(body.clone());
+                if token != "-" {
+                    rb = rb.bearer_auth(&token);
+                }
+                match rb.send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let (mut lat, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        lat.extend(l);
+        errors += e;
+    }
+    lat.sort();
+    let ms = |q: f64| {
+        lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let secs = seconds.min(60) as f64;
+    println!(
+        "{} {} {} {:.0} {:.2} {:.2}",
+        lat.len() as u64 + errors,
+        lat.len(),
+        errors,
+        lat.len() as f64 / secs,
+        ms(0.50),
+        ms(0.99)
+    );
+}
