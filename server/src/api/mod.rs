@@ -136,6 +136,14 @@ pub(crate) fn start_error(state: &AppState, e: RunError) -> ApiError {
                 "this model cannot run now: its provider key is not configured",
             )
         }
+        RunError::ProviderUnavailable { provider, retry_after } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "provider_unavailable",
+            format!(
+                "{provider} is failing and its circuit breaker is open: try again in {}s",
+                retry_after.as_secs().max(1)
+            ),
+        ),
         other => ApiError::internal(state.scrub(&other.to_string())),
     }
 }
