@@ -136,7 +136,10 @@ pub(crate) fn start_error(state: &AppState, e: RunError) -> ApiError {
                 "this model cannot run now: its provider key is not configured",
             )
         }
-        RunError::ProviderUnavailable { provider, retry_after } => ApiError::new(
+        RunError::ProviderUnavailable {
+            provider,
+            retry_after,
+        } => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "provider_unavailable",
             format!(
