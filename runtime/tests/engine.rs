@@ -981,7 +981,7 @@ async fn a_run_killed_after_the_provider_accepted_is_resumed_and_charged_once() 
 
     let after = restarted(&h);
     let (found, runs) = after.recover().unwrap();
-    assert_eq!(found.resumed, [g.id.clone()]);
+    assert_eq!(found.resumed, vec![g.id.clone()]);
     assert!(found.failed.is_empty());
     let submits_before = h
         .mock
