@@ -33,7 +33,7 @@ mock=$(sed -n 's/.*mock_started.*url=\(http[^ ]*\).*/\1/p' "$work/err.log" | hea
 body_server='{"model":"runware_flux_1_schnell","params":{"prompt":"A red apple on a table"}}'
 body_mock='[{"taskType":"imageInference","taskUUID":"0b6c2f36-3a53-4d5b-9d0e-7b1f7a1c2d3e","model":"runware:100@1","positivePrompt":"A red apple on a table","width":1024,"height":1024,"steps":4,"numberResults":1,"outputFormat":"WEBP","outputType":"URL","includeCost":true}]'
 
-read -r m_n m_ok m_err m_rps m_p50 m_p99 < <("$load" "$mock/p/runware/v1" - "$body_mock" "$conc" "$secs")
+read -r m_n m_ok m_err m_rps m_p50 m_p99 < <("$load" "$mock/p/runware/v1" mock-key "$body_mock" "$conc" "$secs")
 read -r s_n s_ok s_err s_rps s_p50 s_p99 < <("$load" "http://127.0.0.1:$port/v1/generations" "$token" "$body_server" "$conc" "$secs")
 busy_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from generations where status='completed'\").fetchone()[0])" "$work/bench.db")
@@ -44,4 +44,4 @@ printf '%-34s %10s %8s %8s %9s %9s\n' "server, SQLite file (sync model)" "$s_n" 
 echo "server / bare throughput: $(python3 -c "print(round($s_rps/$m_rps, 2))")x"
 echo "completed generation rows in the database: $rows"
 echo "start-up: $(( (t1 - t0) / 1000000 )) ms to 'listening', $(( (t2 - t0) / 1000000 )) ms to the first /healthz answer"
-echo "RSS: idle $((idle_kb / 1024)) MiB, after the run $((busy_kb / 1024)) MiB"
+echo "RSS of the server process (the mock runs inside it and keeps a record of every request and job): idle $((idle_kb / 1024)) MiB, after the run $((busy_kb / 1024)) MiB"
