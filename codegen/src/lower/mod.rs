@@ -214,6 +214,20 @@ pub(crate) fn duration_problem(text: &str, reason: &str) -> String {
 }
 
 /// The hint for a duration that does not parse.
+/// `text` as milliseconds, or a `BadDuration` diagnostic at `at` that shows `example` and
+/// suggests the short form of a duration written in words.
+pub(crate) fn duration(r: &mut Reporter<'_>, at: &str, text: &str, example: &str) -> Option<u64> {
+    match crate::spec::values::parse_duration(text) {
+        Ok(ms) => Some(ms),
+        Err(e) => {
+            r.at(Code::BadDuration, at, duration_problem(text, &e))
+                .expect(format!("a duration such as {example}"))
+                .help(duration_hint(text));
+            None
+        }
+    }
+}
+
 pub(crate) fn duration_hint(text: &str) -> String {
     match duration_in_words(text) {
         Some(fixed) => format!(

@@ -5,7 +5,7 @@ use crate::diag::{Code, Diagnostics};
 use crate::ir::{Auth, CircuitBreaker, ErrorMapping, Provider, Webhook};
 use crate::spec::load::Loaded;
 use crate::spec::types::{AuthKind, ProviderSpec, SignatureScheme};
-use crate::spec::values::{check_pointer, parse_duration};
+use crate::spec::values::check_pointer;
 
 /// Check one provider and lower it.
 pub(super) fn lower(
@@ -151,19 +151,10 @@ pub(super) fn lower(
         for (i, t) in w.task_id.iter().enumerate() {
             pointer(&mut r, &format!("/webhook/task_id/{i}"), t);
         }
-        let tolerance_ms = w.tolerance.as_ref().and_then(|t| match parse_duration(t) {
-            Ok(ms) => Some(ms),
-            Err(e) => {
-                r.at(
-                    Code::BadDuration,
-                    "/webhook/tolerance",
-                    super::duration_problem(t, &e),
-                )
-                .expect("a duration such as `5m`")
-                .help(super::duration_hint(t));
-                None
-            }
-        });
+        let tolerance_ms = w
+            .tolerance
+            .as_ref()
+            .and_then(|t| super::duration(&mut r, "/webhook/tolerance", t, "`5m`"));
         Webhook {
             signature: w.signature.into(),
             secret_name,
@@ -206,18 +197,9 @@ pub(super) fn lower(
     let circuit_breaker = limits
         .and_then(|l| l.circuit_breaker.as_ref())
         .and_then(|cb| {
-            let mut ms = |field: &str, text: &str| match parse_duration(text) {
-                Ok(ms) => Some(ms),
-                Err(e) => {
-                    r.at(
-                        Code::BadDuration,
-                        &format!("/limits/circuit_breaker/{field}"),
-                        super::duration_problem(text, &e),
-                    )
-                    .expect("a duration such as `30s`")
-                    .help(super::duration_hint(text));
-                    None
-                }
+            let mut ms = |field: &str, text: &str| {
+                let at = format!("/limits/circuit_breaker/{field}");
+                super::duration(&mut r, &at, text, "`30s`")
             };
             let window_ms = ms("window", &cb.window);
             let cooldown_ms = ms("cooldown", &cb.cooldown);

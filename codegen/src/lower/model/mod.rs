@@ -33,7 +33,7 @@ use crate::spec::types::{
     ExecutionMode, ItemType, ModelSpec, OutputSpec, ParamSpec, ParamType, ProviderCostSpec,
     ProviderSpec, RequestSpec, SendAs,
 };
-use crate::spec::values::{canonical, parse_decimal, parse_duration};
+use crate::spec::values::{canonical, parse_decimal};
 use crate::spelling::variant_name;
 
 /// Check one model against its provider and lower it.
@@ -291,13 +291,5 @@ pub(super) fn lower(
 }
 
 fn duration(r: &mut Reporter<'_>, at: &str, text: &str) -> Option<u64> {
-    match parse_duration(text) {
-        Ok(ms) => Some(ms),
-        Err(e) => {
-            r.at(Code::BadDuration, at, super::duration_problem(text, &e))
-                .expect("a duration such as `30s`, `4m`, `1h` or `1m30s`")
-                .help(super::duration_hint(text));
-            None
-        }
-    }
+    super::duration(r, at, text, "`30s`, `4m`, `1h` or `1m30s`")
 }
