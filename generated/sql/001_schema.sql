@@ -28,17 +28,23 @@ create table if not exists generations (
     outputs_expected  integer,                  -- outputs charged for (the counting param's value)
     outputs_received  integer,                  -- outputs the provider returned
     credits_refunded  numeric,                  -- credits given back for missing outputs
+    lease_owner       text,                     -- the server instance running it, while unfinished
+    lease_expires_at  timestamptz,              -- when another instance may take it over
+    next_poll_at      timestamptz,              -- when the provider is next asked about it
 
     constraint generations_status_check
         check (status in ('pending', 'processing', 'completed', 'failed'))
 );
 
--- A table older than this file gains the columns the monitoring reads.
+-- A table older than this file gains the columns the monitoring and the runtime read.
 alter table generations add column if not exists provider_cost numeric;
 alter table generations add column if not exists completed_at timestamptz;
 alter table generations add column if not exists outputs_expected integer;
 alter table generations add column if not exists outputs_received integer;
 alter table generations add column if not exists credits_refunded numeric;
+alter table generations add column if not exists lease_owner text;
+alter table generations add column if not exists lease_expires_at timestamptz;
+alter table generations add column if not exists next_poll_at timestamptz;
 
 -- Every monitoring window is a range of created_at.
 create index if not exists generations_created_at_idx
@@ -52,6 +58,11 @@ create index if not exists generations_model_id_created_at_idx
 create index if not exists generations_failed_created_at_idx
     on generations (created_at)
     where status = 'failed';
+
+-- The unfinished generations whose lease has run out, for an instance to take over.
+create index if not exists generations_unfinished_lease_idx
+    on generations (lease_expires_at nulls first)
+    where status in ('pending', 'processing');
 
 -- One row per attempt to resolve a provider key: the key-retrieval metric and the
 -- missing-key alert. Names only: a key's value is never stored.
@@ -68,6 +79,62 @@ create table if not exists api_key_events (
 
 create index if not exists api_key_events_occurred_at_idx
     on api_key_events (occurred_at);
+
+-- The runtime's credit ledger: one balance per user. Charged amounts are deducted from it;
+-- open holds are not, so what a user can spend is the balance less their reserved holds.
+create table if not exists credit_accounts (
+    user_id uuid    primary key,
+    balance numeric not null
+);
+
+-- One hold per generation: reserved when it starts, then charged (the amount charged, which
+-- sums to the generation's tokens_used) or refunded, in the same transaction as its end.
+create table if not exists credit_holds (
+    generation_id uuid    primary key,
+    user_id       uuid    not null,
+    amount        numeric not null,
+    state         text    not null,
+
+    constraint credit_holds_state_check
+        check (state in ('reserved', 'charged', 'refunded'))
+);
+
+-- A user's open holds, summed on every reserve.
+create index if not exists credit_holds_open_idx
+    on credit_holds (user_id)
+    where state = 'reserved';
+
+-- Webhook message ids already handled (Standard Webhooks' webhook-id), so a retried delivery
+-- is not acted on twice. Ids older than a day are dropped.
+create table if not exists webhook_deliveries (
+    provider    text        not null,
+    delivery_id text        not null,
+    received_at timestamptz not null default now(),
+
+    primary key (provider, delivery_id)
+);
+
+create index if not exists webhook_deliveries_received_at_idx
+    on webhook_deliveries (received_at);
+
+-- Requests made with an Idempotency-Key, per user: in flight until answered, then the answer
+-- is replayed to a repeat. Records older than a day are dropped.
+create table if not exists idempotency_keys (
+    user_id          uuid        not null,
+    idempotency_key  text        not null,
+    fingerprint      text        not null,      -- a digest of the first request's body
+    generation_id    uuid,                      -- the generation it started, once it did
+    response_status  integer,                   -- the answer's HTTP status; null while in flight
+    response_headers jsonb,                     -- [[name, value], ...] of the answer
+    response_body    text,
+    created_at       timestamptz not null default now(),
+    updated_at       timestamptz not null default now(),
+
+    primary key (user_id, idempotency_key)
+);
+
+create index if not exists idempotency_keys_created_at_idx
+    on idempotency_keys (created_at);
 
 -- The model specs, one row per model, upserted by 002_registry.sql. A model whose spec was
 -- deleted stays, retired and disabled, so its old generations still join.

@@ -1,6 +1,7 @@
 //! `sql/`: Postgres monitoring SQL, as ordered migrations that can be applied again and again.
 //!
-//! 1. `001_schema.sql`: the `generations`, `api_key_events` and `model_registry` tables;
+//! 1. `001_schema.sql`: the `generations`, `api_key_events` and `model_registry` tables, and the
+//!    runtime store's `credit_accounts`, `credit_holds`, `webhook_deliveries`, `idempotency_keys`;
 //! 2. `002_registry.sql`: an upsert of every model (a model whose spec was deleted is retired);
 //! 3. `003_cost.sql`: `expected_credit_cost(model_id, params)`, the cost formula in SQL;
 //! 4. `004_monitoring.sql`: one view per metric of the deployment plan;

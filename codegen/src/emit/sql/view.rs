@@ -21,6 +21,8 @@ pub struct Context {
     pub round_modes: String,
     /// The statuses a generation ends in, quoted: `'completed', 'failed'`.
     pub finished: String,
+    /// The statuses of a generation still running, quoted: `'pending', 'processing'`.
+    pub unfinished: String,
     /// One row per model, in id order.
     pub models: Vec<ModelRow>,
     /// Every model id, quoted (for retiring deleted models).
@@ -181,6 +183,7 @@ pub fn build(ir: &Registry) -> Result<Context, EmitError> {
     ]
     .map(TaskStatus::name);
     let finished = [TaskStatus::Completed, TaskStatus::Failed].map(TaskStatus::name);
+    let unfinished = [TaskStatus::Pending, TaskStatus::Processing].map(TaskStatus::name);
     let rounds = [
         RoundMode::Ceil,
         RoundMode::Floor,
@@ -217,6 +220,7 @@ pub fn build(ir: &Registry) -> Result<Context, EmitError> {
         statuses: literal::text_list(statuses)?,
         round_modes: literal::text_list(rounds)?,
         finished: literal::text_list(finished)?,
+        unfinished: literal::text_list(unfinished)?,
         models,
         model_ids: ir
             .models
