@@ -139,6 +139,9 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Postgres failed, or refused a value (the message never holds the connection string).
+    #[error("postgres: {0}")]
+    Postgres(String),
     /// A generation id the store does not know.
     #[error("unknown generation {0}")]
     UnknownGeneration(String),

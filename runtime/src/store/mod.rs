@@ -28,9 +28,13 @@ pub use crate::error::StoreError;
 use crate::model::Task;
 
 mod idempotency;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
 pub use idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyStore, Replay};
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
 pub use sqlite::{Column, SqliteStore, Table};
 
 /// The user id of a local, single-user deployment (the `registry-run` CLI, tests, demos): the
@@ -217,6 +221,16 @@ impl GenerationQuery<'_> {
                 .after
                 .is_none_or(|(t, id)| g.created_at < t || (g.created_at == t && g.id.as_str() < id))
     }
+}
+
+/// The lease an instance holds on the unfinished generations it runs: `owner` names the
+/// instance, and a lease not renewed within `ttl_ms` may be taken over by another instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The instance's id (stable across restarts when configured, random otherwise).
+    pub owner: String,
+    /// How long a lease lasts without a renewal, in milliseconds.
+    pub ttl_ms: i64,
 }
 
 /// Where generations, key events and credits are kept.
