@@ -11,7 +11,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use runtime::engine::{Engine, EngineConfig};
 use runtime::mock::MockProvider;
-use runtime::store::{SqliteStore, Store};
+use runtime::store::SqliteStore;
 use serde_json::{Value, json};
 
 fn overhead(c: &mut Criterion) {

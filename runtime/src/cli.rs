@@ -310,7 +310,10 @@ async fn run(cli: Cli, models: &'static [&'static ModelInfo]) -> ExitCode {
         eprintln!("--credits must be a decimal number");
         return ExitCode::from(2);
     };
-    if let Err(e) = store.set_balance(crate::store::LOCAL_USER_ID, credits) {
+    if let Err(e) = store
+        .set_balance(crate::store::LOCAL_USER_ID, credits)
+        .await
+    {
         eprintln!("store: {e}");
         return ExitCode::FAILURE;
     }

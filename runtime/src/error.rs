@@ -148,4 +148,7 @@ pub enum StoreError {
     /// Stored data that does not parse.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The store cannot be reached or did not answer (the pool is closed, a worker died).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
 }

@@ -9,7 +9,7 @@ use runtime::engine::{Via, WebhookAck};
 use runtime::error::RunError;
 use runtime::mock::{Fault, Target};
 use runtime::model::{ModelInfo, OutputKind, ProviderInfo};
-use runtime::store::{LOCAL_USER_ID, Status, Store};
+use runtime::store::{LOCAL_USER_ID, Status};
 use runtime::webhook::{WebhookError, WebhookRequest};
 use serde_json::json;
 
@@ -980,7 +980,7 @@ async fn a_run_killed_after_the_provider_accepted_is_resumed_and_charged_once() 
     assert_eq!(balance(&h), "1000", "held, not yet charged");
 
     let after = restarted(&h);
-    let (found, runs) = after.recover().unwrap();
+    let (found, runs) = after.recover().await.unwrap();
     assert_eq!(found.resumed, vec![g.id.clone()]);
     assert!(found.failed.is_empty());
     let submits_before = h
@@ -1013,7 +1013,7 @@ async fn a_run_killed_after_the_provider_accepted_is_resumed_and_charged_once() 
     assert_eq!(balance(&h), left, "charged once");
     assert_eq!(available(&h), left, "and the hold settled");
     // Recovering again finds nothing to do.
-    let (found, runs) = restarted(&h).recover().unwrap();
+    let (found, runs) = restarted(&h).recover().await.unwrap();
     assert_eq!(
         (found, runs.len()),
         (runtime::engine::Recovered::default(), 0)
@@ -1027,6 +1027,7 @@ async fn a_run_killed_before_the_provider_accepted_is_failed_and_refunded() {
     let started = h
         .engine
         .start(LOCAL_USER_ID, "test_kie_poll", &json!({"prompt": "waves"}))
+        .await
         .unwrap();
     let id = started.generation_id().to_owned();
     drop(started);
@@ -1038,7 +1039,7 @@ async fn a_run_killed_before_the_provider_accepted_is_failed_and_refunded() {
             .to_string()
     };
     assert_ne!(available(), "1000", "held");
-    let (found, runs) = restarted(&h).recover().unwrap();
+    let (found, runs) = restarted(&h).recover().await.unwrap();
     assert_eq!((found.failed, runs.len()), (vec![id.clone()], 0));
     let row = h.store.get(&id).unwrap().unwrap();
     assert_eq!(row.status, Status::Failed);

@@ -23,7 +23,7 @@ use runtime::listener::CallbackServer;
 use runtime::mock::{Fault, MockOptions, MockProvider, RequestKind, Target};
 use runtime::model::*;
 use runtime::params::{Kind, ParamRule};
-use runtime::store::{LOCAL_USER_ID, SqliteStore, Status, Store};
+use runtime::store::{LOCAL_USER_ID, SqliteStore, Status};
 use runtime::template::{RequestTemplate, Segment, Slot, Template};
 use serde_json::{Value, json};
 

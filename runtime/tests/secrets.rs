@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use runtime::mock::{Fault, Target};
-use runtime::store::{LOCAL_USER_ID, Store};
+use runtime::store::LOCAL_USER_ID;
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -101,6 +101,7 @@ async fn no_key_value_reaches_a_log_line_or_an_error() {
     engine
         .store()
         .set_balance(LOCAL_USER_ID, "100".parse().unwrap())
+        .await
         .unwrap();
     record(
         engine

@@ -243,6 +243,17 @@ impl Server {
             );
             let _ = tx.send(tokio::time::Instant::now());
         };
+        // The heartbeat of this instance's leases, and the takeover of expired ones, until the
+        // generations still running have had their grace period.
+        let (stop_leases, leases_stopped) = tokio::sync::oneshot::channel::<()>();
+        let engine = self.state.engine.clone();
+        let keeper = tokio::spawn(async move {
+            engine
+                .keep_leases(async move {
+                    let _ = leases_stopped.await;
+                })
+                .await
+        });
         let serve = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(signal)
             .into_future();
@@ -280,6 +291,23 @@ impl Server {
                     running = background.running(),
                     "grace period over: generations still running are left in the store as they stand"
                 );
+            }
+        }
+        let _ = stop_leases.send(());
+        let _ = keeper.await;
+        // What is still unfinished goes to another instance (or this one's next start) now,
+        // not when its lease would have expired.
+        match self.state.engine.release_leases().await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(
+                    event = "leases_released",
+                    count = n,
+                    "handed back the leases of unfinished generations"
+                )
+            }
+            Err(e) => {
+                tracing::error!(event = "lease_release_failed", error = %e, "could not hand back the leases; they expire on their own")
             }
         }
         tracing::info!(event = "shutdown_done", "server stopped");

@@ -15,7 +15,7 @@ use runtime::keys::{EnvKeys, KeyResolver};
 use runtime::local_mock::LocalMock;
 use runtime::mock::MockOptions;
 use runtime::model::ModelInfo;
-use runtime::store::{LOCAL_USER_ID, SqliteStore, Store};
+use runtime::store::{IdempotencyStore, LOCAL_USER_ID, SqliteStore, Store};
 
 use crate::app::{Options, Server, Services};
 use crate::auth::Tokens;
@@ -184,8 +184,11 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
             );
         }
     };
-    let store = match store {
-        Ok(s) => Arc::new(s),
+    let (store, idempotency): (Arc<dyn Store>, Arc<dyn IdempotencyStore>) = match store {
+        Ok(s) => {
+            let s = Arc::new(s);
+            (s.clone(), s)
+        }
         Err(e) => return fail(format!("cannot open the store: {e}")),
     };
     let credits = match args.initial_credits.as_deref() {
@@ -198,11 +201,11 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
     };
     if let Some(c) = credits {
         for user in tokens.users() {
-            let has = match store.balance(user) {
+            let has = match store.balance(user).await {
                 Ok(b) => b.is_some(),
                 Err(e) => return fail(format!("store: {e}")),
             };
-            if !has && let Err(e) = store.set_balance(user, c) {
+            if !has && let Err(e) = store.set_balance(user, c).await {
                 return fail(format!("store: {e}"));
             }
         }
@@ -245,7 +248,7 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
     };
     // What a previous process left unfinished: resumed if the provider had accepted it,
     // otherwise failed and refunded (the rule is in runtime's `engine/recover.rs`).
-    match engine.recover() {
+    match engine.recover().await {
         Ok((found, runs)) => {
             if !found.resumed.is_empty() || !found.failed.is_empty() {
                 tracing::info!(
@@ -278,7 +281,7 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
         Services {
             engine,
             store: store.clone(),
-            idempotency: store,
+            idempotency,
             keys,
             tokens,
         },

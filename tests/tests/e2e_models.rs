@@ -15,7 +15,7 @@ use runtime::listener::CallbackServer;
 use runtime::mock::{Fault, MockOptions, MockProvider, Target};
 use runtime::model::{Mode, ModelInfo, OutputKind};
 use runtime::params::Kind;
-use runtime::store::{LOCAL_USER_ID, SqliteStore, Status, Store};
+use runtime::store::{LOCAL_USER_ID, SqliteStore, Status};
 use serde_json::Value;
 
 /// Credits each model's smoke params cost, worked out by hand from the specs.

@@ -14,7 +14,7 @@ use runtime::http::RetryPolicy;
 use runtime::keys::StaticKeys;
 use runtime::listener::CallbackServer;
 use runtime::mock::{Fault, MockOptions, MockProvider, RequestKind, Target};
-use runtime::store::{LOCAL_USER_ID, SqliteStore, Status, Store};
+use runtime::store::{LOCAL_USER_ID, SqliteStore, Status};
 use serde_json::{Value, json};
 
 struct Setup {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use registry_tests::pg::Pg;
 use runtime::store::{
-    Finish, Generation, KeyEvent, LOCAL_USER_ID, SqliteStore, Status, Store, Table,
+    Finish, Generation, KeyEvent, LOCAL_USER_ID, Lease, SqliteStore, Status, Table,
 };
 use serde_json::{Value, json};
 
@@ -460,7 +460,7 @@ fn rows_the_store_writes_load_into_postgres() {
         .set_balance(LOCAL_USER_ID, "100".parse().unwrap())
         .unwrap();
     store
-        .start(&key, &generation, "12.5".parse().unwrap())
+        .start(&key, &generation, "12.5".parse().unwrap(), &lease())
         .expect("start")
         .expect("credits cover the run");
     assert!(
@@ -562,4 +562,11 @@ fn rows_the_store_writes_load_into_postgres() {
         format!("{}|seedance_v1_lite|prompt_to_video|t", e.time),
         "the key event back from Postgres"
     );
+}
+
+fn lease() -> Lease {
+    Lease {
+        owner: "schema-test".to_owned(),
+        ttl_ms: 30_000,
+    }
 }

@@ -83,6 +83,7 @@ async fn the_yaml_only_protocol_is_followed_request_by_request() {
     engine
         .store()
         .set_balance(runtime::store::LOCAL_USER_ID, "100".parse().unwrap())
+        .await
         .unwrap();
     let out = engine
         .run_by_id(

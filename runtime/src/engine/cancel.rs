@@ -67,7 +67,8 @@ impl Engine {
         let row = self
             .inner
             .store
-            .get(g)?
+            .get(g)
+            .await?
             .ok_or_else(|| RunError::Config(format!("no generation {g}")))?;
         if row.status.is_terminal() {
             return Ok(CancelAck::AlreadyFinished);
@@ -84,12 +85,14 @@ impl Engine {
         }
         // Before the provider accepted a task there is nothing to cancel there.
         if let Some(task) = row.task() {
-            let key = self.key(
-                model.provider.id,
-                model.id,
-                model.key_scope,
-                model.secret_name,
-            )?;
+            let key = self
+                .key(
+                    model.provider.id,
+                    model.id,
+                    model.key_scope,
+                    model.secret_name,
+                )
+                .await?;
             let req = model
                 .cancel_request(&task)
                 .ok_or_else(|| RunError::Config("no cancel request".to_owned()))?;
@@ -109,7 +112,11 @@ impl Engine {
         }
         let error =
             json!({ "kind": "cancelled", "message": "cancelled", "code": null, "status": null });
-        let applied = self.inner.store.finish(g, &Finish::Failed { error })?;
+        let applied = self
+            .inner
+            .store
+            .finish(g, &Finish::Failed { error })
+            .await?;
         if let Some(n) = lock(&self.inner.cancels).get(g) {
             n.notify_one();
         }

@@ -99,6 +99,7 @@ impl Engine {
             .inner
             .store
             .get(g)
+            .await
             .map_err(|e| WebhookError::Malformed(e.to_string()))?
             .ok_or(WebhookError::UnknownGeneration)?;
         if row.provider != provider_id {
@@ -132,52 +133,72 @@ impl Engine {
             .find_map(|p| crate::answer::string(&body, p).ok());
         let expected_task = waiter_task.or_else(|| row.task_id().map(str::to_owned));
         let tolerance = rule.tolerance.unwrap_or(Duration::from_secs(300));
-        let secret = |name: Option<&'static str>| -> Result<Secret, WebhookError> {
-            let name = name.ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
-            self.key(info.provider.id, info.id, "webhook_signing", name)
-                .map_err(|_| WebhookError::MissingSecret(name.to_owned()))
-        };
+        // Secrets are resolved here and their key events recorded once the check is done.
         let mut delivery_id = None;
-        match rule.signature {
-            Signature::StandardWebhooks => {
-                delivery_id = webhook::verify_standard_webhooks_delivery(
-                    secret(rule.secret_name)?.expose(),
-                    req,
-                    webhook::now_secs(),
-                    tolerance,
-                )?
-                .delivery_id;
-            }
-            Signature::KieHmac => {
-                let t = task_id
-                    .as_deref()
-                    .ok_or(WebhookError::Malformed("no task id".to_owned()))?;
-                webhook::verify_kie(
-                    secret(rule.secret_name)?.expose(),
-                    t,
-                    req,
-                    webhook::now_secs(),
-                    tolerance,
-                )?
-            }
-            Signature::UrlToken => match &token {
-                Some(t) => webhook::verify_url_token(t.expose(), req)?,
-                None if row.status.is_terminal() => return Ok(WebhookAck::AlreadyFinished),
-                None => return Err(WebhookError::BadSignature),
-            },
-            Signature::FalEd25519 => {
-                let name = rule
-                    .secret_name
-                    .ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
-                // The JWKS document (or, under `<NAME>_FILE`, its path) through the key
-                // resolver, as the other schemes read their secrets.
-                let keys = webhook::Jwks::from_config(name, &mut |n| {
-                    self.key(info.provider.id, info.id, "webhook_signing", n)
-                        .map_err(|_| KeyError::NotSet(n.to_owned()))
-                })?;
-                webhook::verify_fal(&keys, req, webhook::now_secs(), tolerance)?;
-            }
-            Signature::None => {}
+        let (checked, events) = {
+            let events = std::cell::RefCell::new(Vec::new());
+            let resolve = |name: &str| {
+                let (result, event) =
+                    self.resolve_key(info.provider.id, info.id, "webhook_signing", name);
+                events.borrow_mut().push(event);
+                result
+            };
+            let secret = |name: Option<&'static str>| -> Result<Secret, WebhookError> {
+                let name = name.ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
+                resolve(name).map_err(|_| WebhookError::MissingSecret(name.to_owned()))
+            };
+            let checked = (|| -> Result<Option<WebhookAck>, WebhookError> {
+                match rule.signature {
+                    Signature::StandardWebhooks => {
+                        delivery_id = webhook::verify_standard_webhooks_delivery(
+                            secret(rule.secret_name)?.expose(),
+                            req,
+                            webhook::now_secs(),
+                            tolerance,
+                        )?
+                        .delivery_id;
+                    }
+                    Signature::KieHmac => {
+                        let t = task_id
+                            .as_deref()
+                            .ok_or(WebhookError::Malformed("no task id".to_owned()))?;
+                        webhook::verify_kie(
+                            secret(rule.secret_name)?.expose(),
+                            t,
+                            req,
+                            webhook::now_secs(),
+                            tolerance,
+                        )?
+                    }
+                    Signature::UrlToken => match &token {
+                        Some(t) => webhook::verify_url_token(t.expose(), req)?,
+                        None if row.status.is_terminal() => {
+                            return Ok(Some(WebhookAck::AlreadyFinished));
+                        }
+                        None => return Err(WebhookError::BadSignature),
+                    },
+                    Signature::FalEd25519 => {
+                        let name = rule
+                            .secret_name
+                            .ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
+                        // The JWKS document (or, under `<NAME>_FILE`, its path) through the key
+                        // resolver, as the other schemes read their secrets.
+                        let keys = webhook::Jwks::from_config(name, &mut |n| {
+                            resolve(n).map_err(|_| KeyError::NotSet(n.to_owned()))
+                        })?;
+                        webhook::verify_fal(&keys, req, webhook::now_secs(), tolerance)?;
+                    }
+                    Signature::None => {}
+                }
+                Ok(None)
+            })();
+            (checked, events.into_inner())
+        };
+        for event in events {
+            self.log_key_event(&event).await;
+        }
+        if let Some(ack) = checked? {
+            return Ok(ack);
         }
         if let (Some(t), Some(expected)) = (&task_id, &expected_task)
             && t != expected
@@ -190,22 +211,23 @@ impl Engine {
                 .inner
                 .store
                 .first_delivery(provider_id, id)
+                .await
                 .map_err(|e| WebhookError::Malformed(e.to_string()))?;
             if !first {
                 return Ok(WebhookAck::Duplicate);
             }
         }
-        let acted = self.act_on_delivery(g, &row, model, rule, &body);
+        let acted = self.act_on_delivery(g, &row, model, rule, &body).await;
         if acted.is_err()
             && let Some(id) = &delivery_id
         {
-            let _ = self.inner.store.forget_delivery(provider_id, id);
+            let _ = self.inner.store.forget_delivery(provider_id, id).await;
         }
         acted
     }
 
     /// Hand a verified delivery to the waiting run, or apply it to the store.
-    fn act_on_delivery(
+    async fn act_on_delivery(
         &self,
         g: &str,
         row: &crate::store::Generation,
@@ -255,6 +277,7 @@ impl Engine {
                             count: count.map(|(c, _)| c),
                         },
                     )
+                    .await
                     .map_err(|e| WebhookError::Malformed(e.to_string()))?;
                 if applied && let Some((c, cost)) = count {
                     super::run::shortfall_event(&span, &c, cost);
@@ -272,6 +295,7 @@ impl Engine {
                     .inner
                     .store
                     .finish(g, &Finish::Failed { error })
+                    .await
                     .map_err(|e| WebhookError::Malformed(e.to_string()))?;
                 Ok(if applied {
                     WebhookAck::Applied
@@ -280,7 +304,7 @@ impl Engine {
                 })
             }
             TaskState::Processing => {
-                let _ = self.inner.store.mark_processing(g, None);
+                let _ = self.inner.store.mark_processing(g, None).await;
                 Ok(WebhookAck::Applied)
             }
             TaskState::Pending => Ok(WebhookAck::Ignored),

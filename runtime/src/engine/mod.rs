@@ -32,7 +32,7 @@ use crate::error::RunError;
 use crate::http::{RetryPolicy, Transport};
 use crate::keys::{EnvKeys, KeyResolver};
 use crate::model::{Model, ModelInfo, Output, Params, ProviderInfo};
-use crate::store::{SqliteStore, Store};
+use crate::store::{Lease, SqliteStore, Store};
 use crate::webhook::{WebhookError, WebhookRequest};
 
 mod cancel;
@@ -45,9 +45,13 @@ mod wait;
 
 pub use cancel::CancelAck;
 use delivery::Waiter;
-pub use recover::Recovered;
+pub use recover::{Recovered, Resumed};
 use run::Checked;
 pub use run::Started;
+
+/// The lease owner of a single instance (the CLI, a server on SQLite): stable, so a restart
+/// takes its own generations back at once.
+pub const LOCAL_OWNER: &str = "local";
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -68,6 +72,8 @@ pub struct EngineConfig {
     pub poll_failures_allowed: u32,
     /// The user generations are run for.
     pub user_id: String,
+    /// This instance's lease on the generations it runs (see `recover.rs`).
+    pub lease: Lease,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +87,10 @@ impl Default for EngineConfig {
             retry: RetryPolicy::default(),
             poll_failures_allowed: 3,
             user_id: crate::store::LOCAL_USER_ID.to_owned(),
+            lease: Lease {
+                owner: LOCAL_OWNER.to_owned(),
+                ttl_ms: 30_000,
+            },
         }
     }
 }
@@ -149,6 +159,8 @@ struct Inner {
     cancels: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     gates: limits::Gates,
     callback_base: Mutex<Option<String>>,
+    /// Generations this process is running now: a takeover leaves them alone.
+    active: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Runs models. Cheap to clone.
@@ -212,6 +224,7 @@ impl EngineBuilder {
                 cancels: Mutex::new(HashMap::new()),
                 gates: limits::Gates::default(),
                 callback_base: Mutex::new(None),
+                active: Mutex::new(std::collections::HashSet::new()),
             }),
         })
     }
@@ -296,11 +309,11 @@ impl Engine {
     /// the provider: the params are checked, the cost held from the user's credits and the
     /// generation recorded as pending. Then [`Engine::finish`] calls the provider (a server
     /// answers with the id first, and runs this in the background).
-    pub fn start(&self, user: &str, id: &str, params: &Value) -> Result<Started, RunError> {
+    pub async fn start(&self, user: &str, id: &str, params: &Value) -> Result<Started, RunError> {
         let model = self
             .model(id)
             .ok_or_else(|| RunError::UnknownModel(id.to_owned()))?;
-        self.begin(user, model, Checked::Json(params))
+        self.begin(user, model, Checked::Json(params)).await
     }
 
     /// Run a started generation to its recorded end.

@@ -102,6 +102,28 @@ pub(super) fn shortfall_event(span: &tracing::Span, c: &OutputCount, cost: cost:
     }
 }
 
+/// Marks a generation as run by this process for as long as it lives.
+struct Active<'a> {
+    engine: &'a Engine,
+    id: String,
+}
+
+impl<'a> Active<'a> {
+    fn new(engine: &'a Engine, id: &str) -> Self {
+        super::lock(&engine.inner.active).insert(id.to_owned());
+        Active {
+            engine,
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        super::lock(&self.engine.inner.active).remove(&self.id);
+    }
+}
+
 impl Engine {
     /// Run one generation from `params` to its recorded end: what every entry point does.
     pub(super) async fn execute(
@@ -110,14 +132,14 @@ impl Engine {
         params: Checked<'_>,
     ) -> Result<RunOutput, RunError> {
         let user = self.inner.config.user_id.clone();
-        let started = self.begin(&user, model, params)?;
+        let started = self.begin(&user, model, params).await?;
         self.complete(started).await
     }
 
     /// The first half of a run, up to the recorded pending generation: validate, price,
     /// resolve the key, and record the key event, the credit hold and the pending row in one
     /// transaction. Nothing has been sent to the provider yet.
-    pub(super) fn begin(
+    pub(super) async fn begin(
         &self,
         user: &str,
         model: &'static ModelInfo,
@@ -156,9 +178,12 @@ impl Engine {
         let store = &self.inner.store;
         let (key, key_event) =
             self.resolve_key(provider.id, info.id, info.key_scope, info.secret_name);
-        // Key event, hold and pending row go in together: one transaction in the SQLite store.
-        if let Err(available) =
-            store.start(&key_event, &self.pending(g, user, info, &validated), cost)?
+        // Key event, hold and pending row (leased to this instance) go in together: one
+        // transaction.
+        let pending = self.pending(g, user, info, &validated);
+        if let Err(available) = store
+            .start(&key_event, &pending, cost, &self.inner.config.lease)
+            .await?
         {
             tracing::warn!(parent: &span, event = "credits_insufficient", needed = %cost, available = %available, "not enough credits");
             return Err(RunError::InsufficientCredits {
@@ -173,7 +198,7 @@ impl Engine {
             Ok(k) => k,
             Err(e) => {
                 // Record the attempt as failed: that releases the hold, and monitoring sees it.
-                self.fail(&span, g, &e);
+                self.fail(&span, g, &e).await;
                 return Err(e);
             }
         };
@@ -197,6 +222,7 @@ impl Engine {
     /// (charge, or refund).
     pub(super) async fn complete(&self, started: Started) -> Result<RunOutput, RunError> {
         let Started { mut run, cost } = started;
+        let _active = Active::new(self, &run.generation_id);
         let info = run.model;
         let provider = info.provider;
         let store = &self.inner.store;
@@ -231,7 +257,7 @@ impl Engine {
                     provider_cost,
                     count,
                 };
-                let applied = store.finish(g, &finish)?;
+                let applied = store.finish(g, &finish).await?;
                 let elapsed = started.elapsed();
                 if applied {
                     tracing::info!(parent: &span, event = "generation_completed", via = ?via, outputs = outputs.len(), elapsed_ms = elapsed.as_millis() as u64, "generation completed");
@@ -263,11 +289,11 @@ impl Engine {
                     code,
                     status: None,
                 };
-                self.fail(&span, g, &e);
+                self.fail(&span, g, &e).await;
                 Err(e)
             }
             Step::Err(e) => {
-                self.fail(&span, g, &e);
+                self.fail(&span, g, &e).await;
                 Err(e)
             }
         }
@@ -308,7 +334,7 @@ impl Engine {
 
     /// Record generation `g` as failed with `e` (which refunds its hold), unless it has
     /// already finished.
-    fn fail(&self, span: &tracing::Span, g: &str, e: &RunError) {
+    pub(super) async fn fail(&self, span: &tracing::Span, g: &str, e: &RunError) {
         let (message, code, status) = match e {
             RunError::Provider {
                 message,
@@ -319,7 +345,7 @@ impl Engine {
             other => (other.to_string(), None, None),
         };
         let error = json!({ "kind": e.kind(), "message": message, "code": code, "status": status });
-        match self.inner.store.finish(g, &Finish::Failed { error }) {
+        match self.inner.store.finish(g, &Finish::Failed { error }).await {
             Ok(true) => {
                 tracing::error!(parent: span, event = "generation_failed", kind = e.kind(), error = %e, "Generation failed");
                 tracing::info!(parent: span, event = "credits_refunded", "credits refunded");
@@ -334,7 +360,7 @@ impl Engine {
     }
 
     /// Resolve a key outside a run (a webhook signing secret), recording its event at once.
-    pub(super) fn key(
+    pub(super) async fn key(
         &self,
         provider: &str,
         model: &str,
@@ -342,14 +368,19 @@ impl Engine {
         secret_name: &str,
     ) -> Result<Secret, RunError> {
         let (result, event) = self.resolve_key(provider, model, scope, secret_name);
-        if let Err(e) = self.inner.store.log_key_event(&event) {
-            tracing::error!(event = "store_error", error = %e, "could not record the key event");
-        }
+        self.log_key_event(&event).await;
         result
     }
 
+    /// Record a key retrieval; a store error is logged, not returned (the retrieval happened).
+    pub(super) async fn log_key_event(&self, event: &KeyEvent) {
+        if let Err(e) = self.inner.store.log_key_event(event).await {
+            tracing::error!(event = "store_error", error = %e, "could not record the key event");
+        }
+    }
+
     /// Resolve a key (logged by `tracing`), with the event for the store to record.
-    fn resolve_key(
+    pub(super) fn resolve_key(
         &self,
         provider: &str,
         model: &str,
@@ -507,7 +538,7 @@ impl Engine {
             Err(e) => return Step::Err(answer_err(e)),
         };
         tracing::info!(parent: span, event = "task_accepted", task_id = %task.id, "provider accepted the task");
-        if let Err(e) = self.inner.store.mark_processing(g, Some(&task)) {
+        if let Err(e) = self.inner.store.mark_processing(g, Some(&task)).await {
             return Step::Err(e.into());
         }
         if let Some(guard) = &guard {

@@ -15,6 +15,7 @@ use super::run::{RunCtx, Step};
 use super::{Engine, Via};
 use crate::error::RunError;
 use crate::model::{Outcome, Signature, TaskState};
+use crate::store::now_ms;
 
 impl Engine {
     /// Wait for the run's task to finish, until the run's deadline: by running its steps from
@@ -107,7 +108,7 @@ impl Engine {
                         }
                     }
                     TaskState::Processing => {
-                        let _ = self.inner.store.mark_processing(g, None);
+                        let _ = self.inner.store.mark_processing(g, None).await;
                     }
                     TaskState::Pending => {}
                 }
@@ -126,7 +127,12 @@ impl Engine {
                     failures = 0;
                     tracing::debug!(parent: span, event = "poll", polls, step = at, state = state_name(&state), next_ms = interval.as_millis() as u64, "task running");
                     if matches!(state, TaskState::Processing) {
-                        let _ = self.inner.store.mark_processing(g, None);
+                        let _ = self.inner.store.mark_processing(g, None).await;
+                    }
+                    // Where a takeover starts: the poll due soonest is claimed first.
+                    let next = now_ms() + i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+                    if let Err(e) = self.inner.store.set_next_poll(g, next).await {
+                        tracing::warn!(parent: span, event = "store_error", error = %e, "could not record the next poll");
                     }
                 }
                 Err(e) if fatal(&e) => return Step::Err(e),

@@ -49,15 +49,31 @@ pub enum Claim {
 }
 
 /// Where `Idempotency-Key` records are kept.
+#[async_trait::async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Claim `key` for `user_id` with `fingerprint`, atomically: records older than
     /// [`IDEMPOTENCY_TTL_MS`] are dropped first, then the key is recorded in flight unless a
     /// record has it.
-    fn claim_key(&self, user_id: &str, key: &str, fingerprint: &str) -> Result<Claim, StoreError>;
+    async fn claim_key(
+        &self,
+        user_id: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Claim, StoreError>;
     /// Note the generation the in-flight request started.
-    fn key_started(&self, user_id: &str, key: &str, generation_id: &str) -> Result<(), StoreError>;
+    async fn key_started(
+        &self,
+        user_id: &str,
+        key: &str,
+        generation_id: &str,
+    ) -> Result<(), StoreError>;
     /// Store the answer to replay.
-    fn key_answered(&self, user_id: &str, key: &str, answer: &Replay) -> Result<(), StoreError>;
+    async fn key_answered(
+        &self,
+        user_id: &str,
+        key: &str,
+        answer: &Replay,
+    ) -> Result<(), StoreError>;
     /// Drop the record of a request that ended before any generation existed: the key is free.
-    fn release_key(&self, user_id: &str, key: &str) -> Result<(), StoreError>;
+    async fn release_key(&self, user_id: &str, key: &str) -> Result<(), StoreError>;
 }

@@ -13,10 +13,12 @@
 //! often a webhook is delivered.
 //!
 //! This file holds what every store shares: the [`Store`] trait and the records it keeps
-//! ([`Generation`], [`Status`], [`Finish`], [`KeyEvent`], [`GenerationQuery`]).
+//! ([`Generation`], [`Status`], [`Finish`], [`KeyEvent`], [`GenerationQuery`], [`Lease`]).
 //! `idempotency.rs` holds [`IdempotencyStore`], the record of `Idempotency-Key` requests an
 //! HTTP front end keeps. `sqlite.rs` holds [`SqliteStore`], the embedded default, with its
-//! schema and SQL; it implements both traits on one database.
+//! schema and SQL; it implements both traits on one database. `postgres.rs` (feature
+//! `postgres`) holds `PgStore`, which implements both on the tables of `generated/sql`, for
+//! several server instances sharing one database.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -233,77 +235,81 @@ pub struct Lease {
     pub ttl_ms: i64,
 }
 
-/// Where generations, key events and credits are kept.
+/// Where generations, key events and credits are kept. Every method is async: the SQLite store
+/// runs its statements on tokio's blocking pool, the Postgres store on its connection pool.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync {
-    /// Record a new generation (status `pending`).
-    fn insert(&self, g: &Generation) -> Result<(), StoreError>;
+    /// Record a new generation (status `pending`), leased to nobody.
+    async fn insert(&self, g: &Generation) -> Result<(), StoreError>;
     /// A generation by id.
-    fn get(&self, id: &str) -> Result<Option<Generation>, StoreError>;
+    async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError>;
     /// Every generation, oldest first.
-    fn list(&self) -> Result<Vec<Generation>, StoreError>;
-    /// Every generation not finished (`pending` or `processing`), oldest first: what a restart
-    /// must resume or settle.
-    fn unfinished(&self) -> Result<Vec<Generation>, StoreError> {
-        Ok(self
-            .list()?
-            .into_iter()
-            .filter(|g| !g.status.is_terminal())
-            .collect())
-    }
-    /// One page of a user's generations, newest first (see [`GenerationQuery`]). The default
-    /// reads every row; a store with an index on `(user_id, created_at, id)` answers from it.
-    fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {
-        let mut rows: Vec<Generation> = self.list()?.into_iter().filter(|g| q.matches(g)).collect();
-        rows.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-        rows.truncate(q.limit);
-        Ok(rows)
-    }
+    async fn list(&self) -> Result<Vec<Generation>, StoreError>;
+    /// Every generation not finished (`pending` or `processing`), oldest first.
+    async fn unfinished(&self) -> Result<Vec<Generation>, StoreError>;
+    /// One page of a user's generations, newest first (see [`GenerationQuery`]), answered
+    /// from the `(user_id, created_at, id)` index.
+    async fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError>;
     /// `pending -> processing`, recording the task id; `false` when already further along.
-    fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError>;
+    async fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError>;
     /// Finish a running generation and settle its credit hold, atomically; `false` (and no
-    /// change at all) when it had already finished.
-    fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError>;
+    /// change at all) when it had already finished. Of two instances finishing one generation
+    /// at once, exactly one gets `true`.
+    async fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError>;
     /// Record that provider `provider` delivered the webhook message `delivery_id` (Standard
     /// Webhooks' `webhook-id`, the same on every retry of one message): `true` the first time,
     /// `false` for a repeat. Ids older than a day are dropped (a sender's retries and the
     /// signature's timestamp tolerance are far shorter).
-    fn first_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError>;
+    async fn first_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError>;
     /// Forget a delivery id again, when handling that delivery failed and a retry must be taken.
-    fn forget_delivery(&self, provider: &str, delivery_id: &str) -> Result<(), StoreError>;
+    async fn forget_delivery(&self, provider: &str, delivery_id: &str) -> Result<(), StoreError>;
     /// Record a key retrieval.
-    fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError>;
+    async fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError>;
     /// Every key retrieval, oldest first.
-    fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError>;
+    async fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError>;
     /// Set a user's balance.
-    fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError>;
+    async fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError>;
     /// Balance less open holds; `None` for an unknown user.
-    fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError>;
+    async fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError>;
     /// Balance (charged amounts deducted, open holds not).
-    fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError>;
+    async fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError>;
     /// Hold `amount` for a generation; `Err(available)` when the user cannot cover it.
-    fn reserve(
+    async fn reserve(
         &self,
         generation_id: &str,
         user_id: &str,
         amount: Credits,
     ) -> Result<Result<(), Credits>, StoreError>;
-    /// Start a generation: record the key retrieval `key`, then hold `amount` for `g` and
-    /// record `g` (status `pending`); `Err(available)`, with only the key event recorded, when
-    /// the user cannot cover it. Stores that can should do it all in one transaction, so that
-    /// no hold ever exists without its generation row.
-    fn start(
+    /// Start a generation in one transaction: record the key retrieval `key`, hold `amount`
+    /// for `g` and record `g` (status `pending`, leased to `lease.owner` for `lease.ttl_ms`);
+    /// `Err(available)`, with only the key event recorded, when the user cannot cover it. No
+    /// hold ever exists without its generation row.
+    async fn start(
         &self,
         key: &KeyEvent,
         g: &Generation,
         amount: Credits,
-    ) -> Result<Result<(), Credits>, StoreError> {
-        self.log_key_event(key)?;
-        if let Err(available) = self.reserve(&g.id, &g.user_id, amount)? {
-            return Ok(Err(available));
-        }
-        self.insert(g)?;
-        Ok(Ok(()))
-    }
+        lease: &Lease,
+    ) -> Result<Result<(), Credits>, StoreError>;
+    /// The heartbeat: push the expiry of every unfinished generation leased to `lease.owner`
+    /// to now + `ttl_ms`. Returns the rows renewed.
+    async fn renew_leases(&self, lease: &Lease) -> Result<u64, StoreError>;
+    /// Take over up to `limit` unfinished generations whose lease has expired (or that no one
+    /// holds): they are leased to `lease.owner` and returned, those whose poll is due first
+    /// (`next_poll_at`, unset first), then the oldest. Two instances claiming at once never
+    /// get the same generation.
+    async fn claim_expired(
+        &self,
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Vec<Generation>, StoreError>;
+    /// Hand back every unfinished generation leased to `owner` (its lease expires now), so
+    /// another instance, or this one's next start, takes it over at once. Returns the rows.
+    async fn release_leases(&self, owner: &str) -> Result<u64, StoreError>;
+    /// Record when the generation's next provider poll is due (Unix milliseconds).
+    async fn set_next_poll(&self, id: &str, at_ms: i64) -> Result<(), StoreError>;
+    /// `Ok` when the store answers and its tables exist (what `/readyz` asks).
+    async fn ready(&self) -> Result<(), StoreError>;
 }
 
 /// Unix milliseconds now.

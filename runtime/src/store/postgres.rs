@@ -31,8 +31,10 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use uuid::Uuid;
 
-use super::idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, Replay};
-use super::{Finish, Generation, GenerationQuery, KeyEvent, Lease, Status, StoreError, now_ms};
+use super::idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyStore, Replay};
+use super::{
+    Finish, Generation, GenerationQuery, KeyEvent, Lease, Status, Store, StoreError, now_ms,
+};
 use crate::cost::Credits;
 use crate::model::Task;
 
@@ -237,7 +239,7 @@ fn db_text(e: &tokio_postgres::Error) -> String {
 
 /// No connection to be had.
 fn unavailable(target: &str, e: &PoolError) -> StoreError {
-    StoreError::Postgres(format!("cannot reach {target}: {}", chain(e)))
+    StoreError::Unavailable(format!("cannot reach {target}: {}", chain(e)))
 }
 
 /// A value read from a row that does not decode.
@@ -393,7 +395,7 @@ impl PgStore {
             .map_err(|e| StoreError::Postgres(format!("{target}: {e}")))?;
         let store = PgStore { pool, target };
         let first = store.client().await.map_err(|e| match e {
-            StoreError::Postgres(m) => StoreError::Postgres(scrub(&m, password.as_deref())),
+            StoreError::Unavailable(m) => StoreError::Unavailable(scrub(&m, password.as_deref())),
             other => other,
         })?;
         drop(first);
@@ -596,13 +598,13 @@ impl PgStore {
     }
 }
 
-/// The [`Store`](super::Store) operations, each documented there.
-impl PgStore {
-    pub async fn insert(&self, g: &Generation) -> Result<(), StoreError> {
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn insert(&self, g: &Generation) -> Result<(), StoreError> {
         Self::insert_in(&self.client().await?, g, None).await
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
+    async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
         let Ok(id) = Uuid::parse_str(id) else {
             return Ok(None);
         };
@@ -613,12 +615,12 @@ impl PgStore {
             .next())
     }
 
-    pub async fn list(&self) -> Result<Vec<Generation>, StoreError> {
+    async fn list(&self) -> Result<Vec<Generation>, StoreError> {
         let c = self.client().await?;
         Self::select(&c, "ORDER BY created_at, id", &[]).await
     }
 
-    pub async fn unfinished(&self) -> Result<Vec<Generation>, StoreError> {
+    async fn unfinished(&self) -> Result<Vec<Generation>, StoreError> {
         let c = self.client().await?;
         Self::select(
             &c,
@@ -628,7 +630,7 @@ impl PgStore {
         .await
     }
 
-    pub async fn list_for_user(
+    async fn list_for_user(
         &self,
         q: &GenerationQuery<'_>,
     ) -> Result<Vec<Generation>, StoreError> {
@@ -669,7 +671,7 @@ impl PgStore {
         Self::select(&c, &sql, &args).await
     }
 
-    pub async fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError> {
+    async fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError> {
         let Ok(id) = Uuid::parse_str(id) else {
             return Ok(false);
         };
@@ -695,7 +697,7 @@ impl PgStore {
         Ok(n == 1)
     }
 
-    pub async fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
+    async fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
         let Ok(id) = Uuid::parse_str(id) else {
             return Ok(false);
         };
@@ -815,7 +817,7 @@ impl PgStore {
         Ok(true)
     }
 
-    pub async fn first_delivery(
+    async fn first_delivery(
         &self,
         provider: &str,
         delivery_id: &str,
@@ -844,7 +846,7 @@ impl PgStore {
         Ok(n == 1)
     }
 
-    pub async fn forget_delivery(
+    async fn forget_delivery(
         &self,
         provider: &str,
         delivery_id: &str,
@@ -862,11 +864,11 @@ impl PgStore {
         Ok(())
     }
 
-    pub async fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
+    async fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
         Self::key_event_in(&self.client().await?, e).await
     }
 
-    pub async fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
+    async fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(
@@ -896,7 +898,7 @@ impl PgStore {
             .collect()
     }
 
-    pub async fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError> {
+    async fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError> {
         let user = uuid("credit_accounts.user_id", user_id)?;
         let c = self.client().await?;
         let stmt = c
@@ -912,7 +914,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub async fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
+    async fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
         let Ok(user) = Uuid::parse_str(user_id) else {
             return Ok(None);
         };
@@ -936,7 +938,7 @@ impl PgStore {
             .transpose()
     }
 
-    pub async fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
+    async fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
         let Ok(user) = Uuid::parse_str(user_id) else {
             return Ok(None);
         };
@@ -946,7 +948,7 @@ impl PgStore {
             .map(Credits::from_decimal))
     }
 
-    pub async fn reserve(
+    async fn reserve(
         &self,
         generation_id: &str,
         user_id: &str,
@@ -961,7 +963,7 @@ impl PgStore {
         Ok(reserved)
     }
 
-    pub async fn start(
+    async fn start(
         &self,
         key: &KeyEvent,
         g: &Generation,
@@ -979,7 +981,7 @@ impl PgStore {
         Ok(reserved)
     }
 
-    pub async fn renew_leases(&self, lease: &Lease) -> Result<u64, StoreError> {
+    async fn renew_leases(&self, lease: &Lease) -> Result<u64, StoreError> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(
@@ -993,7 +995,7 @@ impl PgStore {
             .map_err(db)
     }
 
-    pub async fn claim_expired(
+    async fn claim_expired(
         &self,
         lease: &Lease,
         limit: usize,
@@ -1040,7 +1042,7 @@ impl PgStore {
         Ok(taken.into_iter().map(|(_, g)| g).collect())
     }
 
-    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+    async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(
@@ -1052,7 +1054,7 @@ impl PgStore {
         c.execute(&stmt, &[&owner]).await.map_err(db)
     }
 
-    pub async fn set_next_poll(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
+    async fn set_next_poll(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
         let Ok(id) = Uuid::parse_str(id) else {
             return Ok(());
         };
@@ -1065,7 +1067,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<(), StoreError> {
         let c = self.client().await?;
         let tables: Vec<&str> = NEEDED.iter().map(|(t, _)| *t).collect();
         let stmt = c
@@ -1098,7 +1100,7 @@ impl PgStore {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(StoreError::Postgres(format!(
+            Err(StoreError::Unavailable(format!(
                 "{} is not migrated (apply generated/sql): missing {}",
                 self.target,
                 missing.join(", ")
@@ -1107,9 +1109,9 @@ impl PgStore {
     }
 }
 
-/// The [`IdempotencyStore`](super::IdempotencyStore) operations, each documented there.
-impl PgStore {
-    pub async fn claim_key(
+#[async_trait::async_trait]
+impl IdempotencyStore for PgStore {
+    async fn claim_key(
         &self,
         user_id: &str,
         key: &str,
@@ -1183,7 +1185,7 @@ impl PgStore {
         Ok(claim)
     }
 
-    pub async fn key_started(
+    async fn key_started(
         &self,
         user_id: &str,
         key: &str,
@@ -1207,7 +1209,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub async fn key_answered(
+    async fn key_answered(
         &self,
         user_id: &str,
         key: &str,
@@ -1242,7 +1244,7 @@ impl PgStore {
         Ok(())
     }
 
-    pub async fn release_key(&self, user_id: &str, key: &str) -> Result<(), StoreError> {
+    async fn release_key(&self, user_id: &str, key: &str) -> Result<(), StoreError> {
         let Ok(user) = Uuid::parse_str(user_id) else {
             return Ok(());
         };

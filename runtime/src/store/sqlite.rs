@@ -6,14 +6,16 @@
 //! `BEGIN IMMEDIATE` transaction (`Tx`).
 
 use std::str::FromStr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyStore, Replay};
-use super::{Finish, Generation, GenerationQuery, KeyEvent, Status, Store, StoreError, now_ms};
+use super::{
+    Finish, Generation, GenerationQuery, KeyEvent, Lease, Status, Store, StoreError, now_ms,
+};
 use crate::model::Task;
 
 /// `response_status`, `response_headers`, `response_body` of `idempotency_keys` as read.
@@ -70,7 +72,10 @@ CREATE TABLE IF NOT EXISTS generations (
   completed_at INTEGER,
   outputs_expected INTEGER,
   outputs_received INTEGER,
-  credits_refunded TEXT
+  credits_refunded TEXT,
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  next_poll_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS generations_created_at ON generations (created_at);
 CREATE INDEX IF NOT EXISTS generations_user_created ON generations (user_id, created_at, id);
@@ -124,12 +129,21 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("outputs_expected", "INTEGER"),
     ("outputs_received", "INTEGER"),
     ("credits_refunded", "TEXT"),
+    ("lease_owner", "TEXT"),
+    ("lease_expires_at", "INTEGER"),
+    ("next_poll_at", "INTEGER"),
 ];
+
+/// Made after [`ADDED_COLUMNS`], which it needs: the unfinished rows by lease expiry, what a
+/// claim reads.
+const LEASE_INDEX: &str = "CREATE INDEX IF NOT EXISTS generations_unfinished_lease \
+     ON generations (lease_expires_at) WHERE status = 'pending' OR status = 'processing'";
 
 /// SQLite store (the embedded default). Credits are kept as decimal text and summed in Rust,
 /// so no float ever touches an amount.
+#[derive(Clone)]
 pub struct SqliteStore {
-    conn: Mutex<rusqlite::Connection>,
+    conn: Arc<Mutex<rusqlite::Connection>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -171,8 +185,9 @@ impl SqliteStore {
                 conn.execute_batch(&format!("ALTER TABLE generations ADD COLUMN {name} {ty}"))?;
             }
         }
+        conn.execute_batch(LEASE_INDEX)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
         })
     }
 
@@ -357,10 +372,15 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn insert_in(conn: &rusqlite::Connection, g: &Generation) -> Result<(), StoreError> {
+    fn insert_in(
+        conn: &rusqlite::Connection,
+        g: &Generation,
+        lease: Option<&Lease>,
+    ) -> Result<(), StoreError> {
         conn.prepare_cached("INSERT INTO generations (id, user_id, model_id, provider, content_type, status, params, provider_response, \
-             tokens_used, provider_cost, created_at, updated_at, completed_at, outputs_expected, outputs_received, credits_refunded) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")?.execute(params![
+             tokens_used, provider_cost, created_at, updated_at, completed_at, outputs_expected, outputs_received, credits_refunded, \
+             lease_owner, lease_expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")?.execute(params![
                 g.id,
                 g.user_id,
                 g.model_id,
@@ -377,6 +397,8 @@ impl SqliteStore {
                 g.outputs_expected,
                 g.outputs_received,
                 g.credits_refunded.map(|c| c.to_string()),
+                lease.map(|l| l.owner.as_str()),
+                lease.map(|l| now_ms() + l.ttl_ms),
             ],
         )?;
         Ok(())
@@ -441,24 +463,26 @@ impl Drop for Tx<'_> {
     }
 }
 
-impl Store for SqliteStore {
-    fn insert(&self, g: &Generation) -> Result<(), StoreError> {
-        Self::insert_in(&self.conn(), g)
+/// The store's operations, run on the calling thread (the [`Store`] impl runs them off the
+/// async threads). Each is documented on [`Store`].
+impl SqliteStore {
+    pub fn insert(&self, g: &Generation) -> Result<(), StoreError> {
+        Self::insert_in(&self.conn(), g, None)
     }
 
-    fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
+    pub fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
         Ok(self.query("WHERE id = ?1", Some(id))?.into_iter().next())
     }
 
-    fn list(&self) -> Result<Vec<Generation>, StoreError> {
+    pub fn list(&self) -> Result<Vec<Generation>, StoreError> {
         self.query("", None)
     }
 
-    fn unfinished(&self) -> Result<Vec<Generation>, StoreError> {
+    pub fn unfinished(&self) -> Result<Vec<Generation>, StoreError> {
         self.query("WHERE status = 'pending' OR status = 'processing'", None)
     }
 
-    fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {
+    pub fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {
         let status = q.status.map(Status::as_str);
         let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
         let mut args: Vec<&dyn rusqlite::ToSql> = vec![&q.user_id];
@@ -476,7 +500,7 @@ impl Store for SqliteStore {
         self.select(&Self::page_sql(q), &args)
     }
 
-    fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError> {
+    pub fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError> {
         let conn = self.conn();
         let task_id = task.map(|t| t.id.as_str());
         let kept = task
@@ -494,7 +518,7 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
-    fn first_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError> {
+    pub fn first_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError> {
         const DAY_MS: i64 = 24 * 3600 * 1000;
         let conn = self.conn();
         let tx = Tx::begin(&conn)?;
@@ -508,7 +532,7 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
-    fn forget_delivery(&self, provider: &str, delivery_id: &str) -> Result<(), StoreError> {
+    pub fn forget_delivery(&self, provider: &str, delivery_id: &str) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(
                 "DELETE FROM webhook_deliveries WHERE provider = ?1 AND delivery_id = ?2",
@@ -517,7 +541,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
+    pub fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
         let conn = self.conn();
         let tx = Tx::begin(&conn)?;
         let now = now_ms();
@@ -598,11 +622,11 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
-    fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
+    pub fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
         Self::key_event_in(&self.conn(), e)
     }
 
-    fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
+    pub fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT occurred_at, provider, model_id, key_scope, secret_name, success, error FROM api_key_events ORDER BY id",
@@ -623,13 +647,13 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
-    fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError> {
+    pub fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError> {
         self.conn().prepare_cached("INSERT INTO credit_accounts (user_id, balance) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET balance = excluded.balance")?.execute(params![user_id, balance.to_string()],
         )?;
         Ok(())
     }
 
-    fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
+    pub fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
         let conn = self.conn();
         let Some(balance) = Self::balance_of(&conn, user_id)? else {
             return Ok(None);
@@ -640,11 +664,11 @@ impl Store for SqliteStore {
         )))
     }
 
-    fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
+    pub fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
         Self::balance_of(&self.conn(), user_id)
     }
 
-    fn reserve(
+    pub fn reserve(
         &self,
         generation_id: &str,
         user_id: &str,
@@ -659,26 +683,106 @@ impl Store for SqliteStore {
         Ok(reserved)
     }
 
-    fn start(
+    pub fn start(
         &self,
         key: &KeyEvent,
         g: &Generation,
         amount: Credits,
+        lease: &Lease,
     ) -> Result<Result<(), Credits>, StoreError> {
         let conn = self.conn();
         let tx = Tx::begin(&conn)?;
         Self::key_event_in(&tx, key)?;
         let reserved = Self::reserve_in(&tx, &g.id, &g.user_id, amount)?;
         if reserved.is_ok() {
-            Self::insert_in(&tx, g)?;
+            Self::insert_in(&tx, g, Some(lease))?;
         }
         tx.commit()?;
         Ok(reserved)
     }
+
+    pub fn renew_leases(&self, lease: &Lease) -> Result<u64, StoreError> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE generations SET lease_expires_at = ?2 \
+                 WHERE lease_owner = ?1 AND (status = 'pending' OR status = 'processing')",
+            )?
+            .execute(params![lease.owner, now_ms() + lease.ttl_ms])?;
+        Ok(n as u64)
+    }
+
+    pub fn claim_expired(
+        &self,
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Vec<Generation>, StoreError> {
+        let now = now_ms();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let conn = self.conn();
+        let tx = Tx::begin(&conn)?;
+        // One writer at a time (BEGIN IMMEDIATE): what SKIP LOCKED gives Postgres.
+        let ids: Vec<String> = tx
+            .prepare_cached(
+                "SELECT id FROM generations \
+                 WHERE (status = 'pending' OR status = 'processing') \
+                   AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) \
+                 ORDER BY next_poll_at IS NOT NULL, next_poll_at, created_at, rowid LIMIT ?2",
+            )?
+            .query_map(params![now, limit], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        {
+            let mut take = tx.prepare_cached(
+                "UPDATE generations SET lease_owner = ?2, lease_expires_at = ?3 WHERE id = ?1",
+            )?;
+            for id in &ids {
+                take.execute(params![id, lease.owner, now + lease.ttl_ms])?;
+            }
+        }
+        tx.commit()?;
+        drop(conn);
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            out.extend(self.get(id)?);
+        }
+        Ok(out)
+    }
+
+    pub fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE generations SET lease_expires_at = ?2 \
+                 WHERE lease_owner = ?1 AND (status = 'pending' OR status = 'processing')",
+            )?
+            .execute(params![owner, now_ms()])?;
+        Ok(n as u64)
+    }
+
+    pub fn set_next_poll(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("UPDATE generations SET next_poll_at = ?2 WHERE id = ?1")?
+            .execute(params![id, at_ms])?;
+        Ok(())
+    }
+
+    pub fn ready(&self) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("SELECT count(*) FROM credit_accounts")?
+            .query_row([], |r| r.get::<_, i64>(0))?;
+        Ok(())
+    }
 }
 
-impl IdempotencyStore for SqliteStore {
-    fn claim_key(&self, user_id: &str, key: &str, fingerprint: &str) -> Result<Claim, StoreError> {
+/// The `Idempotency-Key` operations, run on the calling thread; each is documented on
+/// [`IdempotencyStore`].
+impl SqliteStore {
+    pub fn claim_key(
+        &self,
+        user_id: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Claim, StoreError> {
         let conn = self.conn();
         let tx = Tx::begin(&conn)?;
         let now = now_ms();
@@ -728,7 +832,12 @@ impl IdempotencyStore for SqliteStore {
         Ok(claim)
     }
 
-    fn key_started(&self, user_id: &str, key: &str, generation_id: &str) -> Result<(), StoreError> {
+    pub fn key_started(
+        &self,
+        user_id: &str,
+        key: &str,
+        generation_id: &str,
+    ) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(
                 "UPDATE idempotency_keys SET generation_id = ?3, updated_at = ?4 WHERE user_id = ?1 AND idempotency_key = ?2",
@@ -737,7 +846,12 @@ impl IdempotencyStore for SqliteStore {
         Ok(())
     }
 
-    fn key_answered(&self, user_id: &str, key: &str, answer: &Replay) -> Result<(), StoreError> {
+    pub fn key_answered(
+        &self,
+        user_id: &str,
+        key: &str,
+        answer: &Replay,
+    ) -> Result<(), StoreError> {
         let headers = serde_json::to_string(&answer.headers).unwrap_or_else(|_| "[]".to_owned());
         self.conn()
             .prepare_cached(
@@ -748,13 +862,200 @@ impl IdempotencyStore for SqliteStore {
         Ok(())
     }
 
-    fn release_key(&self, user_id: &str, key: &str) -> Result<(), StoreError> {
+    pub fn release_key(&self, user_id: &str, key: &str) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(
                 "DELETE FROM idempotency_keys WHERE user_id = ?1 AND idempotency_key = ?2 AND response_status IS NULL",
             )?
             .execute([user_id, key])?;
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Run `f` on tokio's blocking pool: SQLite calls block, so they stay off the async
+    /// threads.
+    async fn off_thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SqliteStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("the SQLite worker stopped: {e}")))?
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn insert(&self, g: &Generation) -> Result<(), StoreError> {
+        let g = g.clone();
+        self.off_thread(move |s| s.insert(&g)).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Generation>, StoreError> {
+        let id = id.to_owned();
+        self.off_thread(move |s| s.get(&id)).await
+    }
+
+    async fn list(&self) -> Result<Vec<Generation>, StoreError> {
+        self.off_thread(|s| s.list()).await
+    }
+
+    async fn unfinished(&self) -> Result<Vec<Generation>, StoreError> {
+        self.off_thread(|s| s.unfinished()).await
+    }
+
+    async fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {
+        let user = q.user_id.to_owned();
+        let model = q.model_id.map(str::to_owned);
+        let after = q.after.map(|(t, id)| (t, id.to_owned()));
+        let (status, limit) = (q.status, q.limit);
+        self.off_thread(move |s| {
+            s.list_for_user(&GenerationQuery {
+                user_id: &user,
+                status,
+                model_id: model.as_deref(),
+                after: after.as_ref().map(|(t, id)| (*t, id.as_str())),
+                limit,
+            })
+        })
+        .await
+    }
+
+    async fn mark_processing(&self, id: &str, task: Option<&Task>) -> Result<bool, StoreError> {
+        let (id, task) = (id.to_owned(), task.cloned());
+        self.off_thread(move |s| s.mark_processing(&id, task.as_ref()))
+            .await
+    }
+
+    async fn finish(&self, id: &str, finish: &Finish) -> Result<bool, StoreError> {
+        let (id, finish) = (id.to_owned(), finish.clone());
+        self.off_thread(move |s| s.finish(&id, &finish)).await
+    }
+
+    async fn first_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError> {
+        let (p, d) = (provider.to_owned(), delivery_id.to_owned());
+        self.off_thread(move |s| s.first_delivery(&p, &d)).await
+    }
+
+    async fn forget_delivery(&self, provider: &str, delivery_id: &str) -> Result<(), StoreError> {
+        let (p, d) = (provider.to_owned(), delivery_id.to_owned());
+        self.off_thread(move |s| s.forget_delivery(&p, &d)).await
+    }
+
+    async fn log_key_event(&self, e: &KeyEvent) -> Result<(), StoreError> {
+        let e = e.clone();
+        self.off_thread(move |s| s.log_key_event(&e)).await
+    }
+
+    async fn key_events(&self) -> Result<Vec<KeyEvent>, StoreError> {
+        self.off_thread(|s| s.key_events()).await
+    }
+
+    async fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError> {
+        let user = user_id.to_owned();
+        self.off_thread(move |s| s.set_balance(&user, balance))
+            .await
+    }
+
+    async fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
+        let user = user_id.to_owned();
+        self.off_thread(move |s| s.available(&user)).await
+    }
+
+    async fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
+        let user = user_id.to_owned();
+        self.off_thread(move |s| s.balance(&user)).await
+    }
+
+    async fn reserve(
+        &self,
+        generation_id: &str,
+        user_id: &str,
+        amount: Credits,
+    ) -> Result<Result<(), Credits>, StoreError> {
+        let (g, user) = (generation_id.to_owned(), user_id.to_owned());
+        self.off_thread(move |s| s.reserve(&g, &user, amount)).await
+    }
+
+    async fn start(
+        &self,
+        key: &KeyEvent,
+        g: &Generation,
+        amount: Credits,
+        lease: &Lease,
+    ) -> Result<Result<(), Credits>, StoreError> {
+        let (key, g, lease) = (key.clone(), g.clone(), lease.clone());
+        self.off_thread(move |s| s.start(&key, &g, amount, &lease))
+            .await
+    }
+
+    async fn renew_leases(&self, lease: &Lease) -> Result<u64, StoreError> {
+        let lease = lease.clone();
+        self.off_thread(move |s| s.renew_leases(&lease)).await
+    }
+
+    async fn claim_expired(
+        &self,
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Vec<Generation>, StoreError> {
+        let lease = lease.clone();
+        self.off_thread(move |s| s.claim_expired(&lease, limit))
+            .await
+    }
+
+    async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let owner = owner.to_owned();
+        self.off_thread(move |s| s.release_leases(&owner)).await
+    }
+
+    async fn set_next_poll(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.off_thread(move |s| s.set_next_poll(&id, at_ms)).await
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.off_thread(|s| s.ready()).await
+    }
+}
+
+#[async_trait::async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn claim_key(
+        &self,
+        user_id: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Claim, StoreError> {
+        let (u, k, f) = (user_id.to_owned(), key.to_owned(), fingerprint.to_owned());
+        self.off_thread(move |s| s.claim_key(&u, &k, &f)).await
+    }
+
+    async fn key_started(
+        &self,
+        user_id: &str,
+        key: &str,
+        generation_id: &str,
+    ) -> Result<(), StoreError> {
+        let (u, k, g) = (user_id.to_owned(), key.to_owned(), generation_id.to_owned());
+        self.off_thread(move |s| s.key_started(&u, &k, &g)).await
+    }
+
+    async fn key_answered(
+        &self,
+        user_id: &str,
+        key: &str,
+        answer: &Replay,
+    ) -> Result<(), StoreError> {
+        let (u, k, a) = (user_id.to_owned(), key.to_owned(), answer.clone());
+        self.off_thread(move |s| s.key_answered(&u, &k, &a)).await
+    }
+
+    async fn release_key(&self, user_id: &str, key: &str) -> Result<(), StoreError> {
+        let (u, k) = (user_id.to_owned(), key.to_owned());
+        self.off_thread(move |s| s.release_key(&u, &k)).await
     }
 }
 
@@ -819,13 +1120,20 @@ mod tests {
             .find(|c| c.name == "completed_at")
             .unwrap();
         assert!(!completed_at.not_null);
-        let last: Vec<&str> = generations.columns[generations.columns.len() - 3..]
+        let last: Vec<&str> = generations.columns[generations.columns.len() - 6..]
             .iter()
             .map(|c| c.name.as_str())
             .collect();
         assert_eq!(
             last,
-            ["outputs_expected", "outputs_received", "credits_refunded"]
+            [
+                "outputs_expected",
+                "outputs_received",
+                "credits_refunded",
+                "lease_owner",
+                "lease_expires_at",
+                "next_poll_at"
+            ]
         );
         assert!(generations.sql.contains("CHECK (status = 'pending'"));
     }
@@ -843,11 +1151,16 @@ mod tests {
             success: true,
             error: None,
         };
-        s.start(&key, &gen_row("a"), "2".parse().unwrap())
+        let lease = Lease {
+            owner: "test".to_owned(),
+            ttl_ms: 1000,
+        };
+        s.start(&key, &gen_row("a"), "2".parse().unwrap(), &lease)
             .unwrap()
             .unwrap();
         assert_eq!(
-            s.start(&key, &gen_row("b"), "2".parse().unwrap()).unwrap(),
+            s.start(&key, &gen_row("b"), "2".parse().unwrap(), &lease)
+                .unwrap(),
             Err("1".parse().unwrap())
         );
         assert_eq!(s.key_events().unwrap().len(), 2, "both retrievals recorded");
@@ -1147,14 +1460,14 @@ mod tests {
     }
 
     #[test]
-    fn a_file_from_before_the_output_counts_gains_their_columns() {
+    fn a_file_from_before_the_output_counts_and_leases_gains_their_columns() {
         let dir = std::env::temp_dir().join(format!("store-old-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("old.db");
         {
             let conn = rusqlite::Connection::open(&path).unwrap();
             let old = SCHEMA.replace(
-                "completed_at INTEGER,\n  outputs_expected INTEGER,\n  outputs_received INTEGER,\n  credits_refunded TEXT\n",
+                "completed_at INTEGER,\n  outputs_expected INTEGER,\n  outputs_received INTEGER,\n  credits_refunded TEXT,\n  lease_owner TEXT,\n  lease_expires_at INTEGER,\n  next_poll_at INTEGER\n",
                 "completed_at INTEGER\n",
             );
             assert_ne!(old, SCHEMA);

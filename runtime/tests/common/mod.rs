@@ -12,7 +12,7 @@ use runtime::listener::CallbackServer;
 use runtime::mock::{MockOptions, MockProvider};
 use runtime::model::*;
 use runtime::params::{Kind, ParamRule};
-use runtime::store::{SqliteStore, Store};
+use runtime::store::SqliteStore;
 use runtime::template::{RequestTemplate, Segment, Slot, Template};
 
 pub const RUNWARE: ProviderInfo = ProviderInfo {

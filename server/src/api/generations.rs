@@ -183,8 +183,8 @@ fn answer(replay: &Replay, replayed: bool) -> Response {
 }
 
 /// The answer for generation `id` as it stands now, `status` unless given.
-fn current(state: &AppState, id: &str, status: StatusCode, wait: Option<u64>) -> Replay {
-    let body = match state.store.get(id) {
+async fn current(state: &AppState, id: &str, status: StatusCode, wait: Option<u64>) -> Replay {
+    let body = match state.store.get(id).await {
         Ok(Some(g)) => serde_json::to_string(&GenerationView::of(state, &g)).unwrap_or_default(),
         Ok(None) | Err(_) => serde_json::json!({ "id": id }).to_string(),
     };
@@ -211,23 +211,25 @@ struct KeyGuard {
 }
 
 impl KeyGuard {
-    fn started(&mut self, id: &str) {
+    async fn started(&mut self, id: &str) {
         self.generation = Some(id.to_owned());
         if let Err(e) = self
             .state
             .idempotency
             .key_started(&self.user, &self.key, id)
+            .await
         {
             tracing::error!(event = "store_error", error = %e, "could not record the idempotency key's generation");
         }
     }
 
-    fn answered(mut self, replay: &Replay) {
+    async fn answered(mut self, replay: &Replay) {
         self.done = true;
         if let Err(e) = self
             .state
             .idempotency
             .key_answered(&self.user, &self.key, replay)
+            .await
         {
             tracing::error!(event = "store_error", error = %e, "could not record the idempotent answer");
         }
@@ -239,23 +241,29 @@ impl Drop for KeyGuard {
         if self.done {
             return;
         }
-        let result = match &self.generation {
-            Some(id) => {
-                let replay = current(&self.state, id, StatusCode::CREATED, None);
-                self.state
-                    .idempotency
-                    .key_answered(&self.user, &self.key, &replay)
-            }
-            None => self.state.idempotency.release_key(&self.user, &self.key),
+        // Dropped without an answer (the client went away): settle the key in the background.
+        let (state, user, key) = (self.state.clone(), self.user.clone(), self.key.clone());
+        let generation = self.generation.take();
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
         };
-        if let Err(e) = result {
-            tracing::error!(event = "store_error", error = %e, "could not settle the idempotency key");
-        }
+        rt.spawn(async move {
+            let result = match &generation {
+                Some(id) => {
+                    let replay = current(&state, id, StatusCode::CREATED, None).await;
+                    state.idempotency.key_answered(&user, &key, &replay).await
+                }
+                None => state.idempotency.release_key(&user, &key).await,
+            };
+            if let Err(e) = result {
+                tracing::error!(event = "store_error", error = %e, "could not settle the idempotency key");
+            }
+        });
     }
 }
 
 /// Claim `key`, or answer from its record: a replay, 422 for other params, 409 in flight.
-fn claim(
+async fn claim(
     state: &AppState,
     user: &str,
     key: &str,
@@ -273,6 +281,7 @@ fn claim(
         let record = match state
             .idempotency
             .claim_key(user, key, print)
+            .await
             .map_err(ApiError::internal)?
         {
             Claim::Claimed => return Ok(Ok(guard())),
@@ -301,16 +310,18 @@ fn claim(
         }
         match &record.generation_id {
             Some(id) => {
-                let replay = current(state, id, StatusCode::CREATED, None);
+                let replay = current(state, id, StatusCode::CREATED, None).await;
                 state
                     .idempotency
                     .key_answered(user, key, &replay)
+                    .await
                     .map_err(ApiError::internal)?;
                 return Ok(Err(answer(&replay, true)));
             }
             None => state
                 .idempotency
                 .release_key(user, key)
+                .await
                 .map_err(ApiError::internal)?,
         }
     }
@@ -363,7 +374,7 @@ pub async fn create(
     let key = idempotency_key(&headers)?;
     let (model, params) = create_request(json_body(&state, &headers, body, "/v1/generations")?)?;
     let mut guard = match &key {
-        Some(key) => match claim(&state, &user, key, &fingerprint(&model, &params))? {
+        Some(key) => match claim(&state, &user, key, &fingerprint(&model, &params)).await? {
             Ok(guard) => Some(guard),
             Err(replay) => return Ok(replay),
         },
@@ -373,10 +384,11 @@ pub async fn create(
     let started = state
         .engine
         .start(&user, &model, &params)
+        .await
         .map_err(|e| start_error(&state, e))?;
     let id = started.generation_id().to_owned();
     if let Some(g) = guard.as_mut() {
-        g.started(&id);
+        g.started(&id).await;
     }
     tracing::info!(event = "generation_accepted", generation_id = %id, model = %model, user_id = %user, cost = %started.cost(), "generation started");
     let engine = state.engine.clone();
@@ -395,6 +407,7 @@ pub async fn create(
         && state
             .store
             .get(&id)
+            .await
             .ok()
             .flatten()
             .is_some_and(|g| g.status.is_terminal());
@@ -403,9 +416,9 @@ pub async fn create(
     } else {
         StatusCode::CREATED
     };
-    let replay = current(&state, &id, status, wait);
+    let replay = current(&state, &id, status, wait).await;
     if let Some(g) = guard {
-        g.answered(&replay);
+        g.answered(&replay).await;
     }
     Ok(answer(&replay, false))
 }
@@ -428,13 +441,17 @@ pub async fn get(
     User(user): User,
     Path(id): Path<String>,
 ) -> Result<Json<GenerationView>, ApiError> {
-    let g = own(&state, &user, &id)?;
+    let g = own(&state, &user, &id).await?;
     Ok(Json(GenerationView::of(&state, &g)))
 }
 
 /// Generation `id` when it is `user`'s; another user's is as unknown as a missing one.
-fn own(state: &AppState, user: &str, id: &str) -> Result<runtime::store::Generation, ApiError> {
-    match state.store.get(id).map_err(ApiError::internal)? {
+async fn own(
+    state: &AppState,
+    user: &str,
+    id: &str,
+) -> Result<runtime::store::Generation, ApiError> {
+    match state.store.get(id).await.map_err(ApiError::internal)? {
         Some(g) if g.user_id == user => Ok(g),
         _ => Err(ApiError::not_found(format!("no generation `{id}`"))),
     }
@@ -519,7 +536,11 @@ pub async fn list(
         after: after.as_ref().map(|(t, id)| (*t, id.as_str())),
         limit: limit + 1,
     };
-    let mut rows = state.store.list_for_user(&q).map_err(ApiError::internal)?;
+    let mut rows = state
+        .store
+        .list_for_user(&q)
+        .await
+        .map_err(ApiError::internal)?;
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|g| encode_cursor(g.created_at, &g.id))
@@ -553,7 +574,7 @@ pub async fn cancel(
     User(user): User,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let g = own(&state, &user, &id)?;
+    let g = own(&state, &user, &id).await?;
     let cancellable = state
         .engine
         .model(&g.model_id)
@@ -578,7 +599,7 @@ pub async fn cancel(
     }
     match state.engine.cancel(&id).await {
         Ok(CancelAck::Cancelled) => {
-            let g = own(&state, &user, &id)?;
+            let g = own(&state, &user, &id).await?;
             Ok(Json(GenerationView::of(&state, &g)).into_response())
         }
         Ok(CancelAck::AlreadyFinished) => Err(finished()),

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use runtime::keys::KeyRequest;
 use runtime::model::{Mode, ModelInfo, Signature};
-use runtime::store::LOCAL_USER_ID;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -100,7 +99,7 @@ fn missing_for(state: &AppState, m: &ModelInfo, missing: &mut BTreeSet<String>) 
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let store_ok = state.store.balance(LOCAL_USER_ID).is_ok();
+    let store_ok = state.store.ready().await.is_ok();
     let mut missing = BTreeSet::new();
     for m in state.engine.models().filter(|m| m.enabled) {
         missing_for(&state, m, &mut missing);

@@ -41,8 +41,16 @@ pub async fn account(
     State(state): State<AppState>,
     User(user): User,
 ) -> Result<Json<AccountView>, ApiError> {
-    let balance = state.store.balance(&user).map_err(ApiError::internal)?;
-    let available = state.store.available(&user).map_err(ApiError::internal)?;
+    let balance = state
+        .store
+        .balance(&user)
+        .await
+        .map_err(ApiError::internal)?;
+    let available = state
+        .store
+        .available(&user)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(Json(AccountView {
         user_id: user,
         balance: balance.unwrap_or(Credits::ZERO).to_string(),

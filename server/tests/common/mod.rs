@@ -10,7 +10,7 @@ use runtime::engine::{Engine, EngineConfig};
 use runtime::local_mock::LocalMock;
 use runtime::mock::MockOptions;
 use runtime::model::ModelInfo;
-use runtime::store::{SqliteStore, Store};
+use runtime::store::SqliteStore;
 use serde_json::Value;
 use server::{Limits, Options, Running, Server, Services, Tokens};
 
