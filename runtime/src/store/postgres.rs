@@ -630,10 +630,7 @@ impl Store for PgStore {
         .await
     }
 
-    async fn list_for_user(
-        &self,
-        q: &GenerationQuery<'_>,
-    ) -> Result<Vec<Generation>, StoreError> {
+    async fn list_for_user(&self, q: &GenerationQuery<'_>) -> Result<Vec<Generation>, StoreError> {
         let Ok(user) = Uuid::parse_str(q.user_id) else {
             return Ok(Vec::new());
         };
@@ -817,11 +814,7 @@ impl Store for PgStore {
         Ok(true)
     }
 
-    async fn first_delivery(
-        &self,
-        provider: &str,
-        delivery_id: &str,
-    ) -> Result<bool, StoreError> {
+    async fn first_delivery(&self, provider: &str, delivery_id: &str) -> Result<bool, StoreError> {
         const DAY_MS: i64 = 24 * 3600 * 1000;
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(db)?;
@@ -846,11 +839,7 @@ impl Store for PgStore {
         Ok(n == 1)
     }
 
-    async fn forget_delivery(
-        &self,
-        provider: &str,
-        delivery_id: &str,
-    ) -> Result<(), StoreError> {
+    async fn forget_delivery(&self, provider: &str, delivery_id: &str) -> Result<(), StoreError> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(
