@@ -949,6 +949,58 @@ mod postgres_only {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn instances_migrating_at_once_take_turns() {
+        let pg = started_pg().await;
+        let (a, b) = (
+            PgStore::connect(&url(&pg), 2).await.expect("connect"),
+            PgStore::connect(&url(&pg), 2).await.expect("connect"),
+        );
+        let ((), ()) = tokio::join!(migrate(&a), migrate(&b));
+        a.ready().await.expect("ready");
+        b.ready().await.expect("ready");
+    }
+
+    /// Webhook ids older than a day and idempotency records older than
+    /// `IDEMPOTENCY_TTL_MS` are dropped at the next delivery or claim.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn old_deliveries_and_idempotency_keys_are_dropped() {
+        let u = postgres().await;
+        let pg = u.pg.as_ref().unwrap();
+        assert!(u.store.first_delivery("fal", "old").await.unwrap());
+        assert!(u.store.first_delivery("fal", "new").await.unwrap());
+        assert_eq!(
+            u.keys.claim_key(USER, "old", "f").await.unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            u.keys.claim_key(USER, "new", "f").await.unwrap(),
+            Claim::Claimed
+        );
+        pg.query(
+            "update webhook_deliveries set received_at = received_at - interval '25 hours' where delivery_id = 'old';\n\
+             update idempotency_keys set created_at = created_at - interval '25 hours' where idempotency_key = 'old';",
+        );
+        assert!(
+            u.store.first_delivery("fal", "old").await.unwrap(),
+            "dropped"
+        );
+        assert!(!u.store.first_delivery("fal", "new").await.unwrap(), "kept");
+        assert_eq!(
+            u.keys.claim_key(USER, "old", "f2").await.unwrap(),
+            Claim::Claimed,
+            "dropped"
+        );
+        assert!(
+            matches!(u.keys.claim_key(USER, "new", "f2").await.unwrap(), Claim::Existing(r) if r.fingerprint == "f"),
+            "kept"
+        );
+        assert_eq!(
+            pg.query("select count(*) from webhook_deliveries;").trim(),
+            "2"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_migration_names_its_file_and_changes_nothing() {
         let pg = started_pg().await;
         let store = PgStore::connect(&url(&pg), 2).await.expect("connect");
