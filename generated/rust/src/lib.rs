@@ -78,8 +78,14 @@ pub use registry::{MODELS, by_id};
 /// Each applies again without changing anything.
 pub static MIGRATIONS: &[(&str, &str)] = &[
     ("001_schema.sql", include_str!("../../sql/001_schema.sql")),
-    ("002_registry.sql", include_str!("../../sql/002_registry.sql")),
+    (
+        "002_registry.sql",
+        include_str!("../../sql/002_registry.sql"),
+    ),
     ("003_cost.sql", include_str!("../../sql/003_cost.sql")),
-    ("004_monitoring.sql", include_str!("../../sql/004_monitoring.sql")),
+    (
+        "004_monitoring.sql",
+        include_str!("../../sql/004_monitoring.sql"),
+    ),
     ("005_alerts.sql", include_str!("../../sql/005_alerts.sql")),
 ];
