@@ -131,20 +131,40 @@ pub(super) struct JobFaults {
     pub(super) off_host: bool,
 }
 
-/// Take the first request fault that covers `kind`.
-pub(super) fn take_request_fault(state: &mut State, kind: RequestKind) -> Option<Fault> {
+/// A queued fault, for any provider or for one.
+#[derive(Debug, Clone)]
+pub(super) struct Queued {
+    pub(super) provider: Option<String>,
+    pub(super) fault: Fault,
+}
+
+impl Queued {
+    fn applies_to(&self, provider: Option<&str>) -> bool {
+        self.provider.is_none() || self.provider.as_deref() == provider
+    }
+}
+
+/// Take the first request fault that covers `kind` at `provider`.
+pub(super) fn take_request_fault(
+    state: &mut State,
+    kind: RequestKind,
+    provider: Option<&str>,
+) -> Option<Fault> {
     let i = state
         .faults
         .iter()
-        .position(|f| f.target().is_some_and(|t| t.covers(kind)))?;
-    Some(state.faults.remove(i))
+        .position(|q| q.applies_to(provider) && q.fault.target().is_some_and(|t| t.covers(kind)))?;
+    Some(state.faults.remove(i).fault)
 }
 
-/// Take the job faults for the next job (one of each kind).
-pub(super) fn take_job_faults(state: &mut State) -> JobFaults {
+/// Take the job faults for `provider`'s next job (one of each kind).
+pub(super) fn take_job_faults(state: &mut State, provider: &str) -> JobFaults {
     let mut jf = JobFaults::default();
-    state.faults.retain(|f| {
-        match f {
+    state.faults.retain(|q| {
+        if !q.applies_to(Some(provider)) {
+            return true;
+        }
+        match &q.fault {
             Fault::JobFails if !jf.fails => jf.fails = true,
             Fault::JobFailsAtResult if !jf.fails_at_result => jf.fails_at_result = true,
             Fault::WebhookTwice if !jf.twice => jf.twice = true,

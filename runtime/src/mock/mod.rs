@@ -128,7 +128,7 @@ pub struct MockJob {
 
 #[derive(Default)]
 struct State {
-    faults: Vec<Fault>,
+    faults: Vec<faults::Queued>,
     jobs: HashMap<String, Job>,
     /// Job ids in the order they started.
     order: Vec<String>,
@@ -312,7 +312,18 @@ impl MockProvider {
     /// Queue a fault; request faults are used by the next matching request, job faults by the
     /// next job.
     pub fn inject(&self, fault: Fault) {
-        self.shared.lock().faults.push(fault);
+        self.shared.lock().faults.push(faults::Queued {
+            provider: None,
+            fault,
+        });
+    }
+
+    /// Queue a fault for provider `provider` only: its requests, or its next job.
+    pub fn inject_for(&self, provider: &str, fault: Fault) {
+        self.shared.lock().faults.push(faults::Queued {
+            provider: Some(provider.to_owned()),
+            fault,
+        });
     }
 
     /// Every request received so far.
@@ -482,7 +493,7 @@ async fn handle(shared: Arc<Shared>, kill: Arc<AtomicBool>, req: Request<Body>) 
         });
         routed
             .as_ref()
-            .and_then(|r| take_request_fault(&mut st, r.kind()))
+            .and_then(|r| take_request_fault(&mut st, r.kind(), provider_id.as_deref()))
     };
     let Some(routed) = routed else {
         let message = format!("mock: no route for {method_text} {full_path}");
@@ -514,7 +525,7 @@ fn answer(shared: &Arc<Shared>, routed: Route) -> Reply {
         Route::Submit(c) => {
             let (job, answer) = {
                 let mut st = shared.lock();
-                let faults = take_job_faults(&mut st);
+                let faults = take_job_faults(&mut st, c.model.provider.id);
                 let job = Job::new(shared, c.model, &c.captures, faults);
                 let answer = jobs::submit_answer(&job, d);
                 for (_, v) in &job.kept {

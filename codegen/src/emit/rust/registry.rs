@@ -42,6 +42,18 @@ pub fn lib_rs(ir: &ir::Registry, views: &[ModelView<'_>]) -> String {
         }
     }
     o.line("pub use registry::{MODELS, by_id};");
+    o.blank();
+    o.doc(
+        "The Postgres migrations of `generated/sql`, in the order they apply: `(file name, SQL)`.",
+    );
+    o.doc("Each applies again without changing anything.");
+    o.line("pub static MIGRATIONS: &[(&str, &str)] = &[");
+    for name in crate::emit::sql::migration_names() {
+        o.line(&format!(
+            "(\"{name}\", include_str!(\"../../sql/{name}\")),"
+        ));
+    }
+    o.line("];");
     o.finish()
 }
 

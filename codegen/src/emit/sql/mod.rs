@@ -49,6 +49,11 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The migration files, in the order they apply.
+pub(crate) fn migration_names() -> impl Iterator<Item = &'static str> {
+    FILES.iter().map(|(name, _)| *name)
+}
+
 fn environment() -> Result<Environment<'static>, EmitError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
