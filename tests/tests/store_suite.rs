@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use registry_tests::pg::{Pg, generated_files};
+use registry_tests::pg::Pg;
 use runtime::cost::Credits;
 use runtime::model::Task;
 use runtime::store::{
@@ -52,29 +52,12 @@ fn url(pg: &Pg) -> String {
     format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port())
 }
 
-/// `generated/sql/*.sql` as `(name, sql)`, in order.
-fn migrations() -> Vec<(String, String)> {
-    generated_files()
-        .into_iter()
-        .map(|p| {
-            let name = p
-                .file_name()
-                .expect("a file")
-                .to_string_lossy()
-                .into_owned();
-            let sql = std::fs::read_to_string(&p).expect("read a migration");
-            (name, sql)
-        })
-        .collect()
-}
-
+/// Apply `generated/sql`, as a server does at start (`generated_models::MIGRATIONS`).
 async fn migrate(store: &PgStore) {
-    let files = migrations();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(n, s)| (n.as_str(), s.as_str()))
-        .collect();
-    store.migrate(&files).await.expect("apply generated/sql");
+    store
+        .migrate(generated_models::MIGRATIONS)
+        .await
+        .expect("apply generated/sql");
 }
 
 async fn started_pg() -> Pg {
