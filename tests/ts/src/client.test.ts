@@ -346,7 +346,7 @@ test("createGeneration with Prefer: wait finishes; the same Idempotency-Key answ
 
 test("getGeneration, waitForGeneration (with updates) and listGenerations (filters, paging)", async () => {
   const created = await api.createGeneration("runware_flux_1_schnell_async", { prompt: "A lighthouse" });
-  assert.equal(created.status, "pending");
+  assert.ok(created.status === "pending" || created.status === "processing", created.status);
   const seen: Generation[] = [];
   const done = await api.waitForGeneration(created.id, { interval: 100, backoff: 1.5, maxInterval: 400, onUpdate: (g) => seen.push(g) });
   assert.equal(done.status, "completed");
@@ -397,7 +397,7 @@ test("waitForGeneration stops when its signal aborts", async () => {
     assert.equal(e, controller.signal.reason, "rejects with the signal's reason");
     return true;
   });
-  assert.ok(Date.now() - started < 2_000, "it did not sleep out its interval");
+  assert.ok(Date.now() - started < 4_000, "it did not sleep out its 5 s interval");
   // An already aborted signal stops before the first request.
   const before = exchanges.length;
   await assert.rejects(api.waitForGeneration(created.id, { signal: AbortSignal.abort() }));
