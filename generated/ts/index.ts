@@ -2,15 +2,19 @@
 
 /**
  * The model registry for web frontends: every model with its params and cost formula, exact
- * cost previews and the same param validation as the server.
+ * cost previews, the same param validation as the server, and a typed client of the server's
+ * HTTP API.
  *
  * ```ts
- * import { calculateCost, modelsByContentType, validateParams } from "./generated/ts/index.js";
+ * import { calculateCost, createClient, modelsByContentType, validateParams } from "./generated/ts/index.js";
  *
  * const videoModels = modelsByContentType("video");
  * const cost = calculateCost("seedance_v1_lite", { prompt: "Ocean waves", resolution: "1080p" }); // "20"
  * const checked = validateParams("seedance_v1_lite", formValues);
  * if (!checked.ok) showErrors(checked.violations);
+ *
+ * const api = createClient({ baseUrl: "https://api.example", token });
+ * const generation = await api.runGeneration("seedance_v1_lite", { prompt: "Ocean waves" });
  * ```
  *
  * @module
@@ -71,3 +75,40 @@ export { PARAMS_SCHEMAS, paramsSchema } from "./schemas.js";
 export type { ValidationResult, Violation, ViolationCode } from "./validate.js";
 export { validateParams } from "./validate.js";
 export { CostError, InvalidParamsError, calculateCost, costOf } from "./cost.js";
+export type {
+  AbortSignalLike,
+  Account,
+  ApiErrorBody,
+  ApiErrorDetail,
+  ApiErrorKind,
+  ClientOptions,
+  CreateGenerationBody,
+  CreateOptions,
+  Fetch,
+  FetchInit,
+  FetchResponse,
+  FinishedGeneration,
+  Generation,
+  GenerationFailure,
+  GenerationOutput,
+  GenerationPage,
+  GenerationStatus,
+  ListQuery,
+  MinimalAbortSignal,
+  OperationName,
+  OperationResults,
+  RequestOptions,
+  RunOptions,
+  SchemaName,
+  ServedCost,
+  ServedModel,
+  ServedMultiplier,
+  ServedParam,
+  ServedParamType,
+  ServedProvider,
+  WaitOptions,
+  WireOperation,
+  WireSchema,
+  WireType,
+} from "./client.js";
+export { API_OPERATIONS, API_SCHEMAS, ApiError, Client, WaitTimeoutError, createClient, isApiError, isFinished } from "./client.js";

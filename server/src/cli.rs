@@ -10,12 +10,12 @@ use std::time::Duration;
 use axum::http::HeaderValue;
 use clap::Parser;
 use runtime::cost::Credits;
-use runtime::engine::{Engine, EngineConfig};
+use runtime::engine::{Engine, EngineConfig, LOCAL_OWNER};
 use runtime::keys::{EnvKeys, KeyResolver};
 use runtime::local_mock::LocalMock;
 use runtime::mock::MockOptions;
 use runtime::model::ModelInfo;
-use runtime::store::{IdempotencyStore, LOCAL_USER_ID, SqliteStore, Store};
+use runtime::store::{IdempotencyStore, LOCAL_USER_ID, Lease, PgStore, SqliteStore, Store};
 
 use crate::app::{Options, Server, Services};
 use crate::auth::Tokens;
@@ -28,10 +28,31 @@ pub struct Args {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "REGISTRY_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// SQLite database file (created if missing). Required unless --mock, which defaults to
-    /// an in-memory database.
-    #[arg(long, env = "REGISTRY_DB", value_name = "FILE")]
+    /// SQLite database file (created if missing): one instance. One of --db and --postgres
+    /// is required unless --mock, which defaults to an in-memory database.
+    #[arg(long, env = "REGISTRY_DB", value_name = "FILE", conflicts_with = "postgres")]
     db: Option<PathBuf>,
+    /// Postgres connection string (`postgres://user:pass@host:5432/db` or libpq's `key=value`
+    /// form): the store for several instances. The migrations of `generated/sql` are applied at
+    /// start.
+    #[arg(long, env = "REGISTRY_DATABASE_URL", value_name = "URL")]
+    postgres: Option<String>,
+    /// Connections to Postgres at most.
+    #[arg(long, default_value_t = 16)]
+    pool_size: usize,
+    /// This instance's name in the leases it holds on running generations. Give each instance
+    /// its own stable id and a restarted one takes its generations back at once; otherwise
+    /// another instance takes them over when their leases expire. Default: `local` on SQLite
+    /// (one instance), a random id on Postgres.
+    #[arg(long, env = "REGISTRY_INSTANCE_ID")]
+    instance_id: Option<String>,
+    /// How long a lease on a running generation lasts without a heartbeat, in seconds (the
+    /// heartbeat comes every third of it): how soon another instance takes over a dead one's.
+    #[arg(long, default_value_t = 30)]
+    lease_ttl: u64,
+    /// Apply the Postgres migrations (`--postgres`) and exit.
+    #[arg(long)]
+    migrate_only: bool,
     /// Start the mock provider in-process and point every provider at it, with mock keys.
     /// Models the mock does not speak are left out. Without --tokens, a development token is
     /// printed.
@@ -72,6 +93,9 @@ pub struct Args {
     /// Cap every model's timeout, in seconds.
     #[arg(long)]
     timeout_cap: Option<u64>,
+    /// Cap every poll interval, in milliseconds (tests, demos; --mock caps it at 500).
+    #[arg(long, value_name = "MS")]
+    poll_interval_cap: Option<u64>,
     /// With --mock: how long a mock job takes, in milliseconds.
     #[arg(long, default_value_t = 1500)]
     mock_job_ms: u64,
@@ -175,22 +199,19 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
     }
 
     // Store.
-    let store = match (&args.db, args.mock) {
-        (Some(path), _) => SqliteStore::open(path),
-        (None, true) => SqliteStore::in_memory(),
-        (None, false) => {
-            return fail(
-                "--db FILE is required (an in-memory store is only the default with --mock)",
-            );
-        }
+    let opened = match open_store(&args).await {
+        Ok(o) => o,
+        Err(message) => return fail(message),
     };
-    let (store, idempotency): (Arc<dyn Store>, Arc<dyn IdempotencyStore>) = match store {
-        Ok(s) => {
-            let s = Arc::new(s);
-            (s.clone(), s)
-        }
-        Err(e) => return fail(format!("cannot open the store: {e}")),
-    };
+    if args.migrate_only {
+        println!("migrations applied");
+        return ExitCode::SUCCESS;
+    }
+    let OpenedStore {
+        store,
+        idempotency,
+        default_owner,
+    } = opened;
     let credits = match args.initial_credits.as_deref() {
         Some(c) => match Credits::from_str(c) {
             Ok(c) => Some(c),
@@ -214,8 +235,14 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
     // Engine, keys, models.
     let mut config = EngineConfig {
         timeout_cap: args.timeout_cap.map(Duration::from_secs),
+        poll_interval_cap: args.poll_interval_cap.map(Duration::from_millis),
+        lease: Lease {
+            owner: args.instance_id.clone().unwrap_or(default_owner),
+            ttl_ms: i64::try_from(args.lease_ttl.max(1).saturating_mul(1000)).unwrap_or(30_000),
+        },
         ..EngineConfig::default()
     };
+    tracing::info!(event = "instance", owner = %config.lease.owner, lease_ttl_s = args.lease_ttl, "leases held as this instance");
     let mut mock = None;
     let (keys, served): (Arc<dyn KeyResolver>, Vec<&'static ModelInfo>) = if args.mock {
         // The mock is driven by the models' data: it serves every one of them.
@@ -301,4 +328,52 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
     server.serve(shutdown_signal()).await;
     drop(mock);
     ExitCode::SUCCESS
+}
+
+/// The store the server runs on, as both traits, and the lease owner it defaults to.
+struct OpenedStore {
+    store: Arc<dyn Store>,
+    idempotency: Arc<dyn IdempotencyStore>,
+    default_owner: String,
+}
+
+/// Open the store the arguments name: Postgres (migrated), a SQLite file, or, with --mock
+/// alone, an in-memory SQLite database.
+async fn open_store(args: &Args) -> Result<OpenedStore, String> {
+    if let Some(url) = &args.postgres {
+        let pg = PgStore::connect(url, args.pool_size)
+            .await
+            .map_err(|e| format!("cannot open the Postgres store: {e}"))?;
+        pg.migrate(generated_models::MIGRATIONS)
+            .await
+            .map_err(|e| format!("cannot migrate {}: {e}", pg.target()))?;
+        tracing::info!(event = "store_opened", store = %pg.target(), migrations = generated_models::MIGRATIONS.len(), "Postgres store migrated");
+        let pg = Arc::new(pg);
+        let owner = format!("instance-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        return Ok(OpenedStore {
+            store: pg.clone(),
+            idempotency: pg,
+            default_owner: owner,
+        });
+    }
+    if args.migrate_only {
+        return Err("--migrate-only needs --postgres URL".to_owned());
+    }
+    let sqlite = match (&args.db, args.mock) {
+        (Some(path), _) => SqliteStore::open(path)
+            .map_err(|e| format!("cannot open the store {}: {e}", path.display()))?,
+        (None, true) => SqliteStore::in_memory().map_err(|e| format!("cannot open the store: {e}"))?,
+        (None, false) => {
+            return Err(
+                "a store is required: --db FILE (SQLite) or --postgres URL (an in-memory store is only the default with --mock)"
+                    .to_owned(),
+            );
+        }
+    };
+    let sqlite = Arc::new(sqlite);
+    Ok(OpenedStore {
+        store: sqlite.clone(),
+        idempotency: sqlite,
+        default_owner: LOCAL_OWNER.to_owned(),
+    })
 }

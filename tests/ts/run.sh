@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The TypeScript side of the test suite: installs the pinned toolchain from the lockfiles,
-# type-checks the generated bindings and the type-level tests, builds the example page, and
-# runs the node tests (lookups, validation, cost and validation parity with Rust) and the
-# browser test in headless Chromium. Exits non-zero on any failure.
+# type-checks the generated bindings and the type-level tests, builds the example page and the
+# server binary, and runs the node tests (lookups, validation, cost and validation parity with
+# Rust, the API client against the served OpenAPI document and the live server, the npm
+# package installed into a fresh project) and the browser test in headless Chromium. Exits
+# non-zero on any failure.
 #
 #   tests/ts/run.sh
 #
-# Needs Node 20+, npm, and Debian's `chromium` (installed with apt-get when missing and
-# running as root). The screenshot of the page goes to target/ts-artifacts/page.png.
+# Needs Node 20+, npm, cargo, and Debian's `chromium` (installed with apt-get when missing and
+# running as root). The screenshot of the page goes to target/ts-artifacts/page.png. The
+# client test runs `$SERVER_BIN` (default: the debug `server` under `$CARGO_TARGET_DIR`, or
+# target/), built here.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -45,5 +49,9 @@ if [ ! -x "$CHROMIUM" ]; then
   apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
 fi
 
-step "node --test (registry, parity, browser)"
+step "cargo build -p server (the API client test runs the binary)"
+(cd "$root" && cargo build -q -p server)
+export SERVER_BIN="${SERVER_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/server}"
+
+step "node --test (registry, parity, API client, npm package, browser)"
 node --test --test-reporter=spec "$ts/build/tests/ts/src/"

@@ -1,10 +1,13 @@
-//! `ts/`: TypeScript registry bindings for web frontends.
+//! `ts/`: TypeScript registry bindings for web frontends, a typed client of the server's HTTP
+//! API (`client.ts`, from the description in [`api`]), and the npm package they ship in
+//! (`package.json`, `tsconfig.json`: `npm pack` compiles them to `dist/`).
 //!
 //! The IR becomes a view model ([`view::View`]) holding every name, literal and doc line;
 //! templates under `codegen/templates/ts/`, embedded in the binary and rendered with strict
 //! undefined, only place that text. The output exposes what a frontend may see: ids, names,
 //! content types, params, costs and schemas; never a key scope, a secret name or a URL.
 
+mod api;
 mod schema;
 mod view;
 
@@ -52,6 +55,21 @@ const TEMPLATES: &[(&str, &str, &str)] = &[
         "ts/cost.ts",
         "cost.ts.j2",
         include_str!("../../../templates/ts/cost.ts.j2"),
+    ),
+    (
+        "ts/client.ts",
+        "client.ts.j2",
+        include_str!("../../../templates/ts/client.ts.j2"),
+    ),
+    (
+        "ts/package.json",
+        "package.json.j2",
+        include_str!("../../../templates/ts/package.json.j2"),
+    ),
+    (
+        "ts/tsconfig.json",
+        "tsconfig.json.j2",
+        include_str!("../../../templates/ts/tsconfig.json.j2"),
     ),
 ];
 

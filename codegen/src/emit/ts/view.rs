@@ -30,6 +30,19 @@ pub(super) struct View {
     pub providers: Vec<ProviderView>,
     /// Models in id order.
     pub models: Vec<ModelView>,
+    /// The API client's rendered parts.
+    pub client: super::api::ClientView,
+    /// The npm package.
+    pub package: Package,
+}
+
+/// The npm package of `generated/ts`.
+#[derive(Debug, Serialize)]
+pub(super) struct Package {
+    /// `@registry/models`.
+    pub name: &'static str,
+    /// The codegen version that wrote it.
+    pub version: &'static str,
 }
 
 /// A provider, as the frontend sees it (no URL, no key scopes).
@@ -160,6 +173,11 @@ pub(super) fn build(ir: &Registry) -> Result<View, EmitError> {
         model_ids: ir.models.keys().map(|id| lit(id)).collect(),
         providers: ir.providers.values().map(provider).collect(),
         models,
+        client: super::api::build()?,
+        package: Package {
+            name: "@registry/models",
+            version: env!("CARGO_PKG_VERSION"),
+        },
     })
 }
 
