@@ -1,7 +1,9 @@
 {% include "header.sql" %}
 --
 -- The tables the runtime writes and the monitoring views read. Applying this file again
--- changes nothing: every statement is "if not exists".
+-- changes nothing: every statement is "if not exists". Applied to an up-to-date database it
+-- takes no lock on a table (a column or an index is made only when it is missing), so a server
+-- instance migrating at start never waits on, or deadlocks with, the instances already running.
 
 begin;
 
@@ -36,33 +38,66 @@ create table if not exists generations (
         check (status in ({{ statuses }}))
 );
 
--- A table older than this file gains the columns the monitoring and the runtime read.
-alter table generations add column if not exists provider_cost numeric;
-alter table generations add column if not exists completed_at timestamptz;
-alter table generations add column if not exists outputs_expected integer;
-alter table generations add column if not exists outputs_received integer;
-alter table generations add column if not exists credits_refunded numeric;
-alter table generations add column if not exists lease_owner text;
-alter table generations add column if not exists lease_expires_at timestamptz;
-alter table generations add column if not exists next_poll_at timestamptz;
+-- A table older than this file gains the columns the monitoring and the runtime read, each
+-- only when it is missing (`alter table` locks the table even when there is nothing to add).
+do $$
+declare
+    col record;
+begin
+    for col in select * from (values
+        ('provider_cost',    'numeric'),
+        ('completed_at',     'timestamptz'),
+        ('outputs_expected', 'integer'),
+        ('outputs_received', 'integer'),
+        ('credits_refunded', 'numeric'),
+        ('lease_owner',      'text'),
+        ('lease_expires_at', 'timestamptz'),
+        ('next_poll_at',     'timestamptz')
+    ) as c(name, type) loop
+        if not exists (select from pg_attribute
+                       where attrelid = 'generations'::regclass
+                         and attname = col.name and not attisdropped) then
+            execute format('alter table generations add column if not exists %I %s', col.name, col.type);
+        end if;
+    end loop;
+end $$;
+
+-- Each index is made only when it is missing: `create index` locks its table against writes
+-- before it looks.
 
 -- Every monitoring window is a range of created_at.
-create index if not exists generations_created_at_idx
-    on generations (created_at);
+do $$ begin
+    if to_regclass('generations_created_at_idx') is null then
+        create index if not exists generations_created_at_idx
+            on generations (created_at);
+    end if;
+end $$;
 
 -- Per-model dashboards over a window.
-create index if not exists generations_model_id_created_at_idx
-    on generations (model_id, created_at);
+do $$ begin
+    if to_regclass('generations_model_id_created_at_idx') is null then
+        create index if not exists generations_model_id_created_at_idx
+            on generations (model_id, created_at);
+    end if;
+end $$;
 
 -- The failed generations of the last hour.
-create index if not exists generations_failed_created_at_idx
-    on generations (created_at)
-    where status = 'failed';
+do $$ begin
+    if to_regclass('generations_failed_created_at_idx') is null then
+        create index if not exists generations_failed_created_at_idx
+            on generations (created_at)
+            where status = 'failed';
+    end if;
+end $$;
 
 -- The unfinished generations whose lease has run out, for an instance to take over.
-create index if not exists generations_unfinished_lease_idx
-    on generations (lease_expires_at nulls first)
-    where status in ({{ unfinished }});
+do $$ begin
+    if to_regclass('generations_unfinished_lease_idx') is null then
+        create index if not exists generations_unfinished_lease_idx
+            on generations (lease_expires_at nulls first)
+            where status in ({{ unfinished }});
+    end if;
+end $$;
 
 -- One row per attempt to resolve a provider key: the key-retrieval metric and the
 -- missing-key alert. Names only: a key's value is never stored.
@@ -77,8 +112,12 @@ create table if not exists api_key_events (
     error       text
 );
 
-create index if not exists api_key_events_occurred_at_idx
-    on api_key_events (occurred_at);
+do $$ begin
+    if to_regclass('api_key_events_occurred_at_idx') is null then
+        create index if not exists api_key_events_occurred_at_idx
+            on api_key_events (occurred_at);
+    end if;
+end $$;
 
 -- The runtime's credit ledger: one balance per user. Charged amounts are deducted from it;
 -- open holds are not, so what a user can spend is the balance less their reserved holds.
@@ -100,9 +139,13 @@ create table if not exists credit_holds (
 );
 
 -- A user's open holds, summed on every reserve.
-create index if not exists credit_holds_open_idx
-    on credit_holds (user_id)
-    where state = 'reserved';
+do $$ begin
+    if to_regclass('credit_holds_open_idx') is null then
+        create index if not exists credit_holds_open_idx
+            on credit_holds (user_id)
+            where state = 'reserved';
+    end if;
+end $$;
 
 -- Webhook message ids already handled (Standard Webhooks' webhook-id), so a retried delivery
 -- is not acted on twice. Ids older than a day are dropped.
@@ -114,8 +157,12 @@ create table if not exists webhook_deliveries (
     primary key (provider, delivery_id)
 );
 
-create index if not exists webhook_deliveries_received_at_idx
-    on webhook_deliveries (received_at);
+do $$ begin
+    if to_regclass('webhook_deliveries_received_at_idx') is null then
+        create index if not exists webhook_deliveries_received_at_idx
+            on webhook_deliveries (received_at);
+    end if;
+end $$;
 
 -- Requests made with an Idempotency-Key, per user: in flight until answered, then the answer
 -- is replayed to a repeat. Records older than a day are dropped.
@@ -133,8 +180,12 @@ create table if not exists idempotency_keys (
     primary key (user_id, idempotency_key)
 );
 
-create index if not exists idempotency_keys_created_at_idx
-    on idempotency_keys (created_at);
+do $$ begin
+    if to_regclass('idempotency_keys_created_at_idx') is null then
+        create index if not exists idempotency_keys_created_at_idx
+            on idempotency_keys (created_at);
+    end if;
+end $$;
 
 -- The model specs, one row per model, upserted by 002_registry.sql. A model whose spec was
 -- deleted stays, retired and disabled, so its old generations still join.
