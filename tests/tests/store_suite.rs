@@ -943,6 +943,39 @@ mod postgres_only {
         b.ready().await.expect("ready");
     }
 
+    /// An instance starting (and so migrating) while another runs generations: the migrations
+    /// find the schema in place and take no lock the running instance's transactions hold.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migrating_while_another_instance_runs_never_deadlocks() {
+        let u = postgres().await;
+        u.store.set_balance(USER, credits("1000000")).await.unwrap();
+        let running = u.other.clone();
+        let traffic = tokio::spawn(async move {
+            let owner = lease("running", 60_000);
+            for n in 1..=150u32 {
+                let g = row(n, USER, T0 + i64::from(n));
+                running
+                    .start(&key_event(0), &g, credits("1"), &owner)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(running.mark_processing(&g.id, None).await.unwrap());
+                running.set_next_poll(&g.id, T0).await.unwrap();
+                assert!(running.finish(&g.id, &completed()).await.unwrap());
+            }
+        });
+        let pg = u.pg.as_ref().unwrap();
+        let starting = PgStore::connect(&url(pg), 2).await.expect("connect");
+        while !traffic.is_finished() {
+            starting
+                .migrate(generated_models::MIGRATIONS)
+                .await
+                .expect("migrate while another instance runs");
+        }
+        traffic.await.expect("the running instance's generations");
+        assert_eq!(balance(u.store.as_ref(), USER).await, "999850");
+    }
+
     /// Webhook ids older than a day and idempotency records older than
     /// `IDEMPOTENCY_TTL_MS` are dropped at the next delivery or claim.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
