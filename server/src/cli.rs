@@ -30,7 +30,12 @@ pub struct Args {
     listen: SocketAddr,
     /// SQLite database file (created if missing): one instance. One of --db and --postgres
     /// is required unless --mock, which defaults to an in-memory database.
-    #[arg(long, env = "REGISTRY_DB", value_name = "FILE", conflicts_with = "postgres")]
+    #[arg(
+        long,
+        env = "REGISTRY_DB",
+        value_name = "FILE",
+        conflicts_with = "postgres"
+    )]
     db: Option<PathBuf>,
     /// Postgres connection string (`postgres://user:pass@host:5432/db` or libpq's `key=value`
     /// form): the store for several instances. The migrations of `generated/sql` are applied at
@@ -349,7 +354,10 @@ async fn open_store(args: &Args) -> Result<OpenedStore, String> {
             .map_err(|e| format!("cannot migrate {}: {e}", pg.target()))?;
         tracing::info!(event = "store_opened", store = %pg.target(), migrations = generated_models::MIGRATIONS.len(), "Postgres store migrated");
         let pg = Arc::new(pg);
-        let owner = format!("instance-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let owner = format!(
+            "instance-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
         return Ok(OpenedStore {
             store: pg.clone(),
             idempotency: pg,
@@ -362,7 +370,9 @@ async fn open_store(args: &Args) -> Result<OpenedStore, String> {
     let sqlite = match (&args.db, args.mock) {
         (Some(path), _) => SqliteStore::open(path)
             .map_err(|e| format!("cannot open the store {}: {e}", path.display()))?,
-        (None, true) => SqliteStore::in_memory().map_err(|e| format!("cannot open the store: {e}"))?,
+        (None, true) => {
+            SqliteStore::in_memory().map_err(|e| format!("cannot open the store: {e}"))?
+        }
         (None, false) => {
             return Err(
                 "a store is required: --db FILE (SQLite) or --postgres URL (an in-memory store is only the default with --mock)"

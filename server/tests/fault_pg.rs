@@ -62,7 +62,14 @@ fn start(port: u16, db: &str, owner: &str, mock: &MockProvider) -> Child {
     let log = std::fs::File::create(log_dir().join(format!("{owner}.log"))).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
     cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--postgres", db])
-        .args(["--instance-id", owner, "--lease-ttl", "2", "--pool-size", "8"])
+        .args([
+            "--instance-id",
+            owner,
+            "--lease-ttl",
+            "2",
+            "--pool-size",
+            "8",
+        ])
         .args(["--initial-credits", &INITIAL_CREDITS.to_string()])
         .args(["--timeout-cap", "12", "--poll-interval-cap", "200"])
         .args(["--shutdown-grace", "2"])
@@ -99,7 +106,9 @@ fn start(port: u16, db: &str, owner: &str, mock: &MockProvider) -> Child {
             return child;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("instance {owner} exited at start ({status}); see its log in target/tmp/fault-pg");
+            panic!(
+                "instance {owner} exited at start ({status}); see its log in target/tmp/fault-pg"
+            );
         }
     }
     let _ = child.kill();
@@ -186,11 +195,16 @@ async fn forge(client: &reqwest::Client, url: &str, provider: &str, generation: 
         .unwrap()
         .as_secs();
     client
-        .post(format!("{url}/v1/webhooks/{provider}/{generation}?token=forged"))
+        .post(format!(
+            "{url}/v1/webhooks/{provider}/{generation}?token=forged"
+        ))
         .header("content-type", "application/json")
         .header("webhook-id", format!("msg_forged_{generation}"))
         .header("webhook-timestamp", now.to_string())
-        .header("webhook-signature", "v1,Zm9yZ2VkIHNpZ25hdHVyZSBmb3JnZWQgc2lnbmF0dXJl")
+        .header(
+            "webhook-signature",
+            "v1,Zm9yZ2VkIHNpZ25hdHVyZSBmb3JnZWQgc2lnbmF0dXJl",
+        )
         .header("x-fal-webhook-request-id", "forged")
         .header("x-fal-webhook-user-id", "forged")
         .header("x-fal-webhook-timestamp", now.to_string())
@@ -243,8 +257,12 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
     let (killed_tx, killed_rx) = tokio::sync::watch::channel(false);
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
-        let (client, next, created, refused) =
-            (client.clone(), next.clone(), created.clone(), refused.clone());
+        let (client, next, created, refused) = (
+            client.clone(),
+            next.clone(),
+            created.clone(),
+            refused.clone(),
+        );
         let urls = [url_a.clone(), url_b.clone()];
         let killed = killed_rx.clone();
         clients.push(tokio::spawn(async move {
@@ -279,7 +297,10 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
                         Ok(r) => {
                             let status = r.status().as_u16();
                             let text = r.text().await.unwrap_or_default();
-                            refused.lock().await.push(format!("{model}: {status} {text}"));
+                            refused
+                                .lock()
+                                .await
+                                .push(format!("{model}: {status} {text}"));
                             break;
                         }
                         Err(_) => {
@@ -300,8 +321,7 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
 
     // Kill A once half the generations are in, with work of its own mid-run.
     let wait_from = Instant::now();
-    while created.lock().await.len() < kill_at && wait_from.elapsed() < Duration::from_secs(120)
-    {
+    while created.lock().await.len() < kill_at && wait_from.elapsed() < Duration::from_secs(120) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     {
@@ -326,8 +346,16 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
     let mut forged = Vec::new();
     {
         let created = created.lock().await.clone();
-        for (id, model) in created.iter().filter(|(_, m)| m == "replicate_flux_dev" || m == "fal_flux_dev").take(20) {
-            let provider = if model == "fal_flux_dev" { "fal_queue" } else { "replicate" };
+        for (id, model) in created
+            .iter()
+            .filter(|(_, m)| m == "replicate_flux_dev" || m == "fal_flux_dev")
+            .take(20)
+        {
+            let provider = if model == "fal_flux_dev" {
+                "fal_queue"
+            } else {
+                "replicate"
+            };
             for url in [&url_a, &url_b] {
                 forged.push((provider, forge(&client, url, provider, id).await));
             }
@@ -361,7 +389,10 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
     // The load went through: refusals are only what the faults explain (none at start, since
     // a provider breaker opening is the one refusal a start can get here).
     for r in &refused {
-        assert!(r.contains("503") && r.contains("provider_unavailable"), "refused: {r}");
+        assert!(
+            r.contains("503") && r.contains("provider_unavailable"),
+            "refused: {r}"
+        );
     }
     assert!(
         created.len() + refused.len() >= GENERATIONS - CLIENTS,
@@ -369,7 +400,11 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
         created.len(),
         refused.len()
     );
-    assert!(created.len() >= 500, "at least 500 generations ran ({})", created.len());
+    assert!(
+        created.len() >= 500,
+        "at least 500 generations ran ({})",
+        created.len()
+    );
 
     // None stuck.
     assert_eq!(unfinished, 0, "generations left unfinished");
@@ -382,31 +417,49 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
     let mut told: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
     told.sort();
     told.dedup();
-    assert_eq!(told.len(), created.len(), "an idempotent retry made no second generation");
+    assert_eq!(
+        told.len(),
+        created.len(),
+        "an idempotent retry made no second generation"
+    );
     for id in &told {
-        assert!(ids.contains(*id), "generation {id} is missing from the store");
+        assert!(
+            ids.contains(*id),
+            "generation {id} is missing from the store"
+        );
     }
     // Exactly one hold per generation; charged ones sum to tokens_used; failed ones refunded.
     let q = |sql: &str| pg.query(sql).trim().to_owned();
     assert_eq!(
-        q("select count(*) from generations g left join credit_holds h on h.generation_id = g.id where h.generation_id is null"),
+        q(
+            "select count(*) from generations g left join credit_holds h on h.generation_id = g.id where h.generation_id is null"
+        ),
         "0",
         "a generation without its hold"
     );
-    assert_eq!(q("select count(*) from credit_holds where state = 'reserved'"), "0", "a hold left open");
     assert_eq!(
-        q("select count(*) from generations g join credit_holds h on h.generation_id = g.id \
-           where (g.status = 'completed') <> (h.state = 'charged')"),
+        q("select count(*) from credit_holds where state = 'reserved'"),
+        "0",
+        "a hold left open"
+    );
+    assert_eq!(
+        q(
+            "select count(*) from generations g join credit_holds h on h.generation_id = g.id \
+           where (g.status = 'completed') <> (h.state = 'charged')"
+        ),
         "0",
         "a hold settled against its generation's end"
     );
     assert_eq!(
-        q("select count(*) from generations where status = 'failed' and coalesce(tokens_used, 0) <> 0"),
+        q(
+            "select count(*) from generations where status = 'failed' and coalesce(tokens_used, 0) <> 0"
+        ),
         "0",
         "a failed generation was charged"
     );
     let charged = q("select coalesce(sum(amount), 0) from credit_holds where state = 'charged'");
-    let used = q("select coalesce(sum(tokens_used), 0) from generations where status = 'completed'");
+    let used =
+        q("select coalesce(sum(tokens_used), 0) from generations where status = 'completed'");
     assert_eq!(
         charged.parse::<rust_decimal::Decimal>().unwrap(),
         used.parse::<rust_decimal::Decimal>().unwrap(),
@@ -419,24 +472,38 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
     .unwrap();
     assert_eq!(
         balance,
-        rust_decimal::Decimal::from(INITIAL_CREDITS) - used.parse::<rust_decimal::Decimal>().unwrap(),
+        rust_decimal::Decimal::from(INITIAL_CREDITS)
+            - used.parse::<rust_decimal::Decimal>().unwrap(),
         "the balance is the initial credits less the charges"
     );
     // Both outcomes happened, and the faulted provider's failures are among them.
-    let completed: u64 = q("select count(*) from generations where status = 'completed'").parse().unwrap();
+    let completed: u64 = q("select count(*) from generations where status = 'completed'")
+        .parse()
+        .unwrap();
     let failed_faulted: u64 = q(&format!(
         "select count(*) from generations where status = 'failed' and provider = '{FAULTED}'"
     ))
     .parse()
     .unwrap();
     assert!(completed >= 300, "most generations completed ({completed})");
-    assert!(failed_faulted >= 40, "the faulted provider's jobs failed ({failed_faulted})");
+    assert!(
+        failed_faulted >= 40,
+        "the faulted provider's jobs failed ({failed_faulted})"
+    );
     // Every key retrieval was recorded.
     let key_events: usize = q("select count(*) from api_key_events").parse().unwrap();
-    assert!(key_events >= ids.len(), "{key_events} key events for {} generations", ids.len());
+    assert!(
+        key_events >= ids.len(),
+        "{key_events} key events for {} generations",
+        ids.len()
+    );
 
     // Every forged webhook was refused, and none changed a generation.
-    assert!(forged.len() >= 20, "forged deliveries were sent ({})", forged.len());
+    assert!(
+        forged.len() >= 20,
+        "forged deliveries were sent ({})",
+        forged.len()
+    );
     for (provider, status) in &forged {
         assert_eq!(*status, 401, "a forged {provider} webhook was not refused");
     }
@@ -447,14 +514,19 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
     );
 
     // A's leases at the kill were taken over by the live instances.
-    assert!(!held_at_kill.is_empty(), "the kill caught generations A was running");
+    assert!(
+        !held_at_kill.is_empty(),
+        "the kill caught generations A was running"
+    );
     let list = held_at_kill
         .iter()
         .map(|id| format!("'{id}'"))
         .collect::<Vec<_>>()
         .join(",");
     assert_eq!(
-        q(&format!("select count(*) from generations where id in ({list}) and lease_owner = 'a'")),
+        q(&format!(
+            "select count(*) from generations where id in ({list}) and lease_owner = 'a'"
+        )),
         "0",
         "a generation A held was never taken over"
     );
@@ -462,7 +534,9 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
     // The monitoring reads the traffic: the faulted provider is named.
     let alerts = pg.query("select rule || ' ' || subject from monitoring_alerts");
     assert!(
-        alerts.lines().any(|l| l == format!("provider_errors {FAULTED}")),
+        alerts
+            .lines()
+            .any(|l| l == format!("provider_errors {FAULTED}")),
         "monitoring_alerts does not name {FAULTED}:\n{alerts}"
     );
     drop(a);
