@@ -261,6 +261,9 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
             Err(e) => return fail(format!("cannot start the mock provider: {e}")),
         };
         m.configure(&mut config, Duration::from_millis(500));
+        if let Some(cap) = args.poll_interval_cap {
+            config.poll_interval_cap = Some(Duration::from_millis(cap));
+        }
         tracing::info!(event = "mock_started", url = %m.provider().base_url(), "mock provider started; every provider points at it");
         let keys = Arc::new(m.keys());
         mock = Some(m);

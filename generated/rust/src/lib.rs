@@ -76,16 +76,11 @@ pub use registry::{MODELS, by_id};
 
 /// The Postgres migrations of `generated/sql`, in the order they apply: `(file name, SQL)`.
 /// Each applies again without changing anything.
+#[rustfmt::skip]
 pub static MIGRATIONS: &[(&str, &str)] = &[
     ("001_schema.sql", include_str!("../../sql/001_schema.sql")),
-    (
-        "002_registry.sql",
-        include_str!("../../sql/002_registry.sql"),
-    ),
+    ("002_registry.sql", include_str!("../../sql/002_registry.sql")),
     ("003_cost.sql", include_str!("../../sql/003_cost.sql")),
-    (
-        "004_monitoring.sql",
-        include_str!("../../sql/004_monitoring.sql"),
-    ),
+    ("004_monitoring.sql", include_str!("../../sql/004_monitoring.sql")),
     ("005_alerts.sql", include_str!("../../sql/005_alerts.sql")),
 ];

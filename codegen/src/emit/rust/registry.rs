@@ -47,6 +47,7 @@ pub fn lib_rs(ir: &ir::Registry, views: &[ModelView<'_>]) -> String {
         "The Postgres migrations of `generated/sql`, in the order they apply: `(file name, SQL)`.",
     );
     o.doc("Each applies again without changing anything.");
+    o.line("#[rustfmt::skip]");
     o.line("pub static MIGRATIONS: &[(&str, &str)] = &[");
     for name in crate::emit::sql::migration_names() {
         o.line(&format!(
