@@ -2,7 +2,12 @@
 //! POSTs `BODY` to `URL` from CONCURRENCY connections for SECONDS (loopback only), then prints
 //! `requests ok errors req_per_s p50_ms p99_ms` on one line. TOKEN `-` sends no auth. Every
 //! request carries `Prefer: wait=10`, so a generation counts once it is finished.
+//!
+//! With `nCOUNT` for SECONDS (`n10000`), it sends COUNT requests in all, without `Prefer`: each
+//! answers once its generation is started (what puts many generations in flight at once).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
@@ -17,24 +22,41 @@ async fn main() {
         "load goes to loopback only"
     );
     let concurrency: usize = concurrency.parse().expect("CONCURRENCY");
-    let seconds: u64 = seconds.parse().expect("SECONDS");
+    let count: Option<usize> = seconds
+        .strip_prefix('n')
+        .map(|n| n.parse().expect("nCOUNT"));
+    let seconds: u64 = if count.is_some() {
+        600
+    } else {
+        seconds.parse().expect("SECONDS")
+    };
+    let sent = Arc::new(AtomicUsize::new(0));
+    let began = Instant::now();
     runtime::http::install_crypto();
     let client = reqwest::Client::new();
     let end = Instant::now() + Duration::from_secs(seconds.min(60));
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (client, url, token, body) = (client.clone(), url.clone(), token.clone(), body.clone());
+        let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;
             while Instant::now() < end {
+                if let Some(n) = count
+                    && sent.fetch_add(1, Ordering::SeqCst) >= n
+                {
+                    break;
+                }
                 let t = Instant::now();
                 let mut rb = client
                     .post(&url)
                     .header("content-type", "application/json")
-                    // The server answers when the generation is done, not when it is accepted.
-                    .header("prefer", "wait=10")
                     .body(body.clone());
+                if count.is_none() {
+                    // The server answers when the generation is done, not when it is accepted.
+                    rb = rb.header("prefer", "wait=10");
+                }
                 if token != "-" {
                     rb = rb.bearer_auth(&token);
                 }
@@ -60,7 +82,11 @@ async fn main() {
         lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1)))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
-    let secs = seconds.min(60) as f64;
+    let secs = if count.is_some() {
+        began.elapsed().as_secs_f64()
+    } else {
+        seconds.min(60) as f64
+    };
     println!(
         "{} {} {} {:.0} {:.2} {:.2}",
         lat.len() as u64 + errors,

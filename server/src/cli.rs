@@ -58,9 +58,8 @@ pub struct Args {
     /// Apply the Postgres migrations (`--postgres`) and exit.
     #[arg(long)]
     migrate_only: bool,
-    /// Start the mock provider in-process and point every provider at it, with mock keys.
-    /// Models the mock does not speak are left out. Without --tokens, a development token is
-    /// printed.
+    /// Start the mock provider in-process and point every provider at it, with mock keys. The
+    /// mock serves every model from its spec. Without --tokens, a development token is printed.
     #[arg(long)]
     mock: bool,
     /// An origin allowed to call the API from a browser (`https://app.example`); repeatable,
