@@ -59,6 +59,11 @@ fn log_dir() -> std::path::PathBuf {
 /// Start an instance on `port` over Postgres `db` as `owner`, every provider pointed at
 /// `mock`; wait until it listens. Its log goes to `target/tmp/fault-pg/<owner>.log`.
 fn start(port: u16, db: &str, owner: &str, mock: &MockProvider) -> Child {
+    start_with(port, db, owner, mock, 2)
+}
+
+/// [`start`] with a lease lifetime of `lease_ttl` seconds.
+fn start_with(port: u16, db: &str, owner: &str, mock: &MockProvider, lease_ttl: u64) -> Child {
     let log = std::fs::File::create(log_dir().join(format!("{owner}.log"))).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
     cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--postgres", db])
@@ -66,7 +71,7 @@ fn start(port: u16, db: &str, owner: &str, mock: &MockProvider) -> Child {
             "--instance-id",
             owner,
             "--lease-ttl",
-            "2",
+            &lease_ttl.to_string(),
             "--pool-size",
             "8",
         ])
@@ -540,4 +545,92 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
         "monitoring_alerts does not name {FAULTED}:\n{alerts}"
     );
     drop(a);
+}
+
+/// SIGTERM hands the leases back: with a lease lifetime of a minute, the generations a stopped
+/// instance left running are taken over by another at once, not a minute later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_instance_hands_its_leases_back() {
+    runtime::http::install_crypto();
+    let pg = Pg::start();
+    let db = format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port());
+    let mock = MockProvider::start(
+        generated_models::MODELS,
+        MockOptions {
+            job_duration: Duration::from_secs(4),
+            ..MockOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let first = start_with(port, &db, "first", &mock, 60);
+    let client = reqwest::Client::new();
+    for i in 0..6 {
+        let r = client
+            .post(format!("{url}/v1/generations"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(
+                json!({"model": "kie_nano_banana", "params": params("kie_nano_banana", i)})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    let accepted = Instant::now();
+    while mock.jobs().len() < 6 && accepted.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SIGTERM with a grace of 2 s: the 4 s jobs are still running when it is over.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let mut first = first;
+    let status = first.wait().unwrap();
+    assert!(status.success(), "a clean exit after SIGTERM ({status})");
+    let q = |sql: &str| pg.query(sql).trim().to_owned();
+    assert_eq!(
+        q("select count(*) from generations where status in ('pending', 'processing')"),
+        "6",
+        "the generations were still running at the exit"
+    );
+    assert_eq!(
+        q(
+            "select count(*) from generations where status in ('pending', 'processing') \
+           and lease_expires_at > now()"
+        ),
+        "0",
+        "every lease was handed back"
+    );
+    // Another instance takes them over on its first beat, well before a minute.
+    let started = Instant::now();
+    let mut second = start_with(port, &db, "second", &mock, 60);
+    let left = loop {
+        let n = q("select count(*) from generations where status in ('pending', 'processing')");
+        if n == "0" || started.elapsed() > Duration::from_secs(40) {
+            break n;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(
+        left, "0",
+        "the handed-back generations were finished by the other instance"
+    );
+    assert_eq!(
+        q("select count(*) from generations where status = 'completed'"),
+        "6"
+    );
+    assert_eq!(
+        q("select count(distinct lease_owner) from generations where lease_owner = 'second'"),
+        "1",
+        "the second instance took them over"
+    );
 }
