@@ -69,10 +69,10 @@ function alertRow(alert: Alert): HTMLTableRowElement {
     element("td", {}),
     cell(alert.rule),
     cell(alert.subject === "" ? "everything" : alert.subject),
-    cell(`${show(alert.observed)} / ${show(alert.threshold)}`),
+    cell(`${show(alert.observed)} / ${show(alert.threshold)}`, { class: "num" }),
     cell(`${show(alert.window)}${alert.sample === null ? "" : ` (${alert.sample} generations)`}`),
     cell(alert.action),
-    cell(alert.since === null ? "—" : when(alert.since)),
+    cell(alert.since === null ? "—" : when(alert.since), { class: "num" }),
   );
   row.cells[0]?.append(element("span", { class: `badge ${level}` }, alert.severity));
   return row;
@@ -87,13 +87,13 @@ function statsRow(stats: Stats, all: boolean): HTMLTableRowElement {
   const latency = stats.meanLatencyMs === undefined ? "—" : `${seconds(stats.meanLatencyMs)} (${seconds(stats.maxLatencyMs ?? stats.meanLatencyMs)})`;
   row.append(
     name,
-    cell(String(stats.completed + stats.failed)),
-    cell(String(stats.completed)),
-    cell(String(stats.failed), { "data-col": "failed" }),
-    cell(String(stats.running)),
-    cell(stats.successRate === undefined ? "—" : percent(stats.successRate), { "data-col": "success" }),
-    cell(latency),
-    cell(stats.expectedLatencyMs === undefined ? "" : roughly(stats.expectedLatencyMs)),
+    cell(String(stats.completed + stats.failed), { class: "num" }),
+    cell(String(stats.completed), { class: "num" }),
+    cell(String(stats.failed), { class: "num", "data-col": "failed" }),
+    cell(String(stats.running), { class: "num" }),
+    cell(stats.successRate === undefined ? "—" : percent(stats.successRate), { class: "num", "data-col": "success" }),
+    cell(latency, { class: "num" }),
+    cell(stats.expectedLatencyMs === undefined ? "" : roughly(stats.expectedLatencyMs), { class: "num" }),
     cell(stats.lastError === undefined ? "" : `${stats.lastError.kind}: ${stats.lastError.message}`, { class: "last-error" }),
   );
   return row;
@@ -127,7 +127,7 @@ async function showStats(api: Client): Promise<void> {
   statsScope.textContent =
     generations.length === 0
       ? "Computed in this page from the generations the API lists for this token: there are none yet."
-      : `Computed in this page from the ${generations.length} generations the API lists for this token (GET /v1/generations), since ${oldest === undefined ? "the start" : when(oldest)}${complete ? "" : `; older ones are not counted`}. It covers the listed generations only, not the server's alert windows. Latency is from creation to completion of the completed ones.`;
+      : `Computed in this page from the ${generations.length} generations the API lists for this token (GET /v1/generations), since ${oldest === undefined ? "the start" : when(oldest)}${complete ? "" : `; older ones are not counted`}. It covers the listed generations only: the thresholds of the plan's alerts, without their time windows or minimum sample. Latency is from creation to completion, of the completed ones.`;
   const { all, models } = summarize(generations);
   statsTable.hidden = generations.length === 0;
   body.replaceChildren(...(generations.length === 0 ? [] : [statsRow(all, true), ...models.map((m) => statsRow(m, false))]));

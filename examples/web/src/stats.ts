@@ -4,15 +4,15 @@ import { findModel, type Generation } from "../../../generated/ts/index.js";
 
 import { between } from "./dom.js";
 
-/** The thresholds of models/monitoring.yaml that apply to a model's numbers. */
+/** The thresholds of models/monitoring.yaml that these numbers can be held against. */
 export const THRESHOLDS = {
-  /** `low_success_rate` (warning): success under 90%. */
+  /** `low_success_rate` (warning, all models): success under 90%. */
   successBelow: 0.9,
-  /** `high_error_rate` (critical): more than 20% fail. */
+  /** `high_error_rate` (critical, all models): more than 20% fail. */
   errorRateAbove: 0.2,
-  /** `model_failing` (warning): one model fails more than 50%. */
+  /** `model_failing` (warning, per model): more than 50% fail. */
   modelFailingAbove: 0.5,
-  /** `high_latency` (warning): average latency over 2x the expected latency. */
+  /** `high_latency` (warning, per model): average latency over 2x the expected latency. */
   latencyFactor: 2,
 } as const;
 
@@ -73,12 +73,18 @@ function statsOf(model: string, generations: readonly Generation[], overall: boo
     reasons.push(reason);
     if (to === "critical" || level === "ok") level = to;
   };
+  // The rules of the plan that these numbers can show: over all models, high_error_rate and
+  // all_generations_failing (critical) and low_success_rate (warning); per model,
+  // model_failing and high_latency (warnings).
   if (successRate !== undefined) {
     const errorRate = 1 - successRate;
-    if (overall && completed === 0) raise("critical", "every finished generation failed");
-    else if (overall && errorRate > THRESHOLDS.errorRateAbove) raise("critical", `${percent(errorRate)} failed (above ${percent(THRESHOLDS.errorRateAbove)})`);
-    if (!overall && errorRate > THRESHOLDS.modelFailingAbove) raise("warning", `${percent(errorRate)} failed (above ${percent(THRESHOLDS.modelFailingAbove)})`);
-    else if (successRate < THRESHOLDS.successBelow) raise("warning", `success ${percent(successRate)} (under ${percent(THRESHOLDS.successBelow)})`);
+    if (overall) {
+      if (completed === 0) raise("critical", "every finished generation failed");
+      else if (errorRate > THRESHOLDS.errorRateAbove) raise("critical", `${percent(errorRate)} failed (above ${percent(THRESHOLDS.errorRateAbove)})`);
+      if (successRate < THRESHOLDS.successBelow) raise("warning", `success ${percent(successRate)} (under ${percent(THRESHOLDS.successBelow)})`);
+    } else if (errorRate > THRESHOLDS.modelFailingAbove) {
+      raise("warning", `${percent(errorRate)} failed (above ${percent(THRESHOLDS.modelFailingAbove)})`);
+    }
   }
   if (meanLatencyMs !== undefined && expectedLatencyMs !== undefined && meanLatencyMs > THRESHOLDS.latencyFactor * expectedLatencyMs) {
     raise("warning", `latency ${(meanLatencyMs / expectedLatencyMs).toFixed(1)}× the expected (above ${THRESHOLDS.latencyFactor}×)`);
