@@ -190,7 +190,7 @@ async function generate(): Promise<void> {
     }
   } finally {
     generateButton.disabled = false;
-    await Promise.all([refreshHistory(last?.id), refreshAccount()]);
+    await Promise.all([refreshHistory(), refreshAccount()]);
   }
 }
 
@@ -228,7 +228,7 @@ function renderHistory(selected: string | undefined): void {
   historyNote.textContent = history.length === 0 ? "None yet." : `${history.length} shown, newest first${nextCursor === undefined ? "" : "; older ones below"}.`;
 }
 
-async function refreshHistory(selected?: string): Promise<void> {
+async function refreshHistory(): Promise<void> {
   if (client === undefined) {
     historyNote.textContent = "Not connected.";
     return;
@@ -237,7 +237,7 @@ async function refreshHistory(selected?: string): Promise<void> {
     const page = await client.listGenerations({ limit: 20 });
     history = [...page.data];
     nextCursor = page.next_cursor;
-    renderHistory(selected ?? (shown?.generation?.id));
+    renderHistory(shown?.generation?.id);
   } catch (error) {
     historyNote.textContent = unreachable(error, settings);
   }
