@@ -3,14 +3,14 @@
 # type-checks the generated bindings and the type-level tests, builds the example page and the
 # server binary, and runs the node tests (lookups, validation, cost and validation parity with
 # Rust, the API client against the served OpenAPI document and the live server, the npm
-# package installed into a fresh project) and the browser test in headless Chromium. Exits
-# non-zero on any failure.
+# package installed into a fresh project) and the browser tests of the example page in headless
+# Chromium (alone, and against the live server). Exits non-zero on any failure.
 #
 #   tests/ts/run.sh
 #
 # Needs Node 20+, npm, cargo, and Debian's `chromium` (installed with apt-get when missing and
-# running as root). The screenshot of the page goes to target/ts-artifacts/page.png. The
-# client test runs `$SERVER_BIN` (default: the debug `server` under `$CARGO_TARGET_DIR`, or
+# running as root). Screenshots of the pages go to target/ts-artifacts/*.png. The client and
+# page tests run `$SERVER_BIN` (default: the debug `server` under `$CARGO_TARGET_DIR`, or
 # target/), built here.
 set -euo pipefail
 
@@ -49,7 +49,7 @@ if [ ! -x "$CHROMIUM" ]; then
   apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
 fi
 
-step "cargo build -p server (the API client test runs the binary)"
+step "cargo build -p server (the API client and page tests run the binary)"
 (cd "$root" && cargo build -q -p server)
 export SERVER_BIN="${SERVER_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/server}"
 

@@ -1,55 +1,54 @@
-// A model picker with a live cost preview, built only from the generated registry: the
-// dropdown, the form, the defaults, the messages and the price all come from generated/ts.
+// The generation page: a model picker with a live cost preview, built only from the generated
+// registry (the dropdown, the form, the defaults, the messages and the price all come from
+// generated/ts), and the runs, through the generated API client: Generate, the progress, the
+// outputs, the charged cost beside the preview, every error's message, and the history.
 import {
   CONTENT_TYPES,
+  MODEL_IDS,
   PROVIDERS,
   calculateCost,
   findModel,
+  getModel,
+  isApiError,
+  isFinished,
   modelsByContentType,
   validateParams,
   type ContentType,
-  type FieldDef,
+  type Generation,
+  type ModelId,
   type ModelInfo,
-  type ObjectParam,
-  type OneOfParam,
-  type OptionDef,
-  type ParamDef,
-  type Violation,
+  type ParamsFor,
 } from "../../../generated/ts/index.js";
+
+import { between, byId, element, roughly, seconds, when } from "./dom.js";
+import { readParams, renderForm, showViolations } from "./form.js";
+import { problemOf } from "./problems.js";
+import { carryQuery, clientFor, loadSettings, settingsPanel, showAccount, unreachable } from "./settings.js";
+import { previewOf, running, show, showElapsed, showProblem, type Shown } from "./view.js";
 
 const CONTENT_LABELS: Record<ContentType, string> = { image: "Image", video: "Video", audio: "Audio", text: "Text" };
 const MODES: Record<ModelInfo["mode"], string> = { sync: "immediate", poll: "queued (polled)", webhook: "queued (webhook)" };
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    el.setAttribute(name, value);
-  }
-  if (text !== undefined) {
-    el.textContent = text;
-  }
-  return el;
-}
-
-function byId<T extends HTMLElement>(id: string, type: new () => T): T {
-  const el = document.getElementById(id);
-  if (!(el instanceof type)) {
-    throw new Error(`#${id} is missing`);
-  }
-  return el;
-}
+const settings = loadSettings();
+const client = clientFor(settings);
+const { status: connection } = settingsPanel(byId("settings", HTMLElement), settings);
+carryQuery(byId("nav", HTMLElement));
 
 const modelSelect = byId("model", HTMLSelectElement);
+const modelNote = byId("model-note", HTMLElement);
 const facts = byId("facts", HTMLElement);
 const form = byId("params", HTMLFormElement);
 const costOutput = byId("cost", HTMLOutputElement);
 const violationList = byId("violations", HTMLUListElement);
+const generateButton = byId("generate", HTMLButtonElement);
+const historyList = byId("history", HTMLOListElement);
+const historyNote = byId("history-note", HTMLElement);
+const historyMore = byId("history-more", HTMLButtonElement);
 
-function duration(ms: number): string {
-  return ms >= 60_000 ? `about ${Math.round(ms / 60_000)} min` : `about ${Math.round(ms / 1000)} s`;
-}
-
-/** The dropdown: enabled models only, grouped by content type. */
+/**
+ * The dropdown: enabled models grouped by content type, then the rolled-back ones in a group
+ * of their own, greyed: the server refuses them, and trying one shows its answer.
+ */
 function fillModels(): void {
   for (const type of CONTENT_TYPES) {
     const models = modelsByContentType(type);
@@ -62,280 +61,207 @@ function fillModels(): void {
     }
     modelSelect.append(group);
   }
+  const disabled = MODEL_IDS.map((id): ModelInfo => getModel(id)).filter((m) => !m.enabled);
+  if (disabled.length > 0) {
+    const group = element("optgroup", { label: "Rolled back (not run)", class: "rolled-back" });
+    for (const m of disabled) {
+      group.append(element("option", { value: m.id, class: "rolled-back" }, `${m.displayName} (rolled back)`));
+    }
+    modelSelect.append(group);
+  }
 }
 
 function showFacts(model: ModelInfo): void {
   const rows: [string, string][] = [
     ["Provider", PROVIDERS[model.provider].displayName],
     ["Delivery", MODES[model.mode]],
-    ["Expected time", duration(model.expectedLatencyMs)],
+    ["Expected time", roughly(model.expectedLatencyMs)],
     ["Base cost", `${model.cost.base} credits`],
   ];
   facts.replaceChildren(...rows.flatMap(([term, value]) => [element("dt", {}, term), element("dd", {}, value)]));
-}
-
-function hint(def: ParamDef): string {
-  const parts: string[] = [];
-  if (def.description !== undefined) {
-    parts.push(def.description);
-  }
-  switch (def.type) {
-    case "string":
-      if (def.maxLength !== undefined) parts.push(`Up to ${def.maxLength} characters.`);
-      break;
-    case "integer":
-    case "decimal":
-      if (def.min !== undefined && def.max !== undefined) parts.push(`${def.min} to ${def.max}.`);
-      break;
-    case "array":
-      parts.push("One per line.");
-      break;
-    default:
-      break;
-  }
-  return parts.join(" ");
-}
-
-/** A param that is one input: a scalar or a list. */
-type ScalarDef = Exclude<ParamDef, ObjectParam | OneOfParam>;
-
-type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
-
-/** One input for a scalar or a list, named `name` (`image_size.custom.width` inside a one_of). */
-function control(def: ScalarDef, name: string): Control {
-  const attrs = { id: `param-${name}`, name, "data-testid": `param-${name}` };
-  const options = (values: readonly (string | number)[], selected: string | number | undefined, blank: boolean) => {
-    const select = element("select", attrs);
-    if (blank) select.append(element("option", { value: "" }, "—"));
-    for (const v of values) {
-      const option = element("option", { value: String(v) }, String(v));
-      option.selected = v === selected;
-      select.append(option);
-    }
-    return select;
-  };
-  switch (def.type) {
-    case "enum":
-      return options(def.values, def.default, def.default === undefined && !def.required);
-    case "integer":
-      if (def.values !== undefined) return options(def.values, def.default, def.default === undefined && !def.required);
-      return Object.assign(element("input", { ...attrs, type: "number", step: String(def.step ?? 1), inputmode: "numeric" }), {
-        value: def.default === undefined ? "" : String(def.default),
-      });
-    case "decimal":
-      return Object.assign(element("input", { ...attrs, type: "text", inputmode: "decimal" }), { value: def.default ?? "" });
-    case "boolean": {
-      const box = element("input", { ...attrs, type: "checkbox" });
-      box.checked = def.default ?? false;
-      return box;
-    }
-    case "image_url":
-      return Object.assign(element("input", { ...attrs, type: "url", placeholder: "https://" }), { value: def.default ?? "" });
-    case "array":
-      return Object.assign(element("textarea", { ...attrs, rows: "3" }), { value: (def.default ?? []).join("\n") });
-    case "string":
-      if (def.maxLength === undefined || def.maxLength > 200) {
-        return Object.assign(element("textarea", { ...attrs, rows: "3" }), { value: def.default ?? "" });
-      }
-      return Object.assign(element("input", { ...attrs, type: "text" }), { value: def.default ?? "" });
-  }
-}
-
-/** A field of an object with its default replaced by `value`, when there is one. */
-function withDefault(field: FieldDef, value: unknown): FieldDef {
-  switch (field.type) {
-    case "string":
-    case "enum":
-    case "image_url":
-    case "decimal":
-      return typeof value === "string" ? { ...field, default: value } : field;
-    case "integer":
-      return typeof value === "number" ? { ...field, default: value } : field;
-    case "boolean":
-      return typeof value === "boolean" ? { ...field, default: value } : field;
-  }
-}
-
-/** One input per field of an object, named `name.field`, prefilled from `value`. */
-function objectControl(def: ObjectParam, name: string, value: unknown): HTMLFieldSetElement {
-  const given = isRecord(value) ? value : {};
-  const set = element("fieldset", { class: "object", id: `param-${name}`, "data-testid": `param-${name}` });
-  for (const field of def.fields) {
-    const fieldName = `${name}.${field.name}`;
-    const wrap = element("div", { class: field.type === "boolean" ? "field check" : "field" });
-    const label = element("label", { for: `param-${fieldName}`, class: "label" }, field.name.replaceAll("_", " "));
-    if (field.required) label.append(element("span", { class: "required", title: "required" }, " *"));
-    wrap.append(label, control(withDefault(field, given[field.name]), fieldName));
-    set.append(wrap);
-  }
-  return set;
-}
-
-/** Whether `value` has a JSON type the option takes (how a one_of chooses). */
-function takes(option: OptionDef, value: unknown): boolean {
-  switch (option.type) {
-    case "object":
-      return isRecord(value);
-    case "integer":
-      return typeof value === "number";
-    case "decimal":
-      return typeof value === "string" || typeof value === "number";
-    case "boolean":
-      return typeof value === "boolean";
-    case "string":
-    case "enum":
-    case "image_url":
-      return typeof value === "string";
-  }
-}
-
-function isRecord(value: unknown): value is { readonly [key: string]: unknown } {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  modelNote.hidden = model.enabled;
+  modelNote.textContent = model.enabled
+    ? ""
+    : "This model was rolled back: it stays in the registry so its history stays readable, and the server refuses to run it (409 model_disabled). Generate sends it anyway, to show the server's answer.";
 }
 
 /**
- * A one_of: a choice of every preset value (its enum options) and every other option, and
- * below it the input of the chosen option (an object's fields, or one input).
+ * The form's params checked with the registry's rules: the params to send (typed when they
+ * pass, with defaults filled in) and their cost when they pass.
  */
-function oneOfControl(def: OneOfParam, name: string): HTMLElement {
-  const wrap = element("div", { class: "one-of" });
-  const choice = element("select", { id: `param-${name}`, name, "data-testid": `param-${name}` });
-  if (def.default === undefined && !def.required) choice.append(element("option", { value: "" }, "—"));
-  const parts = element("div", { class: "one-of-option" });
-  for (const option of def.options) {
-    if (option.type === "enum") {
-      for (const v of option.values) {
-        const entry = element("option", { value: `value:${v}` }, v);
-        entry.selected = def.default === v;
-        choice.append(entry);
-      }
-      continue;
-    }
-    const entry = element("option", { value: `option:${option.name}` }, option.name.replaceAll("_", " "));
-    entry.selected = def.default !== undefined && takes(option, def.default);
-    choice.append(entry);
-    const optionName = `${name}.${option.name}`;
-    const input = option.type === "object" ? objectControl(option, optionName, entry.selected ? def.default : undefined) : control(option, optionName);
-    const box = element("div", { class: "option", "data-option": option.name });
-    box.append(input);
-    parts.append(box);
+function check(model: ModelInfo): { params: ParamsFor<ModelId>; preview: string | undefined } {
+  const values = readParams(form, model);
+  const checked = validateParams(model.id, values);
+  showViolations(form, violationList, checked.violations, "page");
+  if (checked.ok) {
+    return { params: checked.params, preview: calculateCost(model.id, checked.params) };
   }
-  const show = () => {
-    for (const box of parts.querySelectorAll<HTMLElement>(".option")) {
-      box.hidden = choice.value !== `option:${box.dataset["option"] ?? ""}`;
-    }
-  };
-  choice.addEventListener("change", show);
-  show();
-  wrap.append(choice, parts);
-  return wrap;
-}
-
-function renderForm(model: ModelInfo): void {
-  form.replaceChildren(
-    ...model.params.map((def) => {
-      const wrap = element("div", { class: def.type === "boolean" ? "field check" : "field" });
-      const label = element("label", { for: `param-${def.name}`, class: "label" }, def.name.replaceAll("_", " "));
-      if (def.required) label.append(element("span", { class: "required", title: "required" }, " *"));
-      const input = def.type === "object" ? objectControl(def, def.name, def.default) : def.type === "one_of" ? oneOfControl(def, def.name) : control(def, def.name);
-      wrap.append(label, input);
-      const help = hint(def);
-      if (help !== "") wrap.append(element("small", { class: "hint" }, help));
-      wrap.append(element("small", { class: "error", id: `error-${def.name}`, "data-testid": `error-${def.name}` }));
-      return wrap;
-    }),
-  );
-}
-
-/** The value of one input, or `undefined` when it is empty: numbers parsed where they are numbers. */
-function readControl(def: ScalarDef, name: string): unknown {
-  const field = form.elements.namedItem(name);
-  if (field instanceof HTMLInputElement && field.type === "checkbox") {
-    return field.checked;
-  }
-  if (!(field instanceof HTMLInputElement || field instanceof HTMLSelectElement || field instanceof HTMLTextAreaElement)) {
-    return undefined;
-  }
-  const raw = field.value.trim();
-  if (raw === "") return undefined;
-  if (def.type === "integer") {
-    // Whatever was typed goes to validation: "7.5" or "abc" get the registry's message.
-    return /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
-  }
-  if (def.type === "array") {
-    return raw.split("\n").map((line) => line.trim()).filter((line) => line !== "");
-  }
-  return def.type === "string" ? field.value : raw;
-}
-
-/** An object from its fields' inputs; empty fields are left out. */
-function readObject(def: ObjectParam, name: string): { [field: string]: unknown } {
-  const out: { [field: string]: unknown } = {};
-  for (const field of def.fields) {
-    const value = readControl(field, `${name}.${field.name}`);
-    if (value !== undefined) out[field.name] = value;
-  }
-  return out;
-}
-
-/** A one_of's value: the chosen preset value, or the chosen option's input. */
-function readOneOf(def: OneOfParam, name: string): unknown {
-  const choice = form.elements.namedItem(name);
-  if (!(choice instanceof HTMLSelectElement) || choice.value === "") return undefined;
-  if (choice.value.startsWith("value:")) return choice.value.slice("value:".length);
-  const option = def.options.find((o: OptionDef) => choice.value === `option:${o.name}`);
-  if (option === undefined) return undefined;
-  const optionName = `${name}.${option.name}`;
-  return option.type === "object" ? readObject(option, optionName) : readControl(option, optionName);
-}
-
-/** The form's values as params: empty fields are left out, numbers parsed where they are numbers. */
-function readParams(model: ModelInfo): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
-  for (const def of model.params) {
-    const value = def.type === "object" ? readObject(def, def.name) : def.type === "one_of" ? readOneOf(def, def.name) : readControl(def, def.name);
-    if (value !== undefined) params[def.name] = value;
-  }
-  return params;
-}
-
-function showViolations(violations: readonly Violation[]): void {
-  for (const el of form.querySelectorAll<HTMLElement>(".error")) el.textContent = "";
-  for (const el of form.querySelectorAll<HTMLElement>(".field")) el.classList.remove("invalid");
-  violationList.replaceChildren(
-    ...violations.map((v) => element("li", { "data-code": v.code, "data-param": v.param }, v.message)),
-  );
-  for (const v of violations) {
-    // `image_urls[2]` and `image_size.width` are shown at their param.
-    const name = v.param.split(/[.[]/)[0] ?? v.param;
-    const slot = document.getElementById(`error-${name}`);
-    if (slot !== null) {
-      slot.textContent = v.message;
-      slot.parentElement?.classList.add("invalid");
-    }
-  }
+  // Params that break the rules are sent as they are, not blocked here: the server checks them
+  // with the same rules and its 422 names each problem, which this page shows at its field.
+  return { params: values as unknown as ParamsFor<ModelId>, preview: undefined };
 }
 
 function update(): void {
   const model = findModel(modelSelect.value);
   if (model === undefined) return;
-  const checked = validateParams(model.id, readParams(model));
-  showViolations(checked.violations);
-  if (checked.ok) {
-    costOutput.textContent = `${calculateCost(model.id, checked.params)} credits`;
-    costOutput.classList.remove("unknown");
-  } else {
-    costOutput.textContent = "—";
-    costOutput.classList.add("unknown");
-  }
+  const { preview } = check(model);
+  costOutput.textContent = preview === undefined ? "—" : `${preview} credits`;
+  costOutput.classList.toggle("unknown", preview === undefined);
 }
 
 function selectModel(): void {
   const model = findModel(modelSelect.value);
   if (model === undefined) return;
   showFacts(model);
-  renderForm(model);
+  renderForm(form, model);
   update();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs.
+
+/** What the run panel shows now; live updates of a run only redraw while it is shown. */
+let shown: Shown | undefined;
+let clock: number | undefined;
+
+function display(next: Shown): void {
+  shown = next;
+  show(next);
+  const ticking = running(next);
+  if (ticking && clock === undefined) {
+    clock = window.setInterval(() => {
+      if (shown !== undefined) showElapsed(shown);
+    }, 100);
+  } else if (!ticking && clock !== undefined) {
+    window.clearInterval(clock);
+    clock = undefined;
+  }
+}
+
+/** A fresh `Idempotency-Key`: one per click, so that a retried request never runs twice. */
+function idempotencyKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  // crypto.randomUUID exists in secure contexts only (https, localhost); the page may be
+  // served over plain http from another host.
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function generate(): Promise<void> {
+  const model = findModel(modelSelect.value);
+  if (model === undefined) return;
+  const { params, preview } = check(model);
+  const startedAt = Date.now();
+  display({ model, preview, startedAt });
+  byId("run", HTMLElement).scrollIntoView({ block: "nearest" });
+  if (client === undefined) {
+    showProblem({ kind: "not_connected", title: "Not connected", detail: "Set the API URL and the token in the settings above." });
+    return;
+  }
+  generateButton.disabled = true;
+  let last: Generation | undefined;
+  // Redraw while this run is the one shown (a click in the history shows another).
+  const mine = () => shown === undefined || shown.startedAt === startedAt;
+  const onUpdate = (generation: Generation) => {
+    last = generation;
+    if (mine()) display({ model, preview, startedAt, generation });
+  };
+  try {
+    const created = await client.createGeneration(model.id, params, { idempotencyKey: idempotencyKey() });
+    onUpdate(created);
+    const finished = isFinished(created)
+      ? created
+      : await client.waitForGeneration(created.id, {
+          onUpdate,
+          interval: 250,
+          backoff: 1.25,
+          maxInterval: 2000,
+          // The server fails a run past the model's timeout; wait a little longer for it.
+          timeout: model.timeoutMs + 30_000,
+        });
+    onUpdate(finished);
+  } catch (error) {
+    if (mine()) {
+      display({ model, preview, startedAt, stoppedAt: Date.now(), ...(last === undefined ? {} : { generation: last }) });
+      const problem = problemOf(error, settings, preview);
+      if (isApiError(error, "invalid_params")) {
+        showViolations(form, violationList, error.violations, "server");
+      }
+      showProblem(problem);
+    }
+  } finally {
+    generateButton.disabled = false;
+    await Promise.all([refreshHistory(), refreshAccount()]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The history: the caller's generations, newest first.
+
+let history: Generation[] = [];
+let nextCursor: string | undefined;
+
+function historyItem(g: Generation): HTMLLIElement {
+  const model = findModel(g.model);
+  const took = between(g.created_at, g.completed_at);
+  const cost = g.charged !== undefined ? `${g.charged} credits charged` : g.cost !== undefined ? `${g.cost} credits held` : "";
+  const li = element("li", { "data-id": g.id, "data-status": g.status, "data-model": g.model });
+  const button = element("button", { type: "button", class: "history-item" });
+  button.append(
+    element("span", { class: `status status-${g.status}` }, g.status),
+    element("span", { class: "history-model" }, model?.displayName ?? g.model),
+    element("span", { class: "hint" }, [when(g.created_at), took === undefined ? "" : seconds(took), cost].filter((s) => s !== "").join(" · ")),
+  );
+  button.addEventListener("click", () => {
+    if (model === undefined) return;
+    for (const other of historyList.querySelectorAll("li.selected")) other.classList.remove("selected");
+    li.classList.add("selected");
+    display({ model, generation: g, preview: previewOf(g) });
+  });
+  li.append(button);
+  return li;
+}
+
+function renderHistory(selected: string | undefined): void {
+  historyList.replaceChildren(...history.map(historyItem));
+  if (selected !== undefined) historyList.querySelector(`li[data-id="${CSS.escape(selected)}"]`)?.classList.add("selected");
+  historyMore.hidden = nextCursor === undefined;
+  historyNote.textContent = history.length === 0 ? "None yet." : `${history.length} shown, newest first${nextCursor === undefined ? "" : "; older ones below"}.`;
+}
+
+async function refreshHistory(): Promise<void> {
+  if (client === undefined) {
+    historyNote.textContent = "Not connected.";
+    return;
+  }
+  try {
+    const page = await client.listGenerations({ limit: 20 });
+    history = [...page.data];
+    nextCursor = page.next_cursor;
+    renderHistory(shown?.generation?.id);
+  } catch (error) {
+    historyNote.textContent = unreachable(error, settings);
+  }
+}
+
+async function moreHistory(): Promise<void> {
+  if (client === undefined || nextCursor === undefined) return;
+  try {
+    const page = await client.listGenerations({ limit: 20, cursor: nextCursor });
+    history = [...history, ...page.data];
+    nextCursor = page.next_cursor;
+    renderHistory(shown?.generation?.id);
+  } catch (error) {
+    historyNote.textContent = unreachable(error, settings);
+  }
+}
+
+async function refreshAccount(): Promise<void> {
+  if (client === undefined) return;
+  try {
+    showAccount(connection, { account: await client.getAccount() }, settings);
+  } catch (error) {
+    showAccount(connection, { error }, settings);
+  }
 }
 
 fillModels();
@@ -343,5 +269,10 @@ modelSelect.addEventListener("change", selectModel);
 form.addEventListener("input", update);
 form.addEventListener("change", update);
 form.addEventListener("submit", (event) => event.preventDefault());
+generateButton.addEventListener("click", () => void generate());
+byId("history-refresh", HTMLButtonElement).addEventListener("click", () => void refreshHistory());
+historyMore.addEventListener("click", () => void moreHistory());
 selectModel();
-document.body.dataset["ready"] = "true";
+void Promise.all([refreshAccount(), refreshHistory()]).finally(() => {
+  document.body.dataset["ready"] = "true";
+});

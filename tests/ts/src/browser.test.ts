@@ -1,91 +1,64 @@
-// The example page (examples/web, built by run.sh into target/ts/web) in headless Chromium:
-// pick a model, change params, see the exact cost and the registry's validation messages.
+// The example page (examples/web, built by run.sh into target/ts/web) in headless Chromium,
+// with no API configured: pick a model, change params, see the exact cost and the registry's
+// validation messages. page.test.ts runs it against the server.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { extname, join, normalize } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 
 import { MODEL_IDS, MODELS, calculateCost, modelsByContentType } from "../../../generated/ts/index.js";
-import { repoRoot } from "./support.js";
+import { artifacts, launch, openTab, serveSite, type Site } from "./web.js";
 
-const CHROMIUM = process.env["CHROMIUM"] ?? "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-};
-
-const site = join(repoRoot(), "target", "ts", "web");
-const artifacts = join(repoRoot(), "target", "ts-artifacts");
-let server: Server;
+let site: Site;
 let browser: Browser;
 let page: Page;
-let url: string;
-
-/** A static file server on loopback for the built page. */
-function serve(dir: string): Promise<Server> {
-  const s = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
-    const file = join(dir, path.endsWith("/") ? join(path, "index.html") : path);
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-    res.end(readFileSync(file));
-  });
-  return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
-}
 
 before(async () => {
-  assert.ok(existsSync(join(site, "index.html")), `build the page first: ${site} is missing`);
-  server = await serve(site);
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  page = await browser.newPage({ viewport: { width: 900, height: 1100 } });
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(url);
+  site = await serveSite();
+  browser = await launch();
+  const tab = await openTab(browser);
+  page = tab.page;
+  // No API configured: the page offers the settings, calls nothing, and logs no error.
+  await page.goto(`${site.origin}/`);
   await page.waitForSelector("body[data-ready=true]", { timeout: 10_000 });
-  assert.deepEqual(errors, []);
+  assert.deepEqual(tab.errors, []);
+  assert.equal(await page.locator("[data-testid=connection]").textContent(), "Not connected: set the API URL and the token.");
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await site?.close();
 });
 
 const cost = () => page.locator("[data-testid=cost]").textContent();
 const violations = () => page.locator("[data-testid=violations] li").allTextContents();
 
-test("the dropdown offers enabled models only, grouped by content type", async () => {
+test("the dropdown offers enabled models grouped by content type, and the rolled-back ones apart", async () => {
   const groups = await page.locator("#model optgroup").evaluateAll((els) =>
     els.map((g) => ({
       label: g.getAttribute("label"),
       ids: [...g.querySelectorAll("option")].map((o) => o.value),
     })),
   );
+  const disabled = MODEL_IDS.filter((id) => !MODELS[id].enabled);
+  assert.deepEqual(disabled, ["kling_v2_master_text_to_video"]);
   assert.deepEqual(groups, [
     { label: "Image", ids: modelsByContentType("image").map((m) => m.id) },
     { label: "Video", ids: modelsByContentType("video").map((m) => m.id) },
     { label: "Audio", ids: modelsByContentType("audio").map((m) => m.id) },
+    { label: "Rolled back (not run)", ids: disabled },
   ]);
-  const offered = groups.flatMap((g) => g.ids);
-  assert.ok(!offered.includes("kling_v2_master_text_to_video"), "the disabled model is offered");
+  const offered = groups.slice(0, 3).flatMap((g) => g.ids);
+  assert.ok(!offered.includes("kling_v2_master_text_to_video"), "the disabled model is offered with the enabled ones");
   assert.equal(offered.length, MODEL_IDS.filter((id) => MODELS[id].enabled).length);
+  // Chosen anyway, it says that the server refuses it.
+  await page.selectOption("[data-testid=model]", "kling_v2_master_text_to_video");
+  assert.match((await page.locator("[data-testid=model-note]").textContent()) ?? "", /rolled back.*409 model_disabled/);
+  assert.equal(await page.isVisible("[data-testid=model-note]"), true);
+  await page.selectOption("[data-testid=model]", "seedance_v1_lite");
+  assert.equal(await page.isVisible("[data-testid=model-note]"), false);
 });
 
 test("choose a model, change params, see the exact cost", async () => {
