@@ -2,6 +2,7 @@
 //! `generated/` read the IR; those of `schema/` (`schema`, `docs`) describe the formats
 //! themselves, from the schemas derived from the spec and IR types.
 
+mod alerts;
 mod catalog;
 mod docs;
 mod names;

@@ -23,7 +23,8 @@ drop view if exists
     monitoring_provider_errors,
     monitoring_key_retrieval,
     monitoring_cost_mismatches,
-    monitoring_output_shortfalls;
+    monitoring_output_shortfalls,
+    monitoring_cost_drift;
 
 -- Recent generations by model and status, with their average duration (the plan's first
 -- query).
@@ -206,6 +207,30 @@ where g.created_at > now() - interval '1 hour'
   and g.status = 'completed'
   and g.outputs_expected is not null
   and g.outputs_received is not null
+group by g.model_id, g.provider;
+
+-- Provider cost drift per model: of the completed generations whose provider reported what it
+-- charged (provider_cost, in credits), the mean relative difference between that cost and the
+-- user's charge (tokens_used: what the user paid, after any pro-rata refund for missing
+-- outputs), as a fraction and in percent of the charge; positive when the provider charged
+-- more than the users paid. A charge of 0 has no relative difference and is left out
+-- (monitoring_cost_mismatches lists each generation that differs).
+create view monitoring_cost_drift as
+select
+    g.model_id,
+    g.provider,
+    count(*)                                                   as sample,
+    count(*) filter (where g.provider_cost <> g.tokens_used)   as differing,
+    sum(g.tokens_used)                                         as charged,
+    sum(g.provider_cost)                                       as provider_cost,
+    avg((g.provider_cost - g.tokens_used) / g.tokens_used)     as mean_drift,
+    round(100 * avg((g.provider_cost - g.tokens_used) / g.tokens_used), 2)
+                                                               as mean_drift_pct
+from generations g
+where g.created_at > now() - interval '24 hours'
+  and g.status = 'completed'
+  and g.provider_cost is not null
+  and g.tokens_used > 0
 group by g.model_id, g.provider;
 
 commit;
