@@ -233,4 +233,24 @@ where g.created_at > now() - interval '24 hours'
   and g.tokens_used > 0
 group by g.model_id, g.provider;
 
+-- The views read every user's rows with their owner's rights, past row level security
+-- (006_rls.sql): no client role may read them. Supabase grants each new relation of public to
+-- its client roles, anon and authenticated; that is taken back in the transaction that made
+-- the views.
+do $$
+declare
+    r text;
+begin
+    foreach r in array array['anon', 'authenticated'] loop
+        if to_regrole(r) is not null then
+            execute format(
+                'revoke all on monitoring_recent_generations, monitoring_failed_generations, '
+                'monitoring_success_rate, monitoring_latency, monitoring_model_failure_rate, '
+                'monitoring_provider_error_rate, monitoring_provider_errors, '
+                'monitoring_key_retrieval, monitoring_cost_mismatches, '
+                'monitoring_output_shortfalls, monitoring_cost_drift from %I', r);
+        end if;
+    end loop;
+end $$;
+
 commit;

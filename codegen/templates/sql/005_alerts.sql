@@ -185,4 +185,16 @@ from (
 ) as firing
 order by severity = 'critical' desc, rule, subject;
 
+-- Like the metric views, no client role may read it (see 004_monitoring.sql).
+do $$
+declare
+    r text;
+begin
+    foreach r in array array['anon', 'authenticated'] loop
+        if to_regrole(r) is not null then
+            execute format('revoke all on monitoring_alerts from %I', r);
+        end if;
+    end loop;
+end $$;
+
 commit;
