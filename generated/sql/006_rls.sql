@@ -20,15 +20,16 @@
 -- The server connects as the tables' owner, to which row level security does not apply (it is
 -- not forced), so it reads and writes every row as before.
 --
--- On plain Postgres the roles `anon` and `authenticated`, the schema `auth` and a stand-in
--- auth.uid() are made when missing; it reads the user id the way Supabase's does, from the
--- setting request.jwt.claim.sub or the `sub` of request.jwt.claims. Supabase's own are left
--- as they are.
+-- On plain Postgres the roles `anon` and `authenticated` (which takes the CREATEROLE
+-- attribute, the first time), the schema `auth` and a stand-in auth.uid() are made when
+-- missing; it reads the user id the way Supabase's does, from the setting
+-- request.jwt.claim.sub or the `sub` of request.jwt.claims. Supabase's own are left as they
+-- are.
 --
 -- Applying again changes nothing and, like 001_schema.sql, takes no lock on a table: each
--- statement runs only when what it makes is missing or differs (`alter table` and
--- `create policy` lock the table even when there is nothing to do). A policy is never changed
--- in place: a changed one gets a new name, and the old name is dropped here.
+-- statement runs only when what it makes is missing or differs (`alter table` locks the table
+-- even when there is nothing to change, and `create policy` has no "if not exists"). A policy
+-- is never changed in place: a changed one gets a new name, and the old name is dropped here.
 
 begin;
 
