@@ -60,7 +60,8 @@ fn fixture_specs_produce_the_golden_migrations() {
             "002_registry.sql",
             "003_cost.sql",
             "004_monitoring.sql",
-            "005_alerts.sql"
+            "005_alerts.sql",
+            "006_rls.sql"
         ],
         "the migrations and their order"
     );
@@ -125,8 +126,8 @@ fn golden_migrations_apply_twice_in_postgres() {
     golden.sort();
     assert_eq!(
         golden.len(),
-        5,
-        "five golden migrations in {}",
+        6,
+        "six golden migrations in {}",
         dir.display()
     );
     let pg = Pg::start();

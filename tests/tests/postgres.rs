@@ -27,7 +27,8 @@ fn every_generated_file_is_a_headed_migration() {
             "002_registry.sql",
             "003_cost.sql",
             "004_monitoring.sql",
-            "005_alerts.sql"
+            "005_alerts.sql",
+            "006_rls.sql"
         ]
     );
     for file in &files {

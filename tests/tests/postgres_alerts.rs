@@ -644,6 +644,147 @@ fn output_shortfall_fires_over_5_percent_of_a_models_counted_completions() {
     );
 }
 
+/// `n` completed generations of `model`, `age` ago, charged the formula's cost of `{}` and
+/// reported by the provider at `factor` times that (`null`: no cost reported).
+fn costed(model: &str, n: u32, factor: &str, age: &str) -> String {
+    format!(
+        "insert into generations (model_id, provider, content_type, status, params, tokens_used, provider_cost, \
+           created_at, updated_at, completed_at)\n\
+         select r.model_id, r.provider, r.content_type, 'completed', '{{}}',\n\
+           expected_credit_cost(r.model_id, '{{}}'), expected_credit_cost(r.model_id, '{{}}') * {factor},\n\
+           now() - interval '{age}', now() - interval '{age}' + interval '1 second',\n\
+           now() - interval '{age}' + interval '1 second'\n\
+         from model_registry r cross join generate_series(1, {n})\n\
+         where r.model_id = '{model}';"
+    )
+}
+
+#[test]
+fn provider_cost_drift_fires_when_a_models_reported_costs_drift_over_5_percent_in_24_hours() {
+    let pg = ready();
+    // Ten generations whose provider charged 5.01% more than the users paid.
+    let all = alerts(
+        &pg,
+        &costed(
+            "seedance_v1_lite",
+            10,
+            "1.0501",
+            "23 hours 59 minutes 59 seconds",
+        ),
+    );
+    let a = one(&all, "provider_cost_drift");
+    assert_eq!(
+        (
+            a.severity.as_str(),
+            a.subject.as_str(),
+            a.observed.as_str(),
+            a.threshold.as_str(),
+            a.window.as_str(),
+            a.sample.as_str()
+        ),
+        ("warning", "seedance_v1_lite", "5.01", "5", "24:00:00", "10")
+    );
+    assert_eq!(
+        a.action,
+        "Compare the provider's current price with the model's cost formula and update the spec; no rollback."
+    );
+    // The charges follow the formula: only the drift fires.
+    assert_eq!(all.len(), 1, "{all:#?}");
+
+    // It is the mean that counts: five 10% over and five 0.02% over.
+    let mean = format!(
+        "{}\n{}",
+        costed("seedance_v1_lite", 5, "1.10", "2 hours"),
+        costed("seedance_v1_lite", 5, "1.0002", "3 hours")
+    );
+    assert_eq!(
+        one(&alerts(&pg, &mean), "provider_cost_drift").observed,
+        "5.01"
+    );
+    // A provider charging less drifts too; the observed mean is negative.
+    assert_eq!(
+        one(
+            &alerts(&pg, &costed("seedance_v1_lite", 10, "0.9499", "1 hour")),
+            "provider_cost_drift"
+        )
+        .observed,
+        "-5.01"
+    );
+    // Per model: one model's rise does not hide behind another's fall.
+    let both = format!(
+        "{}\n{}",
+        costed("seedance_v1_lite", 10, "1.2", "1 hour"),
+        costed("gpt_image_1", 10, "0.8", "1 hour")
+    );
+    let fired: Vec<(String, String)> = of(&alerts(&pg, &both), "provider_cost_drift")
+        .iter()
+        .map(|a| (a.subject.clone(), a.observed.clone()))
+        .collect();
+    assert_eq!(
+        fired,
+        [
+            ("gpt_image_1".to_owned(), "-20.00".to_owned()),
+            ("seedance_v1_lite".to_owned(), "20.00".to_owned())
+        ]
+    );
+
+    // Exactly 5%, and just under: quiet.
+    for factor in ["1.05", "1.0499", "0.95"] {
+        quiet(
+            &alerts(&pg, &costed("seedance_v1_lite", 10, factor, "1 hour")),
+            "provider_cost_drift",
+        );
+    }
+    // Fewer than min_sample (10) generations with a reported cost: too few to judge.
+    quiet(
+        &alerts(&pg, &costed("seedance_v1_lite", 9, "1.5", "1 hour")),
+        "provider_cost_drift",
+    );
+    // The drifting ones 24 hours old, outside the window: quiet.
+    let before = format!(
+        "{}\n{}",
+        costed("seedance_v1_lite", 10, "1", "1 hour"),
+        costed("seedance_v1_lite", 10, "1.5", "24 hours")
+    );
+    quiet(&alerts(&pg, &before), "provider_cost_drift");
+    // Generations without a reported cost are not judged: they neither fill the sample...
+    let unreported = format!(
+        "{}\n{}",
+        costed("seedance_v1_lite", 9, "1.5", "1 hour"),
+        costed("seedance_v1_lite", 30, "null", "1 hour")
+    );
+    quiet(&alerts(&pg, &unreported), "provider_cost_drift");
+    // ...nor dilute the mean.
+    let diluted = format!(
+        "{}\n{}",
+        costed("seedance_v1_lite", 10, "1.06", "1 hour"),
+        costed("seedance_v1_lite", 30, "null", "1 hour")
+    );
+    let a = one(&alerts(&pg, &diluted), "provider_cost_drift").clone();
+    assert_eq!((a.observed.as_str(), a.sample.as_str()), ("6.00", "10"));
+    // Failed generations are not judged, whatever the provider reported.
+    let failed = format!(
+        "{}\nupdate generations set status = 'failed' where model_id = 'seedance_v1_lite';",
+        costed("seedance_v1_lite", 10, "1.5", "1 hour")
+    );
+    quiet(&alerts(&pg, &failed), "provider_cost_drift");
+
+    // The metric: sample, how many differ, both sums and the mean (seedance_v1_lite costs 12
+    // credits by default: 8 x 1.5 for 720p x 5/5).
+    let out = pg.query(&format!(
+        "begin;\n{}\n{}\n\
+         select model_id, provider, sample, differing, charged, provider_cost, mean_drift, mean_drift_pct \
+           from monitoring_cost_drift order by model_id;\n\
+         rollback;",
+        costed("seedance_v1_lite", 2, "1.25", "1 hour"),
+        costed("seedance_v1_lite", 2, "1", "1 hour")
+    ));
+    assert_eq!(
+        out,
+        "seedance_v1_lite|kie_ai|4|2|48|54.00|0.12500000000000000000|12.50\n"
+    );
+}
+
 #[test]
 fn metric_views_report_the_seeded_numbers() {
     let pg = ready();
@@ -702,6 +843,8 @@ fn thresholds_and_windows_follow_monitoring_yaml() {
     ir.monitoring.high_error_window_s = 600;
     ir.monitoring.output_shortfall_rate_above = "50".into();
     ir.monitoring.output_shortfall_window_s = 600;
+    ir.monitoring.cost_drift_tolerance_percent = "50".into();
+    ir.monitoring.cost_drift_window_s = 600;
     let files = codegen::emit::emit_all(&ir).expect("emit");
     let dir = std::env::temp_dir().join(format!("registry-sql-thresholds-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -757,4 +900,24 @@ fn thresholds_and_windows_follow_monitoring_yaml() {
         ("66.67", "50", "00:10:00", "3")
     );
     quiet(&alerts(&pg, &short("10 minutes")), "output_shortfall");
+
+    let all = alerts(&pg, &costed("gpt_image_1", 3, "1.5001", "9 minutes"));
+    let a = one(&all, "provider_cost_drift");
+    assert_eq!(
+        (
+            a.observed.as_str(),
+            a.threshold.as_str(),
+            a.window.as_str(),
+            a.sample.as_str()
+        ),
+        ("50.01", "50", "00:10:00", "3")
+    );
+    quiet(
+        &alerts(&pg, &costed("gpt_image_1", 3, "1.5", "9 minutes")),
+        "provider_cost_drift",
+    );
+    quiet(
+        &alerts(&pg, &costed("gpt_image_1", 3, "1.5001", "10 minutes")),
+        "provider_cost_drift",
+    );
 }

@@ -33,6 +33,7 @@ const GENERATION_VIEWS: &[(&str, &str)] = &[
         "generations_failed_created_at_idx",
     ),
     ("monitoring_cost_mismatches", "generations_created_at_idx"),
+    ("monitoring_cost_drift", "generations_created_at_idx"),
 ];
 
 fn explain(pg: &Pg, query: &str) -> String {

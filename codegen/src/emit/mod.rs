@@ -2,9 +2,11 @@
 //! `generated/` read the IR; those of `schema/` (`schema`, `docs`) describe the formats
 //! themselves, from the schemas derived from the spec and IR types.
 
+mod alerts;
 mod catalog;
 mod docs;
 mod names;
+pub mod prometheus;
 mod registry;
 mod rust;
 mod schema;
@@ -41,11 +43,12 @@ pub enum EmitError {
 /// files land in one ordered map, so the result does not depend on scheduling.
 pub fn emit_all(ir: &Registry) -> Result<Files, EmitError> {
     type Emitter = fn(&Registry, &mut Files) -> Result<(), EmitError>;
-    const EMITTERS: [Emitter; 5] = [
+    const EMITTERS: [Emitter; 6] = [
         registry::emit,
         catalog::emit,
         rust::emit,
         sql::emit,
+        prometheus::emit,
         ts::emit,
     ];
     let outputs: Vec<Result<Files, EmitError>> = std::thread::scope(|scope| {

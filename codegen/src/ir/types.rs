@@ -582,6 +582,11 @@ pub struct Monitoring {
     pub output_shortfall_rate_above: String,
     /// Window, seconds.
     pub output_shortfall_window_s: u64,
+    /// Cost-drift tolerance: percent of the charge by which a model's provider-reported costs
+    /// may differ from its charges, on average.
+    pub cost_drift_tolerance_percent: String,
+    /// Window, seconds.
+    pub cost_drift_window_s: u64,
 }
 
 impl Model {

@@ -237,6 +237,14 @@ pub(crate) fn duration_hint(text: &str) -> String {
     }
 }
 
+/// The thresholds of a registry without `monitoring.yaml`: every field's default.
+#[cfg(test)]
+pub(crate) fn default_monitoring() -> crate::ir::Monitoring {
+    let mut diags = Diagnostics::default();
+    monitoring::lower(&MonitoringSpec::default(), None, &mut diags)
+        .expect("the default thresholds are valid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::duration_in_words;

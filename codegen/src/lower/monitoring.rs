@@ -47,6 +47,10 @@ pub(super) fn lower(
         "output_shortfall_rate_above",
         &spec.output_shortfall_rate_above,
     );
+    let drift = pct(
+        "cost_drift_tolerance_percent",
+        &spec.cost_drift_tolerance_percent,
+    );
     let factor = match parse_decimal(&spec.latency_factor) {
         Ok(d) if d > Decimal::ONE => canonical(d),
         Ok(_) => {
@@ -113,6 +117,8 @@ pub(super) fn lower(
         cost_mismatch_window_s: dur("cost_mismatch_window", &spec.cost_mismatch_window),
         output_shortfall_rate_above: shortfall,
         output_shortfall_window_s: dur("output_shortfall_window", &spec.output_shortfall_window),
+        cost_drift_tolerance_percent: drift,
+        cost_drift_window_s: dur("cost_drift_window", &spec.cost_drift_window),
     };
     if problems.is_empty() {
         return Some(m);

@@ -797,6 +797,14 @@ pub struct MonitoringSpec {
     /// Window of the output-shortfall alert.
     #[serde(default = "d_1h")]
     pub output_shortfall_window: DurationString,
+    /// Warning when, over `cost_drift_window`, the costs a provider reported for one model's
+    /// completed generations differ on average from what the users were charged by more than
+    /// this share (percent, of the charge).
+    #[serde(default = "d_cost_drift")]
+    pub cost_drift_tolerance_percent: DecimalString,
+    /// Window of the cost-drift alert.
+    #[serde(default = "d_24h")]
+    pub cost_drift_window: DurationString,
 }
 
 fn d_min_sample() -> u32 {
@@ -822,6 +830,12 @@ fn d_provider_err() -> String {
 }
 fn d_shortfall() -> String {
     "5".into()
+}
+fn d_cost_drift() -> String {
+    "5".into()
+}
+fn d_24h() -> String {
+    "24h".into()
 }
 fn d_1h() -> String {
     "1h".into()

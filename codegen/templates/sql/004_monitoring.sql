@@ -23,7 +23,8 @@ drop view if exists
     monitoring_provider_errors,
     monitoring_key_retrieval,
     monitoring_cost_mismatches,
-    monitoring_output_shortfalls;
+    monitoring_output_shortfalls,
+    monitoring_cost_drift;
 
 -- Recent generations by model and status, with their average duration (the plan's first
 -- query).
@@ -207,5 +208,49 @@ where g.created_at > now() - {{ alerts.output_shortfall.window }}
   and g.outputs_expected is not null
   and g.outputs_received is not null
 group by g.model_id, g.provider;
+
+-- Provider cost drift per model: of the completed generations whose provider reported what it
+-- charged (provider_cost, in credits), the mean relative difference between that cost and the
+-- user's charge (tokens_used: what the user paid, after any pro-rata refund for missing
+-- outputs), as a fraction and in percent of the charge; positive when the provider charged
+-- more than the users paid. A charge of 0 has no relative difference and is left out
+-- (monitoring_cost_mismatches lists each generation that differs).
+create view monitoring_cost_drift as
+select
+    g.model_id,
+    g.provider,
+    count(*)                                                   as sample,
+    count(*) filter (where g.provider_cost <> g.tokens_used)   as differing,
+    sum(g.tokens_used)                                         as charged,
+    sum(g.provider_cost)                                       as provider_cost,
+    avg((g.provider_cost - g.tokens_used) / g.tokens_used)     as mean_drift,
+    round(100 * avg((g.provider_cost - g.tokens_used) / g.tokens_used), 2)
+                                                               as mean_drift_pct
+from generations g
+where g.created_at > now() - {{ alerts.provider_cost_drift.window }}
+  and g.status = 'completed'
+  and g.provider_cost is not null
+  and g.tokens_used > 0
+group by g.model_id, g.provider;
+
+-- The views read every user's rows with their owner's rights, past row level security
+-- (006_rls.sql): no client role may read them. Supabase grants each new relation of public to
+-- its client roles, anon and authenticated; that is taken back in the transaction that made
+-- the views.
+do $$
+declare
+    r text;
+begin
+    foreach r in array array['anon', 'authenticated'] loop
+        if to_regrole(r) is not null then
+            execute format(
+                'revoke all on monitoring_recent_generations, monitoring_failed_generations, '
+                'monitoring_success_rate, monitoring_latency, monitoring_model_failure_rate, '
+                'monitoring_provider_error_rate, monitoring_provider_errors, '
+                'monitoring_key_retrieval, monitoring_cost_mismatches, '
+                'monitoring_output_shortfalls, monitoring_cost_drift from %I', r);
+        end if;
+    end loop;
+end $$;
 
 commit;

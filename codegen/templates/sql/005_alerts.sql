@@ -9,7 +9,8 @@
 -- {{ monitoring.min_sample }} finished generations in its window (min_sample): fewer are too few to judge.
 -- Rates are compared exactly (failed x 100 > threshold x finished); observed values are
 -- percentages rounded to 2 places, latencies in seconds, mismatches and failures in counts.
--- The output-shortfall sample is the model's completed generations whose outputs were counted.
+-- The output-shortfall sample is the model's completed generations whose outputs were counted;
+-- the cost-drift sample is the model's completed generations whose provider reported a cost.
 
 begin;
 
@@ -162,7 +163,38 @@ from (
     from monitoring_output_shortfalls o
     where o.counted >= {{ monitoring.min_sample }}
       and o.short * 100 > {{ alerts.output_shortfall.threshold }} * o.counted
+
+    union all
+
+    -- Provider cost drift: the costs the provider reported for one model's generations differ
+    -- from what the users were charged by more than the tolerance, on average over the window
+    -- (observed: the mean difference in percent of the charge, negative when the provider
+    -- charged less).
+    select
+        {{ alerts.provider_cost_drift.severity }},
+        {{ alerts.provider_cost_drift.rule }},
+        d.model_id,
+        d.mean_drift_pct,
+        {{ alerts.provider_cost_drift.threshold }},
+        {{ alerts.provider_cost_drift.window }},
+        d.sample,
+        {{ alerts.provider_cost_drift.action }}
+    from monitoring_cost_drift d
+    where d.sample >= {{ monitoring.min_sample }}
+      and abs(d.mean_drift) * 100 > {{ alerts.provider_cost_drift.threshold }}
 ) as firing
 order by severity = 'critical' desc, rule, subject;
+
+-- Like the metric views, no client role may read it (see 004_monitoring.sql).
+do $$
+declare
+    r text;
+begin
+    foreach r in array array['anon', 'authenticated'] loop
+        if to_regrole(r) is not null then
+            execute format('revoke all on monitoring_alerts from %I', r);
+        end if;
+    end loop;
+end $$;
 
 commit;

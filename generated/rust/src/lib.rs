@@ -83,4 +83,5 @@ pub static MIGRATIONS: &[(&str, &str)] = &[
     ("003_cost.sql", include_str!("../../sql/003_cost.sql")),
     ("004_monitoring.sql", include_str!("../../sql/004_monitoring.sql")),
     ("005_alerts.sql", include_str!("../../sql/005_alerts.sql")),
+    ("006_rls.sql", include_str!("../../sql/006_rls.sql")),
 ];

@@ -9,7 +9,8 @@
 -- 10 finished generations in its window (min_sample): fewer are too few to judge.
 -- Rates are compared exactly (failed x 100 > threshold x finished); observed values are
 -- percentages rounded to 2 places, latencies in seconds, mismatches and failures in counts.
--- The output-shortfall sample is the model's completed generations whose outputs were counted.
+-- The output-shortfall sample is the model's completed generations whose outputs were counted;
+-- the cost-drift sample is the model's completed generations whose provider reported a cost.
 
 begin;
 
@@ -162,7 +163,38 @@ from (
     from monitoring_output_shortfalls o
     where o.counted >= 10
       and o.short * 100 > 5 * o.counted
+
+    union all
+
+    -- Provider cost drift: the costs the provider reported for one model's generations differ
+    -- from what the users were charged by more than the tolerance, on average over the window
+    -- (observed: the mean difference in percent of the charge, negative when the provider
+    -- charged less).
+    select
+        'warning',
+        'provider_cost_drift',
+        d.model_id,
+        d.mean_drift_pct,
+        5,
+        interval '24 hours',
+        d.sample,
+        'Compare the provider''s current price with the model''s cost formula and update the spec; no rollback.'
+    from monitoring_cost_drift d
+    where d.sample >= 10
+      and abs(d.mean_drift) * 100 > 5
 ) as firing
 order by severity = 'critical' desc, rule, subject;
+
+-- Like the metric views, no client role may read it (see 004_monitoring.sql).
+do $$
+declare
+    r text;
+begin
+    foreach r in array array['anon', 'authenticated'] loop
+        if to_regrole(r) is not null then
+            execute format('revoke all on monitoring_alerts from %I', r);
+        end if;
+    end loop;
+end $$;
 
 commit;

@@ -50,16 +50,12 @@ pub fn interval_ms(ms: u64) -> String {
     interval_s(ms / 1000)
 }
 
-/// `interval '15 minutes'` for a duration in seconds.
+/// `interval '15 minutes'` for a duration in seconds. Never in days: `now() - interval '1 day'`
+/// is a calendar day, 23 or 25 hours across a daylight-saving change, and `24h` means 24 hours.
 pub fn interval_s(seconds: u64) -> String {
-    let (d, h, m, s) = (
-        seconds / 86_400,
-        seconds / 3600 % 24,
-        seconds / 60 % 60,
-        seconds % 60,
-    );
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
     let mut parts = Vec::new();
-    for (n, unit) in [(d, "day"), (h, "hour"), (m, "minute"), (s, "second")] {
+    for (n, unit) in [(h, "hour"), (m, "minute"), (s, "second")] {
         if n > 0 {
             parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
         }
@@ -102,10 +98,8 @@ mod tests {
         assert_eq!(interval_s(3600), "interval '1 hour'");
         assert_eq!(interval_s(900), "interval '15 minutes'");
         assert_eq!(interval_s(5400), "interval '1 hour 30 minutes'");
-        assert_eq!(
-            interval_s(90_061),
-            "interval '1 day 1 hour 1 minute 1 second'"
-        );
+        assert_eq!(interval_s(86_400), "interval '24 hours'");
+        assert_eq!(interval_s(90_061), "interval '25 hours 1 minute 1 second'");
         assert_eq!(interval_s(0), "interval '0 seconds'");
         assert_eq!(interval_ms(240_000), "interval '4 minutes'");
         assert_eq!(interval_ms(1500), "interval '1500 milliseconds'");

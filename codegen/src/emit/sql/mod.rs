@@ -5,7 +5,9 @@
 //! 2. `002_registry.sql`: an upsert of every model (a model whose spec was deleted is retired);
 //! 3. `003_cost.sql`: `expected_credit_cost(model_id, params)`, the cost formula in SQL;
 //! 4. `004_monitoring.sql`: one view per metric of the deployment plan;
-//! 5. `005_alerts.sql`: `monitoring_alerts`, one row per firing alert.
+//! 5. `005_alerts.sql`: `monitoring_alerts`, one row per firing alert;
+//! 6. `006_rls.sql`: row level security for clients that reach the database directly
+//!    (Supabase's `anon` and `authenticated` roles).
 //!
 //! The Rust side builds a view model ([`view::Context`]) in which every value is a finished SQL
 //! literal; the templates, embedded in the binary, only place it.
@@ -46,6 +48,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "005_alerts.sql",
         include_str!("../../../templates/sql/005_alerts.sql"),
+    ),
+    (
+        "006_rls.sql",
+        include_str!("../../../templates/sql/006_rls.sql"),
     ),
 ];
 

@@ -7,8 +7,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::literal;
+use crate::emit::alerts::RULES;
 use crate::emit::{EmitError, HEADER, cost_formula};
-use crate::ir::{Model, Monitoring, Registry, RoundMode, TaskStatus};
+use crate::ir::{Model, Registry, RoundMode, TaskStatus};
 
 /// Everything the templates see.
 #[derive(Debug, Serialize)]
@@ -85,94 +86,6 @@ pub struct AlertView {
     pub action: String,
 }
 
-/// Severity of an alert, as in the deployment plan's alert configuration.
-#[derive(Debug, Clone, Copy)]
-enum Severity {
-    Critical,
-    Warning,
-}
-
-/// An alert of the deployment plan: severity and action are the plan's; threshold and window
-/// come from `models/monitoring.yaml`.
-struct Rule {
-    name: &'static str,
-    severity: Severity,
-    threshold: fn(&Monitoring) -> String,
-    window_s: fn(&Monitoring) -> u64,
-    action: &'static str,
-}
-
-const RULES: &[Rule] = &[
-    Rule {
-        name: "missing_api_key",
-        severity: Severity::Critical,
-        // Any failed key retrieval fires: the plan's goal is 100% success.
-        threshold: |_| "0".into(),
-        window_s: |m| m.missing_key_window_s,
-        action: "Add the missing key to the secrets; no rollback.",
-    },
-    Rule {
-        name: "high_error_rate",
-        severity: Severity::Critical,
-        threshold: |m| m.high_error_rate_above.clone(),
-        window_s: |m| m.high_error_window_s,
-        action: "Check provider status and investigate the logs; no rollback yet.",
-    },
-    Rule {
-        name: "all_generations_failing",
-        severity: Severity::Critical,
-        // Every finished generation of the window failed.
-        threshold: |_| "100".into(),
-        window_s: |m| m.all_failing_window_s,
-        action: "Roll back the deployment immediately.",
-    },
-    Rule {
-        name: "low_success_rate",
-        severity: Severity::Warning,
-        threshold: |m| m.success_rate_alert_below.clone(),
-        window_s: |m| m.success_rate_window_s,
-        action: "Review failures by model and provider; disable a failing model in the registry.",
-    },
-    Rule {
-        name: "high_latency",
-        severity: Severity::Warning,
-        // A factor of the model's expected latency; the alert row shows it in seconds.
-        threshold: |m| m.latency_factor.clone(),
-        window_s: |m| m.latency_window_s,
-        action: "Investigate the provider's status; no rollback.",
-    },
-    Rule {
-        name: "model_failing",
-        severity: Severity::Warning,
-        threshold: |m| m.model_failure_rate_above.clone(),
-        window_s: |m| m.model_failure_window_s,
-        action: "Disable the model in the registry (enabled: false in its spec); no rollback.",
-    },
-    Rule {
-        name: "provider_errors",
-        severity: Severity::Warning,
-        threshold: |m| m.provider_error_rate_above.clone(),
-        window_s: |m| m.provider_error_window_s,
-        action: "Disable the provider's models in the registry until it recovers; no rollback.",
-    },
-    Rule {
-        name: "unexpected_token_cost",
-        severity: Severity::Warning,
-        // Any charge that differs from the cost formula fires.
-        threshold: |_| "0".into(),
-        window_s: |m| m.cost_mismatch_window_s,
-        action: "Fix the cost formula and redeploy; no rollback.",
-    },
-    Rule {
-        name: "output_shortfall",
-        severity: Severity::Warning,
-        // Percent of a model's completions whose outputs were counted and came back short.
-        threshold: |m| m.output_shortfall_rate_above.clone(),
-        window_s: |m| m.output_shortfall_window_s,
-        action: "Check the provider's output count; the charge was refunded pro rata.",
-    },
-];
-
 /// Build the view model.
 pub fn build(ir: &Registry) -> Result<Context, EmitError> {
     let statuses = [
@@ -200,10 +113,7 @@ pub fn build(ir: &Registry) -> Result<Context, EmitError> {
     let m = &ir.monitoring;
     let mut alerts = BTreeMap::new();
     for rule in RULES {
-        let severity = match rule.severity {
-            Severity::Critical => "critical",
-            Severity::Warning => "warning",
-        };
+        let severity = rule.severity.name();
         alerts.insert(
             rule.name,
             AlertView {
