@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 use crate::api::{generations, health, models, webhooks};
 use crate::auth::Tokens;
 use crate::error::{ApiError, ErrorBody, json_errors};
+use crate::metrics::{self, Metrics};
 use crate::state::{AppState, Background, Limits, Stats};
 
 #[derive(OpenApi)]
@@ -87,6 +88,7 @@ pub fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
         .routes(routes!(models::account))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
         .split_for_parts();
     let (hooks, hooks_doc) = OpenApiRouter::new()
         .routes(routes!(webhooks::receive))
@@ -142,6 +144,8 @@ pub struct Options {
     /// After a shutdown signal, how long in-flight requests (and background generations) may
     /// take before the server exits anyway.
     pub shutdown_grace: Duration,
+    /// The bearer token `/metrics` requires; none serves it to anyone who can reach it.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Options {
@@ -152,6 +156,7 @@ impl Default for Options {
             cors_origins: Vec::new(),
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(20),
+            metrics_token: None,
         }
     }
 }
@@ -200,6 +205,13 @@ impl Server {
         }
         secret_names.sort_unstable();
         secret_names.dedup();
+        let models: Vec<_> = services.engine.models().collect();
+        let metrics = Arc::new(Metrics::new(&models));
+        services.engine.observe(metrics.clone());
+        let metrics_token = opts.metrics_token.as_deref().map(|t| {
+            use sha2::Digest;
+            Arc::new(<[u8; 32]>::from(sha2::Sha256::digest(t.trim().as_bytes())))
+        });
         let state = AppState {
             engine: services.engine,
             store: services.store,
@@ -210,6 +222,8 @@ impl Server {
             stats: Arc::new(Stats::default()),
             background: Arc::new(Background::default()),
             secret_names: Arc::new(secret_names),
+            metrics,
+            metrics_token,
         };
         let router = router(state.clone(), &opts.cors_origins);
         Ok(Server {

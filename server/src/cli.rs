@@ -104,6 +104,10 @@ pub struct Args {
     /// With --mock: how long a mock job takes, in milliseconds.
     #[arg(long, default_value_t = 1500)]
     mock_job_ms: u64,
+    /// A bearer token `GET /metrics` then requires (default: none; /metrics holds no secret,
+    /// user id or prompt, but names models, providers and secret names).
+    #[arg(long, env = "REGISTRY_METRICS_TOKEN", value_name = "TOKEN")]
+    metrics_token: Option<String>,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -310,6 +314,7 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         },
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        metrics_token: args.metrics_token.clone(),
     };
     let server = match Server::bind(
         opts,

@@ -8,6 +8,7 @@
 //! - [`auth`]: bearer tokens, configured as SHA-256 digests mapped to user ids;
 //! - [`error`]: the one error shape, and the middleware that gives it to library errors;
 //! - [`views`]: the JSON the API answers with;
+//! - [`metrics`]: `GET /metrics`, the engine's events as Prometheus metrics;
 //! - [`state`]: what the handlers share (limits, counters, background generations);
 //! - [`cli`]: the `server` binary.
 //!
@@ -18,6 +19,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod error;
+pub mod metrics;
 pub mod state;
 pub mod views;
 
