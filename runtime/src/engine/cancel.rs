@@ -122,9 +122,7 @@ impl Engine {
                 u64::try_from(crate::store::now_ms() - row.created_at).unwrap_or(0),
             ),
         };
-        let applied = self
-            .settle(g, &Finish::Failed { error }, settle)
-            .await?;
+        let applied = self.settle(g, &Finish::Failed { error }, settle).await?;
         if let Some(n) = lock(&self.inner.cancels).get(g) {
             n.notify_one();
         }
