@@ -9,6 +9,7 @@ use runtime::keys::KeyResolver;
 use runtime::store::{IdempotencyStore, Store};
 use tokio::sync::Notify;
 
+use crate::alerts::Alerting;
 use crate::auth::Tokens;
 use crate::metrics::Metrics;
 
@@ -140,6 +141,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The SHA-256 of the token `/metrics` requires, if any.
     pub metrics_token: Option<Arc<[u8; 32]>>,
+    /// The alert evaluator (what `/v1/alerts` serves).
+    pub alerts: Arc<Alerting>,
 }
 
 impl AppState {
