@@ -1050,3 +1050,71 @@ async fn a_run_killed_before_the_provider_accepted_is_failed_and_refunded() {
         "nothing was sent, before or after"
     );
 }
+
+/// What an observer was told, as text.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl runtime::engine::EngineEvents for Recorder {
+    fn generation_finished(&self, f: &runtime::engine::Finished<'_>) {
+        self.0.lock().unwrap().push(format!(
+            "finished {} {} {} {:?} charged {} refunded {}",
+            f.model,
+            f.provider,
+            f.status.as_str(),
+            f.error_kind,
+            f.charged,
+            f.refunded
+        ));
+    }
+    fn provider_error(&self, provider: &str, status: runtime::engine::ProviderStatus) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("provider_error {provider} {}", status.label()));
+    }
+    fn key_retrieved(&self, secret_name: &str, ok: bool) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("key {secret_name} {ok}"));
+    }
+    fn in_flight(&self, delta: i64) {
+        self.0.lock().unwrap().push(format!("in_flight {delta}"));
+    }
+}
+
+#[tokio::test]
+async fn an_observer_is_told_each_end_error_and_key_once_without_a_server() {
+    let h = harness().await;
+    let seen = std::sync::Arc::new(Recorder::default());
+    h.engine.observe(seen.clone());
+    h.engine
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
+        .await
+        .unwrap();
+    h.mock.inject(Fault::Status {
+        code: 500,
+        target: Target::Submit,
+    });
+    h.engine
+        .run_dynamic(&SYNC, &json!({"prompt": "apple"}))
+        .await
+        .unwrap_err();
+    let key = "key RUNWARE_API_KEY_TEXT_TO_IMAGE true";
+    let model = format!("{} {}", SYNC.id, SYNC.provider.id);
+    assert_eq!(
+        *seen.0.lock().unwrap(),
+        [
+            key.to_owned(),
+            "in_flight 1".to_owned(),
+            format!("finished {model} completed None charged 2 refunded 0"),
+            "in_flight -1".to_owned(),
+            key.to_owned(),
+            "in_flight 1".to_owned(),
+            format!("provider_error {} 500", SYNC.provider.id),
+            format!("finished {model} failed Some(\"provider\") charged 0 refunded 2"),
+            "in_flight -1".to_owned(),
+        ]
+    );
+}

@@ -11,7 +11,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::routing::get;
 use runtime::Engine;
 use runtime::keys::KeyResolver;
-use runtime::store::{IdempotencyStore, Store};
+use runtime::store::{AlertRules, IdempotencyStore, Store};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -23,9 +23,11 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::alerts::{self, AlertOptions, Alerting};
 use crate::api::{generations, health, models, webhooks};
 use crate::auth::Tokens;
 use crate::error::{ApiError, ErrorBody, json_errors};
+use crate::metrics::{self, Metrics};
 use crate::state::{AppState, Background, Limits, Stats};
 
 #[derive(OpenApi)]
@@ -87,6 +89,8 @@ pub fn router(state: AppState, cors_origins: &[HeaderValue]) -> Router {
         .routes(routes!(models::account))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(alerts::list))
         .split_for_parts();
     let (hooks, hooks_doc) = OpenApiRouter::new()
         .routes(routes!(webhooks::receive))
@@ -142,6 +146,10 @@ pub struct Options {
     /// After a shutdown signal, how long in-flight requests (and background generations) may
     /// take before the server exits anyway.
     pub shutdown_grace: Duration,
+    /// The bearer token `/metrics` requires; none serves it to anyone who can reach it.
+    pub metrics_token: Option<String>,
+    /// Alert evaluation and delivery.
+    pub alerts: AlertOptions,
 }
 
 impl Default for Options {
@@ -152,6 +160,8 @@ impl Default for Options {
             cors_origins: Vec::new(),
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(20),
+            metrics_token: None,
+            alerts: AlertOptions::default(),
         }
     }
 }
@@ -200,6 +210,20 @@ impl Server {
         }
         secret_names.sort_unstable();
         secret_names.dedup();
+        let models: Vec<_> = services.engine.models().collect();
+        let metrics = Arc::new(Metrics::new(&models));
+        services.engine.observe(metrics.clone());
+        let metrics_token = opts.metrics_token.as_deref().map(|t| {
+            use sha2::Digest;
+            Arc::new(<[u8; 32]>::from(sha2::Sha256::digest(t.trim().as_bytes())))
+        });
+        let thresholds = alerts::registry_thresholds().map_err(std::io::Error::other)?;
+        let alerting = Arc::new(Alerting::new(
+            services.store.clone(),
+            AlertRules::new(thresholds, &models),
+            metrics.clone(),
+            &opts.alerts,
+        ));
         let state = AppState {
             engine: services.engine,
             store: services.store,
@@ -210,6 +234,9 @@ impl Server {
             stats: Arc::new(Stats::default()),
             background: Arc::new(Background::default()),
             secret_names: Arc::new(secret_names),
+            metrics,
+            metrics_token,
+            alerts: alerting,
         };
         let router = router(state.clone(), &opts.cors_origins);
         Ok(Server {
@@ -254,6 +281,16 @@ impl Server {
                 })
                 .await
         });
+        // The alerts, evaluated every interval until the server stops serving.
+        let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
+        let alerting = self.state.alerts.clone();
+        let evaluator = tokio::spawn(async move {
+            alerting
+                .run(async move {
+                    let _ = alerts_stopped.await;
+                })
+                .await
+        });
         let serve = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(signal)
             .into_future();
@@ -293,6 +330,8 @@ impl Server {
                 );
             }
         }
+        let _ = stop_alerts.send(());
+        let _ = evaluator.await;
         let _ = stop_leases.send(());
         let _ = keeper.await;
         // What is still unfinished goes to another instance (or this one's next start) now,
@@ -318,12 +357,14 @@ impl Server {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let addr = self.addr;
         let stats = self.stats();
+        let alerts = self.state.alerts.clone();
         let task = tokio::spawn(self.serve(async move {
             let _ = rx.await;
         }));
         Running {
             addr,
             stats,
+            alerts,
             stop: Some(tx),
             task,
         }
@@ -334,6 +375,7 @@ impl Server {
 pub struct Running {
     addr: SocketAddr,
     stats: Arc<Stats>,
+    alerts: Arc<Alerting>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -352,6 +394,11 @@ impl Running {
     /// The refusal counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The alert evaluator (to evaluate now, or read what fires).
+    pub fn alerts(&self) -> &Arc<Alerting> {
+        &self.alerts
     }
 
     /// Shut down gracefully and wait for it.

@@ -17,6 +17,7 @@ use runtime::mock::MockOptions;
 use runtime::model::ModelInfo;
 use runtime::store::{IdempotencyStore, LOCAL_USER_ID, Lease, PgStore, SqliteStore, Store};
 
+use crate::alerts::AlertOptions;
 use crate::app::{Options, Server, Services};
 use crate::auth::Tokens;
 use crate::state::Limits;
@@ -103,6 +104,22 @@ pub struct Args {
     /// With --mock: how long a mock job takes, in milliseconds.
     #[arg(long, default_value_t = 1500)]
     mock_job_ms: u64,
+    /// A bearer token `GET /metrics` then requires (default: none; /metrics holds no secret,
+    /// user id or prompt, but names models, providers and secret names).
+    #[arg(long, env = "REGISTRY_METRICS_TOKEN", value_name = "TOKEN")]
+    metrics_token: Option<String>,
+    /// How often the alerts are evaluated, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    alert_interval: u64,
+    /// A URL firing and resolved alerts are posted to as JSON (a Slack incoming webhook takes
+    /// it as it is); repeatable, or comma-separated in the variable. The URL is never logged.
+    #[arg(
+        long = "alert-webhook",
+        env = "REGISTRY_ALERT_WEBHOOKS",
+        value_name = "URL",
+        value_delimiter = ','
+    )]
+    alert_webhooks: Vec<String>,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -200,6 +217,18 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
             Ok(v) => cors_origins.push(v),
             Err(_) => return fail(format!("--cors-origin `{o}` is not a valid origin")),
         }
+    }
+
+    let mut alert_webhooks = Vec::new();
+    for url in &args.alert_webhooks {
+        let url = url.trim();
+        if url.is_empty() {
+            continue;
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return fail("--alert-webhook must be an http:// or https:// URL");
+        }
+        alert_webhooks.push(url.to_owned());
     }
 
     // Store.
@@ -309,6 +338,12 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         },
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        metrics_token: args.metrics_token.clone(),
+        alerts: AlertOptions {
+            interval: Duration::from_secs(args.alert_interval.max(1)),
+            webhooks: alert_webhooks,
+            ..AlertOptions::default()
+        },
     };
     let server = match Server::bind(
         opts,

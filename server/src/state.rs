@@ -9,7 +9,9 @@ use runtime::keys::KeyResolver;
 use runtime::store::{IdempotencyStore, Store};
 use tokio::sync::Notify;
 
+use crate::alerts::Alerting;
 use crate::auth::Tokens;
+use crate::metrics::Metrics;
 
 /// Size and time limits.
 #[derive(Debug, Clone, Copy)]
@@ -135,6 +137,12 @@ pub struct AppState {
     pub background: Arc<Background>,
     /// Secret names of the registered models and providers, kept out of every answer.
     pub secret_names: Arc<Vec<&'static str>>,
+    /// The metrics `/metrics` serves (the engine's observer).
+    pub metrics: Arc<Metrics>,
+    /// The SHA-256 of the token `/metrics` requires, if any.
+    pub metrics_token: Option<Arc<[u8; 32]>>,
+    /// The alert evaluator (what `/v1/alerts` serves).
+    pub alerts: Arc<Alerting>,
 }
 
 impl AppState {

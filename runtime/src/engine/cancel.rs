@@ -9,6 +9,7 @@ use serde_json::{Map, json};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::events::{Settle, held_for};
 use super::run::RunCtx;
 use super::{Engine, Inner, lock};
 use crate::error::RunError;
@@ -112,11 +113,16 @@ impl Engine {
         }
         let error =
             json!({ "kind": "cancelled", "message": "cancelled", "code": null, "status": null });
-        let applied = self
-            .inner
-            .store
-            .finish(g, &Finish::Failed { error })
-            .await?;
+        let settle = Settle {
+            model: &row.model_id,
+            provider: &row.provider,
+            held: held_for(model, &row.params),
+            error_kind: Some("cancelled"),
+            elapsed: std::time::Duration::from_millis(
+                u64::try_from(crate::store::now_ms() - row.created_at).unwrap_or(0),
+            ),
+        };
+        let applied = self.settle(g, &Finish::Failed { error }, settle).await?;
         if let Some(n) = lock(&self.inner.cancels).get(g) {
             n.notify_one();
         }

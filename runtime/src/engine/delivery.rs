@@ -10,10 +10,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::events::{Settle, held_for};
 use super::{Engine, Inner, WebhookAck, lock};
 use crate::keys::{KeyError, Secret};
 use crate::model::{ModelInfo, Outcome, Signature, TaskState};
-use crate::store::Finish;
+use crate::store::{Finish, now_ms};
 use crate::webhook::{self, WebhookError, WebhookRequest};
 
 /// A webhook delivery, handed to the waiting run.
@@ -267,15 +268,14 @@ impl Engine {
                         .map(|c| (c, cost))
                 });
                 let applied = self
-                    .inner
-                    .store
-                    .finish(
+                    .settle(
                         g,
                         &Finish::Completed {
                             outputs: json!(outputs),
                             provider_cost,
                             count: count.map(|(c, _)| c),
                         },
+                        settled(row, model, None),
                     )
                     .await
                     .map_err(|e| WebhookError::Malformed(e.to_string()))?;
@@ -292,9 +292,11 @@ impl Engine {
                 let error =
                     json!({ "kind": "provider", "message": message, "code": code, "status": null });
                 let applied = self
-                    .inner
-                    .store
-                    .finish(g, &Finish::Failed { error })
+                    .settle(
+                        g,
+                        &Finish::Failed { error },
+                        settled(row, model, Some("provider")),
+                    )
                     .await
                     .map_err(|e| WebhookError::Malformed(e.to_string()))?;
                 Ok(if applied {
@@ -309,5 +311,20 @@ impl Engine {
             }
             TaskState::Pending => Ok(WebhookAck::Ignored),
         }
+    }
+}
+
+/// What a stored generation ended outside a run held, and how long it took.
+fn settled<'a>(
+    row: &'a crate::store::Generation,
+    model: &'static ModelInfo,
+    error_kind: Option<&'a str>,
+) -> Settle<'a> {
+    Settle {
+        model: &row.model_id,
+        provider: &row.provider,
+        held: held_for(model, &row.params),
+        error_kind,
+        elapsed: Duration::from_millis(u64::try_from(now_ms() - row.created_at).unwrap_or(0)),
     }
 }

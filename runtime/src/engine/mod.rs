@@ -19,6 +19,8 @@
 //! - `cancel.rs`: cancelling a generation at the provider, then in the store;
 //! - `delivery.rs`: a webhook delivery, verified and handed to the waiting run or applied to
 //!   the store. (Signature checks themselves live in [`crate::webhook`].)
+//! - `events.rs`: the observer hook ([`EngineEvents`]) and `Engine::settle`, through which
+//!   every end of a generation is recorded and counted.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +39,7 @@ use crate::webhook::{WebhookError, WebhookRequest};
 
 mod cancel;
 mod delivery;
+mod events;
 mod limits;
 mod recover;
 mod run;
@@ -45,6 +48,7 @@ mod wait;
 
 pub use cancel::CancelAck;
 use delivery::Waiter;
+pub use events::{EngineEvents, Finished, ProviderStatus, WebhookOutcome};
 pub use recover::{Recovered, Resumed};
 use run::Checked;
 pub use run::Started;
@@ -161,6 +165,8 @@ struct Inner {
     callback_base: Mutex<Option<String>>,
     /// Generations this process is running now: a takeover leaves them alone.
     active: Mutex<std::collections::HashSet<String>>,
+    /// Who is told what happens (see `events.rs`).
+    events: events::Observers,
 }
 
 /// Runs models. Cheap to clone.
@@ -183,6 +189,7 @@ pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
     keys: Arc<dyn KeyResolver>,
     models: Vec<&'static ModelInfo>,
+    events: Vec<Arc<dyn EngineEvents>>,
 }
 
 impl EngineBuilder {
@@ -206,6 +213,12 @@ impl EngineBuilder {
         self.models.extend_from_slice(models);
         self
     }
+    /// An observer of generations, provider errors, key retrievals and webhooks (default:
+    /// none; see [`EngineEvents`]). Repeatable: every observer is told.
+    pub fn events(mut self, observer: Arc<dyn EngineEvents>) -> Self {
+        self.events.push(observer);
+        self
+    }
     /// Build.
     pub fn build(self) -> Result<Engine, RunError> {
         let store = match self.store {
@@ -225,6 +238,7 @@ impl EngineBuilder {
                 gates: limits::Gates::default(),
                 callback_base: Mutex::new(None),
                 active: Mutex::new(std::collections::HashSet::new()),
+                events: events::Observers::new(self.events),
             }),
         })
     }
@@ -241,6 +255,7 @@ impl Engine {
             store: None,
             keys: Arc::new(EnvKeys),
             models: Vec::new(),
+            events: Vec::new(),
         }
     }
 
@@ -344,6 +359,9 @@ impl Engine {
         let result = self
             .handle_webhook_inner(provider_id, generation_id, req)
             .await;
+        let outcome = WebhookOutcome::of(&result);
+        let provider = self.known_provider(provider_id);
+        self.emit(|o| o.webhook(provider, outcome));
         match &result {
             Ok(ack) => {
                 tracing::info!(parent: &span, event = "webhook_received", ack = ?ack, "webhook handled")

@@ -37,6 +37,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::events::{Settle, held_for};
 use super::run::{RunCtx, Started};
 use super::{Engine, RunOutput};
 use crate::error::RunError;
@@ -91,10 +92,19 @@ impl Engine {
                     }
                     Err(reason) => {
                         let error = json!({ "kind": "interrupted", "message": reason, "code": null, "status": null });
+                        let settle = Settle {
+                            model: &g.model_id,
+                            provider: &g.provider,
+                            held: self
+                                .model(&g.model_id)
+                                .map_or(crate::cost::Credits::ZERO, |m| held_for(m, &g.params)),
+                            error_kind: Some("interrupted"),
+                            elapsed: Duration::from_millis(
+                                u64::try_from(now_ms() - g.created_at).unwrap_or(0),
+                            ),
+                        };
                         if self
-                            .inner
-                            .store
-                            .finish(&g.id, &Finish::Failed { error })
+                            .settle(&g.id, &Finish::Failed { error }, settle)
                             .await?
                         {
                             tracing::warn!(event = "run_interrupted", generation_id = %g.id, model = %g.model_id, reason, "an unfinished generation could not be resumed; failed and refunded");

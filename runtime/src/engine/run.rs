@@ -8,7 +8,8 @@
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::{Engine, RunOutput, Via, shortfall};
+use super::events::{InFlight, Settle};
+use super::{Engine, ProviderStatus, RunOutput, Via, shortfall};
 use crate::answer::provider_error;
 use crate::cost;
 use crate::error::RunError;
@@ -198,7 +199,7 @@ impl Engine {
             Ok(k) => k,
             Err(e) => {
                 // Record the attempt as failed: that releases the hold, and monitoring sees it.
-                self.fail(&span, g, &e).await;
+                self.fail(&span, g, info, cost, started, &e).await;
                 return Err(e);
             }
         };
@@ -223,9 +224,9 @@ impl Engine {
     pub(super) async fn complete(&self, started: Started) -> Result<RunOutput, RunError> {
         let Started { mut run, cost } = started;
         let _active = Active::new(self, &run.generation_id);
+        let _in_flight = InFlight::new(self);
         let info = run.model;
         let provider = info.provider;
-        let store = &self.inner.store;
         // A resumed run's task was accepted before a restart: wait for it, never submit again.
         let step = match run.task.is_some() {
             true => self.wait(&run, 0, None).await,
@@ -257,8 +258,15 @@ impl Engine {
                     provider_cost,
                     count,
                 };
-                let applied = store.finish(g, &finish).await?;
                 let elapsed = started.elapsed();
+                let settle = Settle {
+                    model: info.id,
+                    provider: provider.id,
+                    held: cost,
+                    error_kind: None,
+                    elapsed,
+                };
+                let applied = self.settle(g, &finish, settle).await?;
                 if applied {
                     tracing::info!(parent: &span, event = "generation_completed", via = ?via, outputs = outputs.len(), elapsed_ms = elapsed.as_millis() as u64, "generation completed");
                     if let Some(c) = count {
@@ -289,11 +297,11 @@ impl Engine {
                     code,
                     status: None,
                 };
-                self.fail(&span, g, &e).await;
+                self.fail(&span, g, info, cost, started, &e).await;
                 Err(e)
             }
             Step::Err(e) => {
-                self.fail(&span, g, &e).await;
+                self.fail(&span, g, info, cost, started, &e).await;
                 Err(e)
             }
         }
@@ -332,9 +340,17 @@ impl Engine {
         }
     }
 
-    /// Record generation `g` as failed with `e` (which refunds its hold), unless it has
-    /// already finished.
-    pub(super) async fn fail(&self, span: &tracing::Span, g: &str, e: &RunError) {
+    /// Record generation `g` of `info` as failed with `e` (which refunds its hold of `held`),
+    /// unless it has already finished.
+    pub(super) async fn fail(
+        &self,
+        span: &tracing::Span,
+        g: &str,
+        info: &ModelInfo,
+        held: cost::Credits,
+        started: Instant,
+        e: &RunError,
+    ) {
         let (message, code, status) = match e {
             RunError::Provider {
                 message,
@@ -345,7 +361,14 @@ impl Engine {
             other => (other.to_string(), None, None),
         };
         let error = json!({ "kind": e.kind(), "message": message, "code": code, "status": status });
-        match self.inner.store.finish(g, &Finish::Failed { error }).await {
+        let settle = Settle {
+            model: info.id,
+            provider: info.provider.id,
+            held,
+            error_kind: Some(e.kind()),
+            elapsed: started.elapsed(),
+        };
+        match self.settle(g, &Finish::Failed { error }, settle).await {
             Ok(true) => {
                 tracing::error!(parent: span, event = "generation_failed", kind = e.kind(), error = %e, "Generation failed");
                 tracing::info!(parent: span, event = "credits_refunded", "credits refunded");
@@ -394,6 +417,8 @@ impl Engine {
             secret_name,
         };
         let result = resolve_logged(self.inner.keys.as_ref(), &req);
+        let ok = result.is_ok();
+        self.emit(|o| o.key_retrieved(secret_name, ok));
         let event = KeyEvent {
             time: now_ms(),
             provider: provider.to_owned(),
@@ -443,6 +468,16 @@ impl Engine {
             Err(SendError::OffHost(_)) => false,
             Err(_) => true,
         });
+        // The provider's failures, by status; a URL refused before sending is not one.
+        let failed = match &answer {
+            Ok(a) if !(200..300).contains(&a.status) => Some(ProviderStatus::Http(a.status)),
+            Ok(_) | Err(SendError::OffHost(_)) => None,
+            Err(SendError::Timeout) => Some(ProviderStatus::Timeout),
+            Err(SendError::Transport { .. }) => Some(ProviderStatus::Transport),
+        };
+        if let Some(status) = failed {
+            self.emit(|o| o.provider_error(provider.id, status));
+        }
         let Answer { status, body } = match answer {
             Ok(a) => a,
             Err(SendError::Timeout) => return Err(RunError::Timeout(self.timeout_of(info))),

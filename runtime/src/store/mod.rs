@@ -14,6 +14,7 @@
 //!
 //! This file holds what every store shares: the [`Store`] trait and the records it keeps
 //! ([`Generation`], [`Status`], [`Finish`], [`KeyEvent`], [`GenerationQuery`], [`Lease`]).
+//! `alerts.rs` holds the alert rules the stores answer [`Store::firing_alerts`] by.
 //! `idempotency.rs` holds [`IdempotencyStore`], the record of `Idempotency-Key` requests an
 //! HTTP front end keeps. `sqlite.rs` holds [`SqliteStore`], the embedded default, with its
 //! schema and SQL; it implements both traits on one database. `postgres.rs` (feature
@@ -29,11 +30,13 @@ use crate::cost::Credits;
 pub use crate::error::StoreError;
 use crate::model::Task;
 
+pub mod alerts;
 mod idempotency;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 
+pub use alerts::{Alert, AlertRules, Thresholds};
 pub use idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyStore, Replay};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
@@ -310,6 +313,11 @@ pub trait Store: Send + Sync {
     async fn set_next_poll(&self, id: &str, at_ms: i64) -> Result<(), StoreError>;
     /// `Ok` when the store answers and its tables exist (what `/readyz` asks).
     async fn ready(&self) -> Result<(), StoreError>;
+    /// The alerts firing now, in [`alerts::sort`]'s order. Postgres reads the view
+    /// `monitoring_alerts` (its thresholds are the generated SQL's, and `rules` is not read);
+    /// SQLite computes the same rules in Rust ([`alerts::evaluate`]) with `rules`, which must
+    /// hold the same thresholds (`generated/registry.json`'s) and the registry's models.
+    async fn firing_alerts(&self, rules: &AlertRules) -> Result<Vec<Alert>, StoreError>;
 }
 
 /// Unix milliseconds now.

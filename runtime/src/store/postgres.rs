@@ -33,7 +33,8 @@ use uuid::Uuid;
 
 use super::idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyStore, Replay};
 use super::{
-    Finish, Generation, GenerationQuery, KeyEvent, Lease, Status, Store, StoreError, now_ms,
+    Alert, AlertRules, Finish, Generation, GenerationQuery, KeyEvent, Lease, Status, Store,
+    StoreError, now_ms,
 };
 use crate::cost::Credits;
 use crate::model::Task;
@@ -1054,6 +1055,32 @@ impl Store for PgStore {
             .map_err(db)?;
         c.execute(&stmt, &[&id, &Ms(at_ms)]).await.map_err(db)?;
         Ok(())
+    }
+
+    async fn firing_alerts(&self, _rules: &AlertRules) -> Result<Vec<Alert>, StoreError> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "SELECT severity, rule, subject, observed, threshold, \
+                 extract(epoch from time_window)::bigint, sample, action FROM monitoring_alerts",
+            )
+            .await
+            .map_err(db)?;
+        let mut alerts = Vec::new();
+        for r in c.query(&stmt, &[]).await.map_err(db)? {
+            alerts.push(Alert {
+                severity: r.try_get(0).map_err(corrupt("severity"))?,
+                rule: r.try_get(1).map_err(corrupt("rule"))?,
+                subject: r.try_get(2).map_err(corrupt("subject"))?,
+                observed: r.try_get(3).map_err(corrupt("observed"))?,
+                threshold: r.try_get(4).map_err(corrupt("threshold"))?,
+                window_s: r.try_get(5).map_err(corrupt("time_window"))?,
+                sample: r.try_get(6).map_err(corrupt("sample"))?,
+                action: r.try_get(7).map_err(corrupt("action"))?,
+            });
+        }
+        super::alerts::sort(&mut alerts);
+        Ok(alerts)
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

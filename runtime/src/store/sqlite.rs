@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::idempotency::{Claim, IDEMPOTENCY_TTL_MS, IdempotencyRecord, IdempotencyStore, Replay};
 use super::{
-    Finish, Generation, GenerationQuery, KeyEvent, Lease, Status, Store, StoreError, now_ms,
+    Alert, AlertRules, Finish, Generation, GenerationQuery, KeyEvent, Lease, Status, Store,
+    StoreError, now_ms,
 };
 use crate::model::Task;
 
@@ -647,6 +648,43 @@ impl SqliteStore {
         Ok(rows)
     }
 
+    /// The alerts firing now: the rows of the windows, judged by [`super::alerts::evaluate`].
+    pub fn firing_alerts(&self, rules: &AlertRules) -> Result<Vec<Alert>, StoreError> {
+        let now = now_ms();
+        let t = &rules.thresholds;
+        let since = now - t.longest_generation_window_s() * 1000;
+        let generations = self.select(
+            "WHERE created_at > ?1 ORDER BY created_at, rowid",
+            &[&since],
+        )?;
+        let key_events = {
+            let since = now - t.missing_key_window_s * 1000;
+            let conn = self.conn();
+            let mut stmt = conn.prepare_cached(
+                "SELECT occurred_at, provider, model_id, key_scope, secret_name, success, error \
+                 FROM api_key_events WHERE occurred_at > ?1 ORDER BY id",
+            )?;
+            stmt.query_map([since], |r| {
+                Ok(KeyEvent {
+                    time: r.get(0)?,
+                    provider: r.get(1)?,
+                    model: r.get(2)?,
+                    scope: r.get(3)?,
+                    secret_name: r.get(4)?,
+                    success: r.get(5)?,
+                    error: r.get(6)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(super::alerts::evaluate(
+            rules,
+            now,
+            &generations,
+            &key_events,
+        ))
+    }
+
     pub fn set_balance(&self, user_id: &str, balance: Credits) -> Result<(), StoreError> {
         self.conn().prepare_cached("INSERT INTO credit_accounts (user_id, balance) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET balance = excluded.balance")?.execute(params![user_id, balance.to_string()],
         )?;
@@ -1014,6 +1052,11 @@ impl Store for SqliteStore {
     async fn set_next_poll(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
         let id = id.to_owned();
         self.off_thread(move |s| s.set_next_poll(&id, at_ms)).await
+    }
+
+    async fn firing_alerts(&self, rules: &AlertRules) -> Result<Vec<Alert>, StoreError> {
+        let rules = rules.clone();
+        self.off_thread(move |s| s.firing_alerts(&rules)).await
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

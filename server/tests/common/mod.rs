@@ -29,6 +29,8 @@ pub struct Setup {
     pub cors: Vec<&'static str>,
     /// A secret left out of the keys.
     pub without_secret: Option<&'static str>,
+    /// The token `/metrics` requires.
+    pub metrics_token: Option<&'static str>,
 }
 
 pub struct Harness {
@@ -112,6 +114,8 @@ impl Harness {
                 .collect(),
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(2),
+            metrics_token: setup.metrics_token.map(str::to_owned),
+            ..Options::default()
         };
         let server = Server::bind(
             opts,
