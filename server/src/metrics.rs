@@ -10,7 +10,7 @@
 //!
 //! | metric | type | labels |
 //! |---|---|---|
-//! | `registry_generations_finished_total` | counter | `model`, `provider`, `status` (`completed`, `failed`) |
+//! | `registry_generations_total` | counter | `model`, `provider`, `status` (`completed`, `failed`) |
 //! | `registry_generation_failures_total` | counter | `model`, `provider`, `kind` (`provider`, `timeout`, `missing_key`, `cancelled`, ...) |
 //! | `registry_generation_duration_seconds` | histogram | `model`, `status`; buckets at 0.25, 0.5, 1, 2, 4 and 8 times the model's expected latency |
 //! | `registry_generations_in_flight` | gauge | (none) |
@@ -18,9 +18,16 @@
 //! | `registry_key_retrievals_total` | counter | `secret_name`, `result` (`success`, `missing`) |
 //! | `registry_credits_charged_total` | counter | `model`, `provider` |
 //! | `registry_credits_refunded_total` | counter | `model`, `provider` |
+//! | `registry_provider_cost_credits_total` | counter | `model`: what providers reported they charged, for completions that report it |
+//! | `registry_charged_credits_total` | counter | `model`: what those same completions were charged (the cost-drift rule compares the two) |
 //! | `registry_webhooks_total` | counter | `provider`, `outcome` (`accepted`, `ignored`, `duplicate`, `forged`, `refused`) |
 //! | `registry_alerts_firing` | gauge | `rule`, `severity`, `subject` |
 //! | `registry_alert_notifications_total` | counter | `event` (`firing`, `resolved`), `result` (`sent`, `failed`) |
+//!
+//! The series of `registry_generations_total` (every model, provider and final status) and of
+//! `registry_key_retrievals_total` (every model's secret name, both results) exist from the
+//! start at 0, so a rule over `increase()` sees the first event too (the Prometheus rules of
+//! `generated/prometheus/alerts.yml` read these names).
 //!
 //! Credits are exact decimals and a Prometheus sample is an `f64`: each credit counter keeps
 //! its running sum exactly (a `Decimal`) and converts it to `f64` only when scraped, so the
@@ -89,6 +96,11 @@ struct ProviderErrorLabels {
 struct KeyLabels {
     secret_name: String,
     result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DriftLabels {
+    model: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -230,6 +242,8 @@ pub struct Metrics {
     keys: Family<KeyLabels, Counter>,
     charged: Family<ModelLabels, CreditCounter>,
     refunded: Family<ModelLabels, CreditCounter>,
+    provider_cost: Family<DriftLabels, CreditCounter>,
+    drift_charged: Family<DriftLabels, CreditCounter>,
     webhooks: Family<WebhookLabels, Counter>,
     alerts: Family<AlertLabels, Gauge>,
     notifications: Family<NotificationLabels, Counter>,
@@ -256,12 +270,29 @@ impl Metrics {
             keys: Family::default(),
             charged: Family::default(),
             refunded: Family::default(),
+            provider_cost: Family::default(),
+            drift_charged: Family::default(),
             webhooks: Family::default(),
             alerts: Family::default(),
             notifications: Family::default(),
         };
+        for info in models {
+            for status in ["completed", "failed"] {
+                let _ = m.finished.get_or_create(&GenerationLabels {
+                    model: info.id.to_owned(),
+                    provider: info.provider.id.to_owned(),
+                    status: status.to_owned(),
+                });
+            }
+            for result in ["success", "missing"] {
+                let _ = m.keys.get_or_create(&KeyLabels {
+                    secret_name: info.secret_name.to_owned(),
+                    result: result.to_owned(),
+                });
+            }
+        }
         registry.register(
-            "generations_finished",
+            "generations",
             "Generations whose end this instance recorded, by model, provider and final status",
             m.finished.clone(),
         );
@@ -300,6 +331,16 @@ impl Metrics {
             "credits_refunded",
             "Credits held and given back: failed generations, and outputs that did not come back (exact sums, exposed as floats)",
             m.refunded.clone(),
+        );
+        registry.register(
+            "provider_cost_credits",
+            "Credits providers reported they charged, for completed generations whose provider reports it (exact sums, exposed as floats)",
+            m.provider_cost.clone(),
+        );
+        registry.register(
+            "charged_credits",
+            "Credits charged for the completed generations whose provider reports its cost: the other side of provider_cost_credits",
+            m.drift_charged.clone(),
         );
         registry.register(
             "webhooks",
@@ -386,6 +427,17 @@ impl EngineEvents for Metrics {
             self.refunded
                 .get_or_create(&labels)
                 .add(f.refunded.as_decimal());
+        }
+        if let Some(pc) = f.provider_cost
+            && f.status == runtime::store::Status::Completed
+        {
+            let labels = DriftLabels {
+                model: f.model.to_owned(),
+            };
+            self.provider_cost.get_or_create(&labels).add(pc);
+            self.drift_charged
+                .get_or_create(&labels)
+                .add(f.charged.as_decimal());
         }
     }
 

@@ -167,10 +167,12 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// Every sample of `name`, as `labels -> value`.
+/// The series of `name` that are not 0 (the generation and key-retrieval series of every model
+/// exist from the start at 0).
 fn all(samples: &[Sample], name: &str) -> BTreeMap<String, f64> {
     samples
         .iter()
-        .filter(|s| s.name == name)
+        .filter(|s| s.name == name && s.value != 0.0)
         .map(|s| {
             let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             (labels.join(","), s.value)
@@ -194,7 +196,7 @@ async fn metrics_count_exactly_what_happened() {
         ..Setup::default()
     })
     .await;
-    // Nothing has happened yet: the exposition parses, and holds only the in-flight gauge.
+    // Nothing has happened yet: the exposition parses, and every sample is 0.
     let r = h.get("/metrics", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
@@ -203,6 +205,20 @@ async fn metrics_count_exactly_what_happened() {
     );
     let (samples, _) = parse(&r.text);
     assert_eq!(value(&samples, "registry_generations_in_flight", &[]), 0.0);
+    // Every model's series exist from the start, at 0 (what `increase()` needs to see a first
+    // event).
+    let zero = samples.iter().find(|s| {
+        s.name == "registry_generations_total"
+            && s.labels.get("model").map(String::as_str) == Some("gpt_image_1")
+            && s.labels.get("status").map(String::as_str) == Some("failed")
+    });
+    assert_eq!(zero.map(|s| s.value), Some(0.0), "{}", r.text);
+    let missing = samples.iter().find(|s| {
+        s.name == "registry_key_retrievals_total"
+            && s.labels.get("secret_name").map(String::as_str) == Some("KIE_AI_API_KEY_PROMPT_TO_AUDIO")
+            && s.labels.get("result").map(String::as_str) == Some("missing")
+    });
+    assert_eq!(missing.map(|s| s.value), Some(0.0), "{}", r.text);
 
     let mut ids = Vec::new();
     // 3 completed sync generations (2 credits each).
@@ -323,7 +339,7 @@ async fn metrics_count_exactly_what_happened() {
 
     // Families and their types.
     for (family, kind) in [
-        ("registry_generations_finished_total", "counter"),
+        ("registry_generations_total", "counter"),
         ("registry_generation_failures_total", "counter"),
         ("registry_generation_duration_seconds", "histogram"),
         ("registry_generations_in_flight", "gauge"),
@@ -342,7 +358,7 @@ async fn metrics_count_exactly_what_happened() {
 
     // Generations.
     assert_eq!(
-        all(&samples, "registry_generations_finished_total"),
+        all(&samples, "registry_generations_total"),
         BTreeMap::from([
             (
                 "model=nano_banana,provider=lovable_ai,status=completed".to_owned(),
@@ -378,6 +394,20 @@ async fn metrics_count_exactly_what_happened() {
         "{text}"
     );
     assert_eq!(value(&samples, "registry_generations_in_flight", &[]), 0.0);
+    // Every model's series exist from the start, at 0 (what `increase()` needs to see a first
+    // event).
+    let zero = samples.iter().find(|s| {
+        s.name == "registry_generations_total"
+            && s.labels.get("model").map(String::as_str) == Some("gpt_image_1")
+            && s.labels.get("status").map(String::as_str) == Some("failed")
+    });
+    assert_eq!(zero.map(|s| s.value), Some(0.0), "{text}");
+    let missing = samples.iter().find(|s| {
+        s.name == "registry_key_retrievals_total"
+            && s.labels.get("secret_name").map(String::as_str) == Some("KIE_AI_API_KEY_PROMPT_TO_AUDIO")
+            && s.labels.get("result").map(String::as_str) == Some("missing")
+    });
+    assert_eq!(missing.map(|s| s.value), Some(0.0), "{text}");
 
     // Durations: nano_banana expects 8 s, so its buckets are 2, 4, 8, 16, 32 and 64 s.
     let buckets: Vec<String> = samples

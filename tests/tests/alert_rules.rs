@@ -468,6 +468,66 @@ impl Rng {
     }
 }
 
+/// Completed generations of `id` whose provider reported `charge x (1 + drift_pct / 100)`.
+fn drifted(r: &mut Rows, id: &str, n: u32, drift_pct: &str, age_ms: i64) {
+    let m = model(id);
+    let params = params_of(m);
+    let cost = cost_of(m, &params);
+    use rust_decimal::Decimal;
+    let factor = Decimal::ONE + drift_pct.parse::<Decimal>().unwrap() / Decimal::ONE_HUNDRED;
+    for _ in 0..n {
+        let g = r.push(
+            m.id,
+            m.provider.id,
+            Status::Completed,
+            age_ms,
+            SEC,
+            params.clone(),
+            cost,
+        );
+        g.provider_cost = Some(cost.as_decimal() * factor);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_and_postgres_agree_on_provider_cost_drift() {
+    let s = stores().await;
+    let id = "runware_flux_1_schnell";
+    let mut fired = 0;
+    for (what, n, pct, age) in [
+        ("at the tolerance", 10, "5", MIN),
+        ("just over", 10, "5.01", MIN),
+        ("under it, negative", 12, "-4.99", MIN),
+        ("over it, negative", 12, "-7.5", MIN),
+        ("under min_sample", 9, "40", MIN),
+        ("outside the window", 10, "40", 24 * 60 * MIN + 10 * SEC),
+    ] {
+        let mut r = Rows::default();
+        drifted(&mut r, id, n, pct, age);
+        // Completions without a provider cost neither fill the sample nor dilute the mean.
+        r.mix(id, 20, 0, MIN);
+        let a = both(&s, &r, &format!("cost drift {what}")).await;
+        let drift: Vec<_> = a.iter().filter(|a| a[1] == "provider_cost_drift").collect();
+        let expected = matches!(what, "just over" | "over it, negative");
+        assert_eq!(drift.len(), usize::from(expected), "{what}: {a:?}");
+        if let Some(d) = drift.first() {
+            assert_eq!(d[2], id);
+            fired += 1;
+        }
+    }
+    assert_eq!(fired, 2);
+    // A mean over mixed drifts: 10 at +2% and 10 at +9% average 5.5%.
+    let mut r = Rows::default();
+    drifted(&mut r, id, 10, "2", MIN);
+    drifted(&mut r, id, 10, "9", MIN);
+    let a = both(&s, &r, "cost drift mean").await;
+    let d = a
+        .iter()
+        .find(|a| a[1] == "provider_cost_drift")
+        .expect("fires");
+    assert_eq!((d[3].as_str(), d[6].as_str()), ("5.50", "20"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_postgres_agree_on_random_mixes() {
     let s = stores().await;

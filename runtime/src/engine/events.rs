@@ -48,6 +48,9 @@ pub struct Finished<'a> {
     /// Credits held and given back: a failed generation's whole hold, or the part of a
     /// completed one's hold for outputs that did not come back.
     pub refunded: Credits,
+    /// What the provider reported it charged, in credits, for a completed generation whose
+    /// provider reports it.
+    pub provider_cost: Option<rust_decimal::Decimal>,
 }
 
 /// What the provider answered a request that failed: an HTTP status, or no answer at all.
@@ -219,6 +222,10 @@ impl Engine {
                 elapsed: s.elapsed,
                 charged,
                 refunded,
+                provider_cost: match finish {
+                    Finish::Completed { provider_cost, .. } => *provider_cost,
+                    Finish::Failed { .. } => None,
+                },
             };
             self.emit(|o| o.generation_finished(&finished));
         }

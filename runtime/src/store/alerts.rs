@@ -84,6 +84,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
         WARNING,
         "Check the provider's output count; the charge was refunded pro rata.",
     ),
+    (
+        "provider_cost_drift",
+        WARNING,
+        "Compare the provider's current price with the model's cost formula and update the spec; no rollback.",
+    ),
 ];
 
 /// One alert firing now: a row of `monitoring_alerts`.
@@ -163,6 +168,11 @@ pub struct Thresholds {
     pub output_shortfall_rate_above: Decimal,
     /// Its window, in seconds.
     pub output_shortfall_window_s: i64,
+    /// `provider_cost_drift` fires when a model's provider-reported costs differ from its
+    /// charges by more than this, on average (percent).
+    pub cost_drift_tolerance_percent: Decimal,
+    /// Its window, in seconds.
+    pub cost_drift_window_s: i64,
 }
 
 impl Thresholds {
@@ -204,6 +214,8 @@ impl Thresholds {
             cost_mismatch_window_s: int("cost_mismatch_window_s")?,
             output_shortfall_rate_above: dec("output_shortfall_rate_above")?,
             output_shortfall_window_s: int("output_shortfall_window_s")?,
+            cost_drift_tolerance_percent: dec("cost_drift_tolerance_percent")?,
+            cost_drift_window_s: int("cost_drift_window_s")?,
         })
     }
 
@@ -218,6 +230,7 @@ impl Thresholds {
             self.provider_error_window_s,
             self.cost_mismatch_window_s,
             self.output_shortfall_window_s,
+            self.cost_drift_window_s,
         ]
         .into_iter()
         .max()
@@ -575,6 +588,41 @@ pub fn evaluate(
                 pct(short, n),
                 t.output_shortfall_rate_above,
                 t.output_shortfall_window_s,
+                n,
+            ));
+        }
+    }
+
+    // provider_cost_drift, per model and provider: the mean of (provider cost - charge) /
+    // charge over the completions that report a provider cost and were charged.
+    let mut drift: BTreeMap<(&str, &str), Vec<Decimal>> = BTreeMap::new();
+    for g in generations
+        .iter()
+        .filter(|g| g.status == Status::Completed && within(g.created_at, t.cost_drift_window_s))
+    {
+        if let (Some(pc), Some(used)) = (g.provider_cost, g.tokens_used)
+            && used.as_decimal() > Decimal::ZERO
+        {
+            let used = used.as_decimal();
+            drift
+                .entry((&g.model_id, &g.provider))
+                .or_default()
+                .push((pc - used) / used);
+        }
+    }
+    for ((model, _), ratios) in drift {
+        let n = ratios.len() as i64;
+        let mean = ratios.iter().copied().sum::<Decimal>() / Decimal::from(n);
+        if n >= t.min_sample && mean.abs() * Decimal::ONE_HUNDRED > t.cost_drift_tolerance_percent {
+            let mut observed = (mean * Decimal::ONE_HUNDRED)
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            observed.rescale(2);
+            out.push(alert(
+                "provider_cost_drift",
+                model,
+                observed,
+                t.cost_drift_tolerance_percent,
+                t.cost_drift_window_s,
                 n,
             ));
         }
