@@ -205,6 +205,211 @@ async fn metrics_count_exactly_what_happened() {
     );
     let (samples, _) = parse(&r.text);
     assert_eq!(value(&samples, "registry_generations_in_flight", &[]), 0.0);
+    // Every model's series exist from the start, at 0 (what `increase()` needs to see a first
+    // event).
+    let zero = samples.iter().find(|s| {
+        s.name == "registry_generations_total"
+            && s.labels.get("model").map(String::as_str) == Some("gpt_image_1")
+            && s.labels.get("status").map(String::as_str) == Some("failed")
+    });
+    assert_eq!(zero.map(|s| s.value), Some(0.0), "{}", r.text);
+    let missing = samples.iter().find(|s| {
+        s.name == "registry_key_retrievals_total"
+            && s.labels.get("secret_name").map(String::as_str)
+                == Some("KIE_AI_API_KEY_PROMPT_TO_AUDIO")
+            && s.labels.get("result").map(String::as_str) == Some("missing")
+    });
+    assert_eq!(missing.map(|s| s.value), Some(0.0), "{}", r.text);
+
+    let mut ids = Vec::new();
+    // 3 completed sync generations (2 credits each).
+    for _ in 0..3 {
+        let r = h
+            .create(ALICE, "nano_banana", json!({ "prompt": PROMPT }))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        ids.push(id_of(&r));
+    }
+    for id in &ids {
+        assert_eq!(h.until_done(ALICE, id).await["status"], "completed");
+    }
+    // 1 failed by a 503 on the submit (not retried: the submit may have started a job).
+    h.mock.provider().inject(Fault::Status {
+        code: 503,
+        target: Target::Submit,
+    });
+    let r = h
+        .create(ALICE, "nano_banana", json!({ "prompt": PROMPT }))
+        .await;
+    let failed_503 = id_of(&r);
+    assert_eq!(h.until_done(ALICE, &failed_503).await["status"], "failed");
+    // 1 failed job: the provider's answer reports the failure.
+    h.mock.provider().inject(Fault::JobFails);
+    let r = h
+        .create(ALICE, "nano_banana", json!({ "prompt": PROMPT }))
+        .await;
+    let failed_job = id_of(&r);
+    let g = h.until_done(ALICE, &failed_job).await;
+    assert_eq!(g["status"], "failed", "{g}");
+    // 1 missing key: refused, recorded as failed (kind missing_key), its hold released.
+    let r = h
+        .create(ALICE, "runware_flux_1_schnell", json!({ "prompt": PROMPT }))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (503, "provider_unavailable"),
+        "{}",
+        r.text
+    );
+    // 1 webhook model completed by its polls (the provider sends no webhook), then webhooks by
+    // hand: a signed message (the generation has finished: ignored), the same message again
+    // (duplicate), a forged one, and one to a provider the server does not run.
+    h.mock.provider().inject(Fault::NoWebhook);
+    let r = h
+        .create(ALICE, "replicate_flux_dev", json!({ "prompt": PROMPT }))
+        .await;
+    let rep = id_of(&r);
+    assert_eq!(h.until_done(ALICE, &rep).await["status"], "completed");
+    let task = h
+        .store
+        .get(&rep)
+        .unwrap()
+        .unwrap()
+        .task_id()
+        .map(str::to_owned);
+    let body = serde_json::to_vec(&json!({
+        "id": task,
+        "status": "succeeded",
+        "output": ["https://cdn.example/x.png"],
+    }))
+    .unwrap();
+    let secret = h
+        .mock
+        .secret("REPLICATE_WEBHOOK_SECRET")
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/v1/webhooks/replicate/{rep}", h.url);
+    let ts = runtime::webhook::now_secs();
+    let sig = runtime::webhook::sign_standard_webhooks(&secret, "msg_1", ts, &body).unwrap();
+    let mut acks = Vec::new();
+    for _ in 0..2 {
+        let r = h
+            .send(
+                h.client
+                    .post(&url)
+                    .header("webhook-id", "msg_1")
+                    .header("webhook-timestamp", ts.to_string())
+                    .header("webhook-signature", sig.clone())
+                    .body(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        acks.push(r.body["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(acks, ["already_finished", "duplicate"]);
+    let forged_sig =
+        runtime::webhook::sign_standard_webhooks("d2hzZWNfbm90LXRoZS1rZXk=", "msg_2", ts, &body)
+            .unwrap();
+    let r = h
+        .send(
+            h.client
+                .post(&url)
+                .header("webhook-id", "msg_2")
+                .header("webhook-timestamp", ts.to_string())
+                .header("webhook-signature", forged_sig)
+                .body(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = h
+        .send(
+            h.client
+                .post(format!(
+                    "{}/v1/webhooks/no-such-provider-{PROMPT}/00000000-0000-4000-8000-00000000dead",
+                    h.url
+                ))
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+
+    let r = h.get("/metrics", None).await;
+    assert_eq!(r.status, 200);
+    let text = r.text;
+    let (samples, types) = parse(&text);
+
+    // Families and their types.
+    for (family, kind) in [
+        ("registry_generations_total", "counter"),
+        ("registry_generation_failures_total", "counter"),
+        ("registry_generation_duration_seconds", "histogram"),
+        ("registry_generations_in_flight", "gauge"),
+        ("registry_provider_errors_total", "counter"),
+        ("registry_key_retrievals_total", "counter"),
+        ("registry_credits_charged_total", "counter"),
+        ("registry_credits_refunded_total", "counter"),
+        ("registry_webhooks_total", "counter"),
+    ] {
+        assert_eq!(
+            types.get(family).map(String::as_str),
+            Some(kind),
+            "{family}:\n{text}"
+        );
+    }
+
+    // Generations.
+    assert_eq!(
+        all(&samples, "registry_generations_total"),
+        BTreeMap::from([
+            (
+                "model=nano_banana,provider=lovable_ai,status=completed".to_owned(),
+                3.0
+            ),
+            (
+                "model=nano_banana,provider=lovable_ai,status=failed".to_owned(),
+                2.0
+            ),
+            (
+                "model=replicate_flux_dev,provider=replicate,status=completed".to_owned(),
+                1.0
+            ),
+            (
+                "model=runware_flux_1_schnell,provider=runware,status=failed".to_owned(),
+                1.0
+            ),
+        ]),
+        "{text}"
+    );
+    assert_eq!(
+        all(&samples, "registry_generation_failures_total"),
+        BTreeMap::from([
+            (
+                "kind=provider,model=nano_banana,provider=lovable_ai".to_owned(),
+                2.0
+            ),
+            (
+                "kind=missing_key,model=runware_flux_1_schnell,provider=runware".to_owned(),
+                1.0
+            ),
+        ]),
+        "{text}"
+    );
+    assert_eq!(value(&samples, "registry_generations_in_flight", &[]), 0.0);
+    // Every model's series exist from the start, at 0 (what `increase()` needs to see a first
+    // event).
+    let zero = samples.iter().find(|s| {
+        s.name == "registry_generations_total"
+            && s.labels.get("model").map(String::as_str) == Some("gpt_image_1")
+            && s.labels.get("status").map(String::as_str) == Some("failed")
+    });
+    assert_eq!(zero.map(|s| s.value), Some(0.0), "{text}");
+    let missing = samples.iter().find(|s| {
+        s.name == "registry_key_retrievals_total"
+            && s.labels.get("secret_name").map(String::as_str)
+                == Some("KIE_AI_API_KEY_PROMPT_TO_AUDIO")
+            && s.labels.get("result").map(String::as_str) == Some("missing")
+    });
+    assert_eq!(missing.map(|s| s.value), Some(0.0), "{text}");
 
     // Durations: nano_banana expects 8 s, so its buckets are 2, 4, 8, 16, 32 and 64 s.
     let buckets: Vec<String> = samples
