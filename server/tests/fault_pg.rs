@@ -14,12 +14,14 @@
 //!
 //! The mock runs in this test process, so it outlives the instances.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod process;
+
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use process::free_port;
 use registry_tests::pg::Pg;
 use runtime::mock::{Fault, MockOptions, MockProvider, Target};
 use serde_json::{Value, json};
@@ -42,14 +44,6 @@ const MODELS: &[(&str, &str)] = &[
     ("fal_flux_dev", "webhook"),
 ];
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn log_dir() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fault-pg");
     std::fs::create_dir_all(&dir).unwrap();
@@ -65,7 +59,7 @@ fn start(port: u16, db: &str, owner: &str, mock: &MockProvider) -> Child {
 /// [`start`] with a lease lifetime of `lease_ttl` seconds.
 fn start_with(port: u16, db: &str, owner: &str, mock: &MockProvider, lease_ttl: u64) -> Child {
     let log = std::fs::File::create(log_dir().join(format!("{owner}.log"))).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
+    let mut cmd = process::command(mock);
     cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--postgres", db])
         .args([
             "--instance-id",
@@ -83,42 +77,11 @@ fn start_with(port: u16, db: &str, owner: &str, mock: &MockProvider, lease_ttl: 
             "REGISTRY_TOKENS",
             format!("{} {USER}", server::auth::sha256_hex(TOKEN.as_bytes())),
         )
-        .stdout(Stdio::piped())
         .stderr(log);
-    for m in generated_models::MODELS {
-        cmd.env(m.secret_name, "mock-key");
-        cmd.env(
-            runtime::engine::base_url_var(m.provider.id),
-            mock.base_url_of(m.provider.id),
-        );
-    }
-    for (name, value) in mock.webhook_secrets() {
-        cmd.env(name, value);
-    }
-    let mut child = cmd.spawn().expect("start the server binary");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(60) {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100))
-            && line.starts_with("listening on ")
-        {
-            return child;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "instance {owner} exited at start ({status}); see its log in target/tmp/fault-pg"
-            );
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("instance {owner} did not start");
+    process::spawn_listening(
+        cmd,
+        &format!("instance {owner} (its log is in target/tmp/fault-pg)"),
+    )
 }
 
 fn params(model: &str, i: usize) -> Value {

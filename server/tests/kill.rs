@@ -3,10 +3,12 @@
 //! submitted to the provider twice, and the credits charged are exactly the completed ones'.
 //! The mock provider runs in this test process, so it outlives the server.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod process;
+
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+
+use process::free_port;
 
 use runtime::mock::{MockOptions, MockProvider, RequestKind};
 use rust_decimal::Decimal;
@@ -15,18 +17,10 @@ use serde_json::{Value, json};
 const TOKEN: &str = "kill-test-token";
 const USER: &str = "7f1c1d52-4a8e-4c3b-9d1e-5f6a7b8c9d0e";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Start the binary on `port` with `db`, every provider pointed at `mock`; wait until it
 /// listens.
 fn start(port: u16, db: &std::path::Path, mock: &MockProvider) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
+    let mut cmd = process::command(mock);
     cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
         .arg(db)
         .args(["--initial-credits", "1000", "--timeout-cap", "30"])
@@ -35,37 +29,8 @@ fn start(port: u16, db: &std::path::Path, mock: &MockProvider) -> Child {
             "REGISTRY_TOKENS",
             format!("{} {USER}", server::auth::sha256_hex(TOKEN.as_bytes())),
         )
-        .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    for m in generated_models::MODELS {
-        cmd.env(m.secret_name, "mock-key");
-        cmd.env(
-            runtime::engine::base_url_var(m.provider.id),
-            mock.base_url_of(m.provider.id),
-        );
-    }
-    for (name, value) in mock.webhook_secrets() {
-        cmd.env(name, value);
-    }
-    let mut child = cmd.spawn().expect("start the server binary");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100))
-            && line.starts_with("listening on ")
-        {
-            return child;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server did not start");
+    process::spawn_listening(cmd, "the server")
 }
 
 async fn generations(client: &reqwest::Client, url: &str) -> Vec<Value> {
