@@ -71,6 +71,7 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
         ])
         .expose_headers([
             header::LOCATION,
+            header::RETRY_AFTER,
             HeaderName::from_static("preference-applied"),
             HeaderName::from_static("idempotent-replayed"),
         ])

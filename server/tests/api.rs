@@ -715,6 +715,46 @@ async fn readyz_names_a_missing_secret_and_runs_nothing_without_it() {
     h.stop().await;
 }
 
+/// KIE's spec opens its circuit breaker when half of 20 or more requests in a minute failed:
+/// new generations are then refused at once, with a `Retry-After` a client can wait for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_circuit_breaker_refuses_at_once_with_retry_after() {
+    let h = Harness::start().await;
+    for _ in 0..40 {
+        h.mock.provider().inject(Fault::Status {
+            code: 503,
+            target: Target::Submit,
+        });
+    }
+    let mut refused = None;
+    for _ in 0..40 {
+        let r = h
+            .create(ALICE, "kie_nano_banana", json!({"prompt": "x"}))
+            .await;
+        if r.status == 503 {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        assert_eq!(h.until_done(ALICE, &id).await["status"], "failed");
+    }
+    let r = refused.expect("the breaker opened within 40 failed submits");
+    assert_eq!(r.code(), "provider_unavailable", "{}", r.text);
+    let secs: u64 = r
+        .header("retry-after")
+        .expect("a Retry-After header")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "Retry-After: {secs}");
+    assert!(
+        r.text.contains(&format!("try again in {secs}s")),
+        "{}",
+        r.text
+    );
+    h.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_pages_newest_first_with_filters() {
     let h = Harness::start().await;

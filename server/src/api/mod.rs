@@ -8,7 +8,7 @@ pub mod webhooks;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use runtime::RunError;
 use serde_json::Value;
 
@@ -139,14 +139,17 @@ pub(crate) fn start_error(state: &AppState, e: RunError) -> ApiError {
         RunError::ProviderUnavailable {
             provider,
             retry_after,
-        } => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "provider_unavailable",
-            format!(
-                "{provider} is failing and its circuit breaker is open: try again in {}s",
-                retry_after.as_secs().max(1)
-            ),
-        ),
+        } => {
+            let secs = retry_after.as_secs().max(1);
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider_unavailable",
+                format!(
+                    "{provider} is failing and its circuit breaker is open: try again in {secs}s"
+                ),
+            )
+            .header(header::RETRY_AFTER, HeaderValue::from(secs))
+        }
         other => ApiError::internal(state.scrub(&other.to_string())),
     }
 }
