@@ -666,7 +666,10 @@ mod tests {
         assert_eq!(t.min_sample, 10);
         assert_eq!(t.high_error_rate_above, Decimal::from(20));
         assert_eq!(t.all_failing_window_s, 300);
-        assert_eq!(t.longest_generation_window_s(), 3600);
+        assert_eq!(t.cost_drift_tolerance_percent, Decimal::from(5));
+        assert_eq!(t.cost_drift_window_s, 24 * 3600);
+        // The cost drift's day is the longest window the rules read.
+        assert_eq!(t.longest_generation_window_s(), 24 * 3600);
         assert!(Thresholds::from_registry_json("{}").is_err());
     }
 }
