@@ -309,8 +309,9 @@ async fn run(args: Args, models: &'static [&'static ModelInfo]) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
-    // What a previous process left unfinished: resumed if the provider had accepted it,
-    // otherwise failed and refunded (the rule is in runtime's `engine/recover.rs`).
+    // What a previous run under this instance id left, and what no live instance holds (an
+    // expired lease): resumed if the provider had accepted it, otherwise failed and refunded
+    // (the rule is in runtime's `engine/recover.rs`).
     match engine.recover().await {
         Ok((found, runs)) => {
             if !found.resumed.is_empty() || !found.failed.is_empty() {

@@ -15,7 +15,8 @@
 //!   call the provider, finish or fail), with the context a run carries (`RunCtx`);
 //! - `wait.rs`: waiting for an accepted task, by polling with backoff or by the webhook with
 //!   polling as a fallback;
-//! - `recover.rs`: after a restart, resuming or settling what the store holds unfinished;
+//! - `recover.rs`: leases (the heartbeat, the takeover of expired ones) and the rule for a
+//!   generation taken over: resumed by polling, or failed and refunded;
 //! - `cancel.rs`: cancelling a generation at the provider, then in the store;
 //! - `delivery.rs`: a webhook delivery, verified and handed to the waiting run or applied to
 //!   the store. (Signature checks themselves live in [`crate::webhook`].)
