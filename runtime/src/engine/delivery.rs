@@ -14,7 +14,7 @@ use super::events::{Settle, held_for};
 use super::{Engine, Inner, WebhookAck, lock};
 use crate::keys::{KeyError, Secret};
 use crate::model::{ModelInfo, Outcome, Signature, TaskState};
-use crate::store::{Finish, now_ms};
+use crate::store::{Finish, KeyEvent, now_ms};
 use crate::webhook::{self, WebhookError, WebhookRequest};
 
 /// A webhook delivery, handed to the waiting run.
@@ -49,6 +49,14 @@ impl Drop for WaiterGuard<'_> {
     fn drop(&mut self) {
         lock(&self.inner.waiters).remove(&self.id);
     }
+}
+
+/// What a signature check found.
+enum Verified {
+    /// Signed as the scheme wants (`delivery_id`: Standard Webhooks' `webhook-id`).
+    Signed { delivery_id: Option<String> },
+    /// A URL-token delivery for a generation that has ended, with no run to check it.
+    AlreadyFinished,
 }
 
 impl Engine {
@@ -133,74 +141,24 @@ impl Engine {
             .iter()
             .find_map(|p| crate::answer::string(&body, p).ok());
         let expected_task = waiter_task.or_else(|| row.task_id().map(str::to_owned));
-        let tolerance = rule.tolerance.unwrap_or(Duration::from_secs(300));
-        // Secrets are resolved here and their key events recorded once the check is done.
-        let mut delivery_id = None;
-        let (checked, events) = {
-            let events = std::cell::RefCell::new(Vec::new());
-            let resolve = |name: &str| {
-                let (result, event) =
-                    self.resolve_key(info.provider.id, info.id, "webhook_signing", name);
-                events.borrow_mut().push(event);
-                result
-            };
-            let secret = |name: Option<&'static str>| -> Result<Secret, WebhookError> {
-                let name = name.ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
-                resolve(name).map_err(|_| WebhookError::MissingSecret(name.to_owned()))
-            };
-            let checked = (|| -> Result<Option<WebhookAck>, WebhookError> {
-                match rule.signature {
-                    Signature::StandardWebhooks => {
-                        delivery_id = webhook::verify_standard_webhooks_delivery(
-                            secret(rule.secret_name)?.expose(),
-                            req,
-                            webhook::now_secs(),
-                            tolerance,
-                        )?
-                        .delivery_id;
-                    }
-                    Signature::KieHmac => {
-                        let t = task_id
-                            .as_deref()
-                            .ok_or(WebhookError::Malformed("no task id".to_owned()))?;
-                        webhook::verify_kie(
-                            secret(rule.secret_name)?.expose(),
-                            t,
-                            req,
-                            webhook::now_secs(),
-                            tolerance,
-                        )?
-                    }
-                    Signature::UrlToken => match &token {
-                        Some(t) => webhook::verify_url_token(t.expose(), req)?,
-                        None if row.status.is_terminal() => {
-                            return Ok(Some(WebhookAck::AlreadyFinished));
-                        }
-                        None => return Err(WebhookError::BadSignature),
-                    },
-                    Signature::FalEd25519 => {
-                        let name = rule
-                            .secret_name
-                            .ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))?;
-                        // The JWKS document (or, under `<NAME>_FILE`, its path) through the key
-                        // resolver, as the other schemes read their secrets.
-                        let keys = webhook::Jwks::from_config(name, &mut |n| {
-                            resolve(n).map_err(|_| KeyError::NotSet(n.to_owned()))
-                        })?;
-                        webhook::verify_fal(&keys, req, webhook::now_secs(), tolerance)?;
-                    }
-                    Signature::None => {}
-                }
-                Ok(None)
-            })();
-            (checked, events.into_inner())
+        // The secrets' key events are recorded once the check is done, whatever its outcome.
+        let mut events = Vec::new();
+        let checked = self.verify(
+            model,
+            rule,
+            req,
+            token.as_ref(),
+            task_id.as_deref(),
+            row.status.is_terminal(),
+            &mut events,
+        );
+        for event in &events {
+            self.log_key_event(event).await;
+        }
+        let delivery_id = match checked? {
+            Verified::Signed { delivery_id } => delivery_id,
+            Verified::AlreadyFinished => return Ok(WebhookAck::AlreadyFinished),
         };
-        for event in events {
-            self.log_key_event(&event).await;
-        }
-        if let Some(ack) = checked? {
-            return Ok(ack);
-        }
         if let (Some(t), Some(expected)) = (&task_id, &expected_task)
             && t != expected
         {
@@ -225,6 +183,69 @@ impl Engine {
             let _ = self.inner.store.forget_delivery(provider_id, id).await;
         }
         acted
+    }
+
+    /// Check a delivery's signature by the provider's scheme, resolving the secrets it needs
+    /// (their key events pushed to `events`). `finished`: the generation has ended, so a
+    /// URL-token delivery with no run waiting is answered as such rather than refused.
+    #[allow(clippy::too_many_arguments)]
+    fn verify(
+        &self,
+        info: &'static ModelInfo,
+        rule: crate::model::WebhookRule,
+        req: &WebhookRequest,
+        token: Option<&Secret>,
+        task_id: Option<&str>,
+        finished: bool,
+        events: &mut Vec<KeyEvent>,
+    ) -> Result<Verified, WebhookError> {
+        let tolerance = rule.tolerance.unwrap_or(Duration::from_secs(300));
+        let name = || {
+            rule.secret_name
+                .ok_or(WebhookError::MissingSecret("(unnamed)".to_owned()))
+        };
+        let mut resolve = |n: &str| {
+            let (result, event) = self.resolve_key(info.provider.id, info.id, "webhook_signing", n);
+            events.push(event);
+            result
+        };
+        let mut delivery_id = None;
+        match rule.signature {
+            Signature::StandardWebhooks => {
+                let name = name()?;
+                let secret =
+                    resolve(name).map_err(|_| WebhookError::MissingSecret(name.to_owned()))?;
+                delivery_id = webhook::verify_standard_webhooks_delivery(
+                    secret.expose(),
+                    req,
+                    webhook::now_secs(),
+                    tolerance,
+                )?
+                .delivery_id;
+            }
+            Signature::KieHmac => {
+                let t = task_id.ok_or(WebhookError::Malformed("no task id".to_owned()))?;
+                let name = name()?;
+                let secret =
+                    resolve(name).map_err(|_| WebhookError::MissingSecret(name.to_owned()))?;
+                webhook::verify_kie(secret.expose(), t, req, webhook::now_secs(), tolerance)?
+            }
+            Signature::UrlToken => match token {
+                Some(t) => webhook::verify_url_token(t.expose(), req)?,
+                None if finished => return Ok(Verified::AlreadyFinished),
+                None => return Err(WebhookError::BadSignature),
+            },
+            Signature::FalEd25519 => {
+                // The JWKS document (or, under `<NAME>_FILE`, its path) through the key
+                // resolver, as the other schemes read their secrets.
+                let keys = webhook::Jwks::from_config(name()?, &mut |n| {
+                    resolve(n).map_err(|_| KeyError::NotSet(n.to_owned()))
+                })?;
+                webhook::verify_fal(&keys, req, webhook::now_secs(), tolerance)?;
+            }
+            Signature::None => {}
+        }
+        Ok(Verified::Signed { delivery_id })
     }
 
     /// Hand a verified delivery to the waiting run, or apply it to the store.
