@@ -391,36 +391,54 @@ pub async fn create(
         g.started(&id).await;
     }
     tracing::info!(event = "generation_accepted", generation_id = %id, model = %model, user_id = %user, cost = %started.cost(), "generation started");
-    let engine = state.engine.clone();
-    let running = state.background.enter();
-    let mut task = tokio::spawn(async move {
-        let _running = running;
-        engine.finish(started).await
-    });
-    let finished = match wait {
-        Some(n) => tokio::time::timeout(Duration::from_secs(n), &mut task)
-            .await
-            .is_ok(),
-        None => false,
+    // Without a wait the answer is the generation as recorded (pending), read before the
+    // provider call starts, so it does not depend on how far the call got; with a wait, it is
+    // the generation as it stands when the wait ends.
+    let replay = match wait {
+        None => {
+            let replay = current(&state, &id, StatusCode::CREATED, None).await;
+            run_in_background(&state, started);
+            replay
+        }
+        Some(n) => {
+            let task = run_in_background(&state, started);
+            let finished = tokio::time::timeout(Duration::from_secs(n), task)
+                .await
+                .is_ok();
+            let done = finished
+                && state
+                    .store
+                    .get(&id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|g| g.status.is_terminal());
+            let status = if done {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            current(&state, &id, status, wait).await
+        }
     };
-    let done = finished
-        && state
-            .store
-            .get(&id)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|g| g.status.is_terminal());
-    let status = if done {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let replay = current(&state, &id, status, wait).await;
     if let Some(g) = guard {
         g.answered(&replay).await;
     }
     Ok(answer(&replay, false))
+}
+
+/// Runs a started generation to its end on its own task, counted as background work so a
+/// shutdown waits for it.
+fn run_in_background(
+    state: &AppState,
+    started: runtime::engine::Started,
+) -> tokio::task::JoinHandle<Result<runtime::RunOutput, runtime::RunError>> {
+    let engine = state.engine.clone();
+    let running = state.background.enter();
+    tokio::spawn(async move {
+        let _running = running;
+        engine.finish(started).await
+    })
 }
 
 /// A generation of the caller's.
