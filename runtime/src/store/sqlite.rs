@@ -6,7 +6,7 @@
 //! `BEGIN IMMEDIATE` transaction (`Tx`).
 
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
@@ -145,7 +145,12 @@ const LEASE_INDEX: &str = "CREATE INDEX IF NOT EXISTS generations_unfinished_lea
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<rusqlite::Connection>>,
+    /// The store's thread, which runs the statements of the async methods.
+    jobs: mpsc::Sender<Job>,
 }
+
+/// A statement run on the store's thread.
+type Job = Box<dyn FnOnce(&SqliteStore) + Send>;
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -187,9 +192,24 @@ impl SqliteStore {
             }
         }
         conn.execute_batch(LEASE_INDEX)?;
-        Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        let conn = Arc::new(Mutex::new(conn));
+        let (jobs, queue) = mpsc::channel::<Job>();
+        // The thread's own handle sends to nowhere, so that it does not keep its queue open: the
+        // thread ends when the last clone of the store is dropped.
+        let worker = SqliteStore {
+            conn: conn.clone(),
+            jobs: mpsc::channel().0,
+        };
+        std::thread::Builder::new()
+            .name("sqlite-store".to_owned())
+            .spawn(move || {
+                for job in queue {
+                    // A panic drops the job's answer (its caller gets an error), not the thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&worker)));
+                }
+            })
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite thread: {e}")))?;
+        Ok(SqliteStore { conn, jobs })
     }
 
     fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {
@@ -911,16 +931,19 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// Run `f` on tokio's blocking pool: SQLite calls block, so they stay off the async
-    /// threads.
+    /// Run `f` on the store's own thread: SQLite calls block, so they stay off the async
+    /// threads, and the one thread that holds the connection never waits for its lock.
     async fn off_thread<T: Send + 'static>(
         &self,
         f: impl FnOnce(&SqliteStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("the SQLite worker stopped: {e}")))?
+        let stopped = || StoreError::Unavailable("the SQLite statement did not finish".to_owned());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |store| {
+            let _ = tx.send(f(store));
+        });
+        self.jobs.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 }
 
