@@ -182,11 +182,23 @@ fn answer(replay: &Replay, replayed: bool) -> Response {
     r
 }
 
-/// The answer for generation `id` as it stands now, `status` unless given.
-async fn current(state: &AppState, id: &str, status: StatusCode, wait: Option<u64>) -> Replay {
-    let body = match state.store.get(id).await {
-        Ok(Some(g)) => serde_json::to_string(&GenerationView::of(state, &g)).unwrap_or_default(),
-        Ok(None) | Err(_) => serde_json::json!({ "id": id }).to_string(),
+/// The answer for generation `id` as it stands now: 200 OK when `finished` (a `Prefer: wait`
+/// saw its run end) and it is completed or failed, 201 Created otherwise.
+async fn current(state: &AppState, id: &str, finished: bool, wait: Option<u64>) -> Replay {
+    let (status, body) = match state.store.get(id).await {
+        Ok(Some(g)) => {
+            let status = if finished && g.status.is_terminal() {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            let body = serde_json::to_string(&GenerationView::of(state, &g)).unwrap_or_default();
+            (status, body)
+        }
+        Ok(None) | Err(_) => (
+            StatusCode::CREATED,
+            serde_json::json!({ "id": id }).to_string(),
+        ),
     };
     let mut headers = vec![("location".to_owned(), format!("/v1/generations/{id}"))];
     if let Some(n) = wait {
@@ -250,7 +262,7 @@ impl Drop for KeyGuard {
         rt.spawn(async move {
             let result = match &generation {
                 Some(id) => {
-                    let replay = current(&state, id, StatusCode::CREATED, None).await;
+                    let replay = current(&state, id, false, None).await;
                     state.idempotency.key_answered(&user, &key, &replay).await
                 }
                 None => state.idempotency.release_key(&user, &key).await,
@@ -310,7 +322,7 @@ async fn claim(
         }
         match &record.generation_id {
             Some(id) => {
-                let replay = current(state, id, StatusCode::CREATED, None).await;
+                let replay = current(state, id, false, None).await;
                 state
                     .idempotency
                     .key_answered(user, key, &replay)
@@ -390,13 +402,13 @@ pub async fn create(
     if let Some(g) = guard.as_mut() {
         g.started(&id).await;
     }
-    tracing::info!(event = "generation_accepted", generation_id = %id, model = %model, user_id = %user, cost = %started.cost(), "generation started");
+    tracing::debug!(event = "generation_accepted", generation_id = %id, model = %model, user_id = %user, cost = %started.cost(), "generation started");
     // Without a wait the answer is the generation as recorded (pending), read before the
     // provider call starts, so it does not depend on how far the call got; with a wait, it is
     // the generation as it stands when the wait ends.
     let replay = match wait {
         None => {
-            let replay = current(&state, &id, StatusCode::CREATED, None).await;
+            let replay = current(&state, &id, false, None).await;
             run_in_background(&state, started);
             replay
         }
@@ -405,20 +417,7 @@ pub async fn create(
             let finished = tokio::time::timeout(Duration::from_secs(n), task)
                 .await
                 .is_ok();
-            let done = finished
-                && state
-                    .store
-                    .get(&id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some_and(|g| g.status.is_terminal());
-            let status = if done {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            };
-            current(&state, &id, status, wait).await
+            current(&state, &id, finished, wait).await
         }
     };
     if let Some(g) = guard {
