@@ -174,7 +174,7 @@ impl Engine {
         };
         tracing::debug!(parent: &span, event = "params_valid", "params validated");
         let cost = cost::compute(&info.cost, &validated)?;
-        tracing::info!(parent: &span, event = "cost_computed", credits = %cost, "cost computed");
+        tracing::debug!(parent: &span, event = "cost_computed", credits = %cost, "cost computed");
 
         let store = &self.inner.store;
         let (key, key_event) =
@@ -192,8 +192,7 @@ impl Engine {
                 available,
             });
         }
-        tracing::info!(parent: &span, event = "credits_reserved", credits = %cost, user_id = user, "credits reserved");
-        tracing::info!(parent: &span, event = "generation_recorded", status = "pending", "generation recorded");
+        tracing::info!(parent: &span, event = "generation_recorded", status = "pending", credits_reserved = %cost, user_id = user, "generation recorded, credits reserved");
 
         let key = match key {
             Ok(k) => k,
@@ -268,11 +267,10 @@ impl Engine {
                 };
                 let applied = self.settle(g, &finish, settle).await?;
                 if applied {
-                    tracing::info!(parent: &span, event = "generation_completed", via = ?via, outputs = outputs.len(), elapsed_ms = elapsed.as_millis() as u64, "generation completed");
+                    tracing::info!(parent: &span, event = "generation_completed", via = ?via, outputs = outputs.len(), elapsed_ms = elapsed.as_millis() as u64, credits_charged = %charged, "generation completed, credits charged");
                     if let Some(c) = count {
                         shortfall_event(&span, &c, cost);
                     }
-                    tracing::info!(parent: &span, event = "credits_charged", credits = %charged, "credits charged");
                     if let Some(pc) = provider_cost
                         && pc.normalize() != charged.as_decimal()
                     {
@@ -558,7 +556,7 @@ impl Engine {
             callback_url,
         };
         let req = model.submit_request(&run.params, &ctx);
-        tracing::info!(parent: span, event = "provider_submit", "calling provider");
+        tracing::debug!(parent: span, event = "provider_submit", "calling provider");
         let value = match self.send(run, "submit", &req).await {
             Ok(v) => v,
             Err(e) => return Step::Err(e),
