@@ -1,6 +1,7 @@
 //! A bounded load generator for `bench/server.sh`: `load URL TOKEN BODY CONCURRENCY SECONDS`
 //! POSTs `BODY` to `URL` from CONCURRENCY connections for SECONDS (loopback only), then prints
-//! `requests ok errors req_per_s p50_ms p99_ms` on one line. TOKEN `-` sends no auth. Every
+//! `requests ok errors req_per_s p50_ms p99_ms` on one line. TOKEN `-` sends no auth; a
+//! comma-separated list of tokens gives connection `i` the `i % n`-th (many users). Every
 //! request carries `Prefer: wait=10`, so a generation counts once it is finished.
 //!
 //! With `nCOUNT` for SECONDS (`n10000`), it sends COUNT requests in all, without `Prefer`: each
@@ -36,8 +37,10 @@ async fn main() {
     let client = reqwest::Client::new();
     let end = Instant::now() + Duration::from_secs(seconds.min(60));
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, url, token, body) = (client.clone(), url.clone(), token.clone(), body.clone());
+    let tokens: Vec<&str> = token.split(',').collect();
+    for i in 0..concurrency {
+        let token = tokens[i % tokens.len()].to_owned();
+        let (client, url, body) = (client.clone(), url.clone(), body.clone());
         let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
