@@ -239,7 +239,8 @@ pub struct Lease {
 }
 
 /// Where generations, key events and credits are kept. Every method is async: the SQLite store
-/// runs its statements on tokio's blocking pool, the Postgres store on its connection pool.
+/// runs its statements one at a time on a thread of its own, the Postgres store on its
+/// connection pool.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// Record a new generation (status `pending`), leased to nobody.
