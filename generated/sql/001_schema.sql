@@ -120,10 +120,12 @@ do $$ begin
 end $$;
 
 -- The runtime's credit ledger: one balance per user. Charged amounts are deducted from it;
--- open holds are not, so what a user can spend is the balance less their reserved holds.
+-- open holds are not, so what a user can spend is the balance less `held`, the sum of their
+-- reserved holds, which every reserve and every release moves in its own transaction.
 create table if not exists credit_accounts (
     user_id uuid    primary key,
-    balance numeric not null
+    balance numeric not null,
+    held    numeric not null default 0
 );
 
 -- One hold per generation: reserved when it starts, then charged (the amount charged, which
@@ -138,12 +140,24 @@ create table if not exists credit_holds (
         check (state in ('reserved', 'charged', 'refunded'))
 );
 
--- A user's open holds, summed on every reserve.
+-- A user's open holds (the account's `held` is their sum).
 do $$ begin
     if to_regclass('credit_holds_open_idx') is null then
         create index if not exists credit_holds_open_idx
             on credit_holds (user_id)
             where state = 'reserved';
+    end if;
+end $$;
+
+-- A ledger older than `held` gains it, summed from the open holds.
+do $$ begin
+    if not exists (select from pg_attribute
+                   where attrelid = 'credit_accounts'::regclass
+                     and attname = 'held' and not attisdropped) then
+        alter table credit_accounts add column if not exists held numeric not null default 0;
+        update credit_accounts a
+           set held = (select coalesce(sum(h.amount), 0) from credit_holds h
+                        where h.user_id = a.user_id and h.state = 'reserved');
     end if;
 end $$;
 

@@ -8,9 +8,9 @@
 //! Afterwards, from the database itself: every generation is completed or failed; none the
 //! clients were told about is missing; every one has exactly one credit hold, charged for the
 //! completed ones (the charged holds sum to `tokens_used`) and refunded for the failed ones;
-//! the balance is the initial credits less what was charged; every forged webhook got a 401;
-//! the leases A held at the kill were taken over; and `monitoring_alerts` names the provider
-//! whose jobs were made to fail.
+//! the balance is the initial credits less what was charged, and nothing is still held; every
+//! forged webhook got a 401; the leases A held at the kill were taken over; and
+//! `monitoring_alerts` names the provider whose jobs were made to fail.
 //!
 //! The mock runs in this test process, so it outlives the instances.
 
@@ -443,6 +443,15 @@ async fn two_instances_on_postgres_settle_every_generation_under_faults_and_a_ki
         rust_decimal::Decimal::from(INITIAL_CREDITS)
             - used.parse::<rust_decimal::Decimal>().unwrap(),
         "the balance is the initial credits less the charges"
+    );
+    assert_eq!(
+        q(&format!(
+            "select held::text from credit_accounts where user_id = '{USER}'"
+        ))
+        .parse::<rust_decimal::Decimal>()
+        .unwrap(),
+        rust_decimal::Decimal::ZERO,
+        "every hold was released from the account's `held`"
     );
     // Both outcomes happened, and the faulted provider's failures are among them.
     let completed: u64 = q("select count(*) from generations where status = 'completed'")

@@ -474,3 +474,38 @@ fn rounding_in_sql_matches_the_runtime_at_every_edge() {
         wrong.join("\n")
     );
 }
+
+#[test]
+fn a_ledger_from_before_held_gains_it_summed_from_the_open_holds() {
+    let pg = Pg::start();
+    pg.apply_generated();
+    // The ledger as it was before `held`, with open, charged and refunded holds.
+    pg.query(
+        "alter table credit_accounts drop column held; \
+         insert into credit_accounts values \
+           ('00000000-0000-4000-8000-000000000001', 10), ('00000000-0000-4000-8000-000000000002', 5); \
+         insert into credit_holds values \
+           ('00000000-0000-4000-9000-000000000001', '00000000-0000-4000-8000-000000000001', 1.5, 'reserved'), \
+           ('00000000-0000-4000-9000-000000000002', '00000000-0000-4000-8000-000000000001', 2, 'reserved'), \
+           ('00000000-0000-4000-9000-000000000003', '00000000-0000-4000-8000-000000000001', 4, 'charged'), \
+           ('00000000-0000-4000-9000-000000000004', '00000000-0000-4000-8000-000000000002', 3, 'refunded');",
+    );
+    let schema = generated_files()
+        .into_iter()
+        .find(|f| f.ends_with("001_schema.sql"))
+        .unwrap();
+    for round in 1..=2 {
+        let out = pg.psql_file("postgres", &schema);
+        assert!(
+            out.ok && out.stderr.is_empty(),
+            "round {round}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            pg.query("select string_agg(held::text, ',' order by user_id) from credit_accounts;")
+                .trim(),
+            "3.5,0",
+            "round {round}"
+        );
+    }
+}

@@ -545,15 +545,16 @@ impl PgStore {
         let generation = uuid("credit_holds.generation_id", generation_id)?;
         let user = uuid("credit_holds.user_id", user_id)?;
         let lock = c
-            .prepare_cached("SELECT balance FROM credit_accounts WHERE user_id = $1 FOR UPDATE")
+            .prepare_cached(
+                "SELECT balance - held FROM credit_accounts WHERE user_id = $1 FOR UPDATE",
+            )
             .await
             .map_err(db)?;
-        let balance: Decimal = match c.query_opt(&lock, &[&user]).await.map_err(db)? {
+        let available: Decimal = match c.query_opt(&lock, &[&user]).await.map_err(db)? {
             Some(row) => row.try_get(0).map_err(corrupt("credit_accounts.balance"))?,
             None => Decimal::ZERO,
         };
-        let held = Self::holds_open(c, &user).await?;
-        let available = Credits::from_decimal(balance - held);
+        let available = Credits::from_decimal(available);
         if available < amount {
             return Ok(Err(available));
         }
@@ -566,21 +567,14 @@ impl PgStore {
         c.execute(&hold, &[&generation, &user, &amount.as_decimal()])
             .await
             .map_err(db)?;
-        Ok(Ok(()))
-    }
-
-    async fn holds_open<C: GenericClient>(c: &C, user: &Uuid) -> Result<Decimal, StoreError> {
-        let stmt = c
-            .prepare_cached(
-                "SELECT coalesce(sum(amount), 0) FROM credit_holds WHERE user_id = $1 AND state = 'reserved'",
-            )
+        let held = c
+            .prepare_cached("UPDATE credit_accounts SET held = held + $2 WHERE user_id = $1")
             .await
             .map_err(db)?;
-        c.query_one(&stmt, &[user])
+        c.execute(&held, &[&user, &amount.as_decimal()])
             .await
-            .map_err(db)?
-            .try_get(0)
-            .map_err(corrupt("credit_holds.amount"))
+            .map_err(db)?;
+        Ok(Ok(()))
     }
 
     async fn balance_of<C: GenericClient>(
@@ -799,17 +793,17 @@ impl Store for PgStore {
             tx.execute(&settle, &[&id, &state, &amount.as_decimal()])
                 .await
                 .map_err(db)?;
-            if completed {
-                let charge = tx
-                    .prepare_cached(
-                        "UPDATE credit_accounts SET balance = balance - $2 WHERE user_id = $1",
-                    )
-                    .await
-                    .map_err(db)?;
-                tx.execute(&charge, &[&user, &charged.as_decimal()])
-                    .await
-                    .map_err(db)?;
-            }
+            // The hold is released whole; what was charged leaves the balance.
+            let charge = if completed { charged } else { Credits::ZERO };
+            let release = tx
+                .prepare_cached(
+                    "UPDATE credit_accounts SET balance = balance - $2, held = held - $3 WHERE user_id = $1",
+                )
+                .await
+                .map_err(db)?;
+            tx.execute(&release, &[&user, &charge.as_decimal(), &held.as_decimal()])
+                .await
+                .map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
         Ok(true)
@@ -910,11 +904,7 @@ impl Store for PgStore {
         };
         let c = self.client().await?;
         let stmt = c
-            .prepare_cached(
-                "SELECT a.balance - coalesce((SELECT sum(h.amount) FROM credit_holds h \
-                   WHERE h.user_id = a.user_id AND h.state = 'reserved'), 0) \
-                 FROM credit_accounts a WHERE a.user_id = $1",
-            )
+            .prepare_cached("SELECT balance - held FROM credit_accounts WHERE user_id = $1")
             .await
             .map_err(db)?;
         c.query_opt(&stmt, &[&user])

@@ -92,7 +92,8 @@ CREATE TABLE IF NOT EXISTS api_key_events (
 );
 CREATE TABLE IF NOT EXISTS credit_accounts (
   user_id TEXT PRIMARY KEY NOT NULL,
-  balance TEXT NOT NULL
+  balance TEXT NOT NULL,
+  held TEXT NOT NULL DEFAULT '0'
 );
 CREATE TABLE IF NOT EXISTS credit_holds (
   generation_id TEXT PRIMARY KEY NOT NULL,
@@ -192,6 +193,7 @@ impl SqliteStore {
             }
         }
         conn.execute_batch(LEASE_INDEX)?;
+        Self::add_held(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
         let (jobs, queue) = mpsc::channel::<Job>();
         // The thread's own handle sends to nowhere, so that it does not keep its queue open: the
@@ -376,6 +378,47 @@ impl SqliteStore {
         Ok(Credits::from_decimal(total))
     }
 
+    /// A ledger older than `credit_accounts.held` gains it, summed from the open holds, in one
+    /// transaction.
+    fn add_held(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        let has: bool = conn
+            .prepare(
+                "SELECT count(*) FROM pragma_table_info('credit_accounts') WHERE name = 'held'",
+            )?
+            .query_row([], |r| r.get::<_, i64>(0))?
+            > 0;
+        if has {
+            return Ok(());
+        }
+        let tx = Tx::begin(conn)?;
+        tx.execute_batch("ALTER TABLE credit_accounts ADD COLUMN held TEXT NOT NULL DEFAULT '0'")?;
+        let users: Vec<String> = tx
+            .prepare("SELECT user_id FROM credit_accounts")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for user in users {
+            let held = Self::holds_open(&tx, &user)?;
+            tx.execute(
+                "UPDATE credit_accounts SET held = ?2 WHERE user_id = ?1",
+                params![user, held.to_string()],
+            )?;
+        }
+        tx.commit()
+    }
+
+    /// The user's balance and what their open holds add up to.
+    fn account_of(
+        conn: &rusqlite::Connection,
+        user_id: &str,
+    ) -> Result<Option<(Credits, Credits)>, StoreError> {
+        let row: Option<(String, String)> = conn
+            .prepare_cached("SELECT balance, held FROM credit_accounts WHERE user_id = ?1")?
+            .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(b, h)| Ok((credits(&b)?, credits(&h)?)))
+            .transpose()
+    }
+
     fn balance_of(
         conn: &rusqlite::Connection,
         user_id: &str,
@@ -433,14 +476,17 @@ impl SqliteStore {
         user_id: &str,
         amount: Credits,
     ) -> Result<Result<(), Credits>, StoreError> {
-        let balance = Self::balance_of(conn, user_id)?.unwrap_or(Credits::ZERO);
-        let held = Self::holds_open(conn, user_id)?;
+        let (balance, held) =
+            Self::account_of(conn, user_id)?.unwrap_or((Credits::ZERO, Credits::ZERO));
         let available = Credits::from_decimal(balance.as_decimal() - held.as_decimal());
         if available < amount {
             return Ok(Err(available));
         }
         conn.prepare_cached("INSERT INTO credit_holds (generation_id, user_id, amount, state) VALUES (?1, ?2, ?3, 'reserved')")?.execute(params![generation_id, user_id, amount.to_string()],
         )?;
+        let held = Credits::from_decimal(held.as_decimal() + amount.as_decimal());
+        conn.prepare_cached("UPDATE credit_accounts SET held = ?2 WHERE user_id = ?1")?
+            .execute(params![user_id, held.to_string()])?;
         Ok(Ok(()))
     }
 }
@@ -632,11 +678,14 @@ impl SqliteStore {
             // generations' `tokens_used`; the rest of a short generation's hold is released.
             let amount = if status == "completed" { charged } else { held };
             tx.prepare_cached("UPDATE credit_holds SET state = ?2, amount = ?3 WHERE generation_id = ?1 AND state = 'reserved'")?.execute(params![id, state, amount.to_string()])?;
-            if status == "completed" {
-                let balance = Self::balance_of(&tx, &user)?.unwrap_or(Credits::ZERO);
+            // The hold is released whole; what was charged leaves the balance.
+            if let Some((balance, open)) = Self::account_of(&tx, &user)? {
                 let left = Credits::from_decimal(balance.as_decimal() - charged.as_decimal());
-                tx.prepare_cached("UPDATE credit_accounts SET balance = ?2 WHERE user_id = ?1")?
-                    .execute(params![user, left.to_string()])?;
+                let open = Credits::from_decimal(open.as_decimal() - held.as_decimal());
+                tx.prepare_cached(
+                    "UPDATE credit_accounts SET balance = ?2, held = ?3 WHERE user_id = ?1",
+                )?
+                .execute(params![user, left.to_string(), open.to_string()])?;
             }
         }
         tx.commit()?;
@@ -712,14 +761,8 @@ impl SqliteStore {
     }
 
     pub fn available(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
-        let conn = self.conn();
-        let Some(balance) = Self::balance_of(&conn, user_id)? else {
-            return Ok(None);
-        };
-        let held = Self::holds_open(&conn, user_id)?;
-        Ok(Some(Credits::from_decimal(
-            balance.as_decimal() - held.as_decimal(),
-        )))
+        Ok(Self::account_of(&self.conn(), user_id)?
+            .map(|(balance, held)| Credits::from_decimal(balance.as_decimal() - held.as_decimal())))
     }
 
     pub fn balance(&self, user_id: &str) -> Result<Option<Credits>, StoreError> {
@@ -1552,6 +1595,53 @@ mod tests {
         assert_eq!(cols(&reopened), cols(&fresh));
         reopened.insert(&gen_row("a")).unwrap();
         assert_eq!(reopened.get("a").unwrap().unwrap().outputs_expected, None);
+        drop(reopened);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_ledger_from_before_held_gains_it_summed_from_the_open_holds() {
+        let dir = std::env::temp_dir().join(format!("store-held-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let old = SCHEMA.replace(
+                "  balance TEXT NOT NULL,\n  held TEXT NOT NULL DEFAULT '0'\n",
+                "  balance TEXT NOT NULL\n",
+            );
+            assert_ne!(old, SCHEMA);
+            conn.execute_batch(&old).unwrap();
+            conn.execute_batch(
+                "INSERT INTO credit_accounts VALUES ('u', '10'), ('v', '5');
+                 INSERT INTO credit_holds VALUES ('a', 'u', '1.5', 'reserved'), ('b', 'u', '2', 'reserved'),
+                   ('c', 'u', '4', 'charged'), ('d', 'v', '3', 'refunded');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.available("u").unwrap(), Some("6.5".parse().unwrap()));
+        assert_eq!(store.available("v").unwrap(), Some("5".parse().unwrap()));
+        // Reserving and settling move `held` from there on.
+        assert_eq!(
+            store.reserve("e", "u", "6.5".parse().unwrap()).unwrap(),
+            Ok(())
+        );
+        assert_eq!(store.available("u").unwrap(), Some(Credits::ZERO));
+        assert!(
+            store
+                .reserve("f", "u", "0.1".parse().unwrap())
+                .unwrap()
+                .is_err(),
+            "nothing left"
+        );
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            reopened.available("u").unwrap(),
+            Some(Credits::ZERO),
+            "migrated once"
+        );
         drop(reopened);
         std::fs::remove_dir_all(&dir).unwrap();
     }
