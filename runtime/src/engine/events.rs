@@ -202,12 +202,11 @@ impl Engine {
     ) -> Result<bool, StoreError> {
         let applied = self.inner.store.finish(g, finish).await?;
         if applied {
-            let (status, charged) = match finish {
-                Finish::Completed { count, .. } => {
-                    (Status::Completed, count.map_or(s.held, |c| c.charge))
-                }
-                Finish::Failed { .. } => (Status::Failed, Credits::ZERO),
+            let status = match finish {
+                Finish::Completed { .. } => Status::Completed,
+                Finish::Failed { .. } => Status::Failed,
             };
+            let charged = finish.charge(s.held);
             let refunded = Credits::from_decimal(
                 (s.held.as_decimal() - charged.as_decimal()).max(rust_decimal::Decimal::ZERO),
             );

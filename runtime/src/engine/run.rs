@@ -251,12 +251,12 @@ impl Engine {
             ) => {
                 let stored = json!(outputs);
                 let count = counted(&span, info, &params, cost, outputs.len());
-                let charged = count.map_or(cost, |c| c.charge);
                 let finish = Finish::Completed {
                     outputs: stored,
                     provider_cost,
                     count,
                 };
+                let charged = finish.charge(cost);
                 let elapsed = started.elapsed();
                 let settle = Settle {
                     model: info.id,

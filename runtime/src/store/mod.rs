@@ -201,6 +201,19 @@ pub enum Finish {
     },
 }
 
+impl Finish {
+    /// What ending this way charges of a hold of `held`: nothing for a failure; for a
+    /// completion the whole hold, or the counted outputs' pro-rata share of it, never more than
+    /// was held. Both stores settle by it, and the engine reports what they settled.
+    pub fn charge(&self, held: Credits) -> Credits {
+        match self {
+            Finish::Completed { count: Some(c), .. } => c.charge.min(held),
+            Finish::Completed { count: None, .. } => held,
+            Finish::Failed { .. } => Credits::ZERO,
+        }
+    }
+}
+
 /// One page of a user's generations: newest first (`created_at`, then `id`, both descending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GenerationQuery<'a> {

@@ -724,24 +724,20 @@ impl Store for PgStore {
         let held = hold
             .as_ref()
             .map_or(Credits::ZERO, |(a, _)| Credits::from_decimal(*a));
-        let (status, key, patch, charged, pcost, count) = match finish {
+        let charged = finish.charge(held);
+        let (status, key, patch, pcost, count) = match finish {
             Finish::Completed {
                 outputs,
                 provider_cost,
                 count,
-            } => {
-                // A shortfall charges its pro-rata share, never more than was held.
-                let charged = count.map_or(held, |c| c.charge.min(held));
-                (
-                    "completed",
-                    "outputs",
-                    outputs,
-                    charged,
-                    provider_cost.map(|d| d.normalize()),
-                    *count,
-                )
-            }
-            Finish::Failed { error } => ("failed", "error", error, Credits::ZERO, None, None),
+            } => (
+                "completed",
+                "outputs",
+                outputs,
+                provider_cost.map(|d| d.normalize()),
+                *count,
+            ),
+            Finish::Failed { error } => ("failed", "error", error, None, None),
         };
         let refunded = count.map(|_| held.as_decimal() - charged.as_decimal());
         let now = Ms(now_ms());

@@ -621,31 +621,20 @@ impl SqliteStore {
             .map(|(a, _)| credits(a))
             .transpose()?
             .unwrap_or(Credits::ZERO);
-        let (status, patch_path, patch, charged, pcost, count) = match finish {
+        let charged = finish.charge(held);
+        let (status, patch_path, patch, pcost, count) = match finish {
             Finish::Completed {
                 outputs,
                 provider_cost,
                 count,
-            } => {
-                // A shortfall charges its pro-rata share, never more than was held.
-                let charged = count.map_or(held, |c| c.charge.min(held));
-                (
-                    "completed",
-                    "$.outputs",
-                    outputs.to_string(),
-                    charged,
-                    provider_cost.map(|d| d.normalize().to_string()),
-                    *count,
-                )
-            }
-            Finish::Failed { error } => (
-                "failed",
-                "$.error",
-                error.to_string(),
-                Credits::ZERO,
-                None,
-                None,
+            } => (
+                "completed",
+                "$.outputs",
+                outputs.to_string(),
+                provider_cost.map(|d| d.normalize().to_string()),
+                *count,
             ),
+            Finish::Failed { error } => ("failed", "$.error", error.to_string(), None, None),
         };
         let refunded = count
             .map(|_| Credits::from_decimal(held.as_decimal() - charged.as_decimal()).to_string());
