@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -124,7 +124,8 @@ impl Tokens {
 #[derive(Debug, Clone)]
 pub struct User(pub String);
 
-fn unauthorized(message: &str, invalid: bool) -> ApiError {
+/// A 401 with its `WWW-Authenticate` challenge; `invalid` when a token was sent but is wrong.
+pub(crate) fn unauthorized(message: &str, invalid: bool) -> ApiError {
     let challenge = if invalid {
         "Bearer realm=\"registry\", error=\"invalid_token\""
     } else {
@@ -138,27 +139,31 @@ fn unauthorized(message: &str, invalid: bool) -> ApiError {
         )
 }
 
+/// The token of a request's `Authorization: Bearer <token>`, or the 401 that says what is
+/// wrong with the header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized(
+            "missing bearer token: send `Authorization: Bearer <token>`",
+            false,
+        ));
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`", true))
+}
+
 impl FromRequestParts<AppState> for User {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<User, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(unauthorized(
-                "missing bearer token: send `Authorization: Bearer <token>`",
-                false,
-            ));
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                unauthorized("the Authorization header must be `Bearer <token>`", true)
-            })?;
+        let token = bearer(&parts.headers)?;
         match state.tokens.user_for(token) {
             Some(user) => Ok(User(user.to_owned())),
             None => Err(unauthorized("the bearer token is not valid", true)),

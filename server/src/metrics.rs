@@ -39,7 +39,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
@@ -489,16 +489,11 @@ pub async fn metrics(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     if let Some(want) = &state.metrics_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| sha2::Sha256::digest(t.trim().as_bytes()));
-        if given.as_deref() != Some(&want[..]) {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send the metrics token as `Authorization: Bearer <token>`",
+        let given = sha2::Sha256::digest(crate::auth::bearer(&headers)?.as_bytes());
+        if given[..] != want[..] {
+            return Err(crate::auth::unauthorized(
+                "the bearer token is not the metrics token",
+                true,
             ));
         }
     }
