@@ -202,7 +202,7 @@ impl Alerting {
                 let since_ms = match current.firing.get(&key) {
                     Some(f) => f.since_ms,
                     None => {
-                        events.push((Event::Firing, alert.clone()));
+                        events.push((Event::Firing, alert.clone(), now));
                         now
                     }
                 };
@@ -210,14 +210,9 @@ impl Alerting {
             }
             for (key, f) in &current.firing {
                 if !next.contains_key(key) {
-                    events.push((Event::Resolved, f.alert.clone()));
+                    events.push((Event::Resolved, f.alert.clone(), f.since_ms));
                 }
             }
-            let since: BTreeMap<(String, String), i64> = current
-                .firing
-                .iter()
-                .map(|(k, f)| (k.clone(), f.since_ms))
-                .collect();
             current.firing = next;
             current.evaluated_at = Some(now);
             self.metrics.set_alerts(current.firing.values().map(|f| {
@@ -227,11 +222,7 @@ impl Alerting {
                     f.alert.subject.as_str(),
                 )
             }));
-            for (event, alert) in &events {
-                let since_ms = match event {
-                    Event::Firing => now,
-                    Event::Resolved => since.get(&alert.key()).copied().unwrap_or(now),
-                };
+            for (event, alert, since_ms) in &events {
                 match event {
                     Event::Firing => {
                         tracing::warn!(event = "alert_firing", severity = %alert.severity, rule = %alert.rule, subject = %alert.subject, observed = %alert.observed, threshold = %alert.threshold, "alert firing")
@@ -240,22 +231,20 @@ impl Alerting {
                         tracing::info!(event = "alert_resolved", severity = %alert.severity, rule = %alert.rule, subject = %alert.subject, "alert resolved")
                     }
                 }
-                let body = message(*event, alert, since_ms, now);
+                let body = message(*event, alert, *since_ms, now);
                 for q in &self.queues {
                     let _ = q.send(body.clone());
                 }
             }
         }
-        Ok(events)
+        Ok(events.into_iter().map(|(e, a, _)| (e, a)).collect())
     }
 
     /// The alerts firing as of the last evaluation, and when that was.
     pub fn firing(&self) -> (Option<i64>, Vec<Firing>) {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         let mut list: Vec<Firing> = current.firing.values().cloned().collect();
-        let mut alerts: Vec<Alert> = list.iter().map(|f| f.alert.clone()).collect();
-        runtime::store::alerts::sort(&mut alerts);
-        list.sort_by_key(|f| alerts.iter().position(|a| *a == f.alert));
+        list.sort_by(|a, b| runtime::store::alerts::order(&a.alert, &b.alert));
         (current.evaluated_at, list)
     }
 

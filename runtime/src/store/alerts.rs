@@ -123,14 +123,17 @@ impl Alert {
 /// The order of `monitoring_alerts`: critical first, then by rule and subject (byte order, so
 /// that both stores list alike whatever the database's collation), then by the numbers.
 pub fn sort(alerts: &mut [Alert]) {
-    alerts.sort_by(|a, b| {
-        (a.severity != CRITICAL)
-            .cmp(&(b.severity != CRITICAL))
-            .then_with(|| a.rule.cmp(&b.rule))
-            .then_with(|| a.subject.cmp(&b.subject))
-            .then_with(|| a.sample.cmp(&b.sample))
-            .then_with(|| a.observed.cmp(&b.observed))
-    });
+    alerts.sort_by(order);
+}
+
+/// [`sort`]'s comparison of two alerts.
+pub fn order(a: &Alert, b: &Alert) -> std::cmp::Ordering {
+    (a.severity != CRITICAL)
+        .cmp(&(b.severity != CRITICAL))
+        .then_with(|| a.rule.cmp(&b.rule))
+        .then_with(|| a.subject.cmp(&b.subject))
+        .then_with(|| a.sample.cmp(&b.sample))
+        .then_with(|| a.observed.cmp(&b.observed))
 }
 
 /// The alert thresholds and windows of `models/monitoring.yaml`.
